@@ -1,0 +1,34 @@
+// A run's verdict from the step records its nodes wrote: one failed step
+// fails the run; a node that recorded no step leaves it incomplete.
+
+export type Verdict = 'pass' | 'fail' | 'incomplete';
+
+export interface StepRecord {
+  step: string;
+  passed: boolean;
+  startedAt: string;
+  finishedAt: string;
+  /** What went wrong, for a failed step. */
+  error?: string;
+}
+
+export interface NodeSummary {
+  verdict: Verdict;
+  steps: Record<string, 'pass' | 'fail'>;
+}
+
+export function nodeVerdict(steps: StepRecord[]): NodeSummary {
+  const summary: NodeSummary = { verdict: steps.length === 0 ? 'incomplete' : 'pass', steps: {} };
+  for (const s of steps) {
+    summary.steps[s.step] = s.passed ? 'pass' : 'fail';
+    if (!s.passed) summary.verdict = 'fail';
+  }
+  return summary;
+}
+
+export function runVerdict(expectedNodes: string[], nodes: Record<string, NodeSummary>): Verdict {
+  const verdicts = expectedNodes.map((n) => nodes[n]?.verdict ?? 'incomplete');
+  if (verdicts.includes('fail')) return 'fail';
+  if (verdicts.includes('incomplete')) return 'incomplete';
+  return 'pass';
+}

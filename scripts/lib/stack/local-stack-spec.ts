@@ -1,0 +1,75 @@
+// Everything LocalStack needs to know, as plain data: what to run, where, and
+// on which ports. Built from the configuration by a pure function so that the
+// command lines a configuration produces are unit-tested without processes.
+
+export type EngineKind = 'sim' | 'vllm';
+export type RouterImpl = 'builtin' | 'production-stack';
+
+export interface EngineSettings {
+  kind: EngineKind;
+  modelUrl: string;
+  /** The name clients put in `model`. */
+  servedModelName: string;
+  /** The engines offload KV blocks to CPU memory (LMCache, or the simulator's offload tier). */
+  lmcacheEnabled: boolean;
+  /** Flags shared by every engine of the node (not host, port or instance id). */
+  flags: string[];
+  /** Extra environment for the engine processes (HF token, LMCache settings). */
+  env: Record<string, string>;
+  readyTimeoutMs: number;
+}
+
+export interface RouterSettings {
+  impl: RouterImpl;
+  routingLogic: string;
+  sessionKey: string;
+  engineStatsInterval: number;
+  requestStatsWindow: number;
+  /** Environment for the router (the engines' API key). */
+  env: Record<string, string>;
+}
+
+export interface PrometheusSettings {
+  port: number;
+  scrapeIntervalSeconds: number;
+}
+
+export interface LocalStackSpec {
+  node: string;
+  role: 'baseline' | 'dev';
+  workDir: string;
+  /** Address the router listens on; engines always listen on loopback. */
+  routerHost: string;
+  routerPort: number;
+  enginePortBase: number;
+  replicas: number;
+  /** Highest replica count scaling may reach; ports up to base + max - 1 are reserved. */
+  maxReplicas: number;
+  engine: EngineSettings;
+  /** null: no router, clients talk to the engine directly. */
+  router: RouterSettings | null;
+  /** null: observability off. */
+  prometheus: PrometheusSettings | null;
+}
+
+export const ENGINE_HOST = '127.0.0.1';
+
+export function engineId(index: number): string {
+  return `engine-${index}`;
+}
+
+export function enginePort(spec: LocalStackSpec, index: number): number {
+  if (!Number.isInteger(index) || index < 0 || index >= spec.maxReplicas) {
+    throw new Error(`engine index ${index} is outside 0..${spec.maxReplicas - 1} (the node reserves ${spec.maxReplicas} engine ports)`);
+  }
+  return spec.enginePortBase + index;
+}
+
+export function engineUrl(spec: LocalStackSpec, index: number): string {
+  return `http://${ENGINE_HOST}:${enginePort(spec, index)}`;
+}
+
+export function routerUrl(spec: LocalStackSpec): string {
+  const host = spec.routerHost === '0.0.0.0' ? '127.0.0.1' : spec.routerHost;
+  return `http://${host}:${spec.routerPort}`;
+}

@@ -1,0 +1,350 @@
+// LocalStack: the stack as processes on this machine. Engines, router and
+// Prometheus are detached processes with pid files and logs in the node's work
+// dir, so they outlive the command that started them and later commands
+// (status, scale, teardown) find them again through stack.json.
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { $, which } from 'zx';
+import { writeFileAtomic, writeJsonAtomic } from '../results/atomic-write.js';
+import { engineId, engineUrl, routerUrl, type LocalStackSpec } from './local-stack-spec.js';
+import { engineCommand, nodeLayout, prometheusCommand, prometheusConfig, routerCommand, routerDynamicConfig, type ProcessCommand } from './process-commands.js';
+import { isRunning, readPidFile, removePidFile, startDetached, stopProcess, type PidRecord } from './process-control.js';
+import type { EngineInfo, StackHandle } from './stack-handle.js';
+import { portsInUse } from './port-check.js';
+import { httpJson, httpOk, waitUntil } from './wait-ready.js';
+
+export interface StackState {
+  node: string;
+  deployedAt: string;
+  /** Engines the router is configured with: running ones, and killed ones it must cope with. */
+  engines: number[];
+  router: boolean;
+  prometheus: boolean;
+}
+
+export type Progress = (line: string) => void;
+
+const ROUTER_ID = 'router';
+const PROMETHEUS_ID = 'prometheus';
+
+export function parseEngineId(id: string): number {
+  const match = /^engine-(\d+)$/.exec(id);
+  if (!match) throw new Error(`"${id}" is not an engine id; engine ids look like engine-0, engine-1, ...`);
+  return Number(match[1]);
+}
+
+async function tail(file: string, lines = 15): Promise<string> {
+  try {
+    const text = await readFile(file, 'utf8');
+    return text.trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+export class LocalStack implements StackHandle {
+  private readonly layout;
+
+  private constructor(
+    readonly spec: LocalStackSpec,
+    private state: StackState,
+    private readonly progress: Progress,
+  ) {
+    this.layout = nodeLayout(spec.workDir);
+  }
+
+  get routerUrl(): string {
+    return this.spec.router ? routerUrl(this.spec) : engineUrl(this.spec, this.state.engines[0] ?? 0);
+  }
+
+  get deployedAt(): string {
+    return this.state.deployedAt;
+  }
+
+  /** Stops whatever this node ran before, then starts the configured stack and waits until it serves. */
+  static async deploy(spec: LocalStackSpec, progress: Progress = () => {}): Promise<LocalStack> {
+    const lock = nodeLayout(spec.workDir).deploying;
+    await writeJsonAtomic(lock, { pid: process.pid, marker: process.argv.slice(1), command: process.argv.join(' '), startedAt: new Date().toISOString() } satisfies PidRecord);
+    try {
+      return await LocalStack.deployUnlocked(spec, progress);
+    } finally {
+      await rm(lock, { force: true });
+    }
+  }
+
+  /** True while a deploy of this node runs in some process. */
+  static async deploying(spec: LocalStackSpec): Promise<boolean> {
+    const record = await readPidFile(nodeLayout(spec.workDir).deploying);
+    return record !== null && isRunning(record);
+  }
+
+  private static async deployUnlocked(spec: LocalStackSpec, progress: Progress): Promise<LocalStack> {
+    await LocalStack.stopAll(spec);
+    await LocalStack.preflight(spec);
+    const indexes = Array.from({ length: spec.replicas }, (_, i) => i);
+    const stack = new LocalStack(spec, {
+      node: spec.node, deployedAt: new Date().toISOString(), engines: indexes,
+      router: spec.router !== null, prometheus: false,
+    }, progress);
+    try {
+      progress(`${spec.node}: starting ${spec.replicas} ${spec.engine.kind === 'sim' ? 'simulated engine(s)' : 'vLLM engine(s)'} on ports ${engineUrl(spec, 0).split(':')[2]}..`);
+      await Promise.all(indexes.map((i) => stack.launch(engineId(i), engineCommand(spec, i))));
+      await Promise.all(indexes.map((i) => stack.waitEngineReady(i)));
+      if (spec.router) {
+        await writeJsonAtomic(stack.layout.routerConfig, routerDynamicConfig(spec, indexes));
+        progress(`${spec.node}: starting the ${spec.router.impl} router (${spec.router.routingLogic}) on ${routerUrl(spec)}`);
+        await stack.launch(ROUTER_ID, routerCommand(spec, indexes));
+        await stack.waitRouterReady(indexes);
+      }
+      stack.state.prometheus = await stack.startPrometheus(indexes);
+      await stack.saveState();
+      progress(`${spec.node}: ready at ${stack.routerUrl}`);
+      return stack;
+    } catch (err) {
+      await LocalStack.stopAll(spec);
+      throw err;
+    }
+  }
+
+  /** The stack a previous command deployed on this node, or null when none was. */
+  static async attach(spec: LocalStackSpec, progress: Progress = () => {}): Promise<LocalStack | null> {
+    let text: string;
+    try {
+      text = await readFile(nodeLayout(spec.workDir).state, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    return new LocalStack(spec, JSON.parse(text) as StackState, progress);
+  }
+
+  /** Stops every process recorded in the node's pid files, router first so clients stop arriving. */
+  static async stopAll(spec: LocalStackSpec): Promise<string[]> {
+    const layout = nodeLayout(spec.workDir);
+    let files: string[];
+    try {
+      files = (await readdir(layout.pids)).filter((f) => f.endsWith('.pid'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') files = [];
+      else throw err;
+    }
+    const order = (f: string) => (f.startsWith(ROUTER_ID) ? 0 : f.startsWith('engine-') ? 1 : 2);
+    const stopped: string[] = [];
+    for (const stage of [0, 1, 2].map((n) => files.filter((f) => order(f) === n))) {
+      await Promise.all(stage.map(async (file) => {
+        const path = join(layout.pids, file);
+        const record = await readPidFile(path);
+        if (record && isRunning(record)) {
+          await stopProcess(record, 'graceful');
+          stopped.push(file.replace(/\.pid$/, ''));
+        }
+        await removePidFile(path);
+      }));
+    }
+    await rm(layout.state, { force: true });
+    return stopped;
+  }
+
+  /** Fails before anything starts when a port the node needs is taken or a program is missing. */
+  static async preflight(spec: LocalStackSpec): Promise<void> {
+    const wanted = [
+      ...(spec.router ? [{ port: spec.routerPort, what: 'router' }] : []),
+      ...Array.from({ length: spec.maxReplicas }, (_, i) => ({ port: spec.enginePortBase + i, what: engineId(i) })),
+      ...(spec.prometheus ? [{ port: spec.prometheus.port, what: 'prometheus' }] : []),
+    ];
+    const busy = await portsInUse(wanted.map((w) => w.port));
+    if (busy.length > 0) {
+      const list = wanted.filter((w) => busy.includes(w.port)).map((w) => `${w.port} (${w.what})`).join(', ');
+      throw new Error(`node ${spec.node}: port(s) ${list} already in use by another program; stop it or change CONFIG_VLLM_API_PORT / CONFIG_VLLM_PROMETHEUS_PORT`);
+    }
+    if (spec.engine.kind === 'vllm' && !(await which('vllm', { nothrow: true }))) {
+      throw new Error(`node ${spec.node}: CONFIG_VLLM_ENGINE_VLLM is set but no \`vllm\` executable is on PATH; install vLLM (pip install vllm) or choose the simulator (CONFIG_VLLM_ENGINE_SIM)`);
+    }
+    if (spec.router?.impl === 'production-stack') {
+      const probe = await $({ nothrow: true, quiet: true })`python3 -c ${'import vllm_router.app'}`;
+      if (probe.exitCode !== 0) {
+        throw new Error(`node ${spec.node}: the production-stack router is selected (CONFIG_VLLM_ROUTER_IMPL_PRODUCTION_STACK) but its Python package is not installed; run \`pip install vllm-router\` or choose CONFIG_VLLM_ROUTER_IMPL_BUILTIN`);
+      }
+    }
+  }
+
+  async engines(): Promise<EngineInfo[]> {
+    const auth = this.authHeaders();
+    return Promise.all(this.state.engines.map(async (i) => {
+      const id = engineId(i);
+      const url = engineUrl(this.spec, i);
+      const record = await readPidFile(this.pidFile(id));
+      const running = record !== null && isRunning(record);
+      const models = running ? await httpJson<{ data: { id: string }[] }>(`${url}/v1/models`, auth) : null;
+      return {
+        id, url, metricsUrl: `${url}/metrics`, running,
+        ready: running && models !== null,
+        models: models?.data.map((m) => m.id) ?? [],
+      };
+    }));
+  }
+
+  /** Pid records of the router and Prometheus, when this node runs them. */
+  async services(): Promise<{ id: string; record: PidRecord | null; running: boolean }[]> {
+    const ids = [...(this.state.router ? [ROUTER_ID] : []), ...(this.state.prometheus ? [PROMETHEUS_ID] : [])];
+    return Promise.all(ids.map(async (id) => {
+      const record = await readPidFile(this.pidFile(id));
+      return { id, record, running: record !== null && isRunning(record) };
+    }));
+  }
+
+  async scale(replicas: number): Promise<void> {
+    if (!Number.isInteger(replicas) || replicas < 0 || replicas > this.spec.maxReplicas) {
+      throw new Error(`cannot scale node ${this.spec.node} to ${replicas}: allowed 0..${this.spec.maxReplicas} (CONFIG_VLLM_AUTOSCALING_MAX_REPLICAS)`);
+    }
+    const current = [...this.state.engines].sort((a, b) => a - b);
+    if (replicas > current.length) {
+      const added: number[] = [];
+      for (let i = 0; added.length < replicas - current.length; i++) if (!current.includes(i)) added.push(i);
+      this.progress(`${this.spec.node}: scaling up to ${replicas}: starting ${added.map(engineId).join(', ')}`);
+      await Promise.all(added.map((i) => this.launch(engineId(i), engineCommand(this.spec, i))));
+      await Promise.all(added.map((i) => this.waitEngineReady(i)));
+      await this.applyEngineSet([...current, ...added]);
+    } else if (replicas < current.length) {
+      const removed = current.slice(replicas);
+      this.progress(`${this.spec.node}: scaling down to ${replicas}: stopping ${removed.map(engineId).join(', ')}`);
+      await this.applyEngineSet(current.slice(0, replicas));
+      await Promise.all(removed.map((i) => this.stopRecorded(engineId(i), 'graceful')));
+    }
+  }
+
+  async stopEngine(id: string, how: 'graceful' | 'kill'): Promise<void> {
+    const index = parseEngineId(id);
+    if (!this.state.engines.includes(index)) throw new Error(`node ${this.spec.node} has no engine ${id}`);
+    if (how === 'graceful') await this.applyEngineSet(this.state.engines.filter((i) => i !== index));
+    await this.stopRecorded(id, how);
+  }
+
+  async startEngine(id?: string): Promise<void> {
+    let index: number;
+    if (id === undefined) {
+      index = 0;
+      while (this.state.engines.includes(index)) index++;
+    } else {
+      index = parseEngineId(id);
+    }
+    const name = engineId(index);
+    const record = await readPidFile(this.pidFile(name));
+    if (record && isRunning(record)) throw new Error(`${name} on node ${this.spec.node} is already running (pid ${record.pid})`);
+    await this.launch(name, engineCommand(this.spec, index));
+    await this.waitEngineReady(index);
+    await this.applyEngineSet([...new Set([...this.state.engines, index])]);
+  }
+
+  async teardown(): Promise<void> {
+    const stopped = await LocalStack.stopAll(this.spec);
+    this.progress(`${this.spec.node}: stopped ${stopped.length > 0 ? stopped.join(', ') : 'nothing (no process was running)'}`);
+  }
+
+  private pidFile(id: string): string {
+    return join(this.layout.pids, `${id}.pid`);
+  }
+
+  private logFile(id: string): string {
+    return join(this.layout.logs, `${id}.log`);
+  }
+
+  private authHeaders(): Record<string, string> {
+    const key = this.spec.engine.env.VLLM_API_KEY;
+    return key ? { authorization: `Bearer ${key}` } : {};
+  }
+
+  private async launch(id: string, cmd: ProcessCommand): Promise<void> {
+    await startDetached({
+      command: cmd.command, args: cmd.args, env: { ...process.env, ...cmd.env },
+      logFile: this.logFile(id), pidFile: this.pidFile(id),
+    }, cmd.marker);
+  }
+
+  private async stopRecorded(id: string, how: 'graceful' | 'kill'): Promise<void> {
+    const record = await readPidFile(this.pidFile(id));
+    if (record) await stopProcess(record, how);
+    // A killed engine keeps its pid file: status shows it as crashed, not as never started.
+    if (how === 'graceful') await removePidFile(this.pidFile(id));
+  }
+
+  private async processFailure(id: string): Promise<string | null> {
+    const record = await readPidFile(this.pidFile(id));
+    if (record && isRunning(record)) return null;
+    return `the process exited; last lines of ${this.logFile(id)}:\n${await tail(this.logFile(id))}`;
+  }
+
+  private async waitEngineReady(index: number): Promise<void> {
+    const id = engineId(index);
+    const url = engineUrl(this.spec, index);
+    const model = this.spec.engine.servedModelName;
+    await waitUntil(async () => {
+      const models = await httpJson<{ data: { id: string }[] }>(`${url}/v1/models`, this.authHeaders());
+      return models?.data.some((m) => m.id === model) ?? false;
+    }, {
+      what: `node ${this.spec.node}: ${id} (${url})`,
+      timeoutMs: this.spec.engine.readyTimeoutMs,
+      onWait: (ms) => this.progress(`${this.spec.node}: waiting for ${id} to load ${model} (${Math.round(ms / 1000)} s)`),
+      failure: () => this.processFailure(id),
+    });
+  }
+
+  private async waitRouterReady(indexes: number[]): Promise<void> {
+    const url = routerUrl(this.spec);
+    await waitUntil(async () => {
+      if (!(await httpOk(`${url}/health`))) return false;
+      if (indexes.length === 0) return true;
+      const engines = await httpJson<{ engines: { url: string; healthy: boolean }[] }>(`${url}/engines`);
+      const wanted = indexes.map((i) => engineUrl(this.spec, i));
+      return engines !== null && wanted.every((u) => engines.engines.some((e) => e.url === u));
+    }, {
+      what: `node ${this.spec.node}: router (${url})`,
+      timeoutMs: 30_000,
+      onWait: (ms) => this.progress(`${this.spec.node}: waiting for the router (${Math.round(ms / 1000)} s)`),
+      failure: () => this.processFailure(ROUTER_ID),
+    });
+  }
+
+  /** Points the router (and Prometheus) at exactly these engines, and waits until the router uses them. */
+  private async applyEngineSet(indexes: number[]): Promise<void> {
+    const sorted = [...new Set(indexes)].sort((a, b) => a - b);
+    this.state.engines = sorted;
+    if (this.spec.router) {
+      await writeJsonAtomic(this.layout.routerConfig, routerDynamicConfig(this.spec, sorted));
+      const url = routerUrl(this.spec);
+      const wanted = sorted.map((i) => engineUrl(this.spec, i)).sort();
+      await waitUntil(async () => {
+        const engines = await httpJson<{ engines: { url: string }[] }>(`${url}/engines`);
+        const have = engines?.engines.map((e) => e.url).sort() ?? null;
+        return have !== null && have.length === wanted.length && have.every((u, k) => u === wanted[k]);
+      }, { what: `node ${this.spec.node}: router applying the new engine set`, timeoutMs: 10_000, failure: () => this.processFailure(ROUTER_ID) });
+    }
+    if (this.state.prometheus) {
+      await writeFileAtomic(this.layout.prometheusConfig, prometheusConfig(this.spec, sorted));
+      const record = await readPidFile(this.pidFile(PROMETHEUS_ID));
+      if (record && isRunning(record)) process.kill(record.pid, 'SIGHUP');
+    }
+    await this.saveState();
+  }
+
+  private async startPrometheus(indexes: number[]): Promise<boolean> {
+    if (!this.spec.prometheus) return false;
+    if (!(await which('prometheus', { nothrow: true }))) {
+      this.progress(`${this.spec.node}: observability is on but no prometheus binary is installed (make deps installs it); continuing without it`);
+      return false;
+    }
+    await writeFileAtomic(this.layout.prometheusConfig, prometheusConfig(this.spec, indexes));
+    const url = `http://127.0.0.1:${this.spec.prometheus.port}`;
+    this.progress(`${this.spec.node}: starting Prometheus on ${url}`);
+    await this.launch(PROMETHEUS_ID, prometheusCommand(this.spec));
+    await waitUntil(() => httpOk(`${url}/-/ready`), {
+      what: `node ${this.spec.node}: prometheus (${url})`, timeoutMs: 30_000,
+      failure: () => this.processFailure(PROMETHEUS_ID),
+    });
+    return true;
+  }
+
+  private async saveState(): Promise<void> {
+    await writeJsonAtomic(this.layout.state, this.state);
+  }
+}

@@ -1,0 +1,117 @@
+// Command lines of the processes a local node runs, as pure functions of the
+// spec: what `ps` shows is exactly what these return.
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { ENGINE_HOST, engineId, enginePort, engineUrl, type LocalStackSpec } from './local-stack-spec.js';
+
+export interface ProcessCommand {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  /** Consecutive arguments that identify this process among all others. */
+  marker: string[];
+}
+
+// The compiled services sit beside this library in dist/.
+const SIM_MAIN = fileURLToPath(new URL('../../../engine-sim/src/main.js', import.meta.url));
+const ROUTER_MAIN = fileURLToPath(new URL('../../../router/src/main.js', import.meta.url));
+
+export function nodeLayout(workDir: string) {
+  return {
+    logs: join(workDir, 'logs'),
+    pids: join(workDir, 'pids'),
+    state: join(workDir, 'stack.json'),
+    deploying: join(workDir, 'deploying.json'),
+    routerConfig: join(workDir, 'router-config.json'),
+    prometheusConfig: join(workDir, 'prometheus.yml'),
+    prometheusData: join(workDir, 'prometheus-data'),
+  };
+}
+
+export function engineCommand(spec: LocalStackSpec, index: number): ProcessCommand {
+  const port = String(enginePort(spec, index));
+  const { engine } = spec;
+  if (engine.kind === 'sim') {
+    const instance = `${spec.node}-${engineId(index)}`;
+    return {
+      command: process.execPath,
+      args: [SIM_MAIN, '--host', ENGINE_HOST, '--port', port, '--instance-id', instance,
+        '--model', engine.modelUrl, '--served-model-name', engine.servedModelName, ...engine.flags],
+      env: engine.env,
+      marker: ['--instance-id', instance],
+    };
+  }
+  return {
+    command: 'vllm',
+    args: ['serve', engine.modelUrl, '--host', ENGINE_HOST, '--port', port,
+      '--served-model-name', engine.servedModelName, ...engine.flags],
+    env: engine.env,
+    marker: ['--host', ENGINE_HOST, '--port', port],
+  };
+}
+
+/** The router's dynamic config (production-stack format): rewriting it rescales without a restart. */
+export function routerDynamicConfig(spec: LocalStackSpec, engineIndexes: number[]): Record<string, unknown> {
+  if (!spec.router) throw new Error(`node ${spec.node} runs no router`);
+  const sorted = [...engineIndexes].sort((a, b) => a - b);
+  return {
+    service_discovery: 'static',
+    static_backends: sorted.map((i) => engineUrl(spec, i)).join(','),
+    static_models: sorted.map(() => spec.engine.servedModelName).join(','),
+    routing_logic: spec.router.routingLogic,
+    session_key: spec.router.sessionKey,
+  };
+}
+
+export function routerCommand(spec: LocalStackSpec, engineIndexes: number[]): ProcessCommand {
+  const { router } = spec;
+  if (!router) throw new Error(`node ${spec.node} runs no router`);
+  const config = routerDynamicConfig(spec, engineIndexes);
+  const configFile = nodeLayout(spec.workDir).routerConfig;
+  const flags = ['--host', spec.routerHost, '--port', String(spec.routerPort),
+    '--service-discovery', 'static',
+    '--static-backends', String(config.static_backends),
+    '--static-models', String(config.static_models),
+    '--routing-logic', router.routingLogic,
+    '--session-key', router.sessionKey,
+    '--engine-stats-interval', String(router.engineStatsInterval),
+    '--request-stats-window', String(router.requestStatsWindow),
+    '--dynamic-config-json', configFile];
+  const marker = ['--dynamic-config-json', configFile];
+  if (router.impl === 'builtin') {
+    return { command: process.execPath, args: [ROUTER_MAIN, ...flags], env: router.env, marker };
+  }
+  // The production-stack router, installed with `pip install vllm-router`; its
+  // console script has our bin's name, so it is started through its module.
+  return { command: 'python3', args: ['-m', 'vllm_router.app', ...flags], env: router.env, marker };
+}
+
+export function prometheusConfig(spec: LocalStackSpec, engineIndexes: number[]): string {
+  if (!spec.prometheus) throw new Error(`node ${spec.node} has observability off`);
+  const interval = `${spec.prometheus.scrapeIntervalSeconds}s`;
+  const jobs: Record<string, unknown>[] = [{
+    job_name: 'vllm-engines',
+    static_configs: [...engineIndexes].sort((a, b) => a - b).map((i) => ({
+      targets: [`${ENGINE_HOST}:${enginePort(spec, i)}`],
+      labels: { node: spec.node, engine: engineId(i) },
+    })),
+  }];
+  if (spec.router) {
+    const host = spec.routerHost === '0.0.0.0' ? '127.0.0.1' : spec.routerHost;
+    jobs.push({ job_name: 'vllm-router', static_configs: [{ targets: [`${host}:${spec.routerPort}`], labels: { node: spec.node } }] });
+  }
+  return stringify({ global: { scrape_interval: interval, evaluation_interval: interval }, scrape_configs: jobs });
+}
+
+export function prometheusCommand(spec: LocalStackSpec): ProcessCommand {
+  if (!spec.prometheus) throw new Error(`node ${spec.node} has observability off`);
+  const layout = nodeLayout(spec.workDir);
+  return {
+    command: 'prometheus',
+    args: [`--config.file=${layout.prometheusConfig}`, `--storage.tsdb.path=${layout.prometheusData}`,
+      `--web.listen-address=127.0.0.1:${spec.prometheus.port}`, '--web.enable-lifecycle'],
+    env: {},
+    marker: [`--config.file=${layout.prometheusConfig}`],
+  };
+}

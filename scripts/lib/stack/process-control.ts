@@ -1,0 +1,115 @@
+// Processes that outlive the command that started them: detached, logged to a
+// file, remembered by a pid file, and recognised again by a marker in their
+// command line so that a recycled pid is never mistaken for ours.
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { writeFileAtomic } from '../results/atomic-write.js';
+
+export interface ProcessSpec {
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  logFile: string;
+  pidFile: string;
+}
+
+export interface PidRecord {
+  pid: number;
+  // Consecutive arguments that only this process has on its command line.
+  marker: string[];
+  command: string;
+  startedAt: string;
+}
+
+export async function startDetached(spec: ProcessSpec, marker: string[]): Promise<PidRecord> {
+  await mkdir(dirname(spec.logFile), { recursive: true });
+  await mkdir(dirname(spec.pidFile), { recursive: true });
+  const log = openSync(spec.logFile, 'a');
+  try {
+    const child = spawn(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env ?? process.env,
+      detached: true,
+      stdio: ['ignore', log, log],
+    });
+    const pid = await new Promise<number>((resolve, reject) => {
+      child.once('error', (err) => reject(new Error(`cannot start ${spec.command}: ${err.message}`)));
+      child.once('spawn', () => resolve(child.pid as number));
+    });
+    child.unref();
+    const record: PidRecord = { pid, marker, command: [spec.command, ...spec.args].join(' '), startedAt: new Date().toISOString() };
+    await writeFileAtomic(spec.pidFile, JSON.stringify(record, null, 2) + '\n');
+    return record;
+  } finally {
+    closeSync(log);
+  }
+}
+
+export async function readPidFile(pidFile: string): Promise<PidRecord | null> {
+  let text: string;
+  try {
+    text = await readFile(pidFile, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  const parsed = JSON.parse(text) as PidRecord;
+  if (!Number.isInteger(parsed.pid) || !Array.isArray(parsed.marker)) {
+    throw new Error(`${pidFile} is not a pid file written by this harness; remove it and run the command again`);
+  }
+  return parsed;
+}
+
+/** True when the pid runs and is the process the record describes. */
+export function isRunning(record: PidRecord): boolean {
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${record.pid}/cmdline`, 'utf8');
+  } catch {
+    return false;
+  }
+  // Whole-argument match, so that "engine-1" never matches "engine-10".
+  if (!`\0${cmdline}`.includes(`\0${record.marker.join('\0')}\0`)) return false;
+  try {
+    const stat = readFileSync(`/proc/${record.pid}/stat`, 'utf8');
+    // Field 3 (after the parenthesised name) is the state; Z = exited but not reaped.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Stops a recorded process: SIGTERM and up to graceMs for it to exit, then
+ * SIGKILL; 'kill' sends SIGKILL at once. Resolves once the process is gone.
+ */
+export async function stopProcess(record: PidRecord, how: 'graceful' | 'kill', graceMs = 10_000): Promise<void> {
+  if (!isRunning(record)) return;
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(record.pid, sig);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  };
+  if (how === 'graceful') {
+    signal('SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline) {
+      if (!isRunning(record)) return;
+      await sleep(50);
+    }
+  }
+  signal('SIGKILL');
+  for (let i = 0; i < 100 && isRunning(record); i++) await sleep(20);
+  if (isRunning(record)) throw new Error(`process ${record.pid} (${record.command}) did not exit after SIGKILL`);
+}
+
+export async function removePidFile(pidFile: string): Promise<void> {
+  await rm(pidFile, { force: true });
+}

@@ -1,0 +1,63 @@
+// Bring-up checks of a local node: can it run what its configuration asks?
+// Each line says what was checked; a failure says what to do.
+import { access, mkdir, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { which } from 'zx';
+import type { LocalStackSpec } from './local-stack-spec.js';
+import { LocalStack } from './local-stack.js';
+
+const REQUIRED_NODE_MAJOR = 20;
+
+export async function checkNode(spec: LocalStackSpec): Promise<string[]> {
+  const lines: string[] = [];
+  const problems: string[] = [];
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < REQUIRED_NODE_MAJOR) problems.push(`Node.js ${process.version} is too old: ${REQUIRED_NODE_MAJOR} or newer is needed`);
+  else lines.push(`✅ Node.js ${process.version}`);
+
+  for (const [what, rel] of [['engine simulator', '../../../engine-sim/src/main.js'], ['router', '../../../router/src/main.js']] as const) {
+    const path = fileURLToPath(new URL(rel, import.meta.url));
+    try {
+      await access(path, constants.R_OK);
+      lines.push(`✅ ${what} built (${path})`);
+    } catch {
+      problems.push(`the ${what} is not built (${path} missing): run make deps, then make again`);
+    }
+  }
+  if (spec.engine.kind === 'vllm') {
+    const vllm = await which('vllm', { nothrow: true });
+    if (vllm) lines.push(`✅ vllm at ${vllm}`);
+    else problems.push('CONFIG_VLLM_ENGINE_VLLM is set but no `vllm` executable is on PATH: install vLLM or choose the simulator (CONFIG_VLLM_ENGINE_SIM)');
+  }
+  if (spec.prometheus) {
+    const prom = await which('prometheus', { nothrow: true });
+    lines.push(prom ? `✅ prometheus at ${prom}` : '⚠️  observability is on but prometheus is not installed (make deps installs it); the stack will run without it');
+  }
+
+  try {
+    await mkdir(spec.workDir, { recursive: true });
+    const probe = join(spec.workDir, `.write-test-${process.pid}`);
+    await writeFile(probe, '');
+    await rm(probe);
+    lines.push(`✅ work dir ${spec.workDir}`);
+  } catch (err) {
+    problems.push(`work dir ${spec.workDir} is not writable (${(err as Error).message}): set CONFIG_VLLM_WORK_DIR to a writable place`);
+  }
+
+  // Ports held by this node's own running stack are fine: the next deploy stops it first.
+  const own = await LocalStack.attach(spec);
+  if (own) {
+    lines.push(`✅ ports: this node's stack is running and will be redeployed by make vllm`);
+  } else {
+    try {
+      await LocalStack.preflight(spec);
+      lines.push(`✅ ports free: router ${spec.routerPort}, engines ${spec.enginePortBase}..${spec.enginePortBase + spec.maxReplicas - 1}${spec.prometheus ? `, prometheus ${spec.prometheus.port}` : ''}`);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  if (problems.length > 0) throw new Error(`node ${spec.node} is not ready:\n${problems.map((p) => `  ❌ ${p}`).join('\n')}\n${lines.map((l) => `  ${l}`).join('\n')}`);
+  return lines;
+}

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { $, which } from 'zx';
+import { parse } from 'yaml';
+import { engineCommand, prometheusConfig, routerCommand, routerDynamicConfig } from '../scripts/lib/stack/process-commands.js';
+import { localStackSpec, offloadBlocks, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/stack/spec-from-config.js';
+import { readSecrets } from '../scripts/lib/stack/secrets.js';
+
+const vars: StackConfigVars = {
+  vllm_engine: 'sim', vllm_model_url: 'facebook/opt-125m', vllm_model_name: '', vllm_replica_count: 2,
+  vllm_max_model_len: 2048, vllm_max_num_seqs: 16, vllm_dtype: 'auto', vllm_gpu_memory_utilization: '0.9',
+  vllm_tensor_parallel_size: 1, vllm_enable_prefix_caching: true, vllm_enable_chunked_prefill: false, vllm_use_cpu_inference: true,
+  vllm_sim_prefill_time_per_token: 1, vllm_sim_inter_token_latency: 10, vllm_sim_kv_blocks: 1000, vllm_sim_block_size: 16,
+  vllm_sim_load_factor: 1, vllm_sim_seed: 42, vllm_lmcache_cpu_buffer_size: 4, vllm_router_enabled: true,
+  vllm_router_session_key: 'x-user-id', vllm_router_engine_stats_interval: 5, vllm_router_request_stats_window: 60,
+  vllm_observability_enabled: true, vllm_autoscaling_enabled: false, vllm_autoscaling_max_replicas: 4,
+};
+const node: StackNodeSettings = {
+  name: 'vllm-baseline', role: 'baseline', host: null, workDir: '/w/vllm-baseline', routerPort: 8000, enginePortBase: 8001,
+  prometheusPort: 9090, routerImpl: 'builtin', routingLogic: 'prefixaware', lmcacheEnabled: false, extraEngineArgs: [],
+};
+
+const flagValue = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
+
+test('simulated engines get the configured model, ports and simulator knobs', () => {
+  const spec = localStackSpec(vars, node);
+  const cmd = engineCommand(spec, 1);
+  assert.equal(cmd.command, process.execPath);
+  assert.match(cmd.args[0] ?? '', /engine-sim\/src\/main\.js$/);
+  assert.equal(flagValue(cmd.args, '--port'), '8002');
+  assert.equal(flagValue(cmd.args, '--host'), '127.0.0.1');
+  assert.equal(flagValue(cmd.args, '--served-model-name'), 'facebook/opt-125m');
+  assert.equal(flagValue(cmd.args, '--kv-blocks'), '1000');
+  assert.equal(flagValue(cmd.args, '--max-num-seqs'), '16');
+  assert.ok(cmd.args.includes('--enable-prefix-caching'));
+  assert.ok(!cmd.args.includes('--offload-blocks'), 'no offload tier without LMCache');
+  assert.deepEqual(cmd.marker, ['--instance-id', 'vllm-baseline-engine-1']);
+});
+
+test('LMCache on the node gives the simulator an offload tier sized from the CPU buffer', () => {
+  const cmd = engineCommand(localStackSpec(vars, { ...node, lmcacheEnabled: true }), 0);
+  assert.equal(flagValue(cmd.args, '--offload-blocks'), String(offloadBlocks(4, 16)));
+  assert.equal(offloadBlocks(4, 16), 7281);
+});
+
+test('real vLLM engines get vllm serve with the engine flags, and LMCache through the KV connector', () => {
+  const spec = localStackSpec({ ...vars, vllm_engine: 'vllm', vllm_model_name: 'opt', vllm_use_cpu_inference: false }, { ...node, lmcacheEnabled: true, extraEngineArgs: ['--enforce-eager'] });
+  const cmd = engineCommand(spec, 0);
+  assert.equal(cmd.command, 'vllm');
+  assert.deepEqual(cmd.args.slice(0, 2), ['serve', 'facebook/opt-125m']);
+  assert.equal(flagValue(cmd.args, '--served-model-name'), 'opt');
+  assert.equal(flagValue(cmd.args, '--gpu-memory-utilization'), '0.9');
+  assert.match(flagValue(cmd.args, '--kv-transfer-config') ?? '', /LMCacheConnectorV1/);
+  assert.equal(cmd.args.at(-1), '--enforce-eager');
+  assert.equal(spec.engine.env.LMCACHE_MAX_LOCAL_CPU_SIZE, '4');
+  assert.equal(spec.engine.readyTimeoutMs, 900_000);
+});
+
+test('the router is started with static discovery of exactly the node\'s engines and its routing logic', () => {
+  const spec = localStackSpec(vars, { ...node, routingLogic: 'session' });
+  const cmd = routerCommand(spec, [1, 0]);
+  assert.equal(flagValue(cmd.args, '--static-backends'), 'http://127.0.0.1:8001,http://127.0.0.1:8002');
+  assert.equal(flagValue(cmd.args, '--static-models'), 'facebook/opt-125m,facebook/opt-125m');
+  assert.equal(flagValue(cmd.args, '--routing-logic'), 'session');
+  assert.equal(flagValue(cmd.args, '--session-key'), 'x-user-id');
+  assert.equal(flagValue(cmd.args, '--dynamic-config-json'), '/w/vllm-baseline/router-config.json');
+  assert.deepEqual(routerDynamicConfig(spec, [0]), {
+    service_discovery: 'static', static_backends: 'http://127.0.0.1:8001', static_models: 'facebook/opt-125m',
+    routing_logic: 'session', session_key: 'x-user-id',
+  });
+});
+
+test('the production-stack router runs as its Python module; a declared host\'s router listens on all interfaces', () => {
+  const cmd = routerCommand(localStackSpec(vars, { ...node, routerImpl: 'production-stack', host: 'gpu-box' }), [0]);
+  assert.deepEqual(cmd.args.slice(0, 2), ['-m', 'vllm_router.app']);
+  assert.equal(flagValue(cmd.args, '--host'), '0.0.0.0');
+});
+
+test('router and observability off: no router, no Prometheus', () => {
+  const spec = localStackSpec({ ...vars, vllm_router_enabled: false, vllm_observability_enabled: false }, node);
+  assert.equal(spec.router, null);
+  assert.equal(spec.prometheus, null);
+  assert.throws(() => routerCommand(spec, [0]), /runs no router/);
+});
+
+test('engine ports beyond the reserved range are refused', () => {
+  const spec = localStackSpec(vars, node);
+  assert.throws(() => engineCommand(spec, 2), /outside 0\.\.1/);
+  const scaled = localStackSpec({ ...vars, vllm_autoscaling_enabled: true }, node);
+  assert.equal(flagValue(engineCommand(scaled, 3).args, '--port'), '8004');
+});
+
+test('the Prometheus config scrapes every engine and the router, and promtool accepts it', async (t) => {
+  const spec = localStackSpec(vars, node);
+  const text = prometheusConfig(spec, [0, 1]);
+  const parsed = parse(text) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
+  assert.deepEqual(parsed.scrape_configs.map((j) => j.job_name), ['vllm-engines', 'vllm-router']);
+  assert.deepEqual(parsed.scrape_configs[0]?.static_configs.flatMap((s) => s.targets), ['127.0.0.1:8001', '127.0.0.1:8002']);
+  if (!(await which('promtool', { nothrow: true }))) {
+    t.skip('promtool is not installed (make deps installs prometheus)');
+    return;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'prom-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'prometheus.yml'), text);
+  const out = await $({ nothrow: true, quiet: true })`promtool check config ${join(dir, 'prometheus.yml')}`;
+  assert.equal(out.exitCode, 0, out.stdout + out.stderr);
+});
+
+test('secrets come from the environment first, else from the named files, with clear errors', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sec-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'key'), 'sk-file\n');
+  assert.deepEqual(await readSecrets({ vllm_hf_token_file: '', vllm_api_key_file: join(dir, 'key') }, {}), { apiKey: 'sk-file' });
+  assert.deepEqual(await readSecrets({ vllm_hf_token_file: '', vllm_api_key_file: join(dir, 'key') }, { VLLM_API_KEY: 'sk-env', HF_TOKEN: 'hf' }), { apiKey: 'sk-env', hfToken: 'hf' });
+  await assert.rejects(readSecrets({ vllm_hf_token_file: join(dir, 'missing'), vllm_api_key_file: '' }, {}), /CONFIG_VLLM_HF_TOKEN_FILE\) does not exist/);
+});

@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// Controller-side results bookkeeping: start a run, collect each node's
+// tarball into results/<run-id>/<node>/, keeping run.json's verdict current.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { $ } from 'zx';
+import { parseCli, runMain } from './lib/cli.js';
+import { collectNode, startRun } from './lib/results/run-store.js';
+import { DEFAULT_EXTRA_VARS, loadAllNodes, resultsDir } from './lib/stack/load-node.js';
+
+const USAGE = `usage: vllm-results start [--extra-vars FILE]
+       vllm-results collect --results-dir DIR --run-id ID --node NAME --tarball FILE
+
+start    creates results/<run-id>/run.json for the configured nodes and prints the run id
+collect  unpacks a node's results tarball into results/<run-id>/<node>/ and updates the verdict`;
+
+async function gitRevision(cwd: string): Promise<string> {
+  const out = await $({ quiet: true, nothrow: true, cwd })`git rev-parse HEAD`;
+  return out.exitCode === 0 ? out.stdout.trim() : 'unknown';
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseCli(USAGE, {
+    'extra-vars': { type: 'string' }, 'results-dir': { type: 'string' }, 'run-id': { type: 'string' },
+    node: { type: 'string' }, tarball: { type: 'string' },
+  });
+  switch (positionals[0]) {
+    case 'start': {
+      const path = values['extra-vars'] ?? DEFAULT_EXTRA_VARS;
+      const config = await loadAllNodes(path);
+      const configHash = createHash('sha256').update(await readFile(path)).digest('hex').slice(0, 16);
+      const run = await startRun(resultsDir(config), {
+        configHash, gitRevision: await gitRevision(config.topdir), target: config.vars.vllm_target, nodes: config.nodes.map((n) => n.node.name),
+      });
+      console.log(run.run_id);
+      return;
+    }
+    case 'collect': {
+      const { 'results-dir': dir, 'run-id': runId, node, tarball } = values;
+      if (!dir || !runId || !node || !tarball) throw new Error(`collect needs --results-dir, --run-id, --node and --tarball\n\n${USAGE}`);
+      const run = await collectNode(dir, runId, node, tarball);
+      const summary = run.nodes[node];
+      console.log(`${node}: ${summary?.verdict} (${Object.entries(summary?.steps ?? {}).map(([s, v]) => `${s} ${v}`).join(', ')}) -> ${relative(process.cwd(), join(dir, runId, node)) || '.'}`);
+      console.log(`run ${runId}: ${run.verdict}`);
+      return;
+    }
+    default:
+      throw new Error(`${positionals[0] === undefined ? 'no command given' : `unknown command "${positionals[0]}"`}\n\n${USAGE}`);
+  }
+}
+
+runMain(main);

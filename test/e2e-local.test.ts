@@ -1,0 +1,149 @@
+// The main job end to end, as a user runs it: make -> Ansible -> real engine
+// simulator and router processes on loopback -> results, status, teardown.
+import assert from 'node:assert/strict';
+import { readFile, readlink, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { which } from 'zx';
+import { readPidFile, isRunning, type PidRecord } from '../scripts/lib/stack/process-control.js';
+import { portsInUse } from '../scripts/lib/stack/port-check.js';
+import { freePortBase, tempProject, type TempProject } from './support/temp-project.js';
+
+const MODEL = 'facebook/opt-125m';
+
+async function missingTools(): Promise<string | null> {
+  for (const tool of ['ansible-playbook', 'kconfig-conf']) {
+    if (!(await which(tool, { nothrow: true }))) return `${tool} is not installed (make deps installs it)`;
+  }
+  return null;
+}
+
+async function configure(p: TempProject, defconfig: string, base: number): Promise<void> {
+  const out = await p.make(`defconfig-${defconfig}`);
+  assert.equal(out.exitCode, 0, out.stdout + out.stderr);
+  // Own ports, so that the test never meets a stack a developer runs.
+  await p.setConfig({ VLLM_API_PORT: base, VLLM_PROMETHEUS_PORT: base + 90, VLLM_GRAFANA_PORT: base + 95 });
+  const old = await p.make('olddefconfig');
+  assert.equal(old.exitCode, 0, old.stdout + old.stderr);
+}
+
+async function pids(p: TempProject, node: string): Promise<PidRecord[]> {
+  const records: PidRecord[] = [];
+  for (const id of ['router', 'engine-0', 'engine-1', 'prometheus']) {
+    const record = await readPidFile(join(p.dir, 'work', node, 'pids', `${id}.pid`));
+    if (record) records.push(record);
+  }
+  return records;
+}
+
+async function completion(url: string): Promise<{ status: number; engine: string | null }> {
+  const res = await fetch(`${url}/v1/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: MODEL, prompt: 'hello there', max_tokens: 4 }),
+  });
+  await res.arrayBuffer();
+  return { status: res.status, engine: res.headers.get('x-router-engine') };
+}
+
+test('make vllm on the local target: deploy, smoke, results, status, crash, redeploy, teardown', { timeout: 300_000 }, async (t) => {
+  const missing = await missingTools();
+  if (missing) return t.skip(missing);
+  const p = await tempProject();
+  t.after(async () => {
+    await p.make('vllm-teardown');
+    await p.remove();
+  });
+  const base = await freePortBase(100);
+  await configure(p, 'vllm-local', base);
+  const router = `http://127.0.0.1:${base}`;
+
+  const run = await p.make('vllm');
+  assert.equal(run.exitCode, 0, run.stdout + run.stderr);
+  const runId = await readlink(join(p.dir, 'results', 'latest'));
+  const record = JSON.parse(await readFile(join(p.dir, 'results', runId, 'run.json'), 'utf8'));
+  assert.equal(record.verdict, 'pass');
+  assert.deepEqual(record.nodes['vllm-baseline'].steps, { deploy: 'pass', smoke: 'pass' });
+  const nodeDir = join(p.dir, 'results', runId, 'vllm-baseline');
+  for (const f of ['config.yaml', 'system.json', 'deploy.json', 'smoke.json', 'logs/engine-0.log', 'logs/router.log']) {
+    assert.ok(await stat(join(nodeDir, f)), `results/${runId}/vllm-baseline/${f} exists`);
+  }
+  const smoke = JSON.parse(await readFile(join(nodeDir, 'smoke.json'), 'utf8'));
+  assert.equal(smoke.passed, true);
+  assert.ok(smoke.chat_stream.ttft_ms > 0);
+
+  // Live behaviour: the router spreads requests over both engines.
+  const served = new Set<string | null>();
+  for (let i = 0; i < 6; i++) {
+    const r = await completion(router);
+    assert.equal(r.status, 200);
+    served.add(r.engine);
+  }
+  assert.ok(served.size >= 1);
+
+  const quick = await p.make('vllm-quick-test');
+  assert.equal(quick.exitCode, 0, quick.stdout + quick.stderr);
+  assert.match(quick.stdout, /✅ vllm-baseline/);
+
+  const status = await p.make('vllm-status-simplified');
+  assert.equal(status.exitCode, 0, status.stderr);
+  assert.match(status.stdout, /🟢 vllm-baseline running/);
+  assert.match(status.stdout, new RegExp(`2/2 engines ready serving ${MODEL}`));
+  assert.match(status.stdout, new RegExp(`last run ${runId}: pass`));
+
+  // A crashed engine is reported by status, and the next make vllm restarts it.
+  const before = await pids(p, 'vllm-baseline');
+  const engine1 = before.find((r) => r.marker.includes('vllm-baseline-engine-1'));
+  assert.ok(engine1, 'engine-1 has a pid file');
+  process.kill(engine1.pid, 'SIGKILL');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const degraded = await p.make('vllm-status-simplified');
+  assert.match(degraded.stdout, /🟡 vllm-baseline degraded/);
+  assert.match(degraded.stdout, /engine-1 is not running/);
+
+  const again = await p.make('vllm');
+  assert.equal(again.exitCode, 0, again.stdout + again.stderr);
+  const after = await pids(p, 'vllm-baseline');
+  for (const old of before) assert.equal(isRunning(old), false, `old process ${old.command} was stopped by the redeploy`);
+  assert.ok(after.every(isRunning));
+  assert.match((await p.make('vllm-status-simplified')).stdout, /🟢 vllm-baseline running/);
+
+  const down = await p.make('vllm-teardown');
+  assert.equal(down.exitCode, 0, down.stdout + down.stderr);
+  for (const r of after) assert.equal(isRunning(r), false, `${r.command} is gone after teardown`);
+  assert.deepEqual(await portsInUse(Array.from({ length: 4 }, (_, i) => base + i)), []);
+  assert.match((await p.make('vllm-status-simplified')).stdout, /🔴 vllm-baseline stopped/);
+  assert.ok(await stat(join(p.dir, 'results', runId, 'run.json')), 'results stay after teardown');
+});
+
+test('make vllm with +ab runs baseline and dev side by side, with two result trees', { timeout: 300_000 }, async (t) => {
+  const missing = await missingTools();
+  if (missing) return t.skip(missing);
+  const p = await tempProject();
+  t.after(async () => {
+    await p.make('vllm-cleanup');
+    await p.remove();
+  });
+  const base = await freePortBase(200);
+  await configure(p, 'vllm-local+ab', base);
+
+  const run = await p.make('vllm');
+  assert.equal(run.exitCode, 0, run.stdout + run.stderr);
+  const runId = await readlink(join(p.dir, 'results', 'latest'));
+  const record = JSON.parse(await readFile(join(p.dir, 'results', runId, 'run.json'), 'utf8'));
+  assert.deepEqual(Object.keys(record.nodes).sort(), ['vllm-baseline', 'vllm-dev']);
+  assert.equal(record.verdict, 'pass');
+  for (const node of ['vllm-baseline', 'vllm-dev']) {
+    assert.ok(await stat(join(p.dir, 'results', runId, node, 'smoke.json')));
+  }
+  assert.equal((await completion(`http://127.0.0.1:${base}`)).status, 200);
+  assert.equal((await completion(`http://127.0.0.1:${base + 100}`)).status, 200);
+  const status = await p.make('vllm-status-simplified');
+  assert.match(status.stdout, /🟢 vllm-baseline running/);
+  assert.match(status.stdout, /🟢 vllm-dev running/);
+
+  const clean = await p.make('vllm-cleanup');
+  assert.equal(clean.exitCode, 0, clean.stdout + clean.stderr);
+  assert.deepEqual(await portsInUse([base, base + 1, base + 100, base + 101]), []);
+  await assert.rejects(stat(join(p.dir, 'work', 'vllm-dev')), 'cleanup removes the work dirs');
+  assert.ok(await stat(join(p.dir, 'results', runId, 'run.json')), 'results stay after cleanup');
+});

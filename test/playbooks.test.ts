@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { $, which } from 'zx';
+import { parse } from 'yaml';
+import { REPO } from './support/temp-project.js';
+
+test('the playbooks pass ansible-playbook --syntax-check', async (t) => {
+  if (!(await which('ansible-playbook', { nothrow: true }))) return t.skip('ansible-playbook is not installed (make deps installs ansible-core)');
+  const dir = await mkdtemp(join(tmpdir(), 'syntax-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'hosts'), '[baseline]\nvllm-baseline ansible_connection=local\n[vllm:children]\nbaseline\n');
+  for (const playbook of ['bringup.yml', 'vllm.yml']) {
+    const out = await $({ nothrow: true, quiet: true, cwd: REPO })`ansible-playbook --syntax-check -i ${join(dir, 'hosts')} ${join('playbooks', playbook)}`;
+    assert.equal(out.exitCode, 0, `${playbook}: ${out.stdout}${out.stderr}`);
+  }
+});
+
+test('every variable a role reads from the node tool is declared in vllm_common defaults, and roles swallow no failure', async () => {
+  const roles = join(REPO, 'playbooks', 'roles');
+  const defaults = parse(await readFile(join(roles, 'vllm_common', 'defaults', 'main.yml'), 'utf8')) as Record<string, unknown>;
+  for (const role of await readdir(roles)) {
+    if (role === 'vllm_common') continue;
+    const tasks = await readFile(join(roles, role, 'tasks', 'main.yml'), 'utf8');
+    assert.doesNotMatch(tasks, /ignore_errors|failed_when:\s*false|\|\|\s*true|2>\/dev\/null/, `${role} swallows a failure`);
+    const meta = parse(await readFile(join(roles, role, 'meta', 'main.yml'), 'utf8')) as { dependencies: { role: string }[] };
+    assert.deepEqual(meta.dependencies, [{ role: 'vllm_common' }], `${role} depends on vllm_common for its defaults`);
+    for (const used of tasks.matchAll(/\b(vllm_(?:node_tool(?:_args)?|topdir|run_id|results_dir))\b/g)) {
+      assert.ok(used[1] && used[1] in defaults, `${role} reads ${used[1]}, which vllm_common does not declare`);
+    }
+  }
+});

@@ -1,0 +1,72 @@
+// A throw-away copy of the project for end-to-end tests: sources are
+// symlinked, while .config, extra_vars.yaml, hosts, work/ and results/ are its
+// own, so a test never touches the developer's configuration or stack.
+import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { $, type ProcessOutput } from 'zx';
+import { portsInUse } from '../../scripts/lib/stack/port-check.js';
+
+export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+
+// What a project directory consists of, minus what each run generates.
+const GENERATED = new Set(['.config', '.config.old', 'extra_vars.yaml', 'hosts', 'work', 'results', '.bringup.done', '.git']);
+
+export interface TempProject {
+  dir: string;
+  make(...args: string[]): Promise<ProcessOutput>;
+  setConfig(symbols: Record<string, string | number | boolean>): Promise<void>;
+  remove(): Promise<void>;
+}
+
+export async function tempProject(): Promise<TempProject> {
+  const dir = await mkdtemp(join(tmpdir(), 'vllm-e2e-'));
+  for (const entry of await readdir(REPO)) {
+    if (GENERATED.has(entry) || entry.startsWith('.build-')) continue;
+    await symlink(join(REPO, entry), join(dir, entry));
+  }
+  const make = (...args: string[]) => $({ cwd: dir, nothrow: true, quiet: true, env: { ...process.env, CI: 'true' } })`make ${args}`;
+  return {
+    dir,
+    make,
+    async setConfig(symbols) {
+      const path = join(dir, '.config');
+      let text = await readFile(path, 'utf8');
+      for (const [name, value] of Object.entries(symbols)) {
+        const line = typeof value === 'boolean' ? (value ? `CONFIG_${name}=y` : `# CONFIG_${name} is not set`)
+          : typeof value === 'number' ? `CONFIG_${name}=${value}` : `CONFIG_${name}="${value}"`;
+        const re = new RegExp(`^(CONFIG_${name}=.*|# CONFIG_${name} is not set)$`, 'm');
+        text = re.test(text) ? text.replace(re, line) : `${text}${line}\n`;
+      }
+      await writeFile(path, text);
+    },
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A base port with `span` free ports above it, away from the usual 8000/9090. */
+export async function freePortBase(span: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 400) * 100;
+    const ports = Array.from({ length: span }, (_, i) => base + i);
+    if ((await portsInUse(ports)).length === 0) return base;
+  }
+  throw new Error('no free port range found for the end-to-end test');
+}
+
+/** Pids of live processes whose command line mentions the path. */
+export async function processesUnder(path: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8');
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      if (cmdline.includes(path) && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z') pids.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}

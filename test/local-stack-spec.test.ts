@@ -11,10 +11,10 @@ import { readSecrets } from '../scripts/lib/stack/secrets.js';
 
 const vars: StackConfigVars = {
   vllm_engine: 'sim', vllm_model_url: 'facebook/opt-125m', vllm_model_name: '', vllm_replica_count: 2,
-  vllm_max_model_len: 2048, vllm_max_num_seqs: 16, vllm_dtype: 'auto', vllm_gpu_memory_utilization: '0.9',
+  vllm_max_model_len: 2048, vllm_max_num_seqs: 16, vllm_dtype: 'auto', vllm_gpu_memory_utilization: 90,
   vllm_tensor_parallel_size: 1, vllm_enable_prefix_caching: true, vllm_enable_chunked_prefill: false, vllm_use_cpu_inference: true,
-  vllm_sim_prefill_time_per_token: 1, vllm_sim_inter_token_latency: 10, vllm_sim_kv_blocks: 1000, vllm_sim_block_size: 16,
-  vllm_sim_load_factor: 1, vllm_sim_seed: 42, vllm_lmcache_cpu_buffer_size: 4, vllm_router_enabled: true,
+  vllm_sim_prefill_time_per_token_us: 200, vllm_sim_inter_token_latency_us: 10000, vllm_sim_kv_blocks: 1000, vllm_sim_block_size: 16,
+  vllm_sim_load_factor_pct: 150, vllm_sim_seed: 42, vllm_sim_offload_time_per_token_us: 20, vllm_lmcache_cpu_buffer_size: 4, vllm_lmcache_disk_buffer_size: '10Gi', vllm_router_enabled: true,
   vllm_router_session_key: 'x-user-id', vllm_router_engine_stats_interval: 5, vllm_router_request_stats_window: 60,
   vllm_observability_enabled: true, vllm_autoscaling_enabled: false, vllm_autoscaling_max_replicas: 4,
 };
@@ -35,6 +35,9 @@ test('simulated engines get the configured model, ports and simulator knobs', ()
   assert.equal(flagValue(cmd.args, '--served-model-name'), 'facebook/opt-125m');
   assert.equal(flagValue(cmd.args, '--kv-blocks'), '1000');
   assert.equal(flagValue(cmd.args, '--max-num-seqs'), '16');
+  assert.equal(flagValue(cmd.args, '--prefill-time-per-token'), '0.2', 'microseconds in .config, milliseconds on the command line');
+  assert.equal(flagValue(cmd.args, '--inter-token-latency'), '10');
+  assert.equal(flagValue(cmd.args, '--load-factor'), '1.5');
   assert.ok(cmd.args.includes('--enable-prefix-caching'));
   assert.ok(!cmd.args.includes('--offload-blocks'), 'no offload tier without LMCache');
   assert.deepEqual(cmd.marker, ['--instance-id', 'vllm-baseline-engine-1']);
@@ -43,6 +46,7 @@ test('simulated engines get the configured model, ports and simulator knobs', ()
 test('LMCache on the node gives the simulator an offload tier sized from the CPU buffer', () => {
   const cmd = engineCommand(localStackSpec(vars, { ...node, lmcacheEnabled: true }), 0);
   assert.equal(flagValue(cmd.args, '--offload-blocks'), String(offloadBlocks(4, 16)));
+  assert.equal(flagValue(cmd.args, '--offload-time-per-token'), '0.02');
   assert.equal(offloadBlocks(4, 16), 7281);
 });
 
@@ -52,10 +56,11 @@ test('real vLLM engines get vllm serve with the engine flags, and LMCache throug
   assert.equal(cmd.command, 'vllm');
   assert.deepEqual(cmd.args.slice(0, 2), ['serve', 'facebook/opt-125m']);
   assert.equal(flagValue(cmd.args, '--served-model-name'), 'opt');
-  assert.equal(flagValue(cmd.args, '--gpu-memory-utilization'), '0.9');
   assert.match(flagValue(cmd.args, '--kv-transfer-config') ?? '', /LMCacheConnectorV1/);
   assert.equal(cmd.args.at(-1), '--enforce-eager');
   assert.equal(spec.engine.env.LMCACHE_MAX_LOCAL_CPU_SIZE, '4');
+  assert.equal(spec.engine.env.LMCACHE_MAX_LOCAL_DISK_SIZE, '10');
+  assert.equal(flagValue(cmd.args, '--gpu-memory-utilization'), '0.90');
   assert.equal(spec.engine.readyTimeoutMs, 900_000);
 });
 

@@ -3,8 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Secrets } from './spec-from-config.js';
 
-async function fromFile(path: string, symbol: string): Promise<string | undefined> {
-  if (path === '') return undefined;
+async function fromFile(path: string | undefined, symbol: string): Promise<string | undefined> {
+  if (path === undefined || path === '') return undefined;
   try {
     const value = (await readFile(path, 'utf8')).trim();
     if (value === '') throw new Error(`${path} (named by CONFIG_${symbol}) is empty; put the secret in it or unset CONFIG_${symbol}`);
@@ -17,7 +17,7 @@ async function fromFile(path: string, symbol: string): Promise<string | undefine
   }
 }
 
-export async function readSecrets(vars: { vllm_hf_token_file: string; vllm_api_key_file: string }, env: NodeJS.ProcessEnv = process.env): Promise<Secrets> {
+export async function readSecrets(vars: { vllm_hf_token_file?: string; vllm_api_key_file: string }, env: NodeJS.ProcessEnv = process.env): Promise<Secrets> {
   const hfToken = env.HF_TOKEN || (await fromFile(vars.vllm_hf_token_file, 'VLLM_HF_TOKEN_FILE'));
   const apiKey = env.VLLM_API_KEY || (await fromFile(vars.vllm_api_key_file, 'VLLM_API_KEY_FILE'));
   return { ...(hfToken ? { hfToken } : {}), ...(apiKey ? { apiKey } : {}) };

@@ -1,36 +1,28 @@
 // Configuration (extra vars + the node's settings) -> LocalStackSpec: every
 // option that shapes a local deployment is read here and nowhere else.
+import type { ExtraVars } from '../config/index.js';
 import type { LocalStackSpec } from './local-stack-spec.js';
 
-/** The configuration variables a local deployment reads (a subset of ExtraVars). */
-export interface StackConfigVars {
-  vllm_engine: string;
-  vllm_model_url: string;
-  vllm_model_name: string;
-  vllm_replica_count: number;
-  vllm_max_model_len: number;
-  vllm_max_num_seqs: number;
-  vllm_dtype: string;
-  vllm_gpu_memory_utilization: string;
-  vllm_tensor_parallel_size: number;
-  vllm_enable_prefix_caching: boolean;
-  vllm_enable_chunked_prefill: boolean;
-  vllm_use_cpu_inference: boolean;
-  vllm_sim_prefill_time_per_token: number;
-  vllm_sim_inter_token_latency: number;
-  vllm_sim_kv_blocks: number;
-  vllm_sim_block_size: number;
-  vllm_sim_load_factor: number;
-  vllm_sim_seed: number;
-  vllm_lmcache_cpu_buffer_size: number;
-  vllm_router_enabled: boolean;
-  vllm_router_session_key: string;
-  vllm_router_engine_stats_interval: number;
-  vllm_router_request_stats_window: number;
-  vllm_observability_enabled: boolean;
-  vllm_autoscaling_enabled: boolean;
-  vllm_autoscaling_max_replicas: number;
+/** The configuration a local deployment reads. */
+export type StackConfigVars = Pick<ExtraVars,
+  'vllm_engine' | 'vllm_model_url' | 'vllm_model_name' | 'vllm_replica_count' | 'vllm_max_model_len' | 'vllm_max_num_seqs'
+  | 'vllm_dtype' | 'vllm_gpu_memory_utilization' | 'vllm_tensor_parallel_size' | 'vllm_enable_prefix_caching'
+  | 'vllm_enable_chunked_prefill' | 'vllm_use_cpu_inference' | 'vllm_sim_prefill_time_per_token_us'
+  | 'vllm_sim_inter_token_latency_us' | 'vllm_sim_kv_blocks' | 'vllm_sim_block_size' | 'vllm_sim_load_factor_pct'
+  | 'vllm_sim_seed' | 'vllm_sim_offload_time_per_token_us' | 'vllm_lmcache_cpu_buffer_size' | 'vllm_lmcache_disk_buffer_size'
+  | 'vllm_router_enabled' | 'vllm_router_session_key' | 'vllm_router_engine_stats_interval' | 'vllm_router_request_stats_window'
+  | 'vllm_observability_enabled' | 'vllm_autoscaling_enabled' | 'vllm_autoscaling_max_replicas'>;
+
+/** An option that the configuration must have here; absent means .config and the code disagree. */
+function need<K extends keyof StackConfigVars>(v: StackConfigVars, key: K): NonNullable<StackConfigVars[K]> {
+  const value = v[key];
+  if (value === undefined || value === null) {
+    throw new Error(`CONFIG_${String(key).replace(/^vllm_/, 'VLLM_').toUpperCase()} is missing from extra_vars.yaml although this deployment needs it; run make olddefconfig`);
+  }
+  return value as NonNullable<StackConfigVars[K]>;
 }
+
+const ms = (us: number) => String(us / 1000);
 
 export interface StackNodeSettings {
   name: string;
@@ -56,22 +48,34 @@ export interface Secrets {
 // N GB / (36 KiB x block size) offloaded blocks.
 const SIM_KV_BYTES_PER_TOKEN = 2 * 12 * 768 * 2;
 
+/** GB in a Kubernetes quantity (10Gi, 10G, 10240Mi), for LMCache's size settings. */
+export function quantityGb(quantity: string): number {
+  const m = /^([0-9.]+)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(quantity);
+  if (!m) throw new Error(`"${quantity}" is not a Kubernetes quantity such as 10Gi`);
+  const factor: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  return (Number(m[1]) * (m[2] ? factor[m[2]] ?? 1 : 1)) / 2 ** 30;
+}
+
 export function offloadBlocks(bufferGb: number, blockSize: number): number {
   return Math.floor((bufferGb * 1024 ** 3) / (SIM_KV_BYTES_PER_TOKEN * blockSize));
 }
 
 function simFlags(v: StackConfigVars, node: StackNodeSettings): string[] {
+  const blockSize = need(v, 'vllm_sim_block_size');
   return [
     '--max-model-len', String(v.vllm_max_model_len),
     '--max-num-seqs', String(v.vllm_max_num_seqs),
-    '--block-size', String(v.vllm_sim_block_size),
-    '--kv-blocks', String(v.vllm_sim_kv_blocks),
-    '--prefill-time-per-token', String(v.vllm_sim_prefill_time_per_token),
-    '--inter-token-latency', String(v.vllm_sim_inter_token_latency),
-    '--load-factor', String(v.vllm_sim_load_factor),
-    '--seed', String(v.vllm_sim_seed),
+    '--block-size', String(blockSize),
+    '--kv-blocks', String(need(v, 'vllm_sim_kv_blocks')),
+    '--prefill-time-per-token', ms(need(v, 'vllm_sim_prefill_time_per_token_us')),
+    '--inter-token-latency', ms(need(v, 'vllm_sim_inter_token_latency_us')),
+    '--load-factor', String(need(v, 'vllm_sim_load_factor_pct') / 100),
+    '--seed', String(need(v, 'vllm_sim_seed')),
     v.vllm_enable_prefix_caching ? '--enable-prefix-caching' : '--no-enable-prefix-caching',
-    ...(node.lmcacheEnabled ? ['--offload-blocks', String(offloadBlocks(v.vllm_lmcache_cpu_buffer_size, v.vllm_sim_block_size))] : []),
+    ...(node.lmcacheEnabled ? [
+      '--offload-blocks', String(offloadBlocks(need(v, 'vllm_lmcache_cpu_buffer_size'), blockSize)),
+      '--offload-time-per-token', ms(need(v, 'vllm_sim_offload_time_per_token_us')),
+    ] : []),
     ...node.extraEngineArgs,
   ];
 }
@@ -80,10 +84,9 @@ function vllmFlags(v: StackConfigVars, node: StackNodeSettings): string[] {
   return [
     '--max-model-len', String(v.vllm_max_model_len),
     '--max-num-seqs', String(v.vllm_max_num_seqs),
-    '--dtype', v.vllm_dtype,
-    '--tensor-parallel-size', String(v.vllm_tensor_parallel_size),
-    '--seed', String(v.vllm_sim_seed),
-    ...(v.vllm_use_cpu_inference ? [] : ['--gpu-memory-utilization', v.vllm_gpu_memory_utilization]),
+    '--dtype', need(v, 'vllm_dtype'),
+    '--tensor-parallel-size', String(need(v, 'vllm_tensor_parallel_size')),
+    ...(v.vllm_use_cpu_inference ? [] : ['--gpu-memory-utilization', (need(v, 'vllm_gpu_memory_utilization') / 100).toFixed(2)]),
     v.vllm_enable_prefix_caching ? '--enable-prefix-caching' : '--no-enable-prefix-caching',
     ...(v.vllm_enable_chunked_prefill ? ['--enable-chunked-prefill'] : []),
     ...(node.lmcacheEnabled ? ['--kv-transfer-config', JSON.stringify({ kv_connector: 'LMCacheConnectorV1', kv_role: 'kv_both' })] : []),
@@ -97,8 +100,12 @@ function engineEnv(v: StackConfigVars, node: StackNodeSettings, secrets: Secrets
   if (secrets.apiKey) env.VLLM_API_KEY = secrets.apiKey;
   if (v.vllm_engine === 'vllm' && node.lmcacheEnabled) {
     env.LMCACHE_LOCAL_CPU = 'True';
-    env.LMCACHE_MAX_LOCAL_CPU_SIZE = String(v.vllm_lmcache_cpu_buffer_size);
-    env.LMCACHE_CHUNK_SIZE = '256';
+    env.LMCACHE_MAX_LOCAL_CPU_SIZE = String(need(v, 'vllm_lmcache_cpu_buffer_size'));
+    const disk = v.vllm_lmcache_disk_buffer_size ?? '';
+    if (disk !== '') {
+      env.LMCACHE_LOCAL_DISK = `file://${node.workDir}/lmcache-disk/`;
+      env.LMCACHE_MAX_LOCAL_DISK_SIZE = String(quantityGb(disk));
+    }
   }
   return env;
 }
@@ -114,7 +121,7 @@ export function localStackSpec(v: StackConfigVars, node: StackNodeSettings, secr
     routerPort: node.routerPort,
     enginePortBase: node.enginePortBase,
     replicas: v.vllm_replica_count,
-    maxReplicas: Math.max(v.vllm_replica_count, v.vllm_autoscaling_enabled ? v.vllm_autoscaling_max_replicas : 0),
+    maxReplicas: Math.max(v.vllm_replica_count, v.vllm_autoscaling_enabled ? need(v, 'vllm_autoscaling_max_replicas') : 0),
     engine: {
       kind,
       modelUrl: v.vllm_model_url,
@@ -128,9 +135,9 @@ export function localStackSpec(v: StackConfigVars, node: StackNodeSettings, secr
     router: v.vllm_router_enabled ? {
       impl: node.routerImpl === 'production-stack' ? 'production-stack' : 'builtin',
       routingLogic: node.routingLogic,
-      sessionKey: v.vllm_router_session_key,
-      engineStatsInterval: v.vllm_router_engine_stats_interval,
-      requestStatsWindow: v.vllm_router_request_stats_window,
+      sessionKey: need(v, 'vllm_router_session_key'),
+      engineStatsInterval: need(v, 'vllm_router_engine_stats_interval'),
+      requestStatsWindow: need(v, 'vllm_router_request_stats_window'),
       env: secrets.apiKey ? { VLLM_API_KEY: secrets.apiKey } : {},
     } : null,
     prometheus: v.vllm_observability_enabled ? { port: node.prometheusPort, scrapeIntervalSeconds: 5 } : null,

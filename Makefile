@@ -1,0 +1,84 @@
+# vLLM production-stack test harness: user entry points only. Logic lives in
+# scripts/ (TypeScript) and playbooks/ (Ansible). `make help` lists targets.
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+NODE_TOOL := node dist/scripts
+# The compiled tools; rebuilt only when a TypeScript source or the lock changes.
+BUILD_STAMP := dist/.built
+TS_SOURCES := $(shell find engine-sim router scripts test -name '*.ts' 2>/dev/null) tsconfig.json
+NPM_STAMP := node_modules/.package-lock.json
+DEFCONFIGS := $(sort $(notdir $(wildcard defconfigs/vllm*)))
+FRAGMENTS := $(sort $(notdir $(wildcard defconfigs/configs/*)))
+KCONFIG_SOURCES := Kconfig $(wildcard kconfigs/Kconfig.*)
+# Debian packages `make deps` installs, and a command each provides.
+DEB_PACKAGES := ansible-core:ansible-playbook kconfig-frontends-nox:kconfig-conf kconfig-frontends-nox:kconfig-mconf prometheus:promtool
+
+.DEFAULT_GOAL := help
+
+help: ## list every target with one line
+	@echo "Targets:"
+	@awk -F':.*## ' '/^[a-zA-Z0-9_.%+-]+:.*## / { printf "  %-28s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@echo "Defconfigs (make defconfig-NAME, or defconfig-NAME+FRAGMENT[+FRAGMENT...]):"
+	@for d in $(DEFCONFIGS); do printf "  %-28s %s\n" "defconfig-$$d" "$$(sed -n '1s/^# //p' defconfigs/$$d)"; done
+	@echo "Fragments (defconfigs/configs/):"
+	@for f in $(FRAGMENTS); do printf "  %-28s %s\n" "+$$f" "$$(sed -n '1s/^# //p' defconfigs/configs/$$f)"; done
+	@echo "V=1 shows the commands."
+
+deps: ## install what the project needs (Debian packages, npm dependencies); safe to run again
+	$(Q)missing=""; for pair in $(DEB_PACKAGES); do \
+		command -v $${pair#*:} >/dev/null || missing="$$missing $${pair%%:*}"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then sudo=""; \
+		elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"; \
+		else echo "error: missing Debian packages:$$missing; install them as root (apt-get install$$missing) and run make deps again" >&2; exit 1; fi; \
+		echo "installing$$missing"; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	$(Q)$(MAKE) --no-print-directory $(NPM_STAMP)
+
+$(NPM_STAMP): package-lock.json
+	$(Q)npm ci --no-audit --no-fund
+
+$(BUILD_STAMP): $(TS_SOURCES) $(NPM_STAMP)
+	$(Q)npm run --silent build
+	$(Q)touch $@
+
+build: $(BUILD_STAMP) ## compile the TypeScript (router, engine simulator, tools)
+
+defconfig-%: $(BUILD_STAMP) ## .config from defconfigs/NAME (+ fragments), then extra_vars.yaml and hosts
+	$(Q)$(NODE_TOOL)/kconfig-apply.js defconfig $*
+	$(Q)$(MAKE) --no-print-directory extra_vars.yaml
+
+menuconfig: $(BUILD_STAMP) ## change any option, with help for each (kconfig-mconf)
+	$(Q)kconfig-mconf Kconfig
+	$(Q)$(MAKE) --no-print-directory extra_vars.yaml
+
+olddefconfig: $(BUILD_STAMP) ## bring .config up to date; fails when Kconfig would change a value
+	$(Q)$(NODE_TOOL)/kconfig-apply.js olddefconfig
+	$(Q)$(MAKE) --no-print-directory extra_vars.yaml
+
+# The Ansible variables and inventory follow .config: any defconfig,
+# menuconfig or hand edit regenerates them on the next make.
+extra_vars.yaml hosts &: .config $(KCONFIG_SOURCES) schemas/extra-vars.schema.json $(BUILD_STAMP)
+	$(Q)test -f .config || { echo "error: no .config; run make defconfig-vllm-local (or another defconfig) first" >&2; exit 1; }
+	$(Q)$(NODE_TOOL)/kconfig-apply.js olddefconfig
+	$(Q)$(NODE_TOOL)/gen-extra-vars.js
+	$(Q)echo "wrote extra_vars.yaml and hosts ($$(grep -c '^vllm_' extra_vars.yaml) variables)"
+
+test: $(NPM_STAMP) ## the project's tests (builds first)
+	$(Q)npm test
+
+clean: ## remove build output and generated variables (keeps .config and results)
+	$(Q)rm -rf dist .build-* extra_vars.yaml hosts .bringup.done
+
+mrproper: clean ## also remove .config, work dirs and node_modules (keeps results)
+	$(Q)rm -rf .config .config.old work node_modules
+
+.PHONY: help deps build menuconfig olddefconfig test clean mrproper
+
+include $(wildcard mk/*.mk)

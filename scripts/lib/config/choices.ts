@@ -1,0 +1,18 @@
+// The values of the derived choice strings: the schema's enums and the code
+// that reads them come from these lists, so they cannot drift apart.
+export const TARGETS = ['local', 'minikube', 'existing'] as const;
+export const ENGINES = ['sim', 'vllm'] as const;
+export const ROUTER_IMPLS = ['builtin', 'production-stack'] as const;
+export const ROUTING_LOGICS = ['roundrobin', 'session', 'prefixaware', 'leastloaded'] as const;
+export const DTYPES = ['auto', 'half', 'float16', 'bfloat16', 'float32'] as const;
+/** Dev overrides: "" means same as baseline. */
+export const DEV_LMCACHE = ['', 'y', 'n'] as const;
+
+export type Target = (typeof TARGETS)[number];
+export type Engine = (typeof ENGINES)[number];
+export type RouterImpl = (typeof ROUTER_IMPLS)[number];
+export type RoutingLogic = (typeof ROUTING_LOGICS)[number];
+
+/** Kubernetes resource quantity, as kubectl accepts it (16Gi, 8192Mi, 16G, 0.5). */
+export const K8S_QUANTITY = '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$';
+export const K8S_QUANTITY_HELP = 'a Kubernetes quantity: a number with an optional suffix Ki Mi Gi Ti (powers of 1024) or k M G T, e.g. 16Gi';

@@ -1,0 +1,68 @@
+// The nodes of a configuration (baseline, and dev with A/B) and each one's
+// effective settings: the single source of truth for the inventory and for
+// the node-side tools. Dev overrides apply on the dev node only.
+import { isAbsolute, join } from 'node:path';
+import type { RouterImpl, RoutingLogic } from './choices.js';
+import type { ExtraVars } from './extra-vars.js';
+
+export interface NodeConfig {
+  /** Inventory hostname. */
+  name: string;
+  role: 'baseline' | 'dev';
+  index: number;
+  /** Declared host reached by SSH, or null for this machine. */
+  host: string | null;
+  workDir: string;
+  routerPort: number;
+  enginePortBase: number;
+  prometheusPort: number;
+  routerImpl: RouterImpl;
+  routingLogic: RoutingLogic;
+  engineImageTag: string;
+  lmcacheEnabled: boolean;
+  extraEngineArgs: string[];
+  /** The dev overrides that differ from baseline, by variable name, for the inventory. */
+  overrides: Record<string, string | boolean | string[]>;
+}
+
+// Nodes on one machine are this far apart in ports, so engines of one never meet the other's.
+export const NODE_PORT_STRIDE = 100;
+
+function splitArgs(text: string): string[] {
+  return text.trim() === '' ? [] : text.trim().split(/\s+/);
+}
+
+export function nodeConfigs(v: ExtraVars, topdir: string): NodeConfig[] {
+  const workRoot = isAbsolute(v.vllm_work_dir) ? v.vllm_work_dir : join(topdir, v.vllm_work_dir);
+  const hosts = v.vllm_declared_hosts === '' ? [] : v.vllm_declared_hosts.split(',');
+  const roles: ('baseline' | 'dev')[] = v.vllm_baseline_and_dev ? ['baseline', 'dev'] : ['baseline'];
+  return roles.map((role, index) => {
+    const name = `vllm-${role}`;
+    const routerPort = v.vllm_api_port + NODE_PORT_STRIDE * index;
+    const base = {
+      routerImpl: v.vllm_router_impl ?? 'builtin',
+      routingLogic: v.vllm_routing_logic ?? 'roundrobin',
+      engineImageTag: v.vllm_engine_image_tag ?? '',
+      lmcacheEnabled: v.vllm_lmcache_enabled,
+      extraEngineArgs: [] as string[],
+    };
+    const overrides: NodeConfig['overrides'] = {};
+    if (role === 'dev') {
+      if (v.vllm_dev_router_impl) overrides.router_impl = base.routerImpl = v.vllm_dev_router_impl;
+      if (v.vllm_dev_routing_logic) overrides.routing_logic = base.routingLogic = v.vllm_dev_routing_logic;
+      if (v.vllm_dev_engine_image_tag) overrides.engine_image_tag = base.engineImageTag = v.vllm_dev_engine_image_tag;
+      if (v.vllm_dev_lmcache_enabled) overrides.lmcache_enabled = base.lmcacheEnabled = v.vllm_dev_lmcache_enabled === 'y';
+      if (v.vllm_dev_extra_engine_args) overrides.extra_engine_args = base.extraEngineArgs = splitArgs(v.vllm_dev_extra_engine_args);
+    }
+    return {
+      name, role, index,
+      host: hosts[index] ?? null,
+      workDir: join(workRoot, name),
+      routerPort,
+      enginePortBase: routerPort + 1,
+      prometheusPort: (v.vllm_prometheus_port ?? 9090) + index,
+      ...base,
+      overrides,
+    };
+  });
+}

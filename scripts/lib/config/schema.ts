@@ -1,0 +1,51 @@
+// The JSON Schema of extra_vars.yaml, derived from the Kconfig declarations
+// (types, ranges) and the choice constants (enums). The committed copy in
+// schemas/extra-vars.schema.json is checked against this by a test.
+import { DEV_LMCACHE, DTYPES, ENGINES, K8S_QUANTITY, ROUTER_IMPLS, ROUTING_LOGICS, TARGETS } from './choices.js';
+import { varName } from './extra-vars.js';
+import type { KconfigSymbol } from './kconfig-tree.js';
+
+const ENUMS: Record<string, readonly string[]> = {
+  vllm_target: TARGETS,
+  vllm_engine: ENGINES,
+  vllm_router_impl: ROUTER_IMPLS,
+  vllm_routing_logic: ROUTING_LOGICS,
+  vllm_dtype: DTYPES,
+  vllm_dev_router_impl: ['', ...ROUTER_IMPLS],
+  vllm_dev_routing_logic: ['', ...ROUTING_LOGICS],
+  vllm_dev_lmcache_enabled: DEV_LMCACHE,
+};
+
+const PATTERNS: Record<string, string> = {
+  vllm_request_memory: K8S_QUANTITY,
+  vllm_lmcache_disk_buffer_size: `(${K8S_QUANTITY})|^$`,
+  vllm_declared_hosts: '^$|^[A-Za-z0-9.-]+(,[A-Za-z0-9.-]+)?$',
+  vllm_router_session_key: '^[A-Za-z0-9_-]+$',
+  vllm_model_url: '^\\S+$',
+};
+
+export function buildSchema(tree: Map<string, KconfigSymbol>): Record<string, unknown> {
+  const properties: Record<string, unknown> = {};
+  const required: string[] = [];
+  for (const sym of tree.values()) {
+    const name = varName(sym.name);
+    const prop: Record<string, unknown> = { type: sym.type === 'bool' ? 'boolean' : sym.type === 'int' ? 'integer' : 'string' };
+    if (sym.range) {
+      prop.minimum = sym.range[0];
+      prop.maximum = sym.range[1];
+    }
+    if (ENUMS[name]) prop.enum = [...(ENUMS[name] ?? [])];
+    if (PATTERNS[name]) prop.pattern = PATTERNS[name];
+    properties[name] = prop;
+    if (sym.type === 'bool' || sym.dependsOn.length === 0) required.push(name);
+  }
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'extra-vars.schema.json',
+    title: 'extra_vars.yaml: the Ansible variables generated from .config',
+    type: 'object',
+    additionalProperties: false,
+    required,
+    properties,
+  };
+}

@@ -1,0 +1,89 @@
+// Everything wrong with a set of extra vars, each problem naming its CONFIG_
+// symbol, the value given and what is allowed: the schema first (types,
+// ranges, enums, patterns), then the rules that span several options.
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { K8S_QUANTITY_HELP } from './choices.js';
+import { symbolName, type ExtraVars } from './extra-vars.js';
+import { nodeConfigs } from './node-config.js';
+
+export interface ConfigProblem {
+  symbol: string;
+  value: unknown;
+  message: string;
+}
+
+export function describe(p: ConfigProblem): string {
+  const shown = typeof p.value === 'string' ? `"${p.value}"` : String(p.value);
+  return `CONFIG_${p.symbol}=${shown}: ${p.message}`;
+}
+
+function fromAjv(err: ErrorObject, vars: Record<string, unknown>): ConfigProblem {
+  const name = err.instancePath.replace(/^\//, '') || String(err.params.missingProperty ?? err.params.additionalProperty ?? '');
+  const value = vars[name];
+  const params = err.params as Record<string, unknown>;
+  const messages: Record<string, () => string> = {
+    minimum: () => `below the minimum; allowed: ${String(params.limit)} or more`,
+    maximum: () => `above the maximum; allowed: ${String(params.limit)} or less`,
+    enum: () => `not one of the allowed values: ${(params.allowedValues as string[]).map((v) => `"${v}"`).join(', ')}`,
+    pattern: () => (name.endsWith('memory') || name.endsWith('buffer_size') ? `not ${K8S_QUANTITY_HELP}` : `does not match ${String(params.pattern)}`),
+    type: () => `must be ${String(params.type)}`,
+    required: () => 'is missing; run make olddefconfig to regenerate the configuration',
+    additionalProperties: () => 'is not an option of this harness; remove it from .config',
+  };
+  return { symbol: symbolName(name), value, message: messages[err.keyword]?.() ?? err.message ?? 'is invalid' };
+}
+
+function crossField(v: ExtraVars, topdir: string): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (v.vllm_request_gpu !== undefined && v.vllm_request_gpu > 0 && v.vllm_use_cpu_inference) {
+    problems.push({ symbol: 'VLLM_REQUEST_GPU', value: v.vllm_request_gpu, message: 'GPUs are requested but CONFIG_VLLM_USE_CPU_INFERENCE is set; allowed: 0 with CPU inference, or turn CPU inference off on a GPU-capable target' });
+  }
+  if (v.vllm_tensor_parallel_size !== undefined && v.vllm_request_gpu !== undefined && v.vllm_request_gpu > 0 && v.vllm_tensor_parallel_size > v.vllm_request_gpu) {
+    problems.push({ symbol: 'VLLM_TENSOR_PARALLEL_SIZE', value: v.vllm_tensor_parallel_size, message: `larger than the GPUs requested per replica (${v.vllm_request_gpu}); allowed: 1..${v.vllm_request_gpu}` });
+  }
+  if (v.vllm_autoscaling_enabled && v.vllm_autoscaling_min_replicas !== undefined && v.vllm_autoscaling_max_replicas !== undefined) {
+    if (v.vllm_autoscaling_min_replicas > v.vllm_autoscaling_max_replicas) {
+      problems.push({ symbol: 'VLLM_AUTOSCALING_MIN_REPLICAS', value: v.vllm_autoscaling_min_replicas, message: `larger than CONFIG_VLLM_AUTOSCALING_MAX_REPLICAS=${v.vllm_autoscaling_max_replicas}; allowed: 1..${v.vllm_autoscaling_max_replicas}` });
+    } else if (v.vllm_replica_count < v.vllm_autoscaling_min_replicas || v.vllm_replica_count > v.vllm_autoscaling_max_replicas) {
+      problems.push({ symbol: 'VLLM_REPLICA_COUNT', value: v.vllm_replica_count, message: `outside the autoscaling bounds; allowed: ${v.vllm_autoscaling_min_replicas}..${v.vllm_autoscaling_max_replicas}` });
+    }
+  }
+  const hosts = v.vllm_declared_hosts === '' ? [] : v.vllm_declared_hosts.split(',');
+  const nodes = v.vllm_baseline_and_dev ? 2 : 1;
+  if (hosts.length > 0 && hosts.length !== nodes) {
+    problems.push({ symbol: 'VLLM_DECLARED_HOSTS', value: v.vllm_declared_hosts, message: `names ${hosts.length} host(s) for ${nodes} node(s); allowed: ${nodes === 2 ? 'baseline,dev' : 'one host'}` });
+  }
+  if (problems.length > 0) return problems;
+  // Every port any node can use: in range and used once.
+  const seen = new Map<number, string>();
+  for (const node of nodeConfigs(v, topdir)) {
+    const maxEngines = Math.max(v.vllm_replica_count, v.vllm_autoscaling_enabled ? v.vllm_autoscaling_max_replicas ?? 0 : 0);
+    const ports: [number, string, string][] = [[node.routerPort, `${node.name} router`, 'VLLM_API_PORT']];
+    for (let i = 0; i < maxEngines; i++) ports.push([node.enginePortBase + i, `${node.name} engine-${i}`, 'VLLM_API_PORT']);
+    if (v.vllm_observability_enabled && v.vllm_prometheus_port !== undefined) ports.push([node.prometheusPort, `${node.name} prometheus`, 'VLLM_PROMETHEUS_PORT']);
+    if (v.vllm_grafana_port !== undefined && node.index === 0) ports.push([v.vllm_grafana_port, 'grafana', 'VLLM_GRAFANA_PORT']);
+    for (const [port, what, symbol] of ports) {
+      const value = symbol === 'VLLM_API_PORT' ? v.vllm_api_port : symbol === 'VLLM_PROMETHEUS_PORT' ? v.vllm_prometheus_port : v.vllm_grafana_port;
+      if (port < 1 || port > 65535) {
+        problems.push({ symbol, value, message: `gives ${what} port ${port}, outside 1..65535; choose a lower port` });
+      } else if (seen.has(port)) {
+        problems.push({ symbol, value, message: `gives ${what} port ${port}, which ${seen.get(port)} already uses; choose ports at least ${maxEngines + 1} apart` });
+      } else {
+        seen.set(port, what);
+      }
+    }
+  }
+  return problems;
+}
+
+const compiled = new WeakMap<object, ValidateFunction>();
+
+export function validateExtraVars(vars: Record<string, unknown>, schema: Record<string, unknown>, topdir: string): ConfigProblem[] {
+  let validate = compiled.get(schema);
+  if (!validate) {
+    validate = new Ajv({ allErrors: true, strict: true }).compile(schema);
+    compiled.set(schema, validate);
+  }
+  if (!validate(vars)) return (validate.errors ?? []).map((e) => fromAjv(e, vars));
+  return crossField(vars as unknown as ExtraVars, topdir);
+}

@@ -1,0 +1,236 @@
+// The HTTP face of the simulator: vLLM's OpenAI routes, /health, /tokenize,
+// /metrics and the admin endpoint. Nothing a client sends may crash it.
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isAborted, SimEngine, type RunResult, type Tunables } from './engine.js';
+import { ApiError, badRequest, errorBody, notFound } from './errors.js';
+import { FAILURE_KINDS, type EngineSimOptions } from './options.js';
+import { parseGenerationRequest, type GenerationRequest, type RequestKind } from './request.js';
+import { tokenize } from './tokenizer.js';
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) return reject(new ApiError(413, `request body of ${declared} bytes exceeds the limit of ${limit}`, 'RequestEntityTooLarge'));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new ApiError(413, `request body exceeds the limit of ${limit} bytes`, 'RequestEntityTooLarge'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw badRequest(`the request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+const TUNABLE_NUMBERS: (keyof Tunables)[] = ['prefillOverhead', 'prefillTimePerToken', 'offloadTimePerToken', 'interTokenLatency', 'loadFactor', 'jitter', 'timeScale', 'failureRate'];
+
+function applyTunables(t: Tunables, patch: unknown): void {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw badRequest('the body must be a JSON object of settings');
+  const next = { ...t };
+  for (const [key, value] of Object.entries(patch)) {
+    if ((TUNABLE_NUMBERS as string[]).includes(key)) {
+      const max = key === 'failureRate' || key === 'jitter' ? 1 : Number.MAX_SAFE_INTEGER;
+      const min = key === 'loadFactor' ? 1 : 0;
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) throw badRequest(`${key} must be a number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ' up'}`, key);
+      (next as unknown as Record<string, number>)[key] = value;
+    } else if (key === 'failureKinds') {
+      if (!Array.isArray(value) || value.length === 0 || !value.every((k) => (FAILURE_KINDS as readonly unknown[]).includes(k))) {
+        throw badRequest(`failureKinds must be a non-empty array of ${FAILURE_KINDS.join(', ')}`, key);
+      }
+      next.failureKinds = value as Tunables['failureKinds'];
+    } else {
+      throw badRequest(`unknown setting "${key}"; settable: ${[...TUNABLE_NUMBERS, 'failureKinds'].join(', ')}`, key);
+    }
+  }
+  Object.assign(t, next);
+}
+
+export class SimServer {
+  readonly engine: SimEngine;
+  readonly server: Server;
+  private readonly models: Set<string>;
+  private readonly created = Math.floor(Date.now() / 1000);
+  private readonly apiKey: Buffer | null;
+  instanceId: string;
+
+  constructor(readonly options: EngineSimOptions) {
+    this.engine = new SimEngine(options);
+    this.models = new Set(options.servedModelNames);
+    this.apiKey = options.apiKey ? Buffer.from(`Bearer ${options.apiKey}`) : null;
+    this.instanceId = options.instanceId;
+    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+      this.handle(req, res).catch((err: unknown) => this.fail(res, err));
+    });
+    this.server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    });
+  }
+
+  private fail(res: ServerResponse, err: unknown): void {
+    if (isAborted(err)) return;
+    const api = err instanceof ApiError ? err : new ApiError(500, `internal error: ${(err as Error).message}`, 'InternalServerError');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.writeHead(api.status, JSON_HEADERS).end(errorBody(api));
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    if (!this.apiKey) return true;
+    const given = Buffer.from(req.headers.authorization ?? '');
+    return given.length === this.apiKey.length && timingSafeEqual(given, this.apiKey);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.setHeader('x-engine-instance-id', this.instanceId);
+    const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
+    res.setHeader('x-request-id', requestId);
+    const path = (req.url ?? '/').split('?')[0];
+    const method = req.method ?? 'GET';
+    if (path === '/health' && method === 'GET') {
+      res.writeHead(200).end();
+      return;
+    }
+    if (path === '/metrics' && method === 'GET') {
+      const text = await this.engine.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': this.engine.metrics.registry.contentType }).end(text);
+      return;
+    }
+    const routes: Record<string, string> = {
+      '/v1/chat/completions': 'POST', '/v1/completions': 'POST', '/v1/models': 'GET', '/tokenize': 'POST', '/admin/config': 'GET|POST',
+    };
+    const allowed = routes[path];
+    if (!allowed) throw notFound(`no route ${method} ${path}`);
+    if (!allowed.split('|').includes(method)) throw new ApiError(405, `${path} accepts ${allowed.replace('|', ' and ')}, not ${method}`, 'MethodNotAllowed');
+    if (path.startsWith('/v1/') && !this.authorized(req)) throw new ApiError(401, 'Unauthorized: a valid Authorization: Bearer key is required', 'AuthenticationError');
+    if (path === '/v1/models') {
+      res.writeHead(200, JSON_HEADERS).end(JSON.stringify({
+        object: 'list',
+        data: [...this.models].map((id) => ({ id, object: 'model', created: this.created, owned_by: 'vllm', root: this.options.model, parent: null, max_model_len: this.options.maxModelLen, permission: [] })),
+      }));
+      return;
+    }
+    if (path === '/admin/config') {
+      if (method === 'POST') applyTunables(this.engine.tunables, parseJson(await readBody(req, this.options.maxBodySize)));
+      res.writeHead(200, JSON_HEADERS).end(JSON.stringify(this.engine.tunables));
+      return;
+    }
+    const body = parseJson(await readBody(req, this.options.maxBodySize));
+    if (path === '/tokenize') {
+      const b = body as { prompt?: unknown; messages?: unknown };
+      const prompt = b && typeof b === 'object' && 'messages' in b
+        ? parseGenerationRequest('chat', { model: 'x', messages: b.messages }).prompt
+        : typeof b?.prompt === 'string' ? b.prompt : null;
+      if (prompt === null) throw badRequest('tokenize needs a string prompt or a messages array', 'prompt');
+      const tokens = tokenize(prompt);
+      res.writeHead(200, JSON_HEADERS).end(JSON.stringify({ count: tokens.length, max_model_len: this.options.maxModelLen, tokens }));
+      return;
+    }
+    const kind: RequestKind = path === '/v1/chat/completions' ? 'chat' : 'completion';
+    const request = parseGenerationRequest(kind, body);
+    if (!this.models.has(request.model)) throw notFound(`The model \`${request.model}\` does not exist.`);
+    await this.generate(req, res, request);
+  }
+
+  private async generate(req: IncomingMessage, res: ServerResponse, request: GenerationRequest): Promise<void> {
+    const failure = this.engine.drawFailure();
+    if (failure === '429' || failure === '500' || failure === '503') {
+      const status = Number(failure);
+      throw new ApiError(status, `injected failure (${status})`, status === 429 ? 'TooManyRequestsError' : status === 503 ? 'ServiceUnavailableError' : 'InternalServerError');
+    }
+    if (failure === 'reset' && !request.stream) {
+      req.socket.destroy();
+      return;
+    }
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const id = `${request.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`;
+    const created = Math.floor(Date.now() / 1000);
+    const base = { id, object: request.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model: request.model };
+    if (!request.stream) {
+      const parts: string[] = [];
+      const result = await this.engine.run(request, abort.signal, () => {}, (t) => parts.push(t));
+      res.writeHead(200, JSON_HEADERS).end(JSON.stringify(this.fullResponse(request, id, created, parts.join(''), result)));
+      return;
+    }
+    let sent = 0;
+    const pending: string[] = [];
+    let usageSoFar = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+    const chunk = (choice: Record<string, unknown>, usage?: unknown) => `data: ${JSON.stringify({ ...base, choices: [{ index: 0, ...choice, logprobs: null }], ...(usage ? { usage } : {}) })}\n\n`;
+    const result = await this.engine.run(request, abort.signal, () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      if (request.kind === 'chat') res.write(chunk({ delta: { role: 'assistant', content: '' }, finish_reason: null }));
+      usageSoFar.prompt_tokens = this.engine.countTokens(request.prompt);
+    }, (token) => {
+      sent++;
+      if (failure === 'reset' && sent === 2) {
+        res.destroy();
+        abort.abort();
+        return;
+      }
+      usageSoFar = { ...usageSoFar, completion_tokens: sent, total_tokens: usageSoFar.prompt_tokens + sent };
+      const continuous = request.continuousUsage ? usageSoFar : undefined;
+      const line = request.kind === 'chat' ? chunk({ delta: { content: token }, finish_reason: null }, continuous) : chunk({ text: token, finish_reason: null, stop_reason: null }, continuous);
+      // At time scale 0 every token is ready at once: one write instead of many.
+      if (this.engine.tunables.timeScale === 0) pending.push(line);
+      else res.write(line);
+    });
+    if (pending.length > 0) res.write(pending.join(''));
+    const tail = request.kind === 'chat'
+      ? chunk({ delta: {}, finish_reason: result.finishReason, stop_reason: null }, request.continuousUsage ? result.usage : undefined)
+      : chunk({ text: '', finish_reason: result.finishReason, stop_reason: null }, request.continuousUsage ? result.usage : undefined);
+    const usage = request.includeUsage ? `data: ${JSON.stringify({ ...base, choices: [], usage: result.usage })}\n\n` : '';
+    res.end(`${tail}${usage}data: [DONE]\n\n`);
+  }
+
+  private fullResponse(request: GenerationRequest, id: string, created: number, text: string, result: RunResult): Record<string, unknown> {
+    const choice = request.kind === 'chat'
+      ? { index: 0, message: { role: 'assistant', content: text, tool_calls: [] }, logprobs: null, finish_reason: result.finishReason, stop_reason: null }
+      : { index: 0, text, logprobs: null, finish_reason: result.finishReason, stop_reason: null, prompt_logprobs: null };
+    return { id, object: request.kind === 'chat' ? 'chat.completion' : 'text_completion', created, model: request.model, choices: [choice], usage: result.usage, prompt_logprobs: null };
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        const address = this.server.address();
+        const port = typeof address === 'object' && address ? address.port : this.options.port;
+        if (this.instanceId === '') this.instanceId = `sim-${port}`;
+        resolve(port);
+      });
+    });
+  }
+
+  /** Stops accepting, lets in-flight requests finish for up to the timeout, then cuts the rest. */
+  close(timeoutMs = this.options.shutdownTimeout): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.server.closeAllConnections(), timeoutMs);
+      timer.unref();
+      this.server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.server.closeIdleConnections();
+    });
+  }
+}

@@ -1,0 +1,25 @@
+// The routing algorithms, by their --routing-logic names.
+import { LeastLoaded } from './least-loaded.js';
+import { PrefixAware, PREFIX_DEFAULTS } from './prefix-aware.js';
+import { RoundRobin } from './round-robin.js';
+import { SessionAffinity } from './session.js';
+import type { RoutingAlgorithm } from './types.js';
+
+export { LeastLoaded, loadScore } from './least-loaded.js';
+export { PrefixAware, chunkHashes, PREFIX_DEFAULTS, type PrefixAwareOptions } from './prefix-aware.js';
+export { RoundRobin } from './round-robin.js';
+export { SessionAffinity, VIRTUAL_NODES } from './session.js';
+export type { EndpointView, EngineLoad, RoutedRequest, RoutingAlgorithm } from './types.js';
+
+export const ROUTING_LOGICS = ['roundrobin', 'session', 'prefixaware', 'leastloaded', 'kvaware'] as const;
+export type RoutingLogic = (typeof ROUTING_LOGICS)[number];
+
+export function createAlgorithm(logic: RoutingLogic, prefixMinMatchLength = 0): RoutingAlgorithm {
+  switch (logic) {
+    case 'roundrobin': return new RoundRobin();
+    case 'session': return new SessionAffinity();
+    case 'prefixaware': return new PrefixAware({ ...PREFIX_DEFAULTS, minMatchLength: prefixMinMatchLength });
+    case 'leastloaded':
+    case 'kvaware': return new LeastLoaded();
+  }
+}

@@ -3,7 +3,7 @@
 // tarball into results/<run-id>/<node>/, keeping run.json's verdict current.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { $ } from 'zx';
 import { parseCli, runMain } from './lib/cli.js';
 import { collectNode, startRun } from './lib/results/run-store.js';
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
       if (!dir || !runId || !node || !tarball) throw new Error(`collect needs --results-dir, --run-id, --node and --tarball\n\n${USAGE}`);
       const run = await collectNode(dir, runId, node, tarball);
       const summary = run.nodes[node];
-      console.log(`${node}: ${summary?.verdict} (${Object.entries(summary?.steps ?? {}).map(([s, v]) => `${s} ${v}`).join(', ')}) -> ${relative(process.cwd(), join(dir, runId, node)) || '.'}`);
+      console.log(`${node}: ${summary?.verdict} (${Object.entries(summary?.steps ?? {}).map(([s, v]) => `${s} ${v}`).join(', ')}) -> ${join(dir, runId, node)}`);
       console.log(`run ${runId}: ${run.verdict}`);
       return;
     }

@@ -1,0 +1,165 @@
+// The configuration pipeline as users drive it: real kconfig-conf, the
+// generator tools, the files they write.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { $, which } from 'zx';
+import { parse } from 'yaml';
+import { buildSchema, readKconfigTree, readSchema, varName } from '../scripts/lib/config/index.js';
+import { REPO, tempProject, type TempProject } from './support/temp-project.js';
+
+/** Every defconfig, and every base+fragment combination the README documents. */
+export const DOCUMENTED = [
+  'vllm', 'vllm-local', 'vllm-quick-test', 'vllm-production-stack-cpu', 'vllm-production-stack-gpu', 'vllm-existing-cluster',
+  'vllm-local+ab', 'vllm-local+lmcache', 'vllm-local+ab-lmcache', 'vllm-local+ab-router', 'vllm-local+ab+lmcache',
+  'vllm+ab', 'vllm+gpu', 'vllm+ab-lmcache', 'vllm-production-stack-cpu+gpu', 'vllm-existing-cluster+ab-router',
+];
+
+async function missing(): Promise<string | null> {
+  return (await which('kconfig-conf', { nothrow: true })) ? null : 'kconfig-conf is not installed (make deps installs kconfig-frontends-nox)';
+}
+
+const tool = (p: TempProject, name: string, ...args: string[]) =>
+  $({ cwd: p.dir, nothrow: true, quiet: true })`node ${join(REPO, 'dist', 'scripts', `${name}.js`)} ${args}`;
+
+async function configure(p: TempProject, spec: string): Promise<Record<string, unknown>> {
+  const apply = await tool(p, 'kconfig-apply', 'defconfig', spec);
+  assert.equal(apply.exitCode, 0, `defconfig-${spec}: ${apply.stderr}`);
+  const gen = await tool(p, 'gen-extra-vars');
+  assert.equal(gen.exitCode, 0, `defconfig-${spec}: ${gen.stderr}`);
+  return parse(await readFile(join(p.dir, 'extra_vars.yaml'), 'utf8')) as Record<string, unknown>;
+}
+
+test('every defconfig and documented combination yields valid variables, and together they reach every Kconfig symbol', async (t) => {
+  const why = await missing();
+  if (why) return t.skip(why);
+  const p = await tempProject();
+  t.after(() => p.remove());
+  const reached = new Set<string>();
+  for (const spec of DOCUMENTED) {
+    const vars = await configure(p, spec);
+    for (const k of Object.keys(vars)) reached.add(k);
+  }
+  const tree = readKconfigTree(join(REPO, 'Kconfig'));
+  const unreached = [...tree.keys()].filter((s) => !reached.has(varName(s)));
+  assert.deepEqual(unreached, [], 'symbols no documented configuration reaches');
+});
+
+test('defconfigs set what they promise', async (t) => {
+  const why = await missing();
+  if (why) return t.skip(why);
+  const p = await tempProject();
+  t.after(() => p.remove());
+  const local = await configure(p, 'vllm-local');
+  assert.equal(local.vllm_target, 'local');
+  assert.equal(local.vllm_engine, 'sim');
+  assert.equal(local.vllm_replica_count, 2);
+  assert.equal(local.vllm_routing_logic, 'prefixaware');
+  assert.equal(local.vllm_benchmark_duration, 20);
+  const kdevops = await configure(p, 'vllm');
+  assert.equal(kdevops.vllm_target, 'minikube');
+  assert.equal(kdevops.vllm_engine_image_repo, 'openeuler/vllm-cpu');
+  assert.equal(kdevops.vllm_routing_logic, 'roundrobin');
+  assert.equal(kdevops.vllm_benchmark_concurrent_users, 10);
+  const abLmcache = await configure(p, 'vllm-local+ab-lmcache');
+  assert.equal(abLmcache.vllm_baseline_and_dev, true);
+  assert.equal(abLmcache.vllm_lmcache_enabled, false);
+  assert.equal(abLmcache.vllm_dev_lmcache_enabled, 'y');
+  const hosts = await readFile(join(p.dir, 'hosts'), 'utf8');
+  assert.match(hosts, /^vllm-dev .*vllm_node_lmcache_enabled=True/m, 'the dev override is a host variable of dev');
+  assert.doesNotMatch(hosts, /^vllm-baseline .*vllm_node_lmcache_enabled/m, 'and of dev only');
+});
+
+interface InvalidCase {
+  name: string;
+  defconfig: string;
+  edit: Record<string, string | number | boolean>;
+  error: RegExp;
+}
+
+const INVALID: InvalidCase[] = [
+  { name: 'an int Kconfig would silently reset', defconfig: 'vllm-local', edit: { VLLM_REPLICA_COUNT: 0 }, error: /CONFIG_VLLM_REPLICA_COUNT=0 did not survive: outside its range 1\.\.64/ },
+  { name: 'a malformed Kubernetes quantity', defconfig: 'vllm', edit: { VLLM_REQUEST_MEMORY: '16GB' }, error: /CONFIG_VLLM_REQUEST_MEMORY="16GB": not a Kubernetes quantity/ },
+  { name: 'ports that collide', defconfig: 'vllm-local', edit: { VLLM_API_PORT: 9088 }, error: /CONFIG_VLLM_PROMETHEUS_PORT=9090: gives vllm-baseline prometheus port 9090, which vllm-baseline engine-1 already uses/ },
+  { name: 'min replicas above max', defconfig: 'vllm-local', edit: { VLLM_AUTOSCALING_MIN_REPLICAS: 5 }, error: /CONFIG_VLLM_AUTOSCALING_MIN_REPLICAS=5: larger than CONFIG_VLLM_AUTOSCALING_MAX_REPLICAS=4/ },
+  { name: 'GPUs with CPU inference', defconfig: 'vllm', edit: { VLLM_REQUEST_GPU: 2 }, error: /CONFIG_VLLM_REQUEST_GPU=2: GPUs are requested but CONFIG_VLLM_USE_CPU_INFERENCE is set/ },
+  { name: 'an option whose dependencies are unmet', defconfig: 'vllm-local', edit: { VLLM_MINIKUBE_CPUS: 8 }, error: /CONFIG_VLLM_MINIKUBE_CPUS=8 did not survive: its dependencies are not met \(depends on VLLM_K8S_MINIKUBE\)/ },
+  { name: 'an option that does not exist', defconfig: 'vllm-local', edit: { VLLM_REPLICAS: 3 }, error: /CONFIG_VLLM_REPLICAS=3 did not survive: no such option/ },
+  { name: 'declared hosts that do not match the nodes', defconfig: 'vllm-local', edit: { VLLM_DECLARED_HOSTS: 'a,b' }, error: /CONFIG_VLLM_DECLARED_HOSTS="a,b": names 2 host\(s\) for 1 node\(s\)/ },
+  { name: 'a session key that is no header name', defconfig: 'vllm-local', edit: { VLLM_ROUTER_SESSION_KEY: 'user id' }, error: /CONFIG_VLLM_ROUTER_SESSION_KEY="user id": does not match/ },
+];
+
+for (const c of INVALID) {
+  test(`a hand-edited .config with ${c.name} stops with a message naming the symbol, leaving extra_vars.yaml as it was`, async (t) => {
+    const why = await missing();
+    if (why) return t.skip(why);
+    const p = await tempProject();
+    t.after(() => p.remove());
+    await configure(p, c.defconfig);
+    const before = await readFile(join(p.dir, 'extra_vars.yaml'), 'utf8');
+    await p.setConfig(c.edit);
+    const out = await p.make('extra_vars.yaml');
+    assert.notEqual(out.exitCode, 0, 'make must fail');
+    assert.match(out.stderr, c.error);
+    assert.equal(await readFile(join(p.dir, 'extra_vars.yaml'), 'utf8'), before);
+  });
+}
+
+test('a fragment setting that does not survive the merge is reported, and .config is kept', async (t) => {
+  const why = await missing();
+  if (why) return t.skip(why);
+  const p = await tempProject();
+  t.after(() => p.remove());
+  await configure(p, 'vllm-local');
+  const before = await readFile(join(p.dir, '.config'), 'utf8');
+  const out = await tool(p, 'kconfig-apply', 'defconfig', 'vllm-local+gpu');
+  assert.equal(out.exitCode, 1);
+  assert.match(out.stderr, /CONFIG_VLLM_REQUEST_GPU=1 did not survive: its dependencies are not met/);
+  assert.equal(await readFile(join(p.dir, '.config'), 'utf8'), before);
+  const unknown = await tool(p, 'kconfig-apply', 'defconfig', 'vllm-local+nope');
+  assert.match(unknown.stderr, /no fragment defconfigs\/configs\/nope/);
+});
+
+test('ansible-inventory accepts the inventory, with two nodes under A/B', async (t) => {
+  const why = (await missing()) ?? ((await which('ansible-inventory', { nothrow: true })) ? null : 'ansible-inventory is not installed');
+  if (why) return t.skip(why);
+  const p = await tempProject();
+  t.after(() => p.remove());
+  for (const [spec, hosts] of [['vllm-local', ['vllm-baseline']], ['vllm-local+ab', ['vllm-baseline', 'vllm-dev']]] as const) {
+    await configure(p, spec);
+    const out = await $({ cwd: p.dir, quiet: true })`ansible-inventory -i hosts --list`;
+    const inv = JSON.parse(out.stdout) as { vllm: { children: string[] }; _meta: { hostvars: Record<string, Record<string, unknown>> } };
+    assert.deepEqual(Object.keys(inv._meta.hostvars).sort(), [...hosts]);
+    const base = inv._meta.hostvars['vllm-baseline'];
+    assert.equal(base?.ansible_connection, 'local');
+    assert.equal(base?.vllm_node_router_port, 8000);
+    if (hosts.length === 2) {
+      assert.equal(inv._meta.hostvars['vllm-dev']?.vllm_node_router_port, 8100);
+      assert.deepEqual(inv.vllm.children.sort(), ['baseline', 'dev']);
+    }
+  }
+});
+
+test('secrets never land in .config or extra_vars.yaml: the options name files', async () => {
+  const tree = readKconfigTree(join(REPO, 'Kconfig'));
+  for (const name of tree.keys()) assert.doesNotMatch(name, /TOKEN$|API_KEY$|PASSWORD|SECRET/, `${name} would hold a secret`);
+});
+
+test('the committed schema is the one the Kconfig tree and the choice constants give', async () => {
+  const tree = readKconfigTree(join(REPO, 'Kconfig'));
+  assert.deepEqual(readSchema(), buildSchema(tree), 'schemas/extra-vars.schema.json is stale: run node dist/scripts/gen-schema.js');
+});
+
+test('every option has help text that states its default', async () => {
+  const files = ['Kconfig.target', 'Kconfig.engine', 'Kconfig.lmcache', 'Kconfig.router', 'Kconfig.observability', 'Kconfig.autoscaling', 'Kconfig.tests', 'Kconfig.benchmark', 'Kconfig.ab'];
+  const tree = readKconfigTree(join(REPO, 'Kconfig'));
+  const text = (await Promise.all(files.map((f) => readFile(join(REPO, 'kconfigs', f), 'utf8')))).join('\n');
+  for (const sym of tree.values()) {
+    if (!sym.prompt || sym.choice) continue;
+    const block = text.slice(text.indexOf(`config ${sym.name}\n`)).split(/\n(?=config |choice|endchoice|endif|endmenu|if )/)[0] ?? '';
+    assert.match(block, /\n\thelp\n/, `${sym.name} has no help`);
+    assert.match(block, /Default/i, `${sym.name}'s help does not state its default`);
+  }
+});
+

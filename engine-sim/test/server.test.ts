@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import OpenAI from 'openai';
 import { $, which } from 'zx';
+import { ENGINE_SIM_MAIN, startChildServer } from '../../test/support/child-server.js';
 import { startEngineSim, type RunningSim } from '../src/index.js';
 
 const MODEL = 'facebook/opt-125m';
@@ -196,20 +195,11 @@ test('failures injected at run time through the admin endpoint, and rejected set
 });
 
 test('SIGTERM lets an in-flight stream finish, then the process exits 0', async () => {
-  const main = fileURLToPath(new URL('../src/main.js', import.meta.url));
-  const child = spawn(process.execPath, [main, '--port', '0', '--inter-token-latency', '30'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      const m = /listening on (http:\/\/\S+)/.exec(d.toString());
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.once('exit', () => reject(new Error('the simulator exited before listening')));
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const pending = fetch(`${url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, prompt: 'x', max_tokens: 10, ignore_eos: true, stream: true }) }).then((r) => r.text());
+  const sim = await startChildServer(ENGINE_SIM_MAIN, ['--port', '0', '--inter-token-latency', '30']);
+  const pending = fetch(`${sim.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, prompt: 'x', max_tokens: 10, ignore_eos: true, stream: true }) }).then((r) => r.text());
   await new Promise((r) => setTimeout(r, 80));
-  child.kill('SIGTERM');
+  sim.child.kill('SIGTERM');
   const body = await pending;
   assert.match(body, /data: \[DONE\]/);
-  assert.equal(await exited, 0);
+  assert.equal(await sim.exited, 0);
 });

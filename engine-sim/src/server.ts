@@ -8,7 +8,11 @@ import { FAILURE_KINDS, type EngineSimOptions } from './options.js';
 import { parseGenerationRequest, type GenerationRequest, type RequestKind } from './request.js';
 import { tokenize } from './tokenizer.js';
 
-const JSON_HEADERS = { 'content-type': 'application/json' };
+/** A JSON answer with its length, as vLLM's server sends it (no chunked framing). */
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = typeof value === 'string' ? value : JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+}
 
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -19,8 +23,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
+        // Stop collecting but let the rest drain, so that the client reads the 413.
+        req.removeAllListeners('data');
+        req.resume();
         reject(new ApiError(413, `request body exceeds the limit of ${limit} bytes`, 'RequestEntityTooLarge'));
-        req.destroy();
         return;
       }
       chunks.push(chunk);
@@ -89,7 +95,7 @@ export class SimServer {
       res.destroy();
       return;
     }
-    res.writeHead(api.status, JSON_HEADERS).end(errorBody(api));
+    sendJson(res, api.status, errorBody(api));
   }
 
   private authorized(req: IncomingMessage): boolean {
@@ -119,17 +125,17 @@ export class SimServer {
     const allowed = routes[path];
     if (!allowed) throw notFound(`no route ${method} ${path}`);
     if (!allowed.split('|').includes(method)) throw new ApiError(405, `${path} accepts ${allowed.replace('|', ' and ')}, not ${method}`, 'MethodNotAllowed');
-    if (path.startsWith('/v1/') && !this.authorized(req)) throw new ApiError(401, 'Unauthorized: a valid Authorization: Bearer key is required', 'AuthenticationError');
+    if ((path.startsWith('/v1/') || path === '/admin/config') && !this.authorized(req)) throw new ApiError(401, 'Unauthorized: a valid Authorization: Bearer key is required', 'AuthenticationError');
     if (path === '/v1/models') {
-      res.writeHead(200, JSON_HEADERS).end(JSON.stringify({
+      sendJson(res, 200, {
         object: 'list',
         data: [...this.models].map((id) => ({ id, object: 'model', created: this.created, owned_by: 'vllm', root: this.options.model, parent: null, max_model_len: this.options.maxModelLen, permission: [] })),
-      }));
+      });
       return;
     }
     if (path === '/admin/config') {
       if (method === 'POST') applyTunables(this.engine.tunables, parseJson(await readBody(req, this.options.maxBodySize)));
-      res.writeHead(200, JSON_HEADERS).end(JSON.stringify(this.engine.tunables));
+      sendJson(res, 200, this.engine.tunables);
       return;
     }
     const body = parseJson(await readBody(req, this.options.maxBodySize));
@@ -140,7 +146,7 @@ export class SimServer {
         : typeof b?.prompt === 'string' ? b.prompt : null;
       if (prompt === null) throw badRequest('tokenize needs a string prompt or a messages array', 'prompt');
       const tokens = tokenize(prompt);
-      res.writeHead(200, JSON_HEADERS).end(JSON.stringify({ count: tokens.length, max_model_len: this.options.maxModelLen, tokens }));
+      sendJson(res, 200, { count: tokens.length, max_model_len: this.options.maxModelLen, tokens });
       return;
     }
     const kind: RequestKind = path === '/v1/chat/completions' ? 'chat' : 'completion';
@@ -169,7 +175,7 @@ export class SimServer {
     if (!request.stream) {
       const parts: string[] = [];
       const result = await this.engine.run(request, abort.signal, () => {}, (t) => parts.push(t));
-      res.writeHead(200, JSON_HEADERS).end(JSON.stringify(this.fullResponse(request, id, created, parts.join(''), result)));
+      sendJson(res, 200, this.fullResponse(request, id, created, parts.join(''), result));
       return;
     }
     let sent = 0;

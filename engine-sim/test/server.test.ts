@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { test } from 'node:test';
 import OpenAI from 'openai';
 import { $, which } from 'zx';
-import { ENGINE_SIM_MAIN, startChildServer } from '../../test/support/child-server.js';
+import { ENGINE_SIM_MAIN, startChildServer } from '../../scripts/lib/stack/child-server.js';
 import { startEngineSim, type RunningSim } from '../src/index.js';
 
 const MODEL = 'facebook/opt-125m';
@@ -164,6 +164,11 @@ test('malformed and invalid requests get 4xx in the OpenAI error shape, and the 
     assert.equal(typeof r.json.error.message, 'string');
     assert.equal(r.json.error.code, status);
   }
+  // A chunked body (no Content-Length) over the limit gets the 413 too, not a dropped connection.
+  const body = new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode(JSON.stringify({ model: MODEL, prompt: 'y'.repeat(5000) }))); c.close(); } });
+  const chunked = await fetch(`${sim.url}/v1/completions`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit);
+  assert.equal(chunked.status, 413);
+  assert.equal((await post(sim, '/admin/config', { failureRate: 1 })).status, 401, 'the admin endpoint needs the key too');
   const context = await post(sim, '/v1/completions', { model: MODEL, prompt: 'x', max_tokens: 1000 }, auth);
   assert.match(context.json.error.message, /maximum context length is 64 tokens/);
   assert.equal((await fetch(`${sim.url}/v1/models`, { method: 'DELETE', headers: auth })).status, 405);

@@ -7,7 +7,8 @@ import { normalizeUrl, parseAliases, parseList, parseRoutingLogic } from './opti
 import type { RoutingLogic } from './routing/index.js';
 
 export interface DynamicConfig {
-  backends: { url: string; models: string[] }[];
+  /** null: the file does not mention backends, so they stay as they are. */
+  backends: { url: string; models: string[] }[] | null;
   aliases: Record<string, string> | null;
   routingLogic: RoutingLogic | null;
   sessionKey: string | null;
@@ -33,14 +34,17 @@ export function parseDynamicConfig(text: string, file: string): DynamicConfig {
     if (typeof v !== 'string') throw new Error(`${file}: ${key} must be a string`);
     return v;
   };
-  const backends = parseList(str('static_backends') ?? '').map(normalizeUrl);
-  const models = parseList(str('static_models') ?? '');
+  const backendsText = str('static_backends');
+  const modelsText = str('static_models');
+  if ((backendsText === null) !== (modelsText === null)) throw new Error(`${file}: static_backends and static_models go together; give both or neither`);
+  const backends = parseList(backendsText ?? '').map(normalizeUrl);
+  const models = parseList(modelsText ?? '');
   if (models.length !== backends.length) throw new Error(`${file}: static_models names ${models.length} model(s) for ${backends.length} backend(s); give one per backend`);
   const logic = str('routing_logic');
   const minMatch = c.prefix_min_match_length;
   if (minMatch !== undefined && (typeof minMatch !== 'number' || !Number.isInteger(minMatch) || minMatch < 0)) throw new Error(`${file}: prefix_min_match_length must be a whole number`);
   return {
-    backends: backends.map((url, i) => ({ url, models: [models[i] as string] })),
+    backends: backendsText === null ? null : backends.map((url, i) => ({ url, models: [models[i] as string] })),
     aliases: str('static_aliases') === null ? null : parseAliases(str('static_aliases') ?? ''),
     routingLogic: logic === null ? null : parseRoutingLogic(logic),
     sessionKey: str('session_key'),

@@ -31,7 +31,9 @@ export class Endpoint {
   }
 
   view(): EndpointView {
-    return { url: this.url, inFlight: this.inFlight, recentRequests: this.stats.snapshot().requests, engine: this.engine };
+    const stats = this.stats;
+    // Counted only when an algorithm asks: round robin never does, and this runs per candidate per request.
+    return { url: this.url, inFlight: this.inFlight, get recentRequests() { return stats.snapshot().requests; }, engine: this.engine };
   }
 
   succeeded(): void {
@@ -45,9 +47,14 @@ export class Endpoint {
     this.consecutiveFailures++;
     if (this.consecutiveFailures < EJECT_AFTER_FAILURES && !this.ejected) return false;
     this.ejected = true;
+    this.backOff(now);
+    return true;
+  }
+
+  /** Out of rotation until the back-off has passed, and the next back-off twice as long. */
+  backOff(now: number): void {
     this.retryAt = now + this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
-    return true;
   }
 
   snapshot(): Record<string, unknown> {

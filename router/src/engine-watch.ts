@@ -69,7 +69,7 @@ export class EngineWatch {
     const now = Date.now();
     await Promise.all(this.endpoints.all().map(async (e) => {
       if (!(e.ejected ? now >= e.retryAt : all)) return;
-      if (e.ejected) e.retryAt = now + e.backoffMs;
+      if (e.ejected) e.backOff(now); // each failed probe waits longer; success resets it
       const ok = (await get(`${e.url}/health`, this.engineAuth, 1000)) !== null;
       if (ok && e.ejected) {
         e.succeeded();

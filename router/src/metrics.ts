@@ -42,35 +42,47 @@ export class RouterMetrics {
     this.ttft = new Histogram({ name: 'vllm:router_ttft_seconds', help: 'Time from request arrival to the first response byte from the engine.', labelNames: ['server'], buckets: LATENCY_BUCKETS, registers: [r] });
   }
 
-  // Label sets used per engine, so that an engine's series can be removed when it leaves.
-  private readonly labelSets = new Map<string, Map<string, Record<string, string>>>();
+  // Labelled children by label values: prom-client hashes a label object on
+  // every call, which costs more than the rest of the bookkeeping per request.
+  // Kept per engine, so that an engine's series can be removed when it leaves.
+  private readonly children = new Map<string, Map<string, { labels: Record<string, string>; child: { observe(v: number): void } | { inc(): void } }>>();
+  private readonly incomingByModel = new Map<string, { inc(): void }>();
 
-  private track(server: string, labels: Record<string, string>): void {
-    let sets = this.labelSets.get(server);
-    if (!sets) this.labelSets.set(server, (sets = new Map()));
-    const key = JSON.stringify(labels);
-    if (!sets.has(key)) sets.set(key, labels);
+  private child<T>(server: string, key: string, labels: Record<string, string>, make: () => T): T {
+    let perServer = this.children.get(server);
+    if (!perServer) this.children.set(server, (perServer = new Map()));
+    let entry = perServer.get(key);
+    if (!entry) perServer.set(key, (entry = { labels, child: make() as { inc(): void } }));
+    return entry.child as T;
+  }
+
+  countIncoming(model: string): void {
+    let c = this.incomingByModel.get(model);
+    if (!c) this.incomingByModel.set(model, (c = this.incoming.labels({ model })));
+    c.inc();
+  }
+
+  observeTtft(server: string, seconds: number): void {
+    this.child(server, 'ttft', { server }, () => this.ttft.labels({ server })).observe(seconds);
   }
 
   observeLatency(server: string, model: string, status: number, seconds: number): void {
     const labels = { server, model, status: String(status) };
-    this.track(server, labels);
-    this.latency.observe(labels, seconds);
+    this.child(server, `latency\0${model}\0${status}`, labels, () => this.latency.labels(labels)).observe(seconds);
   }
 
   countError(server: string, model: string, errorType: string): void {
     const labels = { server, model, error_type: errorType };
-    this.track(server, labels);
-    this.errors.inc(labels);
+    this.child(server, `error\0${model}\0${errorType}`, labels, () => this.errors.labels(labels)).inc();
   }
 
   /** Drops the series of an engine that left. */
   forget(url: string): void {
-    this.ttft.remove({ server: url });
-    for (const labels of this.labelSets.get(url)?.values() ?? []) {
-      if ('status' in labels) this.latency.remove(labels);
+    for (const [key, { labels }] of this.children.get(url) ?? []) {
+      if (key === 'ttft') this.ttft.remove(labels);
+      else if (key.startsWith('latency')) this.latency.remove(labels);
       else this.errors.remove(labels);
     }
-    this.labelSets.delete(url);
+    this.children.delete(url);
   }
 }

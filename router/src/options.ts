@@ -72,7 +72,9 @@ export function normalizeUrl(raw: string): string {
     throw new Error(`backend "${raw}" is not a URL; write it like http://127.0.0.1:8000`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`backend "${raw}": only http and https are supported`);
-  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+  // Requests keep their own path (/v1/...), so a backend is a host and port only.
+  if (url.pathname.replace(/\/+$/, '') !== '' || url.search) throw new Error(`backend "${raw}" has a path; give the engine's base URL, like http://127.0.0.1:8000`);
+  return `${url.protocol}//${url.host}`;
 }
 
 export function parseList(text: string | undefined): string[] {

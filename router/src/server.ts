@@ -15,8 +15,14 @@ import type { RouterOptions } from './options.js';
 import { createAlgorithm, type RoutingAlgorithm, type RoutingLogic } from './routing/index.js';
 
 export const VERSION = '0.1.0';
+
+/** A client that went away: set when its response closes unfinished (cheaper than an AbortController per request). */
+interface Cancel {
+  cancelled: boolean;
+  upstream: (() => void) | null;
+}
 const PROXIED = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/tokenize', '/detokenize']);
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length']);
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 function promptOf(body: Record<string, unknown>): string {
@@ -64,6 +70,7 @@ export class RouterServer {
   readonly log: Logger;
   private algorithm: RoutingAlgorithm;
   private routingLogic: RoutingLogic;
+  private prefixMinMatchLength: number;
   private sessionKey: string;
   private aliases: Record<string, string>;
   private readonly pools = new Map<string, Pool>();
@@ -77,6 +84,7 @@ export class RouterServer {
     this.endpoints = new EndpointSet(options.requestStatsWindow);
     this.metrics = new RouterMetrics(this.endpoints);
     this.routingLogic = options.routingLogic;
+    this.prefixMinMatchLength = options.prefixMinMatchLength;
     this.algorithm = createAlgorithm(options.routingLogic, options.prefixMinMatchLength);
     this.sessionKey = options.sessionKey.toLowerCase();
     this.aliases = options.staticAliases;
@@ -93,7 +101,9 @@ export class RouterServer {
   }
 
   private setBackends(backends: BackendSpec[]): void {
-    const { added, removed } = this.endpoints.replace(backends);
+    // Pools first: if one cannot be made, nothing has changed yet.
+    const pools = backends.filter((b) => !this.pools.has(b.url)).map((b) => [b.url, new Pool(b.url, { connections: this.options.maxConcurrency, pipelining: 1, keepAliveTimeout: 60_000 })] as const);
+    const { removed } = this.endpoints.replace(backends);
     for (const url of removed) {
       const pool = this.pools.get(url);
       this.pools.delete(url);
@@ -101,21 +111,25 @@ export class RouterServer {
       pool?.close().catch(() => undefined);
       this.metrics.forget(url);
     }
-    for (const url of added) this.pools.set(url, new Pool(url, { connections: 256, pipelining: 1, keepAliveTimeout: 60_000 }));
+    // As many connections as requests may be in flight: the engines queue, not the router.
+    for (const [url, pool] of pools) this.pools.set(url, pool);
     if (removed.length > 0) this.algorithm.retain?.(new Set(this.endpoints.all().map((e) => e.url)));
   }
 
   /** Applies a dynamic config without dropping in-flight requests. */
   applyConfig(c: DynamicConfig): void {
     const before = this.endpoints.all().map((e) => e.url).join(',');
-    this.setBackends(c.backends);
+    if (c.backends) this.setBackends(c.backends);
     const changes: string[] = [];
     const after = this.endpoints.all().map((e) => e.url).join(',');
     if (before !== after) changes.push(`backends ${after || '(none)'}`);
-    if (c.routingLogic && c.routingLogic !== this.routingLogic) {
-      this.routingLogic = c.routingLogic;
-      this.algorithm = createAlgorithm(c.routingLogic, c.prefixMinMatchLength ?? this.options.prefixMinMatchLength);
-      changes.push(`routing ${c.routingLogic}`);
+    const logic = c.routingLogic ?? this.routingLogic;
+    const minMatch = c.prefixMinMatchLength ?? this.prefixMinMatchLength;
+    if (logic !== this.routingLogic || minMatch !== this.prefixMinMatchLength) {
+      this.routingLogic = logic;
+      this.prefixMinMatchLength = minMatch;
+      this.algorithm = createAlgorithm(logic, minMatch);
+      changes.push(`routing ${logic} (prefix min match ${minMatch})`);
     }
     if (c.sessionKey && c.sessionKey.toLowerCase() !== this.sessionKey) {
       this.sessionKey = c.sessionKey.toLowerCase();
@@ -185,7 +199,7 @@ export class RouterServer {
     if (typeof body.model !== 'string' || body.model === '') throw errors.badRequest('model must be a non-empty string', 'model');
     const requested = body.model;
     const model = this.aliases[requested] ?? requested;
-    this.metrics.incoming.inc({ model: requested });
+    this.metrics.countIncoming(requested);
     const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
     const headerSession = req.headers[this.sessionKey];
     const bodySession = body[this.sessionKey];
@@ -193,9 +207,11 @@ export class RouterServer {
     const routed = { model, sessionId, prompt: this.routingLogic === 'prefixaware' ? promptOf(body) : '' };
     const payload = model === requested ? raw : Buffer.from(JSON.stringify({ ...body, model }));
     const tried = new Set<string>();
-    const abort = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) abort.abort();
+    const cancel: Cancel = { cancelled: false, upstream: null };
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      cancel.cancelled = true;
+      cancel.upstream?.();
     });
     let lastError: unknown = null;
     for (let attempt = 1; attempt <= 1 + this.options.maxInstanceFailoverRerouteAttempts; attempt++) {
@@ -208,10 +224,10 @@ export class RouterServer {
       const endpoint = this.endpoints.get(this.algorithm.choose(candidates.map((e) => e.view()), routed).url) as Endpoint;
       tried.add(endpoint.url);
       try {
-        await this.forward(req, res, endpoint, path, payload, requestId, attempt, arrival, abort.signal, requested);
+        await this.forward(req, res, endpoint, path, payload, requestId, attempt, arrival, cancel, requested);
         return;
       } catch (err) {
-        if (abort.signal.aborted) return;
+        if (cancel.cancelled) return;
         if (err instanceof RouterError) throw err;
         lastError = err;
         this.metrics.countError(endpoint.url, requested, (err as { code?: string }).code ?? 'error');
@@ -227,11 +243,11 @@ export class RouterServer {
     throw errors.badGateway(`no engine could be reached for ${requested} after ${tried.size} attempt(s): ${(lastError as Error)?.message ?? 'unknown error'}`);
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, path: string, payload: Buffer, requestId: string, attempt: number, arrival: number, signal: AbortSignal, model: string): Promise<void> {
+  private forward(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, path: string, payload: Buffer, requestId: string, attempt: number, arrival: number, cancel: Cancel, model: string): Promise<void> {
     const pool = this.pools.get(endpoint.url) as Pool;
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': requestId, ...this.engineAuth };
     for (const [k, v] of Object.entries(req.headers as IncomingHttpHeaders)) {
-      if (typeof v === 'string' && !HOP_BY_HOP.has(k) && k !== 'authorization' && k !== 'content-type') headers[k] = v;
+      if (typeof v === 'string' && !HOP_BY_HOP.has(k) && k !== 'authorization' && k !== 'content-type' && k !== 'content-length') headers[k] = v;
     }
     endpoint.inFlight++;
     endpoint.awaitingFirstByte++;
@@ -243,7 +259,7 @@ export class RouterServer {
       endpoint.awaitingFirstByte--;
       const ttft = performance.now() - arrival;
       endpoint.stats.firstByte(ttft);
-      this.metrics.ttft.observe({ server: endpoint.url }, ttft / 1000);
+      this.metrics.observeTtft(endpoint.url, ttft / 1000);
     };
     return new Promise<void>((resolve, reject) => {
       let status = 0;
@@ -265,8 +281,8 @@ export class RouterServer {
       }, {
         // A client that went away aborts the engine's request too.
         onConnect: (abortUpstream: (err?: Error) => void) => {
-          if (signal.aborted) abortUpstream();
-          else signal.addEventListener('abort', () => abortUpstream(), { once: true });
+          if (cancel.cancelled) abortUpstream();
+          else cancel.upstream = () => abortUpstream();
         },
         onHeaders: (statusCode: number, rawHeaders: Buffer[], resume: () => void) => {
           status = statusCode;
@@ -282,7 +298,8 @@ export class RouterServer {
           out['x-router-engine'] = endpoint.url;
           out['x-router-attempts'] = String(attempt);
           res.writeHead(statusCode, out);
-          res.flushHeaders();
+          // Streams show their headers at once; a sized answer goes out with its body in one write.
+          if (out['content-length'] === undefined) res.flushHeaders();
           markFirst();
           // Backpressure: pause the engine's stream while the client's socket is full.
           res.on('drain', resume);

@@ -10,7 +10,7 @@ import { test, type TestContext } from 'node:test';
 import OpenAI from 'openai';
 import { $, which } from 'zx';
 import { startEngineSim, type RunningSim } from '../../engine-sim/src/index.js';
-import { ENGINE_SIM_MAIN, ROUTER_MAIN, startChildServer, type ChildServer } from '../../test/support/child-server.js';
+import { ENGINE_SIM_MAIN, ROUTER_MAIN, startChildServer, type ChildServer } from '../../scripts/lib/stack/child-server.js';
 import { startRouter, type RunningRouter } from '../src/index.js';
 
 const MODEL = 'facebook/opt-125m';
@@ -138,6 +138,8 @@ test('every error is OpenAI-shaped with the documented status, and the router st
   assert.equal((await fetch(`${r.url}/v1/completions`)).status, 405);
   assert.equal((await fetch(`${r.url}/nowhere`)).status, 404);
 
+  r.server.applyConfig({ backends: null, aliases: null, routingLogic: 'session', sessionKey: null, prefixMinMatchLength: null });
+  assert.equal((await post(r.url, { model: MODEL, prompt: 'x' })).status, 200, 'a config without backends keeps them');
   r.server.applyConfig({ backends: [], aliases: null, routingLogic: null, sessionKey: null, prefixMinMatchLength: null });
   const gone = await post(r.url, { model: MODEL, prompt: 'x' });
   assert.equal(gone.status, 503, 'a model seen before with no engine now is unavailable, not unknown');

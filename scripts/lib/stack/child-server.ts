@@ -1,10 +1,10 @@
-// Runs one of the project's servers (engine simulator, router) as a real
-// child process, for tests that kill it, signal it or read its log.
+// Runs one of the project's servers (engine simulator, router) as a child of
+// this process, for tests and benchmarks that kill it, signal it or read its log.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const ENGINE_SIM_MAIN = fileURLToPath(new URL('../../engine-sim/src/main.js', import.meta.url));
-export const ROUTER_MAIN = fileURLToPath(new URL('../../router/src/main.js', import.meta.url));
+export const ENGINE_SIM_MAIN = fileURLToPath(new URL('../../../engine-sim/src/main.js', import.meta.url));
+export const ROUTER_MAIN = fileURLToPath(new URL('../../../router/src/main.js', import.meta.url));
 
 export interface ChildServer {
   url: string;

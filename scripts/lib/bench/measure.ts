@@ -1,0 +1,62 @@
+// Measuring tools for the component benchmarks (engine simulator, router):
+// autocannon load runs summarised, exact percentiles of timed samples, the
+// resident memory of a process, and a printable table.
+import { readFile } from 'node:fs/promises';
+import autocannon from 'autocannon';
+
+export interface LoadSummary {
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  /** Connection errors, timeouts and non-2xx answers: any of them spoils a figure. */
+  failures: number;
+}
+
+export interface LoadRun {
+  url: string;
+  body: unknown;
+  connections: number;
+  seconds?: number;
+  amount?: number;
+}
+
+/** One autocannon run of POSTs with a JSON body. */
+export async function load(run: LoadRun): Promise<LoadSummary> {
+  const result = await autocannon({
+    url: run.url, method: 'POST', connections: run.connections,
+    headers: { 'content-type': 'application/json' }, body: JSON.stringify(run.body),
+    ...(run.amount ? { amount: run.amount } : { duration: run.seconds ?? 5 }),
+  });
+  return {
+    // Completed over elapsed: autocannon's own average is of whole-second samples, wrong for short runs.
+    requestsPerSec: result.requests.total / result.duration,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    requests: result.requests.total,
+    failures: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+/** Exact percentile (nearest rank) of samples; 0 for none. */
+export function percentile(samples: number[], p: number): number {
+  if (samples.length === 0) return 0;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
+}
+
+/** Resident set size of a live process in MB, from /proc. */
+export async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN);
+  return Math.round((kb / 1024) * 10) / 10;
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Left-aligned first column, right-aligned figures. */
+export function table(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? (Number.isInteger(c) ? String(c) : c.toFixed(2)) : c)))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
+  return cells.map((r) => r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]!) : String(c).padStart(widths[i]!))).join('  ')).join('\n');
+}

@@ -107,7 +107,9 @@ export class SimEngine {
     try {
       const admitted = performance.now();
       onStart();
-      const match = this.cache.match(hashes);
+      // As vLLM: the last prompt token is always computed (its logits start the answer), so a
+      // fully cached prompt still misses its last block.
+      const match = this.cache.match(hashes.slice(0, Math.floor((promptTokens - 1) / o.blockSize)));
       pinned = this.cache.acquire(hashes);
       const gpuTokens = match.gpuBlocks * o.blockSize;
       const offloadTokens = match.offloadBlocks * o.blockSize;

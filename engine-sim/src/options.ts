@@ -71,7 +71,7 @@ tier, request queueing and a load-dependent latency model.
   --seed N                          seed of text and jitter (default 42)
   --failure-rate F                  share of requests that fail on purpose, 0..1 (default 0)
   --failure-kinds K[,K]             429, 500, 503, reset (default 500)
-  --echo                            answer with the prompt's last words instead of generated text
+  --echo                            answer with the words of the last user message (or prompt) instead of generated text
   --max-body-size BYTES             larger bodies get 413 (default 4194304)
   --api-key KEY                     require Authorization: Bearer KEY (also VLLM_API_KEY)
   --shutdown-timeout MS             on SIGTERM, how long in-flight requests may finish (default 5000)

@@ -70,6 +70,10 @@ test('a repeated long prompt reports cached tokens and gets its first token soon
   assert.equal(cold.cached, 0);
   assert.ok(warm.cached >= 512, `cached_tokens ${warm.cached}`);
   assert.ok(warm.ttft < cold.ttft / 2, `warm TTFT ${warm.ttft.toFixed(1)} ms vs cold ${cold.ttft.toFixed(1)} ms`);
+  const exact = Array.from({ length: 32 }, (_, i) => `w${i}`).join(' ');
+  assert.equal((await post(sim, '/tokenize', { prompt: exact })).json.count, 32);
+  await streamTtft(client, exact);
+  assert.equal((await streamTtft(client, exact)).cached, 16, 'as vLLM, the last block of a fully cached prompt is recomputed');
   const off = await startEngineSim({ prefixCaching: false, timeScale: 0 });
   t.after(() => off.close());
   const offClient = new OpenAI({ baseURL: `${off.url}/v1`, apiKey: 'unused' });

@@ -84,8 +84,11 @@ export function parseList(text: string | undefined): string[] {
 export function parseAliases(text: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of parseList(text)) {
-    const [alias, model] = pair.split(':');
-    if (!alias || !model) throw new Error(`alias "${pair}" is not ALIAS:MODEL`);
+    // Split at the first colon only: model names may hold one (llama3:8b).
+    const at = pair.indexOf(':');
+    const alias = pair.slice(0, at);
+    const model = pair.slice(at + 1);
+    if (at < 0 || !alias || !model) throw new Error(`alias "${pair}" is not ALIAS:MODEL`);
     out[alias] = model;
   }
   return out;

@@ -86,14 +86,15 @@ export class RouterServer {
     this.routingLogic = options.routingLogic;
     this.prefixMinMatchLength = options.prefixMinMatchLength;
     this.algorithm = createAlgorithm(options.routingLogic, options.prefixMinMatchLength);
-    this.sessionKey = options.sessionKey.toLowerCase();
+    this.sessionKey = options.sessionKey;
     this.aliases = options.staticAliases;
     this.clientKey = options.apiKey ? Buffer.from(`Bearer ${options.apiKey}`) : null;
     this.engineAuth = options.engineApiKey ? { authorization: `Bearer ${options.engineApiKey}` } : {};
     this.setBackends(options.staticBackends.map((url, i) => ({ url, models: options.staticModels[i] ? [options.staticModels[i] as string] : [] })));
     this.watch = new EngineWatch(this.endpoints, this.engineAuth, (m) => this.log.log('info', m));
     this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-      this.handle(req, res).catch((err: unknown) => this.sendError(res, err));
+      const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
+      this.handle(req, res, requestId).catch((err: unknown) => this.sendError(req, res, err, requestId));
     });
     this.server.on('clientError', (_e, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
@@ -131,21 +132,23 @@ export class RouterServer {
       this.algorithm = createAlgorithm(logic, minMatch);
       changes.push(`routing ${logic} (prefix min match ${minMatch})`);
     }
-    if (c.sessionKey && c.sessionKey.toLowerCase() !== this.sessionKey) {
-      this.sessionKey = c.sessionKey.toLowerCase();
+    if (c.sessionKey && c.sessionKey !== this.sessionKey) {
+      this.sessionKey = c.sessionKey;
       changes.push(`session key ${c.sessionKey}`);
     }
     if (c.aliases) this.aliases = c.aliases;
     if (changes.length > 0) this.log.log('info', `dynamic config applied: ${changes.join('; ')}`);
   }
 
-  private sendError(res: ServerResponse, err: unknown): void {
+  /** Answers the router's own errors in the OpenAI shape, with the request id, and logs them as requests. */
+  private sendError(req: IncomingMessage, res: ServerResponse, err: unknown, requestId: string): void {
     const e = err instanceof RouterError ? err : new RouterError(500, 'internal_error', `router error: ${(err as Error).message}`);
+    if (this.log.enabled('info')) this.log.log('info', 'request', { id: requestId, path: req.url ?? '', status: e.status, error: e.code });
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    res.writeHead(e.status, { ...JSON_HEADERS, ...e.headers }).end(errorBody(e));
+    res.writeHead(e.status, { ...JSON_HEADERS, 'x-request-id': requestId, ...e.headers }).end(errorBody(e));
   }
 
   private authorized(req: IncomingMessage): boolean {
@@ -154,7 +157,7 @@ export class RouterServer {
     return given.length === this.clientKey.length && timingSafeEqual(given, this.clientKey);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] as string;
     const method = req.method ?? 'GET';
     if (method === 'GET') {
@@ -180,13 +183,13 @@ export class RouterServer {
     if (this.inFlight >= this.options.maxConcurrency) throw errors.tooMany(this.options.maxConcurrency);
     this.inFlight++;
     try {
-      await this.proxy(req, res, path);
+      await this.proxy(req, res, path, requestId);
     } finally {
       this.inFlight--;
     }
   }
 
-  private async proxy(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  private async proxy(req: IncomingMessage, res: ServerResponse, path: string, requestId: string): Promise<void> {
     const arrival = performance.now();
     const raw = await readBody(req, this.options.maxBodySize);
     let body: Record<string, unknown>;
@@ -200,8 +203,8 @@ export class RouterServer {
     const requested = body.model;
     const model = this.aliases[requested] ?? requested;
     this.metrics.countIncoming(requested);
-    const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
-    const headerSession = req.headers[this.sessionKey];
+    // Headers arrive lower-cased; a body field keeps the case the user configured.
+    const headerSession = req.headers[this.sessionKey.toLowerCase()];
     const bodySession = body[this.sessionKey];
     const sessionId = typeof headerSession === 'string' ? headerSession : typeof bodySession === 'string' || typeof bodySession === 'number' ? String(bodySession) : null;
     const routed = { model, sessionId, prompt: this.routingLogic === 'prefixaware' ? promptOf(body) : '' };

@@ -24,6 +24,8 @@ test('production-stack flags parse, with defaults, and mistakes name the flag', 
   assert.throws(() => parseOptions(['--max-concurrency', '0'], {}), /--max-concurrency 0: expected a whole number of at least 1/);
   assert.throws(() => parseOptions(['--service-discovery', 'k8s'], {}), /only static discovery/);
   assert.equal((parseOptions([], { VLLM_ROUTER_API_KEY: 'k', VLLM_API_KEY: 'e' }) as RouterOptions).apiKey, 'k');
+  assert.deepEqual((parseOptions(['--static-aliases', 'small:llama3:8b,opt:facebook/opt-125m'], {}) as RouterOptions).staticAliases, { small: 'llama3:8b', opt: 'facebook/opt-125m' });
+  assert.throws(() => parseOptions(['--static-aliases', 'nocolon'], {}), /alias "nocolon" is not ALIAS:MODEL/);
 });
 
 test('a dynamic config changes only what it names; a bad one is refused with the reason', () => {

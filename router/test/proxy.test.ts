@@ -106,6 +106,12 @@ test('roundrobin alternates engines, session sticks to one, and /v1/models is th
     assert.equal(seen.size, 1, `${user} stayed on one engine`);
   }
   assert.equal((await engines(session.url)).routing_logic, 'session');
+
+  // A session id in the body, under a mixed-case field name.
+  const bodyKeyed = await router(t, [a!.url, b!.url], ['--routing-logic', 'session', '--session-key', 'userId']);
+  const seen = new Set<string>();
+  for (let i = 0; i < 4; i++) seen.add((await post(bodyKeyed.url, { model: MODEL, prompt: `${i}`, userId: 'erin' })).headers.get('x-engine-instance-id')!);
+  assert.equal(seen.size, 1, 'the body field userId keyed the session');
 });
 
 test('prefixaware sends a conversation back to the engine that cached it, which reports the cached tokens', async (t) => {
@@ -133,7 +139,9 @@ test('every error is OpenAI-shaped with the documented status, and the router st
     assert.equal(reply.status, status, why);
     assert.equal(reply.json.error.code, status, why);
     assert.equal(typeof reply.json.error.message, 'string', why);
+    assert.ok(reply.headers.get('x-request-id'), `${why}: the error carries a request id`);
   }
+  assert.equal((await post(r.url, '{', { 'x-request-id': 'mine' })).headers.get('x-request-id'), 'mine');
   assert.equal((await post(r.url, { model: 'opt', prompt: 'x' })).status, 200, 'an alias reaches the model');
   assert.equal((await fetch(`${r.url}/v1/completions`)).status, 405);
   assert.equal((await fetch(`${r.url}/nowhere`)).status, 404);

@@ -21,5 +21,7 @@ export function createAlgorithm(logic: RoutingLogic, prefixMinMatchLength = 0): 
     case 'prefixaware': return new PrefixAware({ ...PREFIX_DEFAULTS, minMatchLength: prefixMinMatchLength });
     case 'leastloaded':
     case 'kvaware': return new LeastLoaded();
+    // Unreachable from typed code; a plain JavaScript caller would otherwise get undefined.
+    default: throw new Error(`routing logic "${String(logic)}" is not one of ${ROUTING_LOGICS.join(', ')}`);
   }
 }

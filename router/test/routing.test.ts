@@ -288,6 +288,18 @@ test('prefixaware: the index stays within maxEntries and keeps the recently used
   assert.notEqual(cluster.route(prefix, req(old)), oldHome);
 });
 
+test('prefixaware: a full index trims prompts from their tails, so their beginnings still match', () => {
+  const prefix = new PrefixAware({ chunkSize: 16, minMatchLength: 0, maxEntries: 5 });
+  const cluster = new Cluster(urls(2));
+  const long = words('long', 64); // several 16-character chunks
+  const home = cluster.route(prefix, req(long));
+  cluster.route(prefix, req(words('other', 24)));
+  assert.equal(prefix.size, 5, 'six chunks went in: the index is full and has evicted one');
+  // The long prompt lost its last chunks, not its first: it still sticks, even to the busier endpoint.
+  cluster.view(home).inFlight = 5;
+  assert.equal(cluster.route(prefix, req(long)), home);
+});
+
 test('prefixaware: forgets an endpoint that left, even if it comes back', () => {
   const cluster = new Cluster(urls(3));
   const prefix = new PrefixAware();

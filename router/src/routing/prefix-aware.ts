@@ -62,7 +62,10 @@ export class PrefixAware implements RoutingAlgorithm {
   }
 
   private remember(hashes: number[], url: string): void {
-    for (const h of hashes) {
+    // Last chunk first, so a prompt's leading chunks are the most recently used:
+    // eviction then trims prompts from their tails, never leaving a tail no lookup can reach.
+    for (let i = hashes.length - 1; i >= 0; i--) {
+      const h = hashes[i] as number;
       const owners = this.index.get(h);
       if (owners) {
         this.index.delete(h);

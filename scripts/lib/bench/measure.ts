@@ -16,6 +16,8 @@ export interface LoadSummary {
 export interface LoadRun {
   url: string;
   body: unknown;
+  /** A body per request instead of the same one: the n-th request sends bodyFor(n). */
+  bodyFor?: (n: number) => unknown;
   connections: number;
   seconds?: number;
   amount?: number;
@@ -23,9 +25,12 @@ export interface LoadRun {
 
 /** One autocannon run of POSTs with a JSON body. */
 export async function load(run: LoadRun): Promise<LoadSummary> {
+  let n = 0;
+  const bodyFor = run.bodyFor;
   const result = await autocannon({
     url: run.url, method: 'POST', connections: run.connections,
     headers: { 'content-type': 'application/json' }, body: JSON.stringify(run.body),
+    ...(bodyFor ? { requests: [{ method: 'POST', setupRequest: (r: autocannon.Request) => ({ ...r, body: JSON.stringify(bodyFor(n++)) }) }] } : {}),
     ...(run.amount ? { amount: run.amount } : { duration: run.seconds ?? 5 }),
   });
   return {
@@ -43,6 +48,13 @@ export function percentile(samples: number[], p: number): number {
   if (samples.length === 0) return 0;
   const sorted = [...samples].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
+}
+
+/** CPU seconds (user + system) a live process has used, from /proc. */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of the whole line, in clock ticks (100 per second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Resident set size of a live process in MB, from /proc. */

@@ -4,7 +4,7 @@
 // its one-core capacity), streaming tokens/s, and memory over many distinct
 // prompts (bounded by --kv-blocks, not by requests served).
 // BENCH_SECONDS (default 5) per load run; BENCH_DISTINCT_REQUESTS (default 100000).
-import { cpuSeconds, load, rssMb, table } from '../../scripts/lib/bench/measure.js';
+import { cleanUpOnSignal, cpuSeconds, load, rssMb, table } from '../../scripts/lib/bench/measure.js';
 import { ENGINE_SIM_MAIN, startChildServer } from '../../scripts/lib/stack/child-server.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -15,6 +15,7 @@ const KV_BLOCKS = 4096;
 async function main(): Promise<void> {
   const sim = await startChildServer(ENGINE_SIM_MAIN, ['--port', '0', '--time-scale', '0', '--kv-blocks', String(KV_BLOCKS)]);
   const pid = sim.child.pid!;
+  cleanUpOnSignal(() => sim.stop());
   try {
     const small = { model: MODEL, prompt: 'hello world', max_tokens: 8 };
     await load({ url: `${sim.url}/v1/completions`, body: small, connections: 64, seconds: 1 });

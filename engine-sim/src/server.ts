@@ -110,11 +110,12 @@ export class SimServer {
     res.setHeader('x-request-id', requestId);
     const path = (req.url ?? '/').split('?')[0];
     const method = req.method ?? 'GET';
-    if (path === '/health' && method === 'GET') {
+    if ((path === '/health' || path === '/metrics') && method !== 'GET') throw new ApiError(405, `${path} accepts GET, not ${method}`, 'MethodNotAllowed');
+    if (path === '/health') {
       res.writeHead(200).end();
       return;
     }
-    if (path === '/metrics' && method === 'GET') {
+    if (path === '/metrics') {
       const text = await this.engine.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': this.engine.metrics.registry.contentType }).end(text);
       return;
@@ -180,6 +181,8 @@ export class SimServer {
     }
     let sent = 0;
     const pending: string[] = [];
+    // The connection drops with the chunked body unfinished, once what was produced has gone out.
+    const cut = (unsent: string) => (unsent ? res.write(unsent, () => res.destroy()) : res.destroy());
     let usageSoFar = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
     const chunk = (choice: Record<string, unknown>, usage?: unknown) => `data: ${JSON.stringify({ ...base, choices: [{ index: 0, ...choice, logprobs: null }], ...(usage ? { usage } : {}) })}\n\n`;
     const result = await this.engine.run(request, abort.signal, () => {
@@ -188,8 +191,9 @@ export class SimServer {
       usageSoFar.prompt_tokens = this.engine.countTokens(request.prompt);
     }, (token) => {
       sent++;
+      // An injected reset cuts the stream after its first token, so the client has seen it start.
       if (failure === 'reset' && sent === 2) {
-        res.destroy();
+        cut(pending.splice(0).join(''));
         abort.abort();
         return;
       }
@@ -200,6 +204,11 @@ export class SimServer {
       if (this.engine.tunables.timeScale === 0) pending.push(line);
       else res.write(line);
     });
+    if (failure === 'reset') {
+      // Too short to be cut after its first token: cut before its end.
+      cut(pending.join(''));
+      return;
+    }
     if (pending.length > 0) res.write(pending.join(''));
     const tail = request.kind === 'chat'
       ? chunk({ delta: {}, finish_reason: result.finishReason, stop_reason: null }, request.continuousUsage ? result.usage : undefined)

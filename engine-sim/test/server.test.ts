@@ -201,6 +201,22 @@ test('failures injected at run time through the admin endpoint, and rejected set
   assert.equal((await post(sim, '/v1/completions', { model: MODEL, prompt: 'x' })).status, 200);
   await post(sim, '/admin/config', { failureRate: 1, failureKinds: ['reset'] });
   await assert.rejects(fetch(`${sim.url}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: MODEL, prompt: 'x' }) }));
+  // A stream is cut mid-way: the client has its first token, then the connection resets, never [DONE].
+  for (const maxTokens of [8, 1]) {
+    const res = await fetch(`${sim.url}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: MODEL, prompt: 'x', max_tokens: maxTokens, ignore_eos: true, stream: true }) });
+    const reader = res.body!.getReader();
+    let text = '';
+    await assert.rejects(async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+    }, `a ${maxTokens}-token stream resets`);
+    assert.match(text, /^data: /, 'the stream had started');
+    assert.doesNotMatch(text, /\[DONE\]/);
+  }
+  assert.equal((await fetch(`${sim.url}/health`, { method: 'POST' })).status, 405);
 });
 
 test('SIGTERM lets an in-flight stream finish, then the process exits 0', async () => {

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool, request } from 'undici';
 import { which } from 'zx';
-import { load, percentile, rssMb, sleep, table, type LoadSummary } from '../../scripts/lib/bench/measure.js';
+import { cleanUpOnSignal, load, percentile, rssMb, sleep, table, type LoadSummary } from '../../scripts/lib/bench/measure.js';
 import { ENGINE_SIM_MAIN, ROUTER_MAIN, startChildServer, type ChildServer } from '../../scripts/lib/stack/child-server.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -128,8 +128,14 @@ async function concurrentStreams(url: string, pid: number, streams: number): Pro
   return { completed: results.filter(Boolean).length, peakRssMb, idleRssMb };
 }
 
+async function stopAll(): Promise<void> {
+  nginx?.kill('SIGTERM');
+  await Promise.all(children.map((c) => c.stop()));
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-router-'));
+  cleanUpOnSignal(stopAll);
   try {
     const fast = [await engine(), await engine()];
     const routed = await router(fast);
@@ -214,8 +220,7 @@ async function main(): Promise<void> {
       concurrent_streams: many, steady_state: steady,
     }));
   } finally {
-    nginx?.kill('SIGTERM');
-    await Promise.all(children.map((c) => c.stop()));
+    await stopAll();
     await rm(dir, { recursive: true, force: true });
   }
 }

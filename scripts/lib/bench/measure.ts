@@ -27,15 +27,18 @@ export interface LoadRun {
 export async function load(run: LoadRun): Promise<LoadSummary> {
   let n = 0;
   const bodyFor = run.bodyFor;
+  const started = performance.now();
   const result = await autocannon({
     url: run.url, method: 'POST', connections: run.connections,
     headers: { 'content-type': 'application/json' }, body: JSON.stringify(run.body),
     ...(bodyFor ? { requests: [{ method: 'POST', setupRequest: (r: autocannon.Request) => ({ ...r, body: JSON.stringify(bodyFor(n++)) }) }] } : {}),
     ...(run.amount ? { amount: run.amount } : { duration: run.seconds ?? 5 }),
   });
+  // Completed over elapsed, timed here: autocannon's own average is of whole-second samples, and a
+  // run of a set amount of requests only ends at its next whole-second tick.
+  const elapsed = run.amount ? (performance.now() - started) / 1000 : result.duration;
   return {
-    // Completed over elapsed: autocannon's own average is of whole-second samples, wrong for short runs.
-    requestsPerSec: result.requests.total / result.duration,
+    requestsPerSec: result.requests.total / elapsed,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     requests: result.requests.total,
@@ -65,6 +68,15 @@ export async function rssMb(pid: number): Promise<number> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Runs cleanup when the benchmark is interrupted, so that no server it started is left running. */
+export function cleanUpOnSignal(cleanup: () => Promise<void>): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      cleanup().finally(() => process.exit(130));
+    });
+  }
+}
 
 /** Left-aligned first column, right-aligned figures. */
 export function table(header: string[], rows: (string | number)[][]): string {

@@ -28,15 +28,22 @@ export async function load(run: LoadRun): Promise<LoadSummary> {
   let n = 0;
   const bodyFor = run.bodyFor;
   const started = performance.now();
-  const result = await autocannon({
+  let lastResponse = started;
+  const options: autocannon.Options = {
     url: run.url, method: 'POST', connections: run.connections,
     headers: { 'content-type': 'application/json' }, body: JSON.stringify(run.body),
     ...(bodyFor ? { requests: [{ method: 'POST', setupRequest: (r: autocannon.Request) => ({ ...r, body: JSON.stringify(bodyFor(n++)) }) }] } : {}),
     ...(run.amount ? { amount: run.amount } : { duration: run.seconds ?? 5 }),
+  };
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(options, (err, r) => (err ? reject(err as Error) : resolve(r)));
+    instance.on('response', () => {
+      lastResponse = performance.now();
+    });
   });
   // Completed over elapsed, timed here: autocannon's own average is of whole-second samples, and a
-  // run of a set amount of requests only ends at its next whole-second tick.
-  const elapsed = run.amount ? (performance.now() - started) / 1000 : result.duration;
+  // run of a set amount of requests only ends at its next whole-second tick, after its last answer.
+  const elapsed = run.amount ? (lastResponse - started) / 1000 : result.duration;
   return {
     requestsPerSec: result.requests.total / elapsed,
     p50Ms: result.latency.p50,

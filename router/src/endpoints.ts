@@ -9,7 +9,8 @@ export const EJECT_AFTER_FAILURES = 3;
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30_000;
 
-export class Endpoint {
+/** An engine as the router tracks it; algorithms see it as an EndpointView, with no copy per request. */
+export class Endpoint implements EndpointView {
   inFlight = 0;
   /** In flight and not yet answered with headers (prefill, as the production-stack router counts). */
   awaitingFirstByte = 0;
@@ -30,10 +31,9 @@ export class Endpoint {
     return !this.ejected;
   }
 
-  view(): EndpointView {
-    const stats = this.stats;
-    // Counted only when an algorithm asks: round robin never does, and this runs per candidate per request.
-    return { url: this.url, inFlight: this.inFlight, get recentRequests() { return stats.snapshot().requests; }, engine: this.engine };
+  /** Counted only when an algorithm asks: round robin never does. */
+  get recentRequests(): number {
+    return this.stats.snapshot().requests;
   }
 
   succeeded(): void {

@@ -224,7 +224,7 @@ export class RouterServer {
         if (this.endpoints.modelsSeen.has(model)) throw errors.unavailable(`no engine serving ${model} is available now; retry later`);
         throw errors.notFound(`The model \`${requested}\` does not exist.`);
       }
-      const endpoint = this.endpoints.get(this.algorithm.choose(candidates.map((e) => e.view()), routed).url) as Endpoint;
+      const endpoint = this.algorithm.choose(candidates, routed) as Endpoint;
       tried.add(endpoint.url);
       try {
         await this.forward(req, res, endpoint, path, payload, requestId, attempt, arrival, cancel, requested);
@@ -289,20 +289,20 @@ export class RouterServer {
         },
         onHeaders: (statusCode: number, rawHeaders: Buffer[], resume: () => void) => {
           status = statusCode;
-          const out: Record<string, string | string[]> = {};
+          // A flat name, value list as Node takes it; latin1 relays header bytes unchanged.
+          const out: string[] = [];
+          let sized = false;
           for (let i = 0; i < rawHeaders.length; i += 2) {
-            const k = String(rawHeaders[i]).toLowerCase();
-            if (HOP_BY_HOP.has(k)) continue;
-            const v = String(rawHeaders[i + 1]);
-            const prev = out[k];
-            out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+            const name = (rawHeaders[i] as Buffer).toString('latin1');
+            const lower = name.toLowerCase();
+            if (HOP_BY_HOP.has(lower) || lower === 'x-request-id') continue;
+            if (lower === 'content-length') sized = true;
+            out.push(name, (rawHeaders[i + 1] as Buffer).toString('latin1'));
           }
-          out['x-request-id'] = requestId;
-          out['x-router-engine'] = endpoint.url;
-          out['x-router-attempts'] = String(attempt);
+          out.push('x-request-id', requestId, 'x-router-engine', endpoint.url, 'x-router-attempts', String(attempt));
           res.writeHead(statusCode, out);
           // Streams show their headers at once; a sized answer goes out with its body in one write.
-          if (out['content-length'] === undefined) res.flushHeaders();
+          if (!sized) res.flushHeaders();
           markFirst();
           // Backpressure: pause the engine's stream while the client's socket is full.
           res.on('drain', resume);

@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { $ } from 'zx';
-import { describeLost, formatValue, lostSettings, parseDotConfig, readKconfigTree, type ConfigEntry } from './lib/config/index.js';
+import { parse } from 'yaml';
+import { describeLost, formatValue, lostSettings, parseDotConfig, readKconfigTree, varName, type ConfigEntry, type LostSetting } from './lib/config/index.js';
 import { parseCli, runMain } from './lib/cli.js';
 import { writeFileAtomic } from './lib/results/atomic-write.js';
 
@@ -46,6 +47,20 @@ function withoutOverriddenChoices(entries: Map<string, ConfigEntry>, tree: Retur
   }));
 }
 
+/**
+ * After a hand edit, what Kconfig drops as a consequence is not a lost request: derived
+ * strings follow their choice, and an option whose menu the edit closed (its value the same
+ * as in the last accepted extra_vars.yaml) simply no longer applies.
+ */
+async function consequencesOfEdit(lost: LostSetting[], requested: Map<string, ConfigEntry>, tree: ReturnType<typeof readKconfigTree>): Promise<Set<LostSetting>> {
+  const accepted = existsSync('extra_vars.yaml') ? (parse(await readFile('extra_vars.yaml', 'utf8')) as Record<string, unknown> | null) ?? {} : {};
+  return new Set(lost.filter((l) => {
+    const sym = tree.get(l.symbol);
+    const untouched = accepted[varName(l.symbol)] === requested.get(l.symbol)?.value;
+    return sym !== undefined && untouched && (!sym.prompt || l.result === null);
+  }));
+}
+
 async function main(): Promise<void> {
   const { positionals } = parseCli(USAGE, {});
   const [command, spec] = positionals;
@@ -68,7 +83,12 @@ async function main(): Promise<void> {
       throw new Error(`expected "defconfig NAME" or "olddefconfig"\n\n${USAGE}`);
     }
     const result = parseDotConfig(await readFile(tmp, 'utf8'));
-    const lost = lostSettings(requested, result, tree);
+    let lost = lostSettings(requested, result, tree);
+    if (command === 'olddefconfig') {
+      const consequences = await consequencesOfEdit(lost, requested, tree);
+      for (const l of consequences) if (l.result === null && tree.get(l.symbol)?.prompt) process.stderr.write(`note: ${l.requested} no longer applies: ${l.reason}\n`);
+      lost = lost.filter((l) => !consequences.has(l));
+    }
     if (lost.length > 0) {
       const where = command === 'defconfig' ? `defconfig-${spec}` : '.config';
       throw new Error(`${where}: ${lost.length} requested setting(s) would not take effect, .config left unchanged:\n${lost.map((l) => `  ${describeLost(l)}`).join('\n')}`);

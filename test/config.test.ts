@@ -106,6 +106,24 @@ for (const c of INVALID) {
   });
 }
 
+test('switching a choice by hand in .config works: options it closes are noted, not refused', async (t) => {
+  const why = await missing();
+  if (why) return t.skip(why);
+  const p = await tempProject();
+  t.after(() => p.remove());
+  await configure(p, 'vllm-local');
+  await p.setConfig({ VLLM_ENGINE_SIM: false, VLLM_ENGINE_VLLM: true });
+  const out = await p.make('extra_vars.yaml');
+  assert.equal(out.exitCode, 0, out.stderr);
+  assert.match(out.stderr, /note: CONFIG_VLLM_SIM_KV_BLOCKS=\d+ no longer applies: its dependencies are not met/);
+  const vars = parse(await readFile(join(p.dir, 'extra_vars.yaml'), 'utf8')) as Record<string, unknown>;
+  assert.equal(vars.vllm_engine, 'vllm');
+  assert.equal(vars.vllm_sim_kv_blocks, undefined);
+  // A derived string edited by hand is still refused: it cannot be set.
+  await p.setConfig({ VLLM_ENGINE: 'sim' });
+  assert.match((await p.make('extra_vars.yaml')).stderr, /CONFIG_VLLM_ENGINE="sim" did not survive: it is derived from a choice/);
+});
+
 test('a fragment setting that does not survive the merge is reported, and .config is kept', async (t) => {
   const why = await missing();
   if (why) return t.skip(why);

@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { engineCommand, prometheusConfig, routerCommand, routerDynamicConfig } from '../scripts/lib/stack/process-commands.js';
 import { localStackSpec, offloadBlocks, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/stack/spec-from-config.js';
 import { readSecrets } from '../scripts/lib/stack/secrets.js';
+import { checkNode } from '../scripts/lib/stack/node-check.js';
 
 const vars: StackConfigVars = {
   vllm_engine: 'sim', vllm_model_url: 'facebook/opt-125m', vllm_model_name: '', vllm_replica_count: 2,
@@ -122,4 +123,16 @@ test('secrets come from the environment first, else from the named files, with c
   assert.deepEqual(await readSecrets({ vllm_hf_token_file: '', vllm_api_key_file: join(dir, 'key') }, {}), { apiKey: 'sk-file' });
   assert.deepEqual(await readSecrets({ vllm_hf_token_file: '', vllm_api_key_file: join(dir, 'key') }, { VLLM_API_KEY: 'sk-env', HF_TOKEN: 'hf' }), { apiKey: 'sk-env', hfToken: 'hf' });
   await assert.rejects(readSecrets({ vllm_hf_token_file: join(dir, 'missing'), vllm_api_key_file: '' }, {}), /CONFIG_VLLM_HF_TOKEN_FILE\) does not exist/);
+});
+
+test('bring-up names each missing program once, with what to do, and still reports what is fine', async (t) => {
+  if (await which('vllm', { nothrow: true })) return t.skip('vllm is installed here');
+  const dir = await mkdtemp(join(tmpdir(), 'node-check-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const spec = localStackSpec({ ...vars, vllm_engine: 'vllm' }, { ...node, workDir: dir, routerPort: 39_500, enginePortBase: 39_501, prometheusPort: 39_590 });
+  const err = await checkNode(spec).then(() => null, (e: Error) => e);
+  assert.ok(err, 'bring-up must refuse a vLLM engine without vllm');
+  assert.equal(err.message.match(/no `vllm` executable/g)?.length, 1, err.message);
+  assert.match(err.message, /install vLLM \(pip install vllm\) or choose the simulator \(CONFIG_VLLM_ENGINE_SIM\)/);
+  assert.match(err.message, /✅ work dir/);
 });

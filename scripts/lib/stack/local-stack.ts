@@ -147,25 +147,36 @@ export class LocalStack implements StackHandle {
 
   /** Fails before anything starts when a port the node needs is taken or a program is missing. */
   static async preflight(spec: LocalStackSpec): Promise<void> {
+    const problems = [...(await LocalStack.missingPrograms(spec)), ...(await LocalStack.busyPorts(spec))];
+    if (problems.length > 0) throw new Error(problems.join('\n'));
+  }
+
+  /** Programs the node's configuration needs and this machine lacks, each with what to do. */
+  static async missingPrograms(spec: LocalStackSpec): Promise<string[]> {
+    const missing: string[] = [];
+    if (spec.engine.kind === 'vllm' && !(await which('vllm', { nothrow: true }))) {
+      missing.push(`node ${spec.node}: CONFIG_VLLM_ENGINE_VLLM is set but no \`vllm\` executable is on PATH; install vLLM (pip install vllm) or choose the simulator (CONFIG_VLLM_ENGINE_SIM)`);
+    }
+    if (spec.router?.impl === 'production-stack') {
+      const probe = await $({ nothrow: true, quiet: true })`python3 -c ${'import vllm_router.app'}`;
+      if (probe.exitCode !== 0) {
+        missing.push(`node ${spec.node}: the production-stack router is selected (CONFIG_VLLM_ROUTER_IMPL_PRODUCTION_STACK) but its Python package is not installed; run \`pip install vllm-router\` or choose CONFIG_VLLM_ROUTER_IMPL_BUILTIN`);
+      }
+    }
+    return missing;
+  }
+
+  /** The node's ports that another program holds, as one message (or none). */
+  static async busyPorts(spec: LocalStackSpec): Promise<string[]> {
     const wanted = [
       ...(spec.router ? [{ port: spec.routerPort, what: 'router' }] : []),
       ...Array.from({ length: spec.maxReplicas }, (_, i) => ({ port: spec.enginePortBase + i, what: engineId(i) })),
       ...(spec.prometheus ? [{ port: spec.prometheus.port, what: 'prometheus' }] : []),
     ];
     const busy = await portsInUse(wanted.map((w) => w.port));
-    if (busy.length > 0) {
-      const list = wanted.filter((w) => busy.includes(w.port)).map((w) => `${w.port} (${w.what})`).join(', ');
-      throw new Error(`node ${spec.node}: port(s) ${list} already in use by another program; stop it or change CONFIG_VLLM_API_PORT / CONFIG_VLLM_PROMETHEUS_PORT`);
-    }
-    if (spec.engine.kind === 'vllm' && !(await which('vllm', { nothrow: true }))) {
-      throw new Error(`node ${spec.node}: CONFIG_VLLM_ENGINE_VLLM is set but no \`vllm\` executable is on PATH; install vLLM (pip install vllm) or choose the simulator (CONFIG_VLLM_ENGINE_SIM)`);
-    }
-    if (spec.router?.impl === 'production-stack') {
-      const probe = await $({ nothrow: true, quiet: true })`python3 -c ${'import vllm_router.app'}`;
-      if (probe.exitCode !== 0) {
-        throw new Error(`node ${spec.node}: the production-stack router is selected (CONFIG_VLLM_ROUTER_IMPL_PRODUCTION_STACK) but its Python package is not installed; run \`pip install vllm-router\` or choose CONFIG_VLLM_ROUTER_IMPL_BUILTIN`);
-      }
-    }
+    if (busy.length === 0) return [];
+    const list = wanted.filter((w) => busy.includes(w.port)).map((w) => `${w.port} (${w.what})`).join(', ');
+    return [`node ${spec.node}: port(s) ${list} already in use by another program; stop it or change CONFIG_VLLM_API_PORT / CONFIG_VLLM_PROMETHEUS_PORT`];
   }
 
   async engines(): Promise<EngineInfo[]> {

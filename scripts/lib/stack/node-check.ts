@@ -26,11 +26,9 @@ export async function checkNode(spec: LocalStackSpec): Promise<string[]> {
       problems.push(`the ${what} is not built (${path} missing): run make deps, then make again`);
     }
   }
-  if (spec.engine.kind === 'vllm') {
-    const vllm = await which('vllm', { nothrow: true });
-    if (vllm) lines.push(`✅ vllm at ${vllm}`);
-    else problems.push('CONFIG_VLLM_ENGINE_VLLM is set but no `vllm` executable is on PATH: install vLLM or choose the simulator (CONFIG_VLLM_ENGINE_SIM)');
-  }
+  const missing = await LocalStack.missingPrograms(spec);
+  problems.push(...missing);
+  if (spec.engine.kind === 'vllm' && missing.length === 0) lines.push(`✅ vllm at ${await which('vllm')}`);
   if (spec.prometheus) {
     const prom = await which('prometheus', { nothrow: true });
     lines.push(prom ? `✅ prometheus at ${prom}` : '⚠️  observability is on but prometheus is not installed (make deps installs it); the stack will run without it');
@@ -51,12 +49,9 @@ export async function checkNode(spec: LocalStackSpec): Promise<string[]> {
   if (own) {
     lines.push(`✅ ports: this node's stack is running and will be redeployed by make vllm`);
   } else {
-    try {
-      await LocalStack.preflight(spec);
-      lines.push(`✅ ports free: router ${spec.routerPort}, engines ${spec.enginePortBase}..${spec.enginePortBase + spec.maxReplicas - 1}${spec.prometheus ? `, prometheus ${spec.prometheus.port}` : ''}`);
-    } catch (err) {
-      problems.push((err as Error).message);
-    }
+    const busy = await LocalStack.busyPorts(spec);
+    problems.push(...busy);
+    if (busy.length === 0) lines.push(`✅ ports free: router ${spec.routerPort}, engines ${spec.enginePortBase}..${spec.enginePortBase + spec.maxReplicas - 1}${spec.prometheus ? `, prometheus ${spec.prometheus.port}` : ''}`);
   }
   if (problems.length > 0) throw new Error(`node ${spec.node} is not ready:\n${problems.map((p) => `  ❌ ${p}`).join('\n')}\n${lines.map((l) => `  ${l}`).join('\n')}`);
   return lines;

@@ -1,11 +1,13 @@
 // Command-line options of vllm-engine-sim: vLLM's own flag names where the
 // concept exists, simulator knobs otherwise. Time flags are milliseconds.
 import { parseArgs } from 'node:util';
+import type { LatencySettings } from './latency.js';
 
 export const FAILURE_KINDS = ['429', '500', '503', 'reset'] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 
-export interface EngineSimOptions {
+/** Everything the flags set; the latency settings are the ones the admin endpoint can change at run time. */
+export interface EngineSimOptions extends LatencySettings {
   host: string;
   port: number;
   model: string;
@@ -18,13 +20,6 @@ export interface EngineSimOptions {
   kvBlocks: number;
   offloadBlocks: number;
   prefixCaching: boolean;
-  prefillOverhead: number;
-  prefillTimePerToken: number;
-  offloadTimePerToken: number;
-  interTokenLatency: number;
-  loadFactor: number;
-  jitter: number;
-  timeScale: number;
   seed: number;
   failureRate: number;
   failureKinds: FailureKind[];

@@ -1,28 +1,23 @@
-// The request path: authenticate, read and check the body, pick an engine,
-// proxy (streaming chunk by chunk, both ways), fail over when a connection
-// fails before any response header, and answer every error in the OpenAI
-// shape. Nothing a client sends may crash it.
+// The router's front: routes, authentication, limits and the body check,
+// then a ProxiedRequest takes the request to an engine. Also the endpoint
+// set, dynamic config and lifecycle. Nothing a client sends may crash it.
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Pool } from 'undici';
 import type { DynamicConfig } from './dynamic-config.js';
 import { EndpointSet, type BackendSpec, type Endpoint } from './endpoints.js';
 import { EngineWatch } from './engine-watch.js';
 import { errorBody, errors, RouterError } from './errors.js';
+import { scanHeaders, type IncomingHeaders } from './incoming-headers.js';
 import { Logger } from './logger.js';
 import { RouterMetrics } from './metrics.js';
 import type { RouterOptions } from './options.js';
-import { createAlgorithm, type RoutingAlgorithm, type RoutingLogic } from './routing/index.js';
+import { ProxiedRequest, type ForwardContext } from './proxied-request.js';
+import { createAlgorithm, type RoutedRequest, type RoutingAlgorithm, type RoutingLogic } from './routing/index.js';
 
 export const VERSION = '0.1.0';
 
-/** A client that went away: set when its response closes unfinished (cheaper than an AbortController per request). */
-interface Cancel {
-  cancelled: boolean;
-  upstream: (() => void) | null;
-}
 const PROXIED = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/tokenize', '/detokenize']);
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 function promptOf(body: Record<string, unknown>): string {
@@ -37,30 +32,23 @@ function promptOf(body: Record<string, unknown>): string {
   return '';
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    if (Number(req.headers['content-length'] ?? 0) > limit) return reject(errors.tooLarge(limit));
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        reject(errors.tooLarge(limit));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
-    req.on('error', reject);
+/** Collects the body up to `limit` bytes; calls back once, with a 413 past the limit. */
+function readBody(req: IncomingMessage, limit: number, done: (err: unknown, body: Buffer | null) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let settled = false;
+  const finish = (err: unknown, body: Buffer | null) => {
+    if (settled) return;
+    settled = true;
+    done(err, body);
+  };
+  req.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size > limit) return finish(errors.tooLarge(limit), null);
+    if (!settled) chunks.push(c);
   });
-}
-
-/** A connection failure that happened before any response header: safe to retry elsewhere. */
-function retryable(err: unknown): boolean {
-  const code = (err as { code?: string }).code ?? '';
-  return ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT'].includes(code)
-    || err instanceof undiciErrors.SocketError;
+  req.on('end', () => finish(null, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+  req.on('error', (err) => finish(err, null));
 }
 
 export class RouterServer {
@@ -72,12 +60,17 @@ export class RouterServer {
   private routingLogic: RoutingLogic;
   private prefixMinMatchLength: number;
   private sessionKey: string;
+  /** The session key as a header name, lower-cased once rather than per request. */
+  private sessionHeader: string;
   private aliases: Record<string, string>;
   private readonly pools = new Map<string, Pool>();
   private readonly watch: EngineWatch;
   private readonly clientKey: Buffer | null;
   private readonly engineAuth: Record<string, string>;
+  private readonly engineAuthHeader: string[];
   private inFlight = 0;
+  readonly failoverAttempts: number;
+  readonly headersTimeoutMs: number;
 
   constructor(readonly options: RouterOptions) {
     this.log = new Logger(options.logFormat, options.logLevel);
@@ -87,15 +80,16 @@ export class RouterServer {
     this.prefixMinMatchLength = options.prefixMinMatchLength;
     this.algorithm = createAlgorithm(options.routingLogic, options.prefixMinMatchLength);
     this.sessionKey = options.sessionKey;
+    this.sessionHeader = options.sessionKey.toLowerCase();
     this.aliases = options.staticAliases;
+    this.failoverAttempts = options.maxInstanceFailoverRerouteAttempts;
+    this.headersTimeoutMs = options.requestTimeout * 1000;
     this.clientKey = options.apiKey ? Buffer.from(`Bearer ${options.apiKey}`) : null;
     this.engineAuth = options.engineApiKey ? { authorization: `Bearer ${options.engineApiKey}` } : {};
+    this.engineAuthHeader = Object.entries(this.engineAuth).flat();
     this.setBackends(options.staticBackends.map((url, i) => ({ url, models: options.staticModels[i] ? [options.staticModels[i] as string] : [] })));
     this.watch = new EngineWatch(this.endpoints, this.engineAuth, (m) => this.log.log('info', m));
-    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-      const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
-      this.handle(req, res, requestId).catch((err: unknown) => this.sendError(req, res, err, requestId));
-    });
+    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.onRequest(req, res));
     this.server.on('clientError', (_e, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     });
@@ -134,6 +128,7 @@ export class RouterServer {
     }
     if (c.sessionKey && c.sessionKey !== this.sessionKey) {
       this.sessionKey = c.sessionKey;
+      this.sessionHeader = c.sessionKey.toLowerCase();
       changes.push(`session key ${c.sessionKey}`);
     }
     if (c.aliases) this.aliases = c.aliases;
@@ -141,7 +136,7 @@ export class RouterServer {
   }
 
   /** Answers the router's own errors in the OpenAI shape, with the request id, and logs them as requests. */
-  private sendError(req: IncomingMessage, res: ServerResponse, err: unknown, requestId: string): void {
+  fail(req: IncomingMessage, res: ServerResponse, err: unknown, requestId: string): void {
     const e = err instanceof RouterError ? err : new RouterError(500, 'internal_error', `router error: ${(err as Error).message}`);
     if (this.log.enabled('info')) this.log.log('info', 'request', { id: requestId, path: req.url ?? '', status: e.status, error: e.code });
     if (res.headersSent) {
@@ -151,27 +146,54 @@ export class RouterServer {
     res.writeHead(e.status, { ...JSON_HEADERS, 'x-request-id': requestId, ...e.headers }).end(errorBody(e));
   }
 
-  private authorized(req: IncomingMessage): boolean {
+  pool(url: string): Pool {
+    return this.pools.get(url) as Pool;
+  }
+
+  choose(candidates: Endpoint[], request: RoutedRequest): Endpoint {
+    return this.algorithm.choose(candidates, request) as Endpoint;
+  }
+
+  done(): void {
+    this.inFlight--;
+  }
+
+  private authorized(authorization: string | null): boolean {
     if (!this.clientKey) return true;
-    const given = Buffer.from(req.headers.authorization ?? '');
+    const given = Buffer.from(authorization ?? '');
     return given.length === this.clientKey.length && timingSafeEqual(given, this.clientKey);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0] as string;
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const headers = scanHeaders(req.rawHeaders, this.sessionHeader);
+    const requestId = headers.requestId || randomUUID();
+    try {
+      this.route(req, res, headers, requestId);
+    } catch (err) {
+      this.fail(req, res, err, requestId);
+    }
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse, headers: IncomingHeaders, requestId: string): void {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query < 0 ? url : url.slice(0, query);
     const method = req.method ?? 'GET';
     if (method === 'GET') {
       if (path === '/health') return void res.writeHead(200, JSON_HEADERS).end('{"status":"healthy"}');
       if (path === '/metrics') {
-        const text = await this.metrics.registry.metrics();
-        return void res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(text);
+        this.metrics.registry.metrics().then(
+          (text) => res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(text),
+          (err: unknown) => this.fail(req, res, err, requestId),
+        );
+        return;
       }
       if (path === '/version') return void res.writeHead(200, JSON_HEADERS).end(JSON.stringify({ name: 'vllm-router', version: VERSION }));
       if (path === '/engines') {
         return void res.writeHead(200, JSON_HEADERS).end(JSON.stringify({ routing_logic: this.routingLogic, session_key: this.sessionKey, engines: this.endpoints.all().map((e) => e.snapshot()) }));
       }
       if (path === '/v1/models') {
-        if (!this.authorized(req)) throw errors.unauthorized();
+        if (!this.authorized(headers.authorization)) throw errors.unauthorized();
         const created = Math.floor(Date.now() / 1000);
         const ids = [...new Set([...this.endpoints.models(), ...Object.keys(this.aliases)])].sort();
         return void res.writeHead(200, JSON_HEADERS).end(JSON.stringify({ object: 'list', data: ids.map((id) => ({ id, object: 'model', created, owned_by: 'vllm' })) }));
@@ -179,19 +201,24 @@ export class RouterServer {
     }
     if (!PROXIED.has(path)) throw errors.notFound(`no route ${method} ${path}`);
     if (method !== 'POST') throw new RouterError(405, 'method_not_allowed', `${path} accepts POST, not ${method}`);
-    if (!this.authorized(req)) throw errors.unauthorized();
+    if (!this.authorized(headers.authorization)) throw errors.unauthorized();
     if (this.inFlight >= this.options.maxConcurrency) throw errors.tooMany(this.options.maxConcurrency);
+    if (headers.contentLength > this.options.maxBodySize) throw errors.tooLarge(this.options.maxBodySize);
+    const arrival = performance.now();
     this.inFlight++;
-    try {
-      await this.proxy(req, res, path, requestId);
-    } finally {
-      this.inFlight--;
-    }
+    readBody(req, this.options.maxBodySize, (err, raw) => {
+      try {
+        if (err) throw err;
+        this.proxy(req, res, path, raw as Buffer, headers, requestId, arrival);
+      } catch (e) {
+        this.fail(req, res, e, requestId);
+        this.done();
+      }
+    });
   }
 
-  private async proxy(req: IncomingMessage, res: ServerResponse, path: string, requestId: string): Promise<void> {
-    const arrival = performance.now();
-    const raw = await readBody(req, this.options.maxBodySize);
+  /** Checks the body and hands the request to a ProxiedRequest; throws the client's mistakes. */
+  private proxy(req: IncomingMessage, res: ServerResponse, path: string, raw: Buffer, headers: IncomingHeaders, requestId: string, arrival: number): void {
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
@@ -204,119 +231,14 @@ export class RouterServer {
     const model = this.aliases[requested] ?? requested;
     this.metrics.countIncoming(requested);
     // Headers arrive lower-cased; a body field keeps the case the user configured.
-    const headerSession = req.headers[this.sessionKey.toLowerCase()];
     const bodySession = body[this.sessionKey];
-    const sessionId = typeof headerSession === 'string' ? headerSession : typeof bodySession === 'string' || typeof bodySession === 'number' ? String(bodySession) : null;
+    const sessionId = headers.session ?? (typeof bodySession === 'string' || typeof bodySession === 'number' ? String(bodySession) : null);
     const routed = { model, sessionId, prompt: this.routingLogic === 'prefixaware' ? promptOf(body) : '' };
-    const payload = model === requested ? raw : Buffer.from(JSON.stringify({ ...body, model }));
-    const tried = new Set<string>();
-    const cancel: Cancel = { cancelled: false, upstream: null };
-    res.once('close', () => {
-      if (res.writableFinished) return;
-      cancel.cancelled = true;
-      cancel.upstream?.();
-    });
-    let lastError: unknown = null;
-    for (let attempt = 1; attempt <= 1 + this.options.maxInstanceFailoverRerouteAttempts; attempt++) {
-      const candidates = this.endpoints.candidates(model, tried);
-      if (candidates.length === 0) {
-        if (tried.size > 0) break;
-        if (this.endpoints.modelsSeen.has(model)) throw errors.unavailable(`no engine serving ${model} is available now; retry later`);
-        throw errors.notFound(`The model \`${requested}\` does not exist.`);
-      }
-      const endpoint = this.algorithm.choose(candidates, routed) as Endpoint;
-      tried.add(endpoint.url);
-      try {
-        await this.forward(req, res, endpoint, path, payload, requestId, attempt, arrival, cancel, requested);
-        return;
-      } catch (err) {
-        if (cancel.cancelled) return;
-        if (err instanceof RouterError) throw err;
-        lastError = err;
-        this.metrics.countError(endpoint.url, requested, (err as { code?: string }).code ?? 'error');
-        if (endpoint.failed(Date.now())) this.log.log('warn', `engine ${endpoint.url} ejected after ${endpoint.consecutiveFailures} consecutive failures`);
-        if (res.headersSent || !retryable(err)) break;
-      }
-    }
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    if ((lastError as { code?: string })?.code === 'UND_ERR_HEADERS_TIMEOUT') throw errors.timeout(this.options.requestTimeout);
-    throw errors.badGateway(`no engine could be reached for ${requested} after ${tried.size} attempt(s): ${(lastError as Error)?.message ?? 'unknown error'}`);
-  }
-
-  private forward(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, path: string, payload: Buffer, requestId: string, attempt: number, arrival: number, cancel: Cancel, model: string): Promise<void> {
-    const pool = this.pools.get(endpoint.url) as Pool;
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': requestId, ...this.engineAuth };
-    for (const [k, v] of Object.entries(req.headers as IncomingHttpHeaders)) {
-      if (typeof v === 'string' && !HOP_BY_HOP.has(k) && k !== 'authorization' && k !== 'content-type' && k !== 'content-length') headers[k] = v;
-    }
-    endpoint.inFlight++;
-    endpoint.awaitingFirstByte++;
-    endpoint.stats.started();
-    let firstByte = false;
-    const markFirst = () => {
-      if (firstByte) return;
-      firstByte = true;
-      endpoint.awaitingFirstByte--;
-      const ttft = performance.now() - arrival;
-      endpoint.stats.firstByte(ttft);
-      this.metrics.observeTtft(endpoint.url, ttft / 1000);
-    };
-    return new Promise<void>((resolve, reject) => {
-      let status = 0;
-      const finish = (err: unknown) => {
-        if (!firstByte) endpoint.awaitingFirstByte--;
-        firstByte = true;
-        endpoint.inFlight--;
-        const ms = performance.now() - arrival;
-        endpoint.stats.finished(ms);
-        if (err) return reject(err);
-        endpoint.succeeded();
-        this.metrics.observeLatency(endpoint.url, model, status, ms / 1000);
-        if (this.log.enabled('info')) this.log.log('info', 'request', { id: requestId, model, engine: endpoint.url, status, ms: Math.round(ms), attempts: attempt });
-        resolve();
-      };
-      pool.dispatch({
-        method: 'POST', path, headers, body: payload,
-        headersTimeout: this.options.requestTimeout * 1000, bodyTimeout: 0,
-      }, {
-        // A client that went away aborts the engine's request too.
-        onConnect: (abortUpstream: (err?: Error) => void) => {
-          if (cancel.cancelled) abortUpstream();
-          else cancel.upstream = () => abortUpstream();
-        },
-        onHeaders: (statusCode: number, rawHeaders: Buffer[], resume: () => void) => {
-          status = statusCode;
-          // A flat name, value list as Node takes it; latin1 relays header bytes unchanged.
-          const out: string[] = [];
-          let sized = false;
-          for (let i = 0; i < rawHeaders.length; i += 2) {
-            const name = (rawHeaders[i] as Buffer).toString('latin1');
-            const lower = name.toLowerCase();
-            if (HOP_BY_HOP.has(lower) || lower === 'x-request-id') continue;
-            if (lower === 'content-length') sized = true;
-            out.push(name, (rawHeaders[i + 1] as Buffer).toString('latin1'));
-          }
-          out.push('x-request-id', requestId, 'x-router-engine', endpoint.url, 'x-router-attempts', String(attempt));
-          res.writeHead(statusCode, out);
-          // Streams show their headers at once; a sized answer goes out with its body in one write.
-          if (!sized) res.flushHeaders();
-          markFirst();
-          // Backpressure: pause the engine's stream while the client's socket is full.
-          res.on('drain', resume);
-          return true;
-        },
-        onData: (chunk: Buffer) => res.write(chunk),
-        onComplete: () => {
-          res.end();
-          if (status >= 500) this.metrics.countError(endpoint.url, model, `http_${status}`);
-          finish(null);
-        },
-        onError: (err: Error) => finish(err),
-      } as Dispatcher.DispatchHandler);
-    });
+    new ProxiedRequest(this as ForwardContext, req, res, {
+      path, requestId, requested, routed, arrival,
+      payload: model === requested ? raw : Buffer.from(JSON.stringify({ ...body, model })),
+      headers: ['content-type', 'application/json', 'x-request-id', requestId, ...this.engineAuthHeader, ...headers.forward],
+    }).start();
   }
 
   listen(): Promise<number> {

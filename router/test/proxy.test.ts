@@ -2,7 +2,7 @@
 // (streaming, routing, errors, auth) and what an operator does (kill an
 // engine, change the dynamic config, stop the router).
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -176,6 +176,21 @@ test('429 with Retry-After over --max-concurrency, 504 past --request-timeout, 5
   const unreachable = await post(dead.url, { model: MODEL, prompt: 'x' });
   assert.equal(unreachable.status, 502);
   assert.match(unreachable.json.error.message, /no engine could be reached/);
+});
+
+test('a client that drops its upload halfway gives its --max-concurrency slot back', async (t) => {
+  const [engine] = await sims(t, 1);
+  const limited = await router(t, [engine!.url], ['--max-concurrency', '2']);
+  for (let i = 0; i < 3; i++) {
+    await new Promise<void>((resolve) => {
+      const s = connect(limited.port, '127.0.0.1', () => {
+        s.write('POST /v1/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"model":');
+        setTimeout(() => s.destroy(), 50);
+      });
+      s.on('close', () => resolve());
+    });
+  }
+  await until('the dropped uploads to be let go', async () => (await post(limited.url, { model: MODEL, prompt: 'x', max_tokens: 1 })).status === 200);
 });
 
 test('clients need the router key; the engines get theirs, never the client\'s', async (t) => {

@@ -6,10 +6,10 @@
 import type { Dispatcher, Pool } from 'undici';
 import type { Endpoint, EndpointSet } from './endpoints.js';
 import { errors, type RouterError } from './errors.js';
+import type { ClientResponse } from './http1/client-response.js';
 import type { Logger } from './logger.js';
 import type { RouterMetrics } from './metrics.js';
 import type { RoutedRequest } from './routing/index.js';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** What a proxied request needs from the router it runs in. */
 export interface ForwardContext {
@@ -23,7 +23,7 @@ export interface ForwardContext {
   pool(url: string): Pool;
   choose(candidates: Endpoint[], request: RoutedRequest): Endpoint;
   /** Answers the router's own error to the client. */
-  fail(req: IncomingMessage, res: ServerResponse, err: RouterError, requestId: string): void;
+  fail(url: string, res: ClientResponse, err: RouterError, requestId: string): void;
   /** The request is over, whichever way it ended. */
   done(): void;
 }
@@ -62,7 +62,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler {
   private resumeUpstream: (() => void) | null = null;
   private lastError: Error | null = null;
 
-  constructor(private readonly ctx: ForwardContext, private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly spec: ForwardSpec) {}
+  constructor(private readonly ctx: ForwardContext, private readonly res: ClientResponse, private readonly spec: ForwardSpec) {}
 
   start(): void {
     // A client that went away aborts the engine's request too.
@@ -179,7 +179,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler {
   }
 
   private end(err: RouterError): void {
-    this.ctx.fail(this.req, this.res, err, this.spec.requestId);
+    this.ctx.fail(this.spec.path, this.res, err, this.spec.requestId);
     this.ctx.done();
   }
 }

@@ -1,13 +1,17 @@
 // The router's front: routes, authentication, limits and the body check,
-// then a ProxiedRequest takes the request to an engine. Also the endpoint
-// set, dynamic config and lifecycle. Nothing a client sends may crash it.
+// then a ProxiedRequest takes the request to an engine. Requests arrive by
+// the fast path (plain POSTs) or by Node's HTTP server (everything else);
+// both are served here the same way. Also the endpoint set, dynamic config
+// and lifecycle. Nothing a client sends may crash it.
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { Pool } from 'undici';
 import type { DynamicConfig } from './dynamic-config.js';
 import { EndpointSet, type BackendSpec, type Endpoint } from './endpoints.js';
 import { EngineWatch } from './engine-watch.js';
 import { errorBody, errors, RouterError } from './errors.js';
+import type { ClientResponse } from './http1/client-response.js';
+import { installFastPath, type FastPath } from './http1/fast-path.js';
 import { scanHeaders, type IncomingHeaders } from './incoming-headers.js';
 import { Logger } from './logger.js';
 import { RouterMetrics } from './metrics.js';
@@ -18,7 +22,11 @@ import { createAlgorithm, type RoutedRequest, type RoutingAlgorithm, type Routin
 export const VERSION = '0.1.0';
 
 const PROXIED = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/tokenize', '/detokenize']);
-const JSON_HEADERS = { 'content-type': 'application/json' };
+const JSON_HEADERS = ['content-type', 'application/json'];
+const KEEP_ALIVE_MS = 65_000;
+
+/** Hands the request body over once it is all here (or the error that stopped it). */
+type BodySource = (done: (err: unknown, body: Buffer | null) => void) => void;
 
 function promptOf(body: Record<string, unknown>): string {
   if (Array.isArray(body.messages)) {
@@ -68,6 +76,7 @@ export class RouterServer {
   private readonly clientKey: Buffer | null;
   private readonly engineAuth: Record<string, string>;
   private readonly engineAuthHeader: string[];
+  private readonly fastPath: FastPath;
   private inFlight = 0;
   readonly failoverAttempts: number;
   readonly headersTimeoutMs: number;
@@ -89,7 +98,13 @@ export class RouterServer {
     this.engineAuthHeader = Object.entries(this.engineAuth).flat();
     this.setBackends(options.staticBackends.map((url, i) => ({ url, models: options.staticModels[i] ? [options.staticModels[i] as string] : [] })));
     this.watch = new EngineWatch(this.endpoints, this.engineAuth, (m) => this.log.log('info', m));
-    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.onRequest(req, res));
+    const limit = options.maxBodySize;
+    this.server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, (req, res) => {
+      this.serve(req.method ?? 'GET', req.url ?? '/', req.rawHeaders, res, (done) => readBody(req, limit, done));
+    });
+    this.fastPath = installFastPath(this.server, (r) => this.serve(r.method, r.url, r.rawHeaders, r.response, (done) => done(null, r.body)), {
+      maxBodySize: limit, keepAliveMs: KEEP_ALIVE_MS, headersTimeoutMs: this.server.headersTimeout,
+    });
     this.server.on('clientError', (_e, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     });
@@ -136,14 +151,15 @@ export class RouterServer {
   }
 
   /** Answers the router's own errors in the OpenAI shape, with the request id, and logs them as requests. */
-  fail(req: IncomingMessage, res: ServerResponse, err: unknown, requestId: string): void {
+  fail(url: string, res: ClientResponse, err: unknown, requestId: string): void {
     const e = err instanceof RouterError ? err : new RouterError(500, 'internal_error', `router error: ${(err as Error).message}`);
-    if (this.log.enabled('info')) this.log.log('info', 'request', { id: requestId, path: req.url ?? '', status: e.status, error: e.code });
+    if (this.log.enabled('info')) this.log.log('info', 'request', { id: requestId, path: url, status: e.status, error: e.code });
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    res.writeHead(e.status, { ...JSON_HEADERS, 'x-request-id': requestId, ...e.headers }).end(errorBody(e));
+    res.writeHead(e.status, [...JSON_HEADERS, 'x-request-id', requestId, ...Object.entries(e.headers).flat()]);
+    res.end(errorBody(e));
   }
 
   pool(url: string): Pool {
@@ -164,39 +180,42 @@ export class RouterServer {
     return given.length === this.clientKey.length && timingSafeEqual(given, this.clientKey);
   }
 
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const headers = scanHeaders(req.rawHeaders, this.sessionHeader);
+  private serve(method: string, url: string, rawHeaders: string[], res: ClientResponse, body: BodySource): void {
+    const headers = scanHeaders(rawHeaders, this.sessionHeader);
     const requestId = headers.requestId || randomUUID();
     try {
-      this.route(req, res, headers, requestId);
+      this.route(method, url, res, headers, requestId, body);
     } catch (err) {
-      this.fail(req, res, err, requestId);
+      this.fail(url, res, err, requestId);
     }
   }
 
-  private route(req: IncomingMessage, res: ServerResponse, headers: IncomingHeaders, requestId: string): void {
-    const url = req.url ?? '/';
+  private answer(res: ClientResponse, headers: string[], text: string): void {
+    res.writeHead(200, headers);
+    res.end(text);
+  }
+
+  private route(method: string, url: string, res: ClientResponse, headers: IncomingHeaders, requestId: string, body: BodySource): void {
     const query = url.indexOf('?');
     const path = query < 0 ? url : url.slice(0, query);
-    const method = req.method ?? 'GET';
     if (method === 'GET') {
-      if (path === '/health') return void res.writeHead(200, JSON_HEADERS).end('{"status":"healthy"}');
+      if (path === '/health') return this.answer(res, JSON_HEADERS, '{"status":"healthy"}');
       if (path === '/metrics') {
         this.metrics.registry.metrics().then(
-          (text) => res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(text),
-          (err: unknown) => this.fail(req, res, err, requestId),
+          (text) => this.answer(res, ['content-type', this.metrics.registry.contentType], text),
+          (err: unknown) => this.fail(url, res, err, requestId),
         );
         return;
       }
-      if (path === '/version') return void res.writeHead(200, JSON_HEADERS).end(JSON.stringify({ name: 'vllm-router', version: VERSION }));
+      if (path === '/version') return this.answer(res, JSON_HEADERS, JSON.stringify({ name: 'vllm-router', version: VERSION }));
       if (path === '/engines') {
-        return void res.writeHead(200, JSON_HEADERS).end(JSON.stringify({ routing_logic: this.routingLogic, session_key: this.sessionKey, engines: this.endpoints.all().map((e) => e.snapshot()) }));
+        return this.answer(res, JSON_HEADERS, JSON.stringify({ routing_logic: this.routingLogic, session_key: this.sessionKey, engines: this.endpoints.all().map((e) => e.snapshot()) }));
       }
       if (path === '/v1/models') {
         if (!this.authorized(headers.authorization)) throw errors.unauthorized();
         const created = Math.floor(Date.now() / 1000);
         const ids = [...new Set([...this.endpoints.models(), ...Object.keys(this.aliases)])].sort();
-        return void res.writeHead(200, JSON_HEADERS).end(JSON.stringify({ object: 'list', data: ids.map((id) => ({ id, object: 'model', created, owned_by: 'vllm' })) }));
+        return this.answer(res, JSON_HEADERS, JSON.stringify({ object: 'list', data: ids.map((id) => ({ id, object: 'model', created, owned_by: 'vllm' })) }));
       }
     }
     if (!PROXIED.has(path)) throw errors.notFound(`no route ${method} ${path}`);
@@ -206,19 +225,19 @@ export class RouterServer {
     if (headers.contentLength > this.options.maxBodySize) throw errors.tooLarge(this.options.maxBodySize);
     const arrival = performance.now();
     this.inFlight++;
-    readBody(req, this.options.maxBodySize, (err, raw) => {
+    body((err, raw) => {
       try {
         if (err) throw err;
-        this.proxy(req, res, path, raw as Buffer, headers, requestId, arrival);
+        this.proxy(res, path, raw as Buffer, headers, requestId, arrival);
       } catch (e) {
-        this.fail(req, res, e, requestId);
+        this.fail(url, res, e, requestId);
         this.done();
       }
     });
   }
 
   /** Checks the body and hands the request to a ProxiedRequest; throws the client's mistakes. */
-  private proxy(req: IncomingMessage, res: ServerResponse, path: string, raw: Buffer, headers: IncomingHeaders, requestId: string, arrival: number): void {
+  private proxy(res: ClientResponse, path: string, raw: Buffer, headers: IncomingHeaders, requestId: string, arrival: number): void {
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
@@ -234,7 +253,7 @@ export class RouterServer {
     const bodySession = body[this.sessionKey];
     const sessionId = headers.session ?? (typeof bodySession === 'string' || typeof bodySession === 'number' ? String(bodySession) : null);
     const routed = { model, sessionId, prompt: this.routingLogic === 'prefixaware' ? promptOf(body) : '' };
-    new ProxiedRequest(this as ForwardContext, req, res, {
+    new ProxiedRequest(this as ForwardContext, res, {
       path, requestId, requested, routed, arrival,
       payload: model === requested ? raw : Buffer.from(JSON.stringify({ ...body, model })),
       headers: ['content-type', 'application/json', 'x-request-id', requestId, ...this.engineAuthHeader, ...headers.forward],
@@ -256,13 +275,17 @@ export class RouterServer {
   close(timeoutMs = 10_000): Promise<void> {
     this.watch.stop();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => this.server.closeAllConnections(), timeoutMs);
+      const timer = setTimeout(() => {
+        this.server.closeAllConnections();
+        this.fastPath.closeAll();
+      }, timeoutMs);
       timer.unref();
       this.server.close(() => {
         clearTimeout(timer);
         Promise.all([...this.pools.values()].map((p) => p.close().catch(() => undefined))).then(() => resolve());
       });
       this.server.closeIdleConnections();
+      this.fastPath.closeIdle();
     });
   }
 }

@@ -1,0 +1,192 @@
+// The fast path over loopback, byte by byte as a client sends them: keep-alive,
+// pipelining, the hand-over to Node's server mid-connection, uploads it does
+// not take, over-limit bodies, Connection: close and client half-close.
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { test, type TestContext } from 'node:test';
+import { startEngineSim } from '../../engine-sim/src/index.js';
+import { startRouter, type RunningRouter } from '../src/index.js';
+
+const MODEL = 'facebook/opt-125m';
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+async function routerWithEngine(t: TestContext, args: string[] = []): Promise<RunningRouter> {
+  const sim = await startEngineSim({ timeScale: 0 });
+  const r = await startRouter(['--static-backends', sim.url, '--static-models', MODEL, '--log-level', 'warn', ...args]);
+  t.after(async () => {
+    await r.close();
+    await sim.close();
+  });
+  return r;
+}
+
+function post(body: string, extra: string[] = []): string {
+  return ['POST /v1/completions HTTP/1.1', 'Host: router', 'Content-Type: application/json', `Content-Length: ${Buffer.byteLength(body)}`, ...extra, '', body].join('\r\n');
+}
+
+const completion = (prompt: string) => JSON.stringify({ model: MODEL, prompt, max_tokens: 2 });
+
+/** One whole answer at the start of `data` (sized or chunked), or null while it is still arriving. */
+function parseAnswer(data: Buffer): { answer: Answer; used: number } | null {
+  const end = data.indexOf('\r\n\r\n');
+  if (end < 0) return null;
+  const [statusLine, ...lines] = data.subarray(0, end).toString('latin1').split('\r\n');
+  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+  const status = Number(statusLine?.split(' ')[1]);
+  let pos = end + 4;
+  if (headers['content-length'] !== undefined) {
+    const n = Number(headers['content-length']);
+    if (data.length < pos + n) return null;
+    return { answer: { status, headers, body: data.subarray(pos, pos + n).toString() }, used: pos + n };
+  }
+  let body = '';
+  for (;;) {
+    const line = data.indexOf('\r\n', pos);
+    if (line < 0) return null;
+    const size = parseInt(data.subarray(pos, line).toString(), 16);
+    if (data.length < line + 2 + size + 2) return null;
+    body += data.subarray(line + 2, line + 2 + size).toString();
+    pos = line + 2 + size + 2;
+    if (size === 0) return { answer: { status, headers, body }, used: pos };
+  }
+}
+
+/** A raw connection that reads whole HTTP/1.1 answers (sized or chunked) in order. */
+class RawClient {
+  private data = Buffer.alloc(0);
+  private waiting: (() => void) | null = null;
+  closed = false;
+  readonly socket: Socket;
+
+  constructor(port: number) {
+    this.socket = connect(port, '127.0.0.1');
+    this.socket.on('data', (d: Buffer) => {
+      this.data = Buffer.concat([this.data, d]);
+      this.waiting?.();
+    });
+    this.socket.on('close', () => {
+      this.closed = true;
+      this.waiting?.();
+    });
+  }
+
+  send(text: string | Buffer): void {
+    this.socket.write(text);
+  }
+
+  private async more(): Promise<void> {
+    if (this.closed) throw new Error(`connection closed; unread: ${this.data.toString()}`);
+    await new Promise<void>((resolve) => {
+      this.waiting = resolve;
+    });
+    this.waiting = null;
+  }
+
+  async answer(): Promise<Answer> {
+    for (;;) {
+      const parsed = parseAnswer(this.data);
+      if (parsed) {
+        this.data = this.data.subarray(parsed.used);
+        return parsed.answer;
+      }
+      await this.more();
+    }
+  }
+
+  async closedByServer(): Promise<void> {
+    while (!this.closed) await this.more().catch(() => undefined);
+  }
+}
+
+test('keep-alive: POSTs on one connection are answered in turn, then a GET on it is handed to Node\'s server and answered too', async (t) => {
+  const r = await routerWithEngine(t);
+  const c = new RawClient(r.port);
+  t.after(() => c.socket.destroy());
+  for (const prompt of ['one', 'two']) {
+    c.send(post(completion(prompt)));
+    const a = await c.answer();
+    assert.equal(a.status, 200);
+    assert.equal(a.headers['connection'], 'keep-alive');
+    assert.ok(a.headers['x-request-id'] && a.headers['x-router-engine'] && a.headers['date']);
+    assert.equal(JSON.parse(a.body).object, 'text_completion');
+  }
+  c.send('GET /health HTTP/1.1\r\nHost: router\r\n\r\n');
+  assert.deepEqual(JSON.parse((await c.answer()).body), { status: 'healthy' });
+  c.send(post(completion('three')));
+  assert.equal((await c.answer()).status, 200, 'POSTs still work once Node\'s server has the connection');
+});
+
+test('pipelined requests are answered in order, and bytes split anywhere are put back together', async (t) => {
+  const r = await routerWithEngine(t);
+  const c = new RawClient(r.port);
+  t.after(() => c.socket.destroy());
+  c.send(post(completion('first'), ['X-Request-Id: first']) + post(completion('second'), ['X-Request-Id: second']));
+  assert.equal((await c.answer()).headers['x-request-id'], 'first');
+  assert.equal((await c.answer()).headers['x-request-id'], 'second');
+  const bytes = Buffer.from(post(completion('dripped'), ['X-Request-Id: dripped']));
+  for (const cut of [3, 40, bytes.length - 5]) {
+    c.send(bytes.subarray(0, cut));
+    await new Promise((res) => setTimeout(res, 20));
+    c.send(bytes.subarray(cut));
+    assert.equal((await c.answer()).headers['x-request-id'], 'dripped');
+  }
+});
+
+test('a chunked upload is not the fast path\'s: Node\'s server reads it and the engine answers', async (t) => {
+  const r = await routerWithEngine(t);
+  const c = new RawClient(r.port);
+  t.after(() => c.socket.destroy());
+  const body = completion('chunked');
+  c.send(`POST /v1/completions HTTP/1.1\r\nHost: router\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`);
+  const a = await c.answer();
+  assert.equal(a.status, 200);
+  assert.equal(JSON.parse(a.body).object, 'text_completion');
+});
+
+test('a body over --max-body-size gets 413 without being kept, and the connection stays in step', async (t) => {
+  const r = await routerWithEngine(t, ['--max-body-size', '1000']);
+  const c = new RawClient(r.port);
+  t.after(() => c.socket.destroy());
+  const big = JSON.stringify({ model: MODEL, prompt: 'x'.repeat(5000) });
+  c.send(post(big));
+  const a = await c.answer();
+  assert.equal(a.status, 413);
+  assert.equal(JSON.parse(a.body).error.type, 'body_too_large');
+  c.send(post(completion('after')));
+  assert.equal((await c.answer()).status, 200, 'the dropped body was not read as the next request');
+});
+
+test('Connection: close and a client half-close both end the connection once the answer is out', async (t) => {
+  const r = await routerWithEngine(t);
+  const closing = new RawClient(r.port);
+  closing.send(post(completion('bye'), ['Connection: close']));
+  const a = await closing.answer();
+  assert.equal(a.status, 200);
+  assert.equal(a.headers['connection'], 'close');
+  await closing.closedByServer();
+
+  const halfClosed = new RawClient(r.port);
+  halfClosed.send(post(completion('last')));
+  halfClosed.socket.end();
+  assert.equal((await halfClosed.answer()).status, 200, 'the answer still comes after the client\'s FIN');
+  await halfClosed.closedByServer();
+});
+
+test('the router\'s own errors on the fast path are OpenAI-shaped and keep the connection', async (t) => {
+  const r = await routerWithEngine(t, ['--api-key', 'secret']);
+  const c = new RawClient(r.port);
+  t.after(() => c.socket.destroy());
+  c.send(post(completion('no key')));
+  const refused = await c.answer();
+  assert.equal(refused.status, 401);
+  assert.equal(JSON.parse(refused.body).error.type, 'unauthorized');
+  c.send(post('{not json', ['Authorization: Bearer secret']));
+  assert.equal((await c.answer()).status, 400);
+  c.send(post(completion('ok'), ['Authorization: Bearer secret']));
+  assert.equal((await c.answer()).status, 200);
+});

@@ -4,6 +4,7 @@
 // its own undici handler, so a request costs one allocation here, not a
 // promise and a closure per step: this is the router's hot path.
 import type { Dispatcher, Pool } from 'undici';
+import type { DeadlineSweep, Expiring } from './deadlines.js';
 import type { Endpoint, EndpointSet } from './endpoints.js';
 import { errors, type RouterError } from './errors.js';
 import type { ClientResponse } from './http1/client-response.js';
@@ -18,8 +19,10 @@ export interface ForwardContext {
   readonly log: Logger;
   /** Extra attempts on other engines after a connection failure. */
   readonly failoverAttempts: number;
-  /** How long an engine may take to send response headers (0: no limit). */
+  /** How long an engine may take to send response headers. */
   readonly headersTimeoutMs: number;
+  /** Where requests wait for their engine's response headers. */
+  readonly awaitingHeaders: DeadlineSweep;
   pool(url: string): Pool;
   choose(candidates: Endpoint[], request: RoutedRequest): Endpoint;
   /** Answers the router's own error to the client. */
@@ -42,6 +45,8 @@ export interface ForwardSpec {
   arrival: number;
 }
 
+/** The error an attempt ends with when the engine sends no headers within --request-timeout. */
+const HEADERS_TIMEOUT = 'ROUTER_HEADERS_TIMEOUT';
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT']);
 /** Engine response headers that describe the engine's connection, not the answer. */
 const NOT_RELAYED = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'x-request-id']);
@@ -51,13 +56,21 @@ function retryable(err: Error): boolean {
   return RETRYABLE.has((err as { code?: string }).code ?? '');
 }
 
-export class ProxiedRequest implements Dispatcher.DispatchHandler {
+function timeoutError(): Error {
+  return Object.assign(new Error('the engine sent no response headers within --request-timeout'), { code: HEADERS_TIMEOUT });
+}
+
+export class ProxiedRequest implements Dispatcher.DispatchHandler, Expiring {
+  deadline = 0;
+  sweepPrev: Expiring | null = null;
+  sweepNext: Expiring | null = null;
   private readonly tried = new Set<string>();
   private attempts = 0;
   private endpoint: Endpoint | null = null;
   private status = 0;
   private answered = false;
   private cancelled = false;
+  private timedOut = false;
   private abortUpstream: ((err?: Error) => void) | null = null;
   private resumeUpstream: (() => void) | null = null;
   private lastError: Error | null = null;
@@ -88,18 +101,29 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler {
     this.tried.add(endpoint.url);
     this.endpoint = endpoint;
     this.answered = false;
+    this.timedOut = false;
+    this.deadline = performance.now() + ctx.headersTimeoutMs;
+    ctx.awaitingHeaders.add(this);
     endpoint.inFlight++;
     endpoint.awaitingFirstByte++;
     endpoint.stats.started();
     ctx.pool(endpoint.url).dispatch({
       method: 'POST', path: spec.path, headers: spec.headers, body: spec.payload,
-      headersTimeout: ctx.headersTimeoutMs, bodyTimeout: 0,
+      // No undici timers: --request-timeout is kept by awaitingHeaders.
+      headersTimeout: 0, bodyTimeout: 0,
     }, this);
   }
 
   onConnect(abort: (err?: Error) => void): void {
     if (this.cancelled) abort();
+    else if (this.timedOut) abort(timeoutError());
     else this.abortUpstream = abort;
+  }
+
+  /** The engine sent no headers in time: the attempt ends with a timeout error (504 unless another attempt answers). */
+  expire(): void {
+    this.timedOut = true;
+    this.abortUpstream?.(timeoutError());
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
@@ -121,6 +145,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler {
     // Streams show their headers at once; a sized answer goes out with its body in one write.
     if (!sized) this.res.flushHeaders();
     this.answered = true;
+    this.ctx.awaitingHeaders.delete(this);
     endpoint.awaitingFirstByte--;
     const ttft = performance.now() - this.spec.arrival;
     endpoint.stats.firstByte(ttft);
@@ -160,7 +185,10 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler {
   /** The attempt is over: the endpoint's counts and statistics say so. */
   private settle(): Endpoint {
     const endpoint = this.endpoint as Endpoint;
-    if (!this.answered) endpoint.awaitingFirstByte--;
+    if (!this.answered) {
+      endpoint.awaitingFirstByte--;
+      this.ctx.awaitingHeaders.delete(this);
+    }
     endpoint.inFlight--;
     endpoint.stats.finished(performance.now() - this.spec.arrival);
     this.abortUpstream = null;
@@ -174,7 +202,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler {
       return this.ctx.done();
     }
     const code = (this.lastError as { code?: string } | null)?.code;
-    if (code === 'UND_ERR_HEADERS_TIMEOUT') return this.end(errors.timeout(this.ctx.headersTimeoutMs / 1000));
+    if (code === HEADERS_TIMEOUT) return this.end(errors.timeout(this.ctx.headersTimeoutMs / 1000));
     this.end(errors.badGateway(`no engine could be reached for ${this.spec.requested} after ${this.tried.size} attempt(s): ${this.lastError?.message ?? 'unknown error'}`));
   }
 

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { Pool } from 'undici';
 import type { DynamicConfig } from './dynamic-config.js';
 import { EndpointSet, type BackendSpec, type Endpoint } from './endpoints.js';
+import { DeadlineSweep } from './deadlines.js';
 import { EngineWatch } from './engine-watch.js';
 import { errorBody, errors, RouterError } from './errors.js';
 import type { ClientResponse } from './http1/client-response.js';
@@ -80,6 +81,7 @@ export class RouterServer {
   private inFlight = 0;
   readonly failoverAttempts: number;
   readonly headersTimeoutMs: number;
+  readonly awaitingHeaders: DeadlineSweep;
 
   constructor(readonly options: RouterOptions) {
     this.log = new Logger(options.logFormat, options.logLevel);
@@ -93,6 +95,7 @@ export class RouterServer {
     this.aliases = options.staticAliases;
     this.failoverAttempts = options.maxInstanceFailoverRerouteAttempts;
     this.headersTimeoutMs = options.requestTimeout * 1000;
+    this.awaitingHeaders = new DeadlineSweep(Math.min(1000, this.headersTimeoutMs / 4));
     this.clientKey = options.apiKey ? Buffer.from(`Bearer ${options.apiKey}`) : null;
     this.engineAuth = options.engineApiKey ? { authorization: `Bearer ${options.engineApiKey}` } : {};
     this.engineAuthHeader = Object.entries(this.engineAuth).flat();
@@ -266,6 +269,7 @@ export class RouterServer {
       this.server.listen(this.options.port, this.options.host, () => {
         const a = this.server.address();
         this.watch.start(this.options.engineStatsInterval, this.options.staticBackendHealthChecks);
+        this.awaitingHeaders.start();
         resolve(typeof a === 'object' && a ? a.port : this.options.port);
       });
     });
@@ -274,6 +278,7 @@ export class RouterServer {
   /** Stops accepting, lets in-flight requests finish up to the bound, then closes everything. */
   close(timeoutMs = 10_000): Promise<void> {
     this.watch.stop();
+    this.awaitingHeaders.stop();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.server.closeAllConnections();

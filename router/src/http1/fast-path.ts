@@ -42,6 +42,10 @@ function httpDate(): string {
   return dateText;
 }
 
+function uncork(socket: Socket): void {
+  socket.uncork();
+}
+
 class FastResponse implements ClientResponse {
   headersSent = false;
   writableFinished = false;
@@ -76,8 +80,12 @@ class FastResponse implements ClientResponse {
 
   flushHeaders(): void {
     if (this.head === null) return;
-    this.connection.socket.write(this.head, 'latin1');
+    const socket = this.connection.socket;
+    // Corked until the next tick, as Node's ServerResponse does: a first chunk already here goes out with the head.
+    socket.cork();
+    socket.write(this.head, 'latin1');
     this.head = null;
+    process.nextTick(uncork, socket);
   }
 
   write(chunk: Buffer): boolean {

@@ -91,6 +91,15 @@ class FastResponse implements ClientResponse {
   write(chunk: Buffer): boolean {
     const socket = this.connection.socket;
     if (chunk.length === 0) return !socket.writableNeedDrain;
+    if (this.head !== null && !this.chunked) {
+      // A sized answer's head and body in one buffer: one plain write, no cork or writev.
+      const headBytes = Buffer.byteLength(this.head, 'latin1');
+      const out = Buffer.allocUnsafe(headBytes + chunk.length);
+      out.write(this.head, 0, 'latin1');
+      chunk.copy(out, headBytes);
+      this.head = null;
+      return socket.write(out);
+    }
     // One writev for head, chunk framing and data.
     socket.cork();
     if (this.head !== null) {

@@ -24,50 +24,79 @@ export type RequestHead =
 
 const INCOMPLETE: RequestHead = { kind: 'incomplete' };
 const UNSUPPORTED: RequestHead = { kind: 'unsupported' };
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const FIELD_VALUE = /^[\t\x20-\x7e]*$/;
-const ORIGIN_FORM = /^\/[\x21-\x7e]*$/;
+const CR = 13;
+const LF = 10;
+const SP = 32;
+const HT = 9;
+const COLON = 58;
+/** Byte classes, so that the head is checked in one pass over its bytes. */
+const TOKEN_BYTE = new Uint8Array(256);
+const VALUE_BYTE = new Uint8Array(256);
+const TARGET_BYTE = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_BYTE[c.charCodeAt(0)] = 1;
+for (let b = 0x21; b <= 0x7e; b++) {
+  VALUE_BYTE[b] = 1;
+  TARGET_BYTE[b] = 1;
+}
+VALUE_BYTE[SP] = 1;
+VALUE_BYTE[HT] = 1;
 const DIGITS = /^\d{1,15}$/;
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 
 /** Reads the head at the start of `buf`; `maxHeadBytes` as Node's --max-http-header-size (16 KiB by default). */
 export function parseRequestHead(buf: Buffer, maxHeadBytes = 16_384): RequestHead {
-  const end = buf.indexOf('\r\n\r\n', 0, 'latin1');
+  const end = buf.indexOf(HEAD_END);
   if (end < 0) return buf.length > maxHeadBytes ? UNSUPPORTED : INCOMPLETE;
   if (end > maxHeadBytes) return UNSUPPORTED;
-  const lines = buf.toString('latin1', 0, end).split('\r\n');
-  const requestLine = (lines[0] as string).split(' ');
-  const url = requestLine[1] ?? '';
-  if (requestLine.length !== 3 || requestLine[0] !== 'POST' || requestLine[2] !== 'HTTP/1.1' || !ORIGIN_FORM.test(url)) return UNSUPPORTED;
+  // One string for the whole head: slicing it is cheaper than a Buffer-to-string call per field.
+  const text = buf.toString('latin1', 0, end + 2);
+  if (!text.startsWith('POST /')) return UNSUPPORTED;
+  let i = 5;
+  while (i < end && TARGET_BYTE[text.charCodeAt(i)]) i++;
+  const url = text.slice(5, i);
+  if (!text.startsWith(' HTTP/1.1\r\n', i)) return UNSUPPORTED;
+  i += 11;
   const rawHeaders: string[] = [];
   let contentLength = -1;
   let hosts = 0;
   let keepAlive = true;
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] as string;
-    const colon = line.indexOf(':');
-    if (colon <= 0) return UNSUPPORTED;
-    const name = line.slice(0, colon);
-    const rawValue = line.slice(colon + 1);
-    if (!TOKEN.test(name) || !FIELD_VALUE.test(rawValue)) return UNSUPPORTED;
-    const value = rawValue.trim();
-    switch (name.toLowerCase()) {
-      case 'content-length':
-        if (contentLength >= 0 || !DIGITS.test(value)) return UNSUPPORTED;
-        contentLength = Number(value);
-        break;
-      case 'host':
-        hosts++;
-        break;
-      case 'connection': {
-        const v = value.toLowerCase();
-        if (v === 'close') keepAlive = false;
-        else if (v !== 'keep-alive') return UNSUPPORTED;
-        break;
+  const headEnd = text.length;
+  while (i < headEnd) {
+    const nameStart = i;
+    while (TOKEN_BYTE[text.charCodeAt(i)]) i++;
+    if (i === nameStart || text.charCodeAt(i) !== COLON) return UNSUPPORTED;
+    const name = text.slice(nameStart, i);
+    i++;
+    while (text.charCodeAt(i) === SP || text.charCodeAt(i) === HT) i++;
+    const valueStart = i;
+    while (VALUE_BYTE[text.charCodeAt(i)]) i++;
+    if (text.charCodeAt(i) !== CR || text.charCodeAt(i + 1) !== LF) return UNSUPPORTED;
+    let valueEnd = i;
+    while (valueEnd > valueStart && (text.charCodeAt(valueEnd - 1) === SP || text.charCodeAt(valueEnd - 1) === HT)) valueEnd--;
+    const value = text.slice(valueStart, valueEnd);
+    i += 2;
+    // Only names of these lengths can matter: host, expect, upgrade, connection, content-length, transfer-encoding.
+    const n = name.length;
+    if (n === 4 || n === 6 || n === 7 || n === 10 || n === 14 || n === 17) {
+      switch (name.toLowerCase()) {
+        case 'content-length':
+          if (contentLength >= 0 || !DIGITS.test(value)) return UNSUPPORTED;
+          contentLength = Number(value);
+          break;
+        case 'host':
+          hosts++;
+          break;
+        case 'connection': {
+          const v = value.toLowerCase();
+          if (v === 'close') keepAlive = false;
+          else if (v !== 'keep-alive') return UNSUPPORTED;
+          break;
+        }
+        case 'transfer-encoding':
+        case 'expect':
+        case 'upgrade':
+          return UNSUPPORTED;
       }
-      case 'transfer-encoding':
-      case 'expect':
-      case 'upgrade':
-        return UNSUPPORTED;
     }
     rawHeaders.push(name, value);
   }

@@ -187,6 +187,8 @@ class FastConnection {
   }
 
   private received(data: Buffer): void {
+    // Bytes after the request that closes the connection are not requests: none is kept.
+    if (this.closing) return;
     if (this.discard > 0) {
       if (data.length <= this.discard) {
         this.discard -= data.length;

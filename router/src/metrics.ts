@@ -29,8 +29,8 @@ export class RouterMetrics {
     };
     perServer('vllm:current_qps', 'Requests per second routed to each engine over the stats window.', (e) => e.stats.snapshot().qps);
     perServer('vllm:avg_latency', 'Average end-to-end latency of each engine over the stats window, seconds.', (e) => (e.stats.snapshot().avgLatencyMs ?? 0) / 1000);
-    perServer('vllm:avg_router_ttft', 'Average time to the first response byte per engine over the stats window, seconds.', (e) => (e.stats.snapshot().avgTtftMs ?? 0) / 1000);
-    perServer('vllm:num_prefill_requests', 'Requests in flight that have no response byte yet, per engine.', (e) => e.awaitingFirstByte);
+    perServer('vllm:avg_router_ttft', 'Average time to the first response body byte (a stream\'s first token) per engine over the stats window, seconds.', (e) => (e.stats.snapshot().avgTtftMs ?? 0) / 1000);
+    perServer('vllm:num_prefill_requests', 'Requests in flight that have no response body byte yet, per engine.', (e) => e.awaitingFirstByte);
     perServer('vllm:num_decoding_requests', 'Requests in flight that are streaming their response, per engine.', (e) => e.inFlight - e.awaitingFirstByte);
     new Gauge({
       name: 'vllm:healthy_pods_total', help: 'Engines currently in rotation.', registers: [r],
@@ -39,7 +39,7 @@ export class RouterMetrics {
     this.incoming = new Counter({ name: 'vllm:num_incoming_requests_total', help: 'Requests received, by model.', labelNames: ['model'], registers: [r] });
     this.errors = new Counter({ name: 'vllm:request_errors_total', help: 'Requests that failed, by engine, model and error type.', labelNames: ['server', 'model', 'error_type'], registers: [r] });
     this.latency = new Histogram({ name: 'vllm:request_latency_seconds', help: 'End-to-end request latency through the router.', labelNames: ['server', 'model', 'status'], buckets: LATENCY_BUCKETS, registers: [r] });
-    this.ttft = new Histogram({ name: 'vllm:router_ttft_seconds', help: 'Time from request arrival to the first response byte from the engine.', labelNames: ['server'], buckets: LATENCY_BUCKETS, registers: [r] });
+    this.ttft = new Histogram({ name: 'vllm:router_ttft_seconds', help: 'Time from request arrival to the first response body byte from the engine (a stream\'s first token).', labelNames: ['server'], buckets: LATENCY_BUCKETS, registers: [r] });
   }
 
   // Labelled children by label values: prom-client hashes a label object on

@@ -68,7 +68,8 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Expiring {
   private attempts = 0;
   private endpoint: Endpoint | null = null;
   private status = 0;
-  private answered = false;
+  /** The engine's first body byte has arrived: the request's time to first token is known. */
+  private gotFirstByte = false;
   private cancelled = false;
   private timedOut = false;
   private abortUpstream: ((err?: Error) => void) | null = null;
@@ -100,7 +101,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Expiring {
     this.attempts++;
     this.tried.add(endpoint.url);
     this.endpoint = endpoint;
-    this.answered = false;
+    this.gotFirstByte = false;
     this.timedOut = false;
     this.deadline = performance.now() + ctx.headersTimeoutMs;
     ctx.awaitingHeaders.add(this);
@@ -144,16 +145,22 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Expiring {
     this.res.writeHead(statusCode, out);
     // Streams show their headers at once; a sized answer goes out with its body in one write.
     if (!sized) this.res.flushHeaders();
-    this.answered = true;
     this.ctx.awaitingHeaders.delete(this);
+    return true;
+  }
+
+  /** Time to first token, as a client sees it: a stream's headers come before its first token. */
+  private firstByte(): void {
+    const endpoint = this.endpoint as Endpoint;
+    this.gotFirstByte = true;
     endpoint.awaitingFirstByte--;
     const ttft = performance.now() - this.spec.arrival;
     endpoint.stats.firstByte(ttft);
     this.ctx.metrics.observeTtft(endpoint.url, ttft / 1000);
-    return true;
   }
 
   onData(chunk: Buffer): boolean {
+    if (!this.gotFirstByte) this.firstByte();
     if (this.res.write(chunk)) return true;
     // Backpressure: the engine's stream waits while the client's socket is full.
     this.res.once('drain', this.resumeUpstream as () => void);
@@ -161,6 +168,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Expiring {
   }
 
   onComplete(): void {
+    if (!this.gotFirstByte) this.firstByte();
     this.res.end();
     const endpoint = this.settle();
     endpoint.succeeded();
@@ -185,10 +193,8 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Expiring {
   /** The attempt is over: the endpoint's counts and statistics say so. */
   private settle(): Endpoint {
     const endpoint = this.endpoint as Endpoint;
-    if (!this.answered) {
-      endpoint.awaitingFirstByte--;
-      this.ctx.awaitingHeaders.delete(this);
-    }
+    if (!this.gotFirstByte) endpoint.awaitingFirstByte--;
+    this.ctx.awaitingHeaders.delete(this);
     endpoint.inFlight--;
     endpoint.stats.finished(performance.now() - this.spec.arrival);
     this.abortUpstream = null;

@@ -2,6 +2,7 @@
 // (streaming, routing, errors, auth) and what an operator does (kill an
 // engine, change the dynamic config, stop the router).
 import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -112,6 +113,25 @@ test('roundrobin alternates engines, session sticks to one, and /v1/models is th
   const seen = new Set<string>();
   for (let i = 0; i < 4; i++) seen.add((await post(bodyKeyed.url, { model: MODEL, prompt: `${i}`, userId: 'erin' })).headers.get('x-engine-instance-id')!);
   assert.equal(seen.size, 1, 'the body field userId keyed the session');
+});
+
+test('time to first token is the first body byte: a stream\'s early headers do not count as its first token', async (t) => {
+  // As vLLM behind uvicorn: the stream's headers go out at once, the first token after the prefill.
+  const engine = createHttpServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.flushHeaders();
+    setTimeout(() => res.end('data: {"choices":[{"text":"a"}]}\n\ndata: [DONE]\n\n'), 400);
+  });
+  await new Promise<void>((resolve) => engine.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => engine.close(() => resolve())));
+  const r = await router(t, [`http://127.0.0.1:${(engine.address() as { port: number }).port}`]);
+  const res = await fetch(`${r.url}/v1/completions`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ model: MODEL, prompt: 'x', stream: true }) });
+  await res.text();
+  const seen = ((await (await fetch(`${r.url}/engines`)).json()) as { engines: { ttft_ms_avg: number }[] }).engines[0]!;
+  assert.ok(seen.ttft_ms_avg >= 350, `TTFT ${seen.ttft_ms_avg} ms includes the engine's 400 ms before its first token`);
+  const metrics = await (await fetch(`${r.url}/metrics`)).text();
+  assert.match(metrics, /vllm:router_ttft_seconds_bucket\{le="0\.25",server="[^"]+"\} 0/);
 });
 
 test('prefixaware sends a conversation back to the engine that cached it, which reports the cached tokens', async (t) => {

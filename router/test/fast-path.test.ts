@@ -190,3 +190,41 @@ test('the router\'s own errors on the fast path are OpenAI-shaped and keep the c
   c.send(post(completion('ok'), ['Authorization: Bearer secret']));
   assert.equal((await c.answer()).status, 200);
 });
+
+test('mangled requests never take the router down: 300 seeded mutations of a valid POST, then a normal request', async (t) => {
+  const r = await routerWithEngine(t, ['--max-body-size', '4096']);
+  let seed = 12345;
+  const random = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const valid = Buffer.from(post(completion('fuzz')) + post(completion('again')));
+  const mutate = (): Buffer => {
+    const b = Buffer.from(valid);
+    for (let k = 1 + random(4); k > 0; k--) {
+      const at = random(b.length);
+      const what = random(4);
+      if (what === 0) b[at] = random(256);
+      else if (what === 1) b[at] = [13, 10, 58, 32, 48, 57][random(6)]!;
+      else if (what === 2) return Buffer.concat([b.subarray(0, at), b.subarray(at + 1 + random(20))]);
+      else return Buffer.concat([b.subarray(0, at), Buffer.from('\r\nContent-Length: 9999999\r\n'), b.subarray(at)]);
+    }
+    return b;
+  };
+  for (let batch = 0; batch < 15; batch++) {
+    await Promise.all(Array.from({ length: 20 }, () => new Promise<void>((resolve) => {
+      const s = connect(r.port, '127.0.0.1', () => {
+        s.write(mutate());
+        s.end();
+      });
+      s.on('data', () => undefined);
+      s.on('error', () => resolve());
+      s.on('close', () => resolve());
+      setTimeout(() => s.destroy(), 200);
+    })));
+  }
+  const c = new RawClient(r.port);
+  t.after(() => c.socket.destroy());
+  c.send(post(completion('still here')));
+  assert.equal((await c.answer()).status, 200);
+});

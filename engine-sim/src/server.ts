@@ -185,9 +185,11 @@ export class SimServer {
     const cut = (unsent: string) => (unsent ? res.write(unsent, () => res.destroy()) : res.destroy());
     let usageSoFar = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
     const chunk = (choice: Record<string, unknown>, usage?: unknown) => `data: ${JSON.stringify({ ...base, choices: [{ index: 0, ...choice, logprobs: null }], ...(usage ? { usage } : {}) })}\n\n`;
+    // As vLLM behind uvicorn: the headers go out at once, a chat's role chunk with the first output.
+    let role = request.kind === 'chat' ? chunk({ delta: { role: 'assistant', content: '' }, finish_reason: null }) : '';
     const result = await this.engine.run(request, abort.signal, () => {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-      if (request.kind === 'chat') res.write(chunk({ delta: { role: 'assistant', content: '' }, finish_reason: null }));
+      if (this.engine.tunables.timeScale > 0) res.flushHeaders();
       usageSoFar.prompt_tokens = this.engine.countTokens(request.prompt);
     }, (token) => {
       sent++;
@@ -199,7 +201,8 @@ export class SimServer {
       }
       usageSoFar = { ...usageSoFar, completion_tokens: sent, total_tokens: usageSoFar.prompt_tokens + sent };
       const continuous = request.continuousUsage ? usageSoFar : undefined;
-      const line = request.kind === 'chat' ? chunk({ delta: { content: token }, finish_reason: null }, continuous) : chunk({ text: token, finish_reason: null, stop_reason: null }, continuous);
+      const line = role + (request.kind === 'chat' ? chunk({ delta: { content: token }, finish_reason: null }, continuous) : chunk({ text: token, finish_reason: null, stop_reason: null }, continuous));
+      role = '';
       // At time scale 0 every token is ready at once: one write instead of many.
       if (this.engine.tunables.timeScale === 0) pending.push(line);
       else res.write(line);
@@ -214,7 +217,7 @@ export class SimServer {
       ? chunk({ delta: {}, finish_reason: result.finishReason, stop_reason: null }, request.continuousUsage ? result.usage : undefined)
       : chunk({ text: '', finish_reason: result.finishReason, stop_reason: null }, request.continuousUsage ? result.usage : undefined);
     const usage = request.includeUsage ? `data: ${JSON.stringify({ ...base, choices: [], usage: result.usage })}\n\n` : '';
-    res.end(`${tail}${usage}data: [DONE]\n\n`);
+    res.end(`${role}${tail}${usage}data: [DONE]\n\n`);
   }
 
   private fullResponse(request: GenerationRequest, id: string, created: number, text: string, result: RunResult): Record<string, unknown> {

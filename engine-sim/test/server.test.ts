@@ -228,3 +228,23 @@ test('SIGTERM lets an in-flight stream finish, then the process exits 0', async 
   assert.match(body, /data: \[DONE\]/);
   assert.equal(await sim.exited, 0);
 });
+
+test('a stream\'s headers come at once and its first chunk (a chat\'s role, then its first token) after the prefill, as vLLM\'s do', async (t) => {
+  const sim = await startEngineSim({ timeScale: 1, prefillOverhead: 300, interTokenLatency: 1 });
+  t.after(() => sim.close());
+  const start = performance.now();
+  const res = await fetch(`${sim.url}/v1/chat/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hello' }], max_tokens: 2, stream: true }),
+  });
+  const headersAt = performance.now() - start;
+  const reader = res.body!.getReader();
+  const first = new TextDecoder().decode((await reader.read()).value);
+  const firstAt = performance.now() - start;
+  await reader.cancel();
+  assert.ok(headersAt < 200, `headers after ${headersAt.toFixed(0)} ms, before the 300 ms prefill`);
+  assert.ok(firstAt >= 250, `first chunk after ${firstAt.toFixed(0)} ms, once the prefill is done`);
+  const events = first.split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => JSON.parse(e.slice(6)));
+  assert.equal(events[0].choices[0].delta.role, 'assistant');
+  assert.ok(events[1]?.choices[0].delta.content, 'the first token comes with the role');
+});

@@ -2,11 +2,11 @@
 // Node's raw name/value list: building req.headers costs an object and a
 // lookup per header on every request, and the forwarding list needs a pass anyway.
 
-/** Never sent on: hop-by-hop (RFC 9110 §7.6.1), or set by the router itself. */
-const NOT_FORWARDED = new Set([
-  'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host',
-  'authorization', 'content-type', 'content-length', 'x-request-id',
-]);
+/** Headers of one connection, not of the message (RFC 9110 §7.6.1): never passed on, either way. */
+export const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+
+/** Never sent on to the engine: hop-by-hop, or set by the router itself. */
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'host', 'authorization', 'content-type', 'content-length', 'x-request-id']);
 
 export interface IncomingHeaders {
   requestId: string | null;

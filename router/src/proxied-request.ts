@@ -8,6 +8,7 @@ import type { DeadlineSweep, Expiring } from './deadlines.js';
 import type { Endpoint, EndpointSet } from './endpoints.js';
 import { errors, type RouterError } from './errors.js';
 import type { ClientResponse } from './http1/client-response.js';
+import { HOP_BY_HOP } from './incoming-headers.js';
 import type { Logger } from './logger.js';
 import type { RouterMetrics } from './metrics.js';
 import type { RoutedRequest } from './routing/index.js';
@@ -49,7 +50,7 @@ export interface ForwardSpec {
 const HEADERS_TIMEOUT = 'ROUTER_HEADERS_TIMEOUT';
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT']);
 /** Engine response headers that describe the engine's connection, not the answer. */
-const NOT_RELAYED = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'x-request-id']);
+const NOT_RELAYED = new Set([...HOP_BY_HOP, 'x-request-id']);
 
 /** A connection failure that happened before any response header: safe to retry elsewhere. */
 function retryable(err: Error): boolean {

@@ -75,7 +75,6 @@ export class RouterServer {
   private readonly pools = new Map<string, Pool>();
   private readonly watch: EngineWatch;
   private readonly clientKey: Buffer | null;
-  private readonly engineAuth: Record<string, string>;
   private readonly engineAuthHeader: string[];
   private readonly fastPath: FastPath;
   private inFlight = 0;
@@ -97,10 +96,10 @@ export class RouterServer {
     this.headersTimeoutMs = options.requestTimeout * 1000;
     this.awaitingHeaders = new DeadlineSweep(Math.min(1000, this.headersTimeoutMs / 4));
     this.clientKey = options.apiKey ? Buffer.from(`Bearer ${options.apiKey}`) : null;
-    this.engineAuth = options.engineApiKey ? { authorization: `Bearer ${options.engineApiKey}` } : {};
-    this.engineAuthHeader = Object.entries(this.engineAuth).flat();
+    const engineAuth: Record<string, string> = options.engineApiKey ? { authorization: `Bearer ${options.engineApiKey}` } : {};
+    this.engineAuthHeader = Object.entries(engineAuth).flat();
     this.setBackends(options.staticBackends.map((url, i) => ({ url, models: options.staticModels[i] ? [options.staticModels[i] as string] : [] })));
-    this.watch = new EngineWatch(this.endpoints, this.engineAuth, (m) => this.log.log('info', m));
+    this.watch = new EngineWatch(this.endpoints, engineAuth, (m) => this.log.log('info', m));
     const limit = options.maxBodySize;
     this.server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, (req, res) => {
       this.serve(req.method ?? 'GET', req.url ?? '/', req.rawHeaders, res, (done) => readBody(req, limit, done));

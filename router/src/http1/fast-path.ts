@@ -167,22 +167,22 @@ class FastConnection {
   private closing = false;
   /** The server is shutting down: the connection closes once its answer in progress is out. */
   private draining = false;
-  private readonly onData = (d: Buffer) => this.received(d);
-  private readonly onEnd = () => this.ended();
-  private readonly onClose = () => this.response?.clientGone();
-  private readonly onDrain = () => this.response?.drained();
-  private readonly onTimeout = () => this.timedOut();
-  private readonly onError = () => this.socket.destroy();
+  /** The socket events this connection listens to, removed as one when it is handed over. */
+  private readonly listeners: [string, (data: Buffer) => void][] = [
+    ['data', (d) => this.received(d)],
+    ['end', () => this.ended()],
+    ['close', () => {
+      this.open.delete(this);
+      this.response?.clientGone();
+    }],
+    ['drain', () => this.response?.drained()],
+    ['timeout', () => this.timedOut()],
+    ['error', () => this.socket.destroy()],
+  ];
 
   constructor(readonly socket: Socket, private readonly handle: (r: FastRequest) => void, private readonly fallback: (socket: Socket) => void, private readonly limits: FastPathLimits, private readonly open: Set<FastConnection>) {
     open.add(this);
-    socket.once('close', () => open.delete(this));
-    socket.on('data', this.onData);
-    socket.on('end', this.onEnd);
-    socket.on('close', this.onClose);
-    socket.on('drain', this.onDrain);
-    socket.on('timeout', this.onTimeout);
-    socket.on('error', this.onError);
+    for (const [event, listener] of this.listeners) socket.on(event, listener);
     socket.setTimeout(limits.keepAliveMs);
   }
 
@@ -218,7 +218,6 @@ class FastConnection {
         if (head.contentLength > this.limits.maxBodySize) {
           // Too large to keep: its bytes are dropped as they come, so the connection stays in step.
           this.discard = head.contentLength;
-          this.pending = null;
           if (rest !== null) {
             const dropped = Math.min(rest.length, this.discard);
             this.discard -= dropped;
@@ -293,12 +292,7 @@ class FastConnection {
   /** Gives the connection to Node's HTTP server, with the bytes not yet used. */
   private handOver(): void {
     const socket = this.socket;
-    socket.removeListener('data', this.onData);
-    socket.removeListener('end', this.onEnd);
-    socket.removeListener('close', this.onClose);
-    socket.removeListener('drain', this.onDrain);
-    socket.removeListener('timeout', this.onTimeout);
-    socket.removeListener('error', this.onError);
+    for (const [event, listener] of this.listeners) socket.removeListener(event, listener);
     socket.setTimeout(0);
     this.open.delete(this);
     const unread = this.pending;

@@ -29,7 +29,7 @@ const LF = 10;
 const SP = 32;
 const HT = 9;
 const COLON = 58;
-/** Byte classes, so that the head is checked in one pass over its bytes. */
+/** Character classes, so that the head is checked in one pass over its characters. */
 const TOKEN_BYTE = new Uint8Array(256);
 const VALUE_BYTE = new Uint8Array(256);
 const TARGET_BYTE = new Uint8Array(256);

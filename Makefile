@@ -9,6 +9,8 @@ endif
 
 NODE_TOOL := node dist/scripts
 # The compiled tools; rebuilt only when a TypeScript source or the lock changes.
+# `npm run build` (which `npm test` runs first) writes the stamp too, so that
+# the tests' own make calls never rebuild dist/ under tests that are running.
 BUILD_STAMP := dist/.built
 TS_SOURCES := $(shell find engine-sim router scripts test -name '*.ts' 2>/dev/null) tsconfig.json
 NPM_STAMP := node_modules/.package-lock.json

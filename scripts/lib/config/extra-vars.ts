@@ -80,6 +80,11 @@ export interface ExtraVars {
   vllm_observability_enabled: boolean;
   vllm_prometheus_port?: number;
   vllm_grafana_port?: number;
+  vllm_prometheus_scrape_interval?: number;
+  vllm_alert_error_rate_pct?: number;
+  vllm_alert_ttft_p95_ms?: number;
+  vllm_alert_kv_cache_usage_pct?: number;
+  vllm_alert_queue_depth?: number;
   vllm_autoscaling_enabled: boolean;
   vllm_autoscaling_min_replicas?: number;
   vllm_autoscaling_max_replicas?: number;

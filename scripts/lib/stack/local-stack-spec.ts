@@ -1,6 +1,7 @@
 // Everything LocalStack needs to know, as plain data: what to run, where, and
 // on which ports. Built from the configuration by a pure function so that the
 // command lines a configuration produces are unit-tested without processes.
+import type { AlertThresholds } from '../observability/alert-rules.js';
 
 export type EngineKind = 'sim' | 'vllm';
 export type RouterImpl = 'builtin' | 'production-stack';
@@ -32,6 +33,7 @@ export interface RouterSettings {
 export interface PrometheusSettings {
   port: number;
   scrapeIntervalSeconds: number;
+  alertThresholds: AlertThresholds;
 }
 
 export interface LocalStackSpec {

@@ -5,9 +5,10 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { $, which } from 'zx';
-import { writeFileAtomic, writeJsonAtomic } from '../results/atomic-write.js';
+import { writeJsonAtomic } from '../results/atomic-write.js';
 import { engineId, engineUrl, routerUrl, type LocalStackSpec } from './local-stack-spec.js';
-import { engineCommand, nodeLayout, prometheusCommand, prometheusConfig, routerCommand, routerDynamicConfig, type ProcessCommand } from './process-commands.js';
+import { writePrometheusConfig } from '../observability/prometheus-files.js';
+import { engineCommand, nodeLayout, prometheusCommand, routerCommand, routerDynamicConfig, type ProcessCommand } from './process-commands.js';
 import { isRunning, readPidFile, removePidFile, startDetached, stopProcess, type PidRecord } from './process-control.js';
 import type { EngineInfo, StackHandle } from './stack-handle.js';
 import { portsInUse } from './port-check.js';
@@ -331,7 +332,7 @@ export class LocalStack implements StackHandle {
       }, { what: `node ${this.spec.node}: router applying the new engine set`, timeoutMs: 10_000, failure: () => this.processFailure(ROUTER_ID) });
     }
     if (this.state.prometheus) {
-      await writeFileAtomic(this.layout.prometheusConfig, prometheusConfig(this.spec, sorted));
+      await writePrometheusConfig(this.spec, sorted, this.layout);
       const record = await readPidFile(this.pidFile(PROMETHEUS_ID));
       if (record && isRunning(record)) process.kill(record.pid, 'SIGHUP');
     }
@@ -344,7 +345,7 @@ export class LocalStack implements StackHandle {
       this.progress(`${this.spec.node}: observability is on but no prometheus binary is installed (make deps installs it); continuing without it`);
       return false;
     }
-    await writeFileAtomic(this.layout.prometheusConfig, prometheusConfig(this.spec, indexes));
+    await writePrometheusConfig(this.spec, indexes, this.layout);
     const url = `http://127.0.0.1:${this.spec.prometheus.port}`;
     this.progress(`${this.spec.node}: starting Prometheus on ${url}`);
     await this.launch(PROMETHEUS_ID, prometheusCommand(this.spec));

@@ -2,7 +2,6 @@
 // spec: what `ps` shows is exactly what these return.
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { ENGINE_HOST, engineId, enginePort, engineUrl, type LocalStackSpec } from './local-stack-spec.js';
 
 export interface ProcessCommand {
@@ -25,6 +24,7 @@ export function nodeLayout(workDir: string) {
     deploying: join(workDir, 'deploying.json'),
     routerConfig: join(workDir, 'router-config.json'),
     prometheusConfig: join(workDir, 'prometheus.yml'),
+    prometheusRules: join(workDir, 'alerts.yml'),
     prometheusData: join(workDir, 'prometheus-data'),
   };
 }
@@ -87,30 +87,16 @@ export function routerCommand(spec: LocalStackSpec, engineIndexes: number[]): Pr
   return { command: 'python3', args: ['-m', 'vllm_router.app', ...flags], env: router.env, marker };
 }
 
-export function prometheusConfig(spec: LocalStackSpec, engineIndexes: number[]): string {
-  if (!spec.prometheus) throw new Error(`node ${spec.node} has observability off`);
-  const interval = `${spec.prometheus.scrapeIntervalSeconds}s`;
-  const jobs: Record<string, unknown>[] = [{
-    job_name: 'vllm-engines',
-    static_configs: [...engineIndexes].sort((a, b) => a - b).map((i) => ({
-      targets: [`${ENGINE_HOST}:${enginePort(spec, i)}`],
-      labels: { node: spec.node, engine: engineId(i) },
-    })),
-  }];
-  if (spec.router) {
-    const host = spec.routerHost === '0.0.0.0' ? '127.0.0.1' : spec.routerHost;
-    jobs.push({ job_name: 'vllm-router', static_configs: [{ targets: [`${host}:${spec.routerPort}`], labels: { node: spec.node } }] });
-  }
-  return stringify({ global: { scrape_interval: interval, evaluation_interval: interval }, scrape_configs: jobs });
-}
-
 export function prometheusCommand(spec: LocalStackSpec): ProcessCommand {
   if (!spec.prometheus) throw new Error(`node ${spec.node} has observability off`);
   const layout = nodeLayout(spec.workDir);
   return {
     command: 'prometheus',
     args: [`--config.file=${layout.prometheusConfig}`, `--storage.tsdb.path=${layout.prometheusData}`,
-      `--web.listen-address=127.0.0.1:${spec.prometheus.port}`, '--web.enable-lifecycle'],
+      // Beside the router: loopback here, every interface on a declared host, so that the
+      // controller's `make vllm-monitor` reaches it. Reloads go by SIGHUP, so the HTTP
+      // lifecycle API (which lets anyone who reaches the port stop Prometheus) stays off.
+      `--web.listen-address=${spec.routerHost}:${spec.prometheus.port}`],
     env: {},
     marker: [`--config.file=${layout.prometheusConfig}`],
   };

@@ -28,6 +28,9 @@ vllm-status: $(VLLM_INPUTS) ## everything known about the deployment, per node (
 vllm-status-simplified: $(VLLM_INPUTS) ## short emoji summary with next-step hints
 	$(Q)$(VLLM_TOOL)/vllm-status.js --simplified
 
+vllm-monitor: $(VLLM_INPUTS) ## Prometheus address of every node, checked live (targets up, alerts); exit 1 if one does not answer
+	$(Q)$(VLLM_TOOL)/vllm-monitor.js
+
 vllm-teardown: $(VLLM_INPUTS) ## stop engines, router and Prometheus on every node; results stay
 	$(Q)$(VLLM_PLAYBOOK) playbooks/vllm.yml --tags teardown
 
@@ -35,4 +38,4 @@ vllm-cleanup: $(VLLM_INPUTS) ## teardown, then remove the nodes' work dirs; resu
 	$(Q)$(VLLM_PLAYBOOK) playbooks/vllm.yml --tags cleanup
 	$(Q)rm -f $(VLLM_BRINGUP_STAMP)
 
-.PHONY: bringup vllm vllm-quick-test vllm-status vllm-status-simplified vllm-teardown vllm-cleanup
+.PHONY: bringup vllm vllm-quick-test vllm-status vllm-status-simplified vllm-monitor vllm-teardown vllm-cleanup

@@ -11,6 +11,8 @@ import { nodeRunDir, recordStep } from './lib/results/node-run.js';
 import { formatQuickTest, quickTest } from './lib/smoke/quick-test.js';
 import { loadNode } from './lib/stack/load-node.js';
 import { LocalStack } from './lib/stack/local-stack.js';
+import { snapshotSources } from './lib/observability/snapshot-sources.js';
+import { takeSnapshot } from './lib/observability/metrics-snapshot.js';
 import { checkNode } from './lib/stack/node-check.js';
 import { systemInfo } from './lib/results/system-info.js';
 import { formatFull } from './lib/status/format-status.js';
@@ -23,6 +25,7 @@ commands:
   check      tools present, work dir writable, ports free (or held by this node's own stack)
   deploy     stop what ran before, start engines, router and Prometheus, wait until they serve
   smoke      one completion and one streamed chat through the router, timed; exit 1 when malformed
+  snapshot   the key metrics series of the run into metrics.json (from Prometheus, else the /metrics pages)
   pack       put logs with the run's records and tar them; prints the tarball's path last
   teardown   stop every process of this node; logs and results stay
   cleanup    teardown, then remove the node's work dir
@@ -78,6 +81,22 @@ async function main(): Promise<void> {
         if (!result.passed) throw new Error(`node ${node.name}: the smoke test failed (see above); logs are in ${join(spec.workDir, 'logs')}`);
       };
       await (runDir ? recordStep(runDir, 'smoke', smoke) : smoke());
+      return;
+    }
+    case 'snapshot': {
+      if (!runDir) throw new Error('snapshot needs --run-id');
+      const stack = await LocalStack.attach(spec);
+      if (!stack) {
+        console.log(`${node.name}: nothing deployed, so no metrics snapshot`);
+        return;
+      }
+      // A failed snapshot is recorded in the run's verdict; the exit stays 0 so that
+      // packing the results, which Ansible runs next, still happens.
+      await recordStep(runDir, 'metrics', async () => {
+        const snapshot = await takeSnapshot(await snapshotSources(stack));
+        await writeJsonAtomic(join(runDir, 'metrics.json'), snapshot);
+        console.log(`${node.name}: metrics snapshot from ${snapshot.source === 'prometheus' ? `Prometheus, ${snapshot.series.length} series` : `${snapshot.pages.length} /metrics pages`}${snapshot.problems.length > 0 ? ` (${snapshot.problems.join('; ')})` : ''}`);
+      }).catch((err: Error) => console.error(`${node.name}: no metrics snapshot: ${err.message}`));
       return;
     }
     case 'pack': {

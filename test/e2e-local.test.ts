@@ -62,9 +62,9 @@ test('make vllm on the local target: deploy, smoke, results, status, crash, rede
   const runId = await readlink(join(p.dir, 'results', 'latest'));
   const record = JSON.parse(await readFile(join(p.dir, 'results', runId, 'run.json'), 'utf8'));
   assert.equal(record.verdict, 'pass');
-  assert.deepEqual(record.nodes['vllm-baseline'].steps, { deploy: 'pass', smoke: 'pass' });
+  assert.deepEqual(record.nodes['vllm-baseline'].steps, { deploy: 'pass', smoke: 'pass', metrics: 'pass' });
   const nodeDir = join(p.dir, 'results', runId, 'vllm-baseline');
-  for (const f of ['config.yaml', 'system.json', 'deploy.json', 'smoke.json', 'logs/engine-0.log', 'logs/router.log']) {
+  for (const f of ['config.yaml', 'system.json', 'deploy.json', 'smoke.json', 'metrics.json', 'logs/engine-0.log', 'logs/router.log']) {
     assert.ok(await stat(join(nodeDir, f)), `results/${runId}/vllm-baseline/${f} exists`);
   }
   const smoke = JSON.parse(await readFile(join(nodeDir, 'smoke.json'), 'utf8'));
@@ -79,6 +79,15 @@ test('make vllm on the local target: deploy, smoke, results, status, crash, rede
     served.add(r.engine);
   }
   assert.ok(served.size >= 1);
+
+  const prometheus = Boolean(await which('prometheus', { nothrow: true }));
+  const metrics = JSON.parse(await readFile(join(nodeDir, 'metrics.json'), 'utf8'));
+  assert.equal(metrics.source, prometheus ? 'prometheus' : 'metrics-pages');
+  if (prometheus) {
+    const monitor = await p.make('vllm-monitor');
+    assert.equal(monitor.exitCode, 0, monitor.stdout + monitor.stderr);
+    assert.match(monitor.stdout, new RegExp(`✅ vllm-baseline  prometheus  http://127.0.0.1:${base + 90}  ready: 3/3 targets up`));
+  }
 
   const quick = await p.make('vllm-quick-test');
   assert.equal(quick.exitCode, 0, quick.stdout + quick.stderr);
@@ -112,6 +121,9 @@ test('make vllm on the local target: deploy, smoke, results, status, crash, rede
   for (const r of after) assert.equal(isRunning(r), false, `${r.command} is gone after teardown`);
   assert.deepEqual(await portsInUse(Array.from({ length: 4 }, (_, i) => base + i)), []);
   assert.match((await p.make('vllm-status-simplified')).stdout, /🔴 vllm-baseline stopped/);
+  const silent = await p.make('vllm-monitor');
+  assert.notEqual(silent.exitCode, 0, 'vllm-monitor fails when Prometheus does not answer');
+  assert.match(silent.stdout, /❌ vllm-baseline  prometheus/);
   assert.ok(await stat(join(p.dir, 'results', runId, 'run.json')), 'results stay after teardown');
 });
 

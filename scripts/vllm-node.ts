@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       await recordStep(runDir, 'metrics', async () => {
         const snapshot = await takeSnapshot(await snapshotSources(stack));
         await writeJsonAtomic(join(runDir, 'metrics.json'), snapshot);
-        console.log(`${node.name}: metrics snapshot from ${snapshot.source === 'prometheus' ? `Prometheus, ${snapshot.series.length} series` : `${snapshot.pages.length} /metrics pages`}${snapshot.problems.length > 0 ? ` (${snapshot.problems.join('; ')})` : ''}`);
+        console.log(`${node.name}: metrics snapshot: ${snapshot.source === 'prometheus' ? `${snapshot.series.length} series from Prometheus, ` : ''}${snapshot.pages.filter((p) => p.error === null).length} /metrics pages${snapshot.problems.length > 0 ? ` (${snapshot.problems.join('; ')})` : ''}`);
       }).catch((err: Error) => console.error(`${node.name}: no metrics snapshot: ${err.message}`));
       return;
     }

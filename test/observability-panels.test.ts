@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { which } from 'zx';
 import { parseMetricsText } from '../scripts/lib/observability/metrics-text.js';
+import { takeSnapshot } from '../scripts/lib/observability/metrics-snapshot.js';
 import { PrometheusApi } from '../scripts/lib/observability/prometheus-api.js';
+import { snapshotSources } from '../scripts/lib/observability/snapshot-sources.js';
 import { LocalStack } from '../scripts/lib/stack/local-stack.js';
 import { localStackSpec, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/stack/spec-from-config.js';
 import { checkPanelQueries, formatFindings, panelQueries, substitute, variableValues, type Dashboard, type Expectation } from './support/dashboard-queries.js';
@@ -107,6 +109,19 @@ test('every panel query of every shipped dashboard returns plausible data from a
     }
     t.diagnostic(`${file}: ${queries.length} queries of ${new Set(queries.map((q) => q.panel)).size} panels return plausible data`);
   }
+
+  await t.test('the run-end snapshot holds the key series from Prometheus and every page\'s totals', async () => {
+    const snapshot = await takeSnapshot(await snapshotSources(stack));
+    assert.equal(snapshot.source, 'prometheus');
+    assert.deepEqual(snapshot.problems, []);
+    const names = new Set(snapshot.series.map((s) => s.name));
+    for (const name of ['targets_up', 'router_requests_per_second', 'ttft_p95_seconds', 'prefix_cache_hit_rate', 'lmcache_hit_rate']) assert.ok(names.has(name), `series ${name}`);
+    const ttft = snapshot.series.find((s) => s.name === 'ttft_p95_seconds');
+    assert.ok(ttft?.values.some(([, v]) => v !== null && v > 0), 'TTFT p95 has values over the run');
+    assert.deepEqual(snapshot.pages.map((p) => p.target), ['engine-0', 'engine-1', 'router']);
+    const incoming = snapshot.pages.find((p) => p.target === 'router')?.samples.find((s) => s.name === 'vllm:num_incoming_requests_total');
+    assert.equal(incoming?.value, load.sent);
+  });
 
   await t.test('scaling rewrites the Prometheus config: a stopped engine is no longer scraped', async () => {
     await stack.scale(1);

@@ -202,6 +202,7 @@ test('chart values ship the dashboards to the Grafana sidecar and the rules to t
   const values = observabilityChartValues({ dashboards: dashboardsShipped, alertRules: rules, node: 'vllm-baseline', role: 'baseline', scrapeIntervalSeconds: 5 }) as {
     extraObjects: { kind: string; metadata: { name: string; labels: Record<string, string> }; data?: Record<string, string>; spec?: { groups: unknown } }[];
     grafanaDashboards: { enabled: boolean };
+    'kube-prometheus-stack': unknown;
     servingEngineSpec: { serviceMonitor: { enabled: boolean; interval: string; relabelings: Record<string, unknown>[] } };
     routerSpec: { serviceMonitor: { relabelings: Record<string, unknown>[] } };
   };
@@ -224,6 +225,8 @@ test('chart values ship the dashboards to the Grafana sidecar and the rules to t
   assert.ok(JSON.stringify(rule.spec?.groups).includes('{{ \\"{{\\" }} $labels.node }}'), 'rule annotations are escaped');
   assert.deepEqual(renderedStrings(rule.spec?.groups), (parse(rules) as { groups: unknown }).groups);
   assert.equal(values.grafanaDashboards.enabled, false);
+  assert.deepEqual(values['kube-prometheus-stack'], { prometheus: { prometheusSpec: { ruleSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'vllm-stack' } } } } });
+  assert.deepEqual(rule.metadata.labels, { 'app.kubernetes.io/part-of': 'vllm-stack' });
   assert.equal(values.servingEngineSpec.serviceMonitor.interval, '5s');
   assert.deepEqual(values.servingEngineSpec.serviceMonitor.relabelings.map((r) => r.targetLabel), ['node', 'role', 'component', 'engine']);
   assert.deepEqual(values.routerSpec.serviceMonitor.relabelings.map((r) => r.targetLabel), ['node', 'role', 'component']);
@@ -245,7 +248,7 @@ test('every chart value the observability gives is a value of the chart (Helm ig
   if (!schema) return t.skip('shared/reference/vllm-stack-0.1.12-values.schema.json is not beside the project');
   type Node = { properties?: Record<string, unknown> } | undefined;
   const known = (path: string[]) => path.reduce<Node>((node, key) => node?.properties?.[key] as Node, schema);
-  const values = observabilityChartValues({ dashboards: await shippedDashboards(), alertRules: null, node: 'vllm-baseline', role: 'baseline', scrapeIntervalSeconds: 5 });
+  const values = observabilityChartValues({ dashboards: await shippedDashboards(), alertRules: await readShippedAlertRules(), node: 'vllm-baseline', role: 'baseline', scrapeIntervalSeconds: 5 });
   const leaves = (v: unknown, path: string[]): string[][] =>
     v !== null && typeof v === 'object' && !Array.isArray(v) && known(path)?.properties ? Object.entries(v).flatMap(([k, x]) => leaves(x, [...path, k])) : [path];
   for (const path of leaves(values, [])) assert.ok(known(path), `${path.join('.')} is a value of the chart`);
@@ -272,9 +275,12 @@ test('metrics pages are read with labels, escapes, NaN and +Inf', () => {
 
 test('the snapshot window keeps at most 300 points and a rate window of four scrapes or more', () => {
   assert.deepEqual(snapshotWindow(1_000_000, 1_060_000, 5), { start: 1000, end: 1060, stepSeconds: 5, rateWindow: '20s' });
+  // The end is always evaluated: 8 s at a 5 s step are 1003 and 1008.
+  assert.deepEqual(snapshotWindow(1_000_000, 1_008_000, 5), { start: 1003, end: 1008, stepSeconds: 5, rateWindow: '20s' });
   const long = snapshotWindow(0, 3 * 3600 * 1000, 5);
   assert.ok((long.end - long.start) / long.stepSeconds <= 300);
   assert.equal(long.stepSeconds, 36);
+  assert.equal(long.end, 3 * 3600);
   assert.equal(long.rateWindow, '41s');
   assert.ok(KEY_SERIES.every((k) => !/\$/.test(k.expr('1m'))), 'snapshot queries have no dashboard variables');
 });
@@ -293,7 +299,7 @@ test('without Prometheus the snapshot reads the /metrics pages, and says what it
   });
   assert.equal(snapshot.source, 'metrics-pages');
   assert.deepEqual(snapshot.pages[0]?.samples, [{ name: 'vllm:num_requests_running', labels: { model_name: 'm' }, value: 1 }]);
-  assert.match(snapshot.problems.join('\n'), /Prometheus gave no series/);
+  assert.match(snapshot.problems.join('\n'), /Prometheus gave no series, so only the \/metrics pages were read/);
   assert.match(snapshot.problems.join('\n'), /engine-1: .* unreadable/);
   await assert.rejects(takeSnapshot({ node: 'vllm-baseline', prometheusUrl: null, scrapeIntervalSeconds: 5, sinceMs: 0, pages: [{ target: 'engine-0', url: 'http://127.0.0.1:1/metrics' }] }), /no metrics could be read on vllm-baseline/);
 });

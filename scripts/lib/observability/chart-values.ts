@@ -93,5 +93,7 @@ export function observabilityChartValues(input: ObservabilityValuesInput): Recor
     // The chart's own dashboards are replaced by ours, whose every panel is tested.
     grafanaDashboards: { enabled: false },
     extraObjects,
+    // The operator loads PrometheusRules by label, as the chart already selects its ServiceMonitors.
+    ...(input.alertRules !== null ? { 'kube-prometheus-stack': { prometheus: { prometheusSpec: { ruleSelector: { matchLabels: { ...PART_OF_LABEL } } } } } } : {}),
   };
 }

@@ -47,9 +47,11 @@ export interface SnapshotWindow {
 }
 
 export function snapshotWindow(startMs: number, endMs: number, scrapeIntervalSeconds: number): SnapshotWindow {
-  const start = Math.floor(startMs / 1000);
-  const end = Math.max(start + 1, Math.ceil(endMs / 1000));
-  const stepSeconds = Math.max(scrapeIntervalSeconds, Math.ceil((end - start) / MAX_POINTS));
+  const end = Math.ceil(endMs / 1000);
+  const span = Math.max(0, end - Math.floor(startMs / 1000));
+  const stepSeconds = Math.max(scrapeIntervalSeconds, Math.ceil(span / MAX_POINTS));
+  // Prometheus evaluates at start, start + step, ...: the start is moved so that the end is one of them.
+  const start = end - Math.floor(span / stepSeconds) * stepSeconds;
   return { start, end, stepSeconds, rateWindow: `${Math.max(4 * scrapeIntervalSeconds, stepSeconds + scrapeIntervalSeconds)}s` };
 }
 
@@ -77,23 +79,21 @@ export interface MetricsSnapshot {
   taken_at: string;
   prometheus_url: string | null;
   window: { start: string; end: string; step_seconds: number; rate_window: string } | null;
+  /** The key series over the run (source prometheus), else none. */
   series: SnapshotSeries[];
+  /** Every /metrics page read once at the end: the exact totals, whatever Prometheus saw. */
   pages: PageReading[];
   /** Why the snapshot is less than it could be (Prometheus down, a page unreadable). */
   problems: string[];
 }
 
-export async function snapshotFromPrometheus(node: string, api: PrometheusApi, w: SnapshotWindow): Promise<MetricsSnapshot> {
+export async function seriesFromPrometheus(api: PrometheusApi, w: SnapshotWindow): Promise<SnapshotSeries[]> {
   const series = await Promise.all(KEY_SERIES.map(async (k) => {
     const query = k.expr(w.rateWindow);
     const result = await api.queryRange(query, w.start, w.end, w.stepSeconds);
     return result.map((r) => ({ name: k.name, query, labels: r.labels, values: r.values.map(([t, v]) => [t, finite(v)] as [number, number | null]) }));
   }));
-  return {
-    node, source: 'prometheus', taken_at: new Date().toISOString(), prometheus_url: api.url,
-    window: { start: new Date(w.start * 1000).toISOString(), end: new Date(w.end * 1000).toISOString(), step_seconds: w.stepSeconds, rate_window: w.rateWindow },
-    series: series.flat(), pages: [], problems: [],
-  };
+  return series.flat();
 }
 
 const PAGE_TIMEOUT_MS = 5_000;
@@ -122,18 +122,25 @@ export interface SnapshotSources {
   pages: { target: string; url: string }[];
 }
 
-/** From Prometheus when it answers, else from the pages; throws only when nothing could be read. */
+/** The series from Prometheus when it answers, and the pages in any case; throws only when nothing could be read. */
 export async function takeSnapshot(s: SnapshotSources, nowMs = Date.now()): Promise<MetricsSnapshot> {
   const problems: string[] = [];
+  const w = snapshotWindow(s.sinceMs, nowMs, s.scrapeIntervalSeconds);
+  let series: SnapshotSeries[] | null = null;
   if (s.prometheusUrl !== null) {
     try {
-      return await snapshotFromPrometheus(s.node, new PrometheusApi(s.prometheusUrl, 10_000), snapshotWindow(s.sinceMs, nowMs, s.scrapeIntervalSeconds));
+      series = await seriesFromPrometheus(new PrometheusApi(s.prometheusUrl, 10_000), w);
+      if (series.length === 0) problems.push('Prometheus has no sample of the run yet (it was shorter than a scrape interval); the pages hold the totals');
     } catch (err) {
-      problems.push(`Prometheus gave no series, so the /metrics pages were read instead: ${(err as Error).message}`);
+      problems.push(`Prometheus gave no series, so only the /metrics pages were read: ${(err as Error).message}`);
     }
   }
   const pages = await Promise.all(s.pages.map((p) => readPage(p.target, p.url)));
   for (const p of pages) if (p.error) problems.push(`${p.target}: ${p.url} unreadable: ${p.error}`);
-  if (pages.every((p) => p.error !== null)) throw new Error(`no metrics could be read on ${s.node}:\n  ${problems.join('\n  ')}`);
-  return { node: s.node, source: 'metrics-pages', taken_at: new Date(nowMs).toISOString(), prometheus_url: s.prometheusUrl, window: null, series: [], pages, problems };
+  if (series === null && pages.every((p) => p.error !== null)) throw new Error(`no metrics could be read on ${s.node}:\n  ${problems.join('\n  ')}`);
+  return {
+    node: s.node, source: series === null ? 'metrics-pages' : 'prometheus', taken_at: new Date(nowMs).toISOString(), prometheus_url: s.prometheusUrl,
+    window: series === null ? null : { start: new Date(w.start * 1000).toISOString(), end: new Date(w.end * 1000).toISOString(), step_seconds: w.stepSeconds, rate_window: w.rateWindow },
+    series: series ?? [], pages, problems,
+  };
 }

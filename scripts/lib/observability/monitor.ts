@@ -85,7 +85,7 @@ export function formatMonitor(checks: ServiceCheck[], dashboards: string[]): str
   const width = Math.max(...checks.map((c) => c.node.length));
   const lines = checks.map((c) => `${c.ok ? '✅' : '❌'} ${c.node.padEnd(width)}  ${c.service.padEnd(10)}  ${c.url}  ${c.detail}`);
   if (!checks.some((c) => c.service === 'grafana') && dashboards.length > 0) {
-    lines.push('', `Grafana: import ${dashboards.join(', ')} and choose the Prometheus above as its data source (README.md, "Dashboards").`);
+    lines.push('', `Grafana: import ${dashboards.join(', ')} and choose the Prometheus above as its data source (observability/README.md says how).`);
   }
   return lines.join('\n');
 }

@@ -1,7 +1,8 @@
 // The HTTP face of the simulator: vLLM's OpenAI routes, /health, /tokenize,
 // /metrics and the admin endpoint. Nothing a client sends may crash it.
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { isAborted, SimEngine, type RunResult, type Tunables } from './engine.js';
 import { ApiError, badRequest, errorBody, notFound } from './errors.js';
 import { FAILURE_KINDS, type EngineSimOptions } from './options.js';
@@ -44,6 +45,15 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** The answer to what Node's parser refused, by its error code: as Node's own (431, 408, 400), in vLLM's error shape. */
+export function clientErrorAnswer(code: string | undefined, reason: string): string {
+  const e = code === 'HPE_HEADER_OVERFLOW' ? new ApiError(431, 'request header fields too large', 'RequestHeaderFieldsTooLarge')
+    : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new ApiError(408, 'the request was not complete in time', 'RequestTimeout')
+      : badRequest(`malformed HTTP request: ${reason}`);
+  const body = errorBody(e);
+  return `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
 const TUNABLE_NUMBERS: (keyof Tunables)[] = ['prefillOverhead', 'prefillTimePerToken', 'offloadTimePerToken', 'interTokenLatency', 'loadFactor', 'jitter', 'timeScale', 'failureRate'];
 
 function applyTunables(t: Tunables, patch: unknown): void {
@@ -73,6 +83,9 @@ export class SimServer {
   private readonly models: Set<string>;
   private readonly created = Math.floor(Date.now() / 1000);
   private readonly apiKey: Buffer | null;
+  /** Answers in progress by connection: a parse error on a busy one must not write into an answer. */
+  private readonly busy = new WeakMap<Socket, number>();
+  private readonly closeWhenIdle = new WeakSet<Socket>();
   instanceId: string;
 
   constructor(readonly options: EngineSimOptions) {
@@ -81,10 +94,26 @@ export class SimServer {
     this.apiKey = options.apiKey ? Buffer.from(`Bearer ${options.apiKey}`) : null;
     this.instanceId = options.instanceId;
     this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+      const socket = req.socket;
+      this.busy.set(socket, (this.busy.get(socket) ?? 0) + 1);
+      res.once('close', () => {
+        const left = (this.busy.get(socket) ?? 1) - 1;
+        this.busy.set(socket, left);
+        if (left === 0 && this.closeWhenIdle.has(socket)) socket.end();
+      });
       this.handle(req, res).catch((err: unknown) => this.fail(res, err));
     });
-    this.server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (this.closeWhenIdle.has(socket)) return;
+      this.closeWhenIdle.add(socket);
+      // An answer in progress finishes whole, then the connection closes; only an idle connection gets an error answer.
+      if ((this.busy.get(socket) ?? 0) > 0) return;
+      if (err.code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      socket.end(clientErrorAnswer(err.code, (err as { reason?: string }).reason ?? err.message));
+      setTimeout(() => socket.destroy(), 1000).unref();
     });
   }
 

@@ -4,7 +4,9 @@ import { test } from 'node:test';
 import OpenAI from 'openai';
 import { $, which } from 'zx';
 import { ENGINE_SIM_MAIN, startChildServer } from '../../scripts/lib/stack/child-server.js';
+import { clientErrorAnswer } from '../src/server.js';
 import { startEngineSim, type RunningSim } from '../src/index.js';
+import { chunkedPost, completion, RawClient } from '../../test/support/raw-http.js';
 
 const MODEL = 'facebook/opt-125m';
 const LONG = Array.from({ length: 60 }, (_, i) => `sentence ${i} about caching prefixes in a large language model server.`).join(' ');
@@ -247,4 +249,33 @@ test('a stream\'s headers come at once and its first chunk (a chat\'s role, then
   const events = first.split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => JSON.parse(e.slice(6)));
   assert.equal(events[0].choices[0].delta.role, 'assistant');
   assert.ok(events[1]?.choices[0].delta.content, 'the first token comes with the role');
+});
+
+test('malformed HTTP: 431 for an oversized head, garbage after a stream leaves the stream whole, both in vLLM\'s error shape', async (t) => {
+  const sim = await startEngineSim({ timeScale: 1, interTokenLatency: 20, prefillOverhead: 0 });
+  t.after(() => sim.close());
+  const port = Number(new URL(sim.url).port);
+  const big = new RawClient(port);
+  t.after(() => big.socket.destroy());
+  big.send(`GET /health HTTP/1.1\r\nHost: sim\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`);
+  const tooLarge = await big.answer();
+  assert.equal(tooLarge.status, 431);
+  assert.equal(JSON.parse(tooLarge.body).error.type, 'RequestHeaderFieldsTooLarge');
+
+  const streaming = new RawClient(port);
+  t.after(() => streaming.socket.destroy());
+  streaming.send(chunkedPost(completion('stream', { max_tokens: 5, ignore_eos: true, stream: true })));
+  await new Promise((res) => setTimeout(res, 30));
+  streaming.send('not HTTP at all\r\n\r\n');
+  const whole = await streaming.answer();
+  assert.equal(whole.status, 200);
+  assert.match(whole.body, /data: \[DONE\]\n\n$/);
+  assert.ok(!whole.body.includes('HTTP/1.1'), 'no error answer written into the stream');
+  await streaming.closedByServer();
+});
+
+test('what Node\'s parser refuses is answered as Node would, in vLLM\'s shape: 408 for a request timeout, 400 otherwise', () => {
+  assert.match(clientErrorAnswer('ERR_HTTP_REQUEST_TIMEOUT', ''), /^HTTP\/1\.1 408 Request Timeout\r\n[^]*"type":"RequestTimeout"/);
+  assert.match(clientErrorAnswer('HPE_HEADER_OVERFLOW', ''), /^HTTP\/1\.1 431 /);
+  assert.match(clientErrorAnswer('HPE_INVALID_METHOD', 'Invalid method encountered'), /^HTTP\/1\.1 400 [^]*connection: close\r\n\r\n\{"error":\{"message":"malformed HTTP request: Invalid method encountered"/);
 });

@@ -29,7 +29,7 @@ function spec(over: Partial<LocalStackSpec> = {}): LocalStackSpec {
     node: 'vllm-dev', role: 'dev', workDir: '/w/vllm-dev', routerHost: '127.0.0.1', routerPort: 8100, enginePortBase: 8101,
     replicas: 2, maxReplicas: 4,
     engine: { kind: 'sim', modelUrl: 'm', servedModelName: 'm', lmcacheEnabled: false, flags: [], env: {}, readyTimeoutMs: 1000 },
-    router: { impl: 'builtin', routingLogic: 'roundrobin', sessionKey: 'x-user-id', engineStatsInterval: 5, requestStatsWindow: 60, env: {} },
+    router: { impl: 'builtin', routingLogic: 'roundrobin', sessionKey: 'x-user-id', engineStatsInterval: 5, requestStatsWindow: 60, outlierConsecutive5xx: 5, env: {} },
     prometheus: { port: 9091, scrapeIntervalSeconds: 1, alertThresholds: DEFAULTS },
     ...over,
   };

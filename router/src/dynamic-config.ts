@@ -3,19 +3,20 @@
 // restart. A bad file is logged and ignored; the running config stays.
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { parse } from 'yaml';
-import { normalizeUrl, parseAliases, parseList, parseRoutingLogic } from './options.js';
+import type { BackendSpec } from './endpoints.js';
+import { normalizeUrl, parseAliases, parseList, parseModelTypes, parseRoutingLogic, perBackend } from './options.js';
 import type { RoutingLogic } from './routing/index.js';
 
 export interface DynamicConfig {
   /** null: the file does not mention backends, so they stay as they are. */
-  backends: { url: string; models: string[] }[] | null;
+  backends: BackendSpec[] | null;
   aliases: Record<string, string> | null;
   routingLogic: RoutingLogic | null;
   sessionKey: string | null;
   prefixMinMatchLength: number | null;
 }
 
-const KNOWN = new Set(['service_discovery', 'static_backends', 'static_models', 'static_aliases', 'routing_logic', 'session_key', 'prefix_min_match_length', 'static_backend_health_checks']);
+const KNOWN = new Set(['service_discovery', 'static_backends', 'static_models', 'static_aliases', 'static_model_types', 'static_model_labels', 'routing_logic', 'session_key', 'prefix_min_match_length', 'static_backend_health_checks']);
 
 export function parseDynamicConfig(text: string, file: string): DynamicConfig {
   let raw: unknown;
@@ -40,11 +41,13 @@ export function parseDynamicConfig(text: string, file: string): DynamicConfig {
   const backends = parseList(backendsText ?? '').map(normalizeUrl);
   const models = parseList(modelsText ?? '');
   if (models.length !== backends.length) throw new Error(`${file}: static_models names ${models.length} model(s) for ${backends.length} backend(s); give one per backend`);
+  const types = perBackend(parseModelTypes(str('static_model_types') ?? '', `${file}: static_model_types`), backends.length, `${file}: static_model_types`);
+  const labels = perBackend(parseList(str('static_model_labels') ?? ''), backends.length, `${file}: static_model_labels`);
   const logic = str('routing_logic');
   const minMatch = c.prefix_min_match_length;
   if (minMatch !== undefined && (typeof minMatch !== 'number' || !Number.isInteger(minMatch) || minMatch < 0)) throw new Error(`${file}: prefix_min_match_length must be a whole number`);
   return {
-    backends: backendsText === null ? null : backends.map((url, i) => ({ url, models: [models[i] as string] })),
+    backends: backendsText === null ? null : backends.map((url, i) => ({ url, models: [models[i] as string], label: labels[i] ?? 'default', modelType: types[i] ?? null })),
     aliases: str('static_aliases') === null ? null : parseAliases(str('static_aliases') ?? ''),
     routingLogic: logic === null ? null : parseRoutingLogic(logic),
     sessionKey: str('session_key'),

@@ -16,6 +16,11 @@ export const errors = {
   badGateway: (m: string) => new RouterError(502, 'engine_unreachable', m),
   unavailable: (m: string) => new RouterError(503, 'no_engine', m),
   timeout: (s: number) => new RouterError(504, 'engine_timeout', `no response from the engine within --request-timeout ${s} s`),
+  streamIdle: (s: number) => new RouterError(504, 'engine_timeout', `the engine sent nothing for --stream-idle-timeout ${s} s`),
+  streamBroken: (m: string) => new RouterError(502, 'engine_stream_broken', `the engine's answer broke off: ${m}`),
+  requestTimeout: (s: number) => new RouterError(408, 'request_timeout', `the request was not complete within --client-request-timeout ${s} s`),
+  headersTooLarge: () => new RouterError(431, 'headers_too_large', 'the request head is larger than the router accepts'),
+  badHttp: (m: string) => new RouterError(400, 'invalid_request', `malformed HTTP request: ${m}`),
 };
 
 export function errorBody(err: RouterError): string {

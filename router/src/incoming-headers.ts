@@ -3,16 +3,23 @@
 // lookup per header on every request, and the forwarding list needs a pass anyway.
 
 /** Headers of one connection, not of the message (RFC 9110 §7.6.1): never passed on, either way. */
-export const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+export const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
 
-/** Never sent on to the engine: hop-by-hop, or set by the router itself. */
-const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'host', 'authorization', 'content-type', 'content-length', 'x-request-id']);
+/**
+ * Never sent on to the engine: hop-by-hop, or set by the router itself.
+ * `expect` is the client's conversation with the router (which answered
+ * 100 Continue already); undici refuses to send it.
+ */
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'host', 'expect', 'authorization', 'content-type', 'content-length', 'x-request-id']);
 
 export interface IncomingHeaders {
   requestId: string | null;
   authorization: string | null;
+  contentType: string | null;
   /** The declared body size, or -1 when the client sent none (chunked). */
   contentLength: number;
+  /** Host header lines: RFC 9112 §3.2 wants exactly one (HTTP/1.0 may send none). */
+  hosts: number;
   /** The session key header's value, when the client sent one. */
   session: string | null;
   /** Name, value, name, value…: the client's end-to-end headers for the engine. */
@@ -21,7 +28,7 @@ export interface IncomingHeaders {
 
 /** `sessionHeader` must be lower-case. The first of repeated request id, authorization or session headers wins. */
 export function scanHeaders(raw: string[], sessionHeader: string): IncomingHeaders {
-  const out: IncomingHeaders = { requestId: null, authorization: null, contentLength: -1, session: null, forward: [] };
+  const out: IncomingHeaders = { requestId: null, authorization: null, contentType: null, contentLength: -1, hosts: 0, session: null, forward: [] };
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
@@ -33,7 +40,9 @@ export function scanHeaders(raw: string[], sessionHeader: string): IncomingHeade
     }
     if (lower === 'x-request-id') out.requestId ??= value;
     else if (lower === 'authorization') out.authorization ??= value;
+    else if (lower === 'content-type') out.contentType ??= value;
     else if (lower === 'content-length') out.contentLength = Number(value);
+    else if (lower === 'host') out.hosts++;
   }
   return out;
 }

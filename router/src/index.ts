@@ -19,7 +19,7 @@ export interface RunningRouter {
 /** Starts a router from command-line style arguments (port defaults to any free one). */
 export async function startRouter(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningRouter> {
   const options = parseOptions(['--port', '0', ...args], env);
-  if (options === 'help') throw new Error('--help is not a router to start');
+  if (options === 'help' || options === 'version') throw new Error(`--${options} is not a router to start`);
   return startRouterWith(options);
 }
 

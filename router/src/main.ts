@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // vllm-router: an OpenAI-compatible router for vLLM engines.
-import { startRouterWith } from './index.js';
+import { startRouterWith, VERSION } from './index.js';
 import { parseOptions, USAGE } from './options.js';
 
 let options;
@@ -12,6 +12,10 @@ try {
 }
 if (options === 'help') {
   process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+if (options === 'version') {
+  process.stdout.write(`vllm-router ${VERSION}\n`);
   process.exit(0);
 }
 let router;
@@ -26,8 +30,8 @@ let stopping = false;
 const stop = (signal: string) => {
   if (stopping) return;
   stopping = true;
-  process.stdout.write(`${signal}: draining in-flight requests (up to 10 s)\n`);
-  router.server.close(10_000).then(() => process.exit(0));
+  process.stdout.write(`${signal}: draining in-flight requests (up to ${options.drainTimeout} s)\n`);
+  router.server.close().then(() => process.exit(0));
 };
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));

@@ -1,15 +1,31 @@
-// Command-line flags, compatible with the production-stack router's.
+// Command-line flags, compatible with the production-stack router's: its
+// flags are implemented, or accepted without effect, or refused with the
+// reason (production-stack-flags.ts); the bounds that protect the router are
+// its own flags.
 import { parseArgs } from 'node:util';
+import { MODEL_TYPES, type ModelType } from './health-probe.js';
+import { FOREIGN_FLAGS, FOREIGN_ROUTING, refusal } from './production-stack-flags.js';
 import { ROUTING_LOGICS, type RoutingLogic } from './routing/index.js';
+import type { Level } from './logger.js';
 
 export interface RouterOptions {
   host: string;
   port: number;
+  /** Served under this path prefix too (production-stack's --root-path); '' for none. */
+  rootPath: string;
   serviceDiscovery: 'static';
   staticBackends: string[];
   staticModels: string[];
   staticAliases: Record<string, string>;
+  /** One per backend, or empty. */
+  staticModelTypes: ModelType[];
+  /** One per backend, or empty. */
+  staticModelLabels: string[];
   staticBackendHealthChecks: boolean;
+  /** Seconds between active health checks. */
+  staticBackendHealthCheckInterval: number;
+  /** Seconds an active health check may take. */
+  staticBackendHealthCheckTimeout: number;
   routingLogic: RoutingLogic;
   sessionKey: string;
   prefixMinMatchLength: number;
@@ -18,12 +34,24 @@ export interface RouterOptions {
   maxInstanceFailoverRerouteAttempts: number;
   maxBodySize: number;
   maxConcurrency: number;
+  maxConnections: number;
+  /** Seconds an engine may take to send response headers. */
   requestTimeout: number;
+  /** Seconds a client may take to send a whole request, head and body. */
+  clientRequestTimeout: number;
+  /** Seconds a response may go without a byte from the engine, or without the client taking one. */
+  streamIdleTimeout: number;
+  /** Seconds in-flight requests may take to finish after SIGTERM. */
+  drainTimeout: number;
+  /** Consecutive 5xx answers that eject an engine; 0 = never. */
+  outlierConsecutive5xx: number;
+  /** Seconds of a first 5xx ejection (doubling on each further one, up to 10×). */
+  outlierEjectionTime: number;
   apiKey: string | null;
   engineApiKey: string | null;
   dynamicConfigFile: string | null;
   logFormat: 'text' | 'json';
-  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  logLevel: Level;
 }
 
 export const USAGE = `usage: vllm-router [options]
@@ -32,34 +60,56 @@ OpenAI-compatible request router for vLLM engines (production-stack compatible f
 
   --host HOST                                   listen address (default 127.0.0.1)
   --port N                                      listen port, 0 = any free one (default 8001)
-  --service-discovery static                    how engines are found (static; k8s is a later addition)
+  --root-path PATH                              also serve every route under PATH (for example /vllm)
+  --service-discovery static                    how engines are found (k8s is not in this version yet)
   --static-backends URL[,URL]                   engine base URLs
   --static-models M[,M]                         model served by each backend, in the same order
   --static-aliases ALIAS:MODEL[,...]            other names for models
-  --static-backend-health-checks                probe /health of every backend periodically
+  --static-model-types T[,T]                    each backend's model type (${MODEL_TYPES.join(', ')}): what a health check sends
+  --static-model-labels L[,L]                   each backend's label, shown in /engines
+  --static-backend-health-checks                check every backend periodically, out of rotation while it fails
+  --static-backend-health-check-interval S      seconds between checks (default 60)
+  --static-backend-health-check-timeout-seconds S   seconds a check may take (default 10)
   --routing-logic roundrobin|session|prefixaware|leastloaded|kvaware   (default roundrobin)
   --session-key NAME                            header or body field naming the session (default x-user-id)
   --prefix-min-match-length N                   prefix matches shorter than N characters count as cold (default 0)
-  --engine-stats-interval S                     scrape each engine's /metrics every S seconds (default 30)
+  --engine-stats-interval S                     scrape each engine's /metrics and /v1/models every S seconds (default 30)
   --request-stats-window S                      window of per-engine QPS and latency (default 60)
   --max-instance-failover-reroute-attempts N    retries on another engine when a connection fails (default 1)
   --max-body-size BYTES                         larger bodies get 413 (default 10485760)
-  --max-concurrency N                           requests in flight before 429 (default 4096)
-  --request-timeout S                           no response headers within S seconds gets 504 (default 600)
+  --max-concurrency N                           proxied requests in flight before 429 (default 4096)
+  --max-connections N                           client connections open at once; more are closed (default 8192)
+  --request-timeout S                           no engine response headers within S seconds gets 504 (default 600)
+  --client-request-timeout S                    a client's whole request (head and body) within S seconds, or 408 (default 60)
+  --stream-idle-timeout S                       a response with no byte moving for S seconds is ended (default 300)
+  --drain-timeout S                             on SIGTERM, in-flight requests may finish for S seconds (default 10)
+  --outlier-consecutive-5xx N                   eject an engine after N 5xx answers in a row; 0 = never (default 0)
+  --outlier-ejection-time S                     how long the first such ejection lasts (default 30)
   --api-key KEY                                 clients must send Authorization: Bearer KEY (also VLLM_ROUTER_API_KEY)
   --dynamic-config-json FILE | --dynamic-config-yaml FILE   watched file whose changes apply without a restart
   --log-format text|json                        (default text)
-  --log-level debug|info|warn|error             (default info; warn hides per-request lines)
-  --log-stats, --log-stats-interval S           accepted for compatibility; /engines and /metrics carry the stats
+  --log-level debug|info|warn|error|critical    (default info; warn hides per-request lines; also trace, warning)
+  --version                                     print the version and exit
   -h, --help
-The engines' API key is taken from VLLM_API_KEY and sent to them.`;
+Time values in seconds may have decimals unless they are production-stack's.
+The engines' API key is taken from VLLM_API_KEY and sent to them.
+Other production-stack flags are accepted without effect or refused with the reason (router/README.md).`;
 
-const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+/** production-stack's log level names, as this router's. */
+const LOG_LEVELS: Record<string, Level> = { trace: 'debug', debug: 'debug', info: 'info', warn: 'warn', warning: 'warn', error: 'error', critical: 'critical' };
 
 function int(name: string, text: string | undefined, fallback: number, min: number): number {
   if (text === undefined) return fallback;
   const v = Number(text);
   if (!Number.isInteger(v) || v < min) throw new Error(`--${name} ${text}: expected a whole number of at least ${min}`);
+  return v;
+}
+
+/** Seconds, decimals allowed, at least 0.01 (every bound must be able to fire). */
+function seconds(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || v < 0.01) throw new Error(`--${name} ${text}: expected a number of seconds of at least 0.01`);
   return v;
 }
 
@@ -95,41 +145,79 @@ export function parseAliases(text: string | undefined): Record<string, string> {
 }
 
 export function parseRoutingLogic(text: string): RoutingLogic {
+  const foreign = FOREIGN_ROUTING[text];
+  if (foreign) throw new Error(`routing logic "${text}" is not supported by this router, because ${foreign}; use one of ${ROUTING_LOGICS.join(', ')}`);
   if (!(ROUTING_LOGICS as readonly string[]).includes(text)) throw new Error(`routing logic "${text}" is not one of ${ROUTING_LOGICS.join(', ')}`);
   return text as RoutingLogic;
 }
 
-export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): RouterOptions | 'help' {
+export function parseModelTypes(text: string | undefined, what: string): ModelType[] {
+  return parseList(text).map((t) => {
+    if (!(MODEL_TYPES as readonly string[]).includes(t)) throw new Error(`${what}: model type "${t}" is not one of ${MODEL_TYPES.join(', ')}`);
+    return t as ModelType;
+  });
+}
+
+/** A per-backend list: empty, or exactly one entry per backend. */
+export function perBackend<T>(list: T[], backends: number, what: string): T[] {
+  if (list.length > 0 && list.length !== backends) throw new Error(`${what} names ${list.length} value(s) for ${backends} backend(s); give one per backend`);
+  return list;
+}
+
+export function parseRootPath(text: string | undefined): string {
+  const path = (text ?? '').trim().replace(/\/+$/, '');
+  if (path !== '' && !/^\/[A-Za-z0-9._~\-/]*$/.test(path)) throw new Error(`--root-path ${text}: expected a path like /vllm`);
+  return path;
+}
+
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): RouterOptions | 'help' | 'version' {
   const s = { type: 'string' } as const;
   const b = { type: 'boolean' } as const;
+  const foreign = Object.fromEntries(FOREIGN_FLAGS.map((f) => [f.name, f.value ? s : b]));
   const { values: v } = parseArgs({
     args: argv, strict: true, allowPositionals: false,
     options: {
-      host: s, port: s, 'service-discovery': s, 'static-backends': s, 'static-models': s, 'static-aliases': s,
-      'static-backend-health-checks': b, 'routing-logic': s, 'session-key': s, 'prefix-min-match-length': s,
+      ...foreign,
+      host: s, port: s, 'root-path': s, 'service-discovery': s, 'static-backends': s, 'static-models': s, 'static-aliases': s,
+      'static-model-types': s, 'static-model-labels': s, 'static-backend-health-checks': b, 'static-backend-health-check-interval': s,
+      'static-backend-health-check-timeout-seconds': s, 'routing-logic': s, 'session-key': s, 'prefix-min-match-length': s,
       'engine-stats-interval': s, 'request-stats-window': s, 'max-instance-failover-reroute-attempts': s,
-      'max-body-size': s, 'max-concurrency': s, 'request-timeout': s, 'api-key': s, 'dynamic-config-json': s,
-      'dynamic-config-yaml': s, 'log-format': s, 'log-level': s, 'log-stats': b, 'log-stats-interval': s, help: { type: 'boolean', short: 'h' },
+      'max-body-size': s, 'max-concurrency': s, 'max-connections': s, 'request-timeout': s, 'client-request-timeout': s,
+      'stream-idle-timeout': s, 'drain-timeout': s, 'outlier-consecutive-5xx': s, 'outlier-ejection-time': s, 'api-key': s,
+      'dynamic-config-json': s, 'dynamic-config-yaml': s, 'log-format': s, 'log-level': s, version: b, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) return 'help';
+  if (v.version) return 'version';
+  const given = v as Record<string, string | boolean | undefined>;
+  for (const flag of FOREIGN_FLAGS) {
+    const value = given[flag.name];
+    const refused = value === undefined ? null : refusal(flag, value);
+    if (refused) throw new Error(refused);
+  }
   const discovery = v['service-discovery'] ?? 'static';
-  if (discovery !== 'static') throw new Error(`--service-discovery ${discovery}: only static discovery is available in this version`);
+  if (discovery === 'k8s') throw new Error('--service-discovery k8s is not supported yet: Kubernetes discovery is not in this version; list the engines with --static-backends');
+  if (discovery === 'external-only') throw new Error('--service-discovery external-only is not supported by this router, because only vLLM engines are routed to, not external providers');
+  if (discovery !== 'static') throw new Error(`--service-discovery ${discovery}: expected static`);
   const backends = parseList(v['static-backends']).map(normalizeUrl);
-  const models = parseList(v['static-models']);
-  if (models.length > 0 && models.length !== backends.length) throw new Error(`--static-models names ${models.length} model(s) for ${backends.length} backend(s); give one per backend`);
+  const models = perBackend(parseList(v['static-models']), backends.length, '--static-models');
   const logFormat = v['log-format'] ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw new Error(`--log-format ${logFormat}: expected text or json`);
-  const logLevel = v['log-level'] ?? 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new Error(`--log-level ${logLevel}: expected ${LOG_LEVELS.join(', ')}`);
+  const logLevel = LOG_LEVELS[v['log-level'] ?? 'info'];
+  if (!logLevel) throw new Error(`--log-level ${v['log-level']}: expected one of ${Object.keys(LOG_LEVELS).join(', ')}`);
   return {
     host: v.host ?? '127.0.0.1',
     port: int('port', v.port, 8001, 0),
+    rootPath: parseRootPath(v['root-path']),
     serviceDiscovery: 'static',
     staticBackends: backends,
     staticModels: models,
     staticAliases: parseAliases(v['static-aliases']),
+    staticModelTypes: perBackend(parseModelTypes(v['static-model-types'], '--static-model-types'), backends.length, '--static-model-types'),
+    staticModelLabels: perBackend(parseList(v['static-model-labels']), backends.length, '--static-model-labels'),
     staticBackendHealthChecks: v['static-backend-health-checks'] ?? false,
+    staticBackendHealthCheckInterval: int('static-backend-health-check-interval', v['static-backend-health-check-interval'], 60, 1),
+    staticBackendHealthCheckTimeout: int('static-backend-health-check-timeout-seconds', v['static-backend-health-check-timeout-seconds'], 10, 1),
     routingLogic: parseRoutingLogic(v['routing-logic'] ?? 'roundrobin'),
     sessionKey: v['session-key'] ?? 'x-user-id',
     prefixMinMatchLength: int('prefix-min-match-length', v['prefix-min-match-length'], 0, 0),
@@ -138,11 +226,17 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     maxInstanceFailoverRerouteAttempts: int('max-instance-failover-reroute-attempts', v['max-instance-failover-reroute-attempts'], 1, 0),
     maxBodySize: int('max-body-size', v['max-body-size'], 10 * 1024 * 1024, 1),
     maxConcurrency: int('max-concurrency', v['max-concurrency'], 4096, 1),
-    requestTimeout: int('request-timeout', v['request-timeout'], 600, 1),
+    maxConnections: int('max-connections', v['max-connections'], 8192, 1),
+    requestTimeout: seconds('request-timeout', v['request-timeout'], 600),
+    clientRequestTimeout: seconds('client-request-timeout', v['client-request-timeout'], 60),
+    streamIdleTimeout: seconds('stream-idle-timeout', v['stream-idle-timeout'], 300),
+    drainTimeout: seconds('drain-timeout', v['drain-timeout'], 10),
+    outlierConsecutive5xx: int('outlier-consecutive-5xx', v['outlier-consecutive-5xx'], 0, 0),
+    outlierEjectionTime: seconds('outlier-ejection-time', v['outlier-ejection-time'], 30),
     apiKey: v['api-key'] ?? (env.VLLM_ROUTER_API_KEY || null),
     engineApiKey: env.VLLM_API_KEY || null,
     dynamicConfigFile: v['dynamic-config-json'] ?? v['dynamic-config-yaml'] ?? null,
     logFormat,
-    logLevel: logLevel as RouterOptions['logLevel'],
+    logLevel,
   };
 }

@@ -3,10 +3,14 @@
 // engine when a connection fails before any response header. The object is
 // its own undici handler, so a request costs one allocation here, not a
 // promise and a closure per step: this is the router's hot path.
+//
+// Only the engine's faults count against it (connection failures, timeouts,
+// a broken answer): a request undici cannot send as the client wrote it, or a
+// client that stops reading, never ejects an engine.
 import type { Dispatcher, Pool } from 'undici';
 import type { DeadlineSweep, Expiring } from './deadlines.js';
-import type { Endpoint, EndpointSet } from './endpoints.js';
-import { errors, type RouterError } from './errors.js';
+import type { Endpoint, EndpointSet, OutlierPolicy } from './endpoints.js';
+import { errorBody, errors, type RouterError } from './errors.js';
 import type { ClientResponse } from './http1/client-response.js';
 import { HOP_BY_HOP } from './incoming-headers.js';
 import type { Logger } from './logger.js';
@@ -24,8 +28,15 @@ export interface ForwardContext {
   readonly headersTimeoutMs: number;
   /** Where requests wait for their engine's response headers. */
   readonly awaitingHeaders: DeadlineSweep;
+  /** How long an answer may go without a byte moving (from the engine, or into the client). */
+  readonly streamIdleMs: number;
+  /** Where answers in progress wait for their next byte. */
+  readonly idleStreams: DeadlineSweep;
+  readonly outlier: OutlierPolicy;
   pool(url: string): Pool;
   choose(candidates: Endpoint[], request: RoutedRequest): Endpoint;
+  /** The routing decision, logged before the request is forwarded. */
+  decided(spec: ForwardSpec, endpoint: Endpoint, attempt: number): void;
   /** Answers the router's own error to the client. */
   fail(url: string, res: ClientResponse, err: RouterError, requestId: string): void;
   /** The request is over, whichever way it ended. */
@@ -33,9 +44,11 @@ export interface ForwardContext {
 }
 
 export interface ForwardSpec {
+  method: 'POST' | 'GET';
+  /** The engine's path, query included. */
   path: string;
   /** The body for the engine: the client's bytes, or rewritten when an alias changed the model. */
-  payload: Buffer;
+  payload: Buffer | null;
   /** Flat name, value list sent to the engine. */
   headers: string[];
   requestId: string;
@@ -44,21 +57,38 @@ export interface ForwardSpec {
   routed: RoutedRequest;
   /** performance.now() when the request arrived. */
   arrival: number;
+  /** Only this endpoint (by id), when the client named one (?id=). */
+  pinned: string | null;
+  /** Called with the engine's status once its whole answer has been relayed. */
+  answered?: (endpoint: Endpoint, status: number) => void;
 }
 
 /** The error an attempt ends with when the engine sends no headers within --request-timeout. */
 const HEADERS_TIMEOUT = 'ROUTER_HEADERS_TIMEOUT';
+/** The engine sent nothing for --stream-idle-timeout. */
+const ENGINE_IDLE = 'ROUTER_ENGINE_IDLE';
+/** Connection failures before any response header: safe to retry elsewhere. */
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT']);
+/** The engine's faults that are not connection failures: timeouts, and answers that break HTTP. */
+const ENGINE_FAULTS = new Set([...RETRYABLE, HEADERS_TIMEOUT, ENGINE_IDLE, 'ETIMEDOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_HEADERS_OVERFLOW', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_RES_EXCEEDED_MAX_SIZE']);
+/** undici refused the request as the client wrote it: the client's mistake, never the engine's. */
+const REQUEST_FAULTS = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH']);
 /** Engine response headers that describe the engine's connection, not the answer. */
 const NOT_RELAYED = new Set([...HOP_BY_HOP, 'x-request-id']);
+const LF = 10;
+const CR = 13;
 
-/** A connection failure that happened before any response header: safe to retry elsewhere. */
-function retryable(err: Error): boolean {
-  return RETRYABLE.has((err as { code?: string }).code ?? '');
+function codeOf(err: Error | null): string {
+  return (err as { code?: string } | null)?.code ?? 'error';
 }
 
-function timeoutError(): Error {
-  return Object.assign(new Error('the engine sent no response headers within --request-timeout'), { code: HEADERS_TIMEOUT });
+function engineFault(code: string): boolean {
+  // llhttp's codes (HPE_…) mean the engine's answer is not HTTP.
+  return ENGINE_FAULTS.has(code) || code.startsWith('HPE_');
+}
+
+function timeoutError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
 }
 
 export class ProxiedRequest implements Dispatcher.DispatchHandler, Expiring {
@@ -69,10 +99,17 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Expiring {
   private attempts = 0;
   private endpoint: Endpoint | null = null;
   private status = 0;
+  /** Which timeout list the request is in: waiting for headers, or relaying an answer. */
+  private waiting: 'headers' | 'body' | null = null;
   /** The engine's first body byte has arrived: the request's time to first token is known. */
   private gotFirstByte = false;
   private cancelled = false;
   private timedOut = false;
+  /** The client's socket is full: the engine's answer waits for 'drain'. */
+  private clientFull = false;
+  /** The answer is an SSE stream, and what was relayed so far ends at an event boundary. */
+  private sse = false;
+  private atEventEnd = true;
   private abortUpstream: ((err?: Error) => void) | null = null;
   private resumeUpstream: (() => void) | null = null;
   private lastError: Error | null = null;
@@ -89,43 +126,75 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Expiring {
     this.next();
   }
 
+  private candidates(): Endpoint[] {
+    const { ctx, spec } = this;
+    if (spec.pinned === null) return ctx.endpoints.candidates(spec.routed.model, this.tried);
+    const e = ctx.endpoints.byId(spec.pinned);
+    return e && !this.tried.has(e.url) ? [e] : [];
+  }
+
   private next(): void {
     const { ctx, spec } = this;
     const model = spec.routed.model;
-    const candidates = ctx.endpoints.candidates(model, this.tried);
+    const candidates = this.candidates();
     if (candidates.length === 0 || this.attempts > ctx.failoverAttempts) {
       if (this.tried.size > 0) return this.giveUp();
+      if (spec.pinned !== null) return this.end(errors.badRequest(`no engine with id ${spec.pinned}; /engines lists them`, 'id'));
       if (ctx.endpoints.modelsSeen.has(model)) return this.end(errors.unavailable(`no engine serving ${model} is available now; retry later`));
       return this.end(errors.notFound(`The model \`${spec.requested}\` does not exist.`));
     }
-    const endpoint = ctx.choose(candidates, spec.routed);
+    const endpoint = candidates.length === 1 && spec.pinned !== null ? (candidates[0] as Endpoint) : ctx.choose(candidates, spec.routed);
     this.attempts++;
     this.tried.add(endpoint.url);
     this.endpoint = endpoint;
     this.gotFirstByte = false;
     this.timedOut = false;
-    this.deadline = performance.now() + ctx.headersTimeoutMs;
-    ctx.awaitingHeaders.add(this);
+    ctx.decided(spec, endpoint, this.attempts);
+    this.wait('headers', ctx.headersTimeoutMs);
     endpoint.inFlight++;
     endpoint.awaitingFirstByte++;
     endpoint.stats.started();
     ctx.pool(endpoint.url).dispatch({
-      method: 'POST', path: spec.path, headers: spec.headers, body: spec.payload,
-      // No undici timers: --request-timeout is kept by awaitingHeaders.
+      method: spec.method, path: spec.path, headers: spec.headers, body: spec.payload,
+      // No undici timers: --request-timeout and --stream-idle-timeout are kept by the sweeps.
       headersTimeout: 0, bodyTimeout: 0,
     }, this);
   }
 
+  /** Into a timeout list (out of the other one), with its deadline from now. */
+  private wait(list: 'headers' | 'body', ms: number): void {
+    this.unwait();
+    this.waiting = list;
+    this.deadline = performance.now() + ms;
+    (list === 'headers' ? this.ctx.awaitingHeaders : this.ctx.idleStreams).add(this);
+  }
+
+  private unwait(): void {
+    if (this.waiting === 'headers') this.ctx.awaitingHeaders.delete(this);
+    else if (this.waiting === 'body') this.ctx.idleStreams.delete(this);
+    this.waiting = null;
+  }
+
   onConnect(abort: (err?: Error) => void): void {
     if (this.cancelled) abort();
-    else if (this.timedOut) abort(timeoutError());
+    else if (this.timedOut) abort(timeoutError(HEADERS_TIMEOUT, 'the engine sent no response headers within --request-timeout'));
     else this.abortUpstream = abort;
   }
 
-  /** The engine sent no headers in time: the attempt ends with a timeout error (504 unless another attempt answers). */
+  /** A deadline passed: no headers in time (504 unless another attempt answers), or nothing moved for --stream-idle-timeout. */
   expire(): void {
-    this.timedOut = true;
-    this.abortUpstream?.(timeoutError());
+    const list = this.waiting;
+    this.waiting = null;
+    if (list === 'headers') {
+      this.timedOut = true;
+      this.abortUpstream?.(timeoutError(HEADERS_TIMEOUT, 'the engine sent no response headers within --request-timeout'));
+    } else if (this.clientFull) {
+      // The client stopped reading: the engine is not to blame. The connection goes, and with it the engine request.
+      this.ctx.log.log('info', 'request', { id: this.spec.requestId, model: this.spec.requested, engine: this.endpoint?.url, status: this.status, error: 'client_not_reading', ms: Math.round(performance.now() - this.spec.arrival) });
+      this.res.destroy();
+    } else {
+      this.abortUpstream?.(timeoutError(ENGINE_IDLE, `the engine sent nothing for --stream-idle-timeout ${this.ctx.streamIdleMs / 1000} s`));
+    }
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
@@ -139,14 +208,16 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Expiring {
       const name = (rawHeaders[i] as Buffer).toString('latin1');
       const lower = name.toLowerCase();
       if (NOT_RELAYED.has(lower)) continue;
+      const value = (rawHeaders[i + 1] as Buffer).toString('latin1');
       if (lower === 'content-length') sized = true;
-      out.push(name, (rawHeaders[i + 1] as Buffer).toString('latin1'));
+      else if (lower === 'content-type' && value.startsWith('text/event-stream')) this.sse = true;
+      out.push(name, value);
     }
     out.push('x-request-id', this.spec.requestId, 'x-router-engine', endpoint.url, 'x-router-attempts', String(this.attempts));
     this.res.writeHead(statusCode, out);
     // Streams show their headers at once; a sized answer goes out with its body in one write.
     if (!sized) this.res.flushHeaders();
-    this.ctx.awaitingHeaders.delete(this);
+    this.wait('body', this.ctx.streamIdleMs);
     return true;
   }
 
@@ -162,18 +233,33 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Expiring {
 
   onData(chunk: Buffer): boolean {
     if (!this.gotFirstByte) this.firstByte();
+    if (this.sse) {
+      const n = chunk.length;
+      this.atEventEnd = n > 0 ? chunk[n - 1] === LF && (chunk[n - 2] === LF || (chunk[n - 2] === CR && chunk[n - 3] === LF)) : this.atEventEnd;
+    }
+    this.wait('body', this.ctx.streamIdleMs);
     if (this.res.write(chunk)) return true;
     // Backpressure: the engine's stream waits while the client's socket is full.
-    this.res.once('drain', this.resumeUpstream as () => void);
+    this.clientFull = true;
+    this.res.once('drain', () => this.drained());
     return false;
+  }
+
+  private drained(): void {
+    this.clientFull = false;
+    if (this.waiting === 'body') this.wait('body', this.ctx.streamIdleMs);
+    this.resumeUpstream?.();
   }
 
   onComplete(): void {
     if (!this.gotFirstByte) this.firstByte();
     this.res.end();
     const endpoint = this.settle();
-    endpoint.succeeded();
     const { ctx, spec, status } = this;
+    if (endpoint.answered(status, Date.now(), ctx.outlier)) {
+      ctx.log.log('warn', `engine ${endpoint.url} ejected after ${ctx.outlier.consecutive5xx} consecutive 5xx answers, for ${(endpoint.retryAt - Date.now()) / 1000} s`);
+    }
+    spec.answered?.(endpoint, status);
     const ms = performance.now() - spec.arrival;
     if (status >= 500) ctx.metrics.countError(endpoint.url, spec.requested, `http_${status}`);
     ctx.metrics.observeLatency(endpoint.url, spec.requested, status, ms / 1000);
@@ -183,11 +269,13 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Expiring {
 
   onError(err: Error): void {
     const endpoint = this.settle();
-    if (this.cancelled) return this.ctx.done();
+    if (this.cancelled || this.res.destroyed) return this.ctx.done();
     this.lastError = err;
-    this.ctx.metrics.countError(endpoint.url, this.spec.requested, (err as { code?: string }).code ?? 'error');
-    if (endpoint.failed(Date.now())) this.ctx.log.log('warn', `engine ${endpoint.url} ejected after ${endpoint.consecutiveFailures} consecutive failures`);
-    if (this.res.headersSent || !retryable(err)) return this.giveUp();
+    const code = codeOf(err);
+    if (REQUEST_FAULTS.has(code)) return this.end(errors.badRequest(`the request cannot be forwarded as sent: ${err.message}`));
+    this.ctx.metrics.countError(endpoint.url, this.spec.requested, code);
+    if (engineFault(code) && endpoint.failed(Date.now())) this.ctx.log.log('warn', `engine ${endpoint.url} ejected after ${endpoint.consecutiveFailures} consecutive failures`);
+    if (this.res.headersSent || !RETRYABLE.has(code)) return this.giveUp();
     this.next();
   }
 
@@ -195,7 +283,7 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Expiring {
   private settle(): Endpoint {
     const endpoint = this.endpoint as Endpoint;
     if (!this.gotFirstByte) endpoint.awaitingFirstByte--;
-    this.ctx.awaitingHeaders.delete(this);
+    this.unwait();
     endpoint.inFlight--;
     endpoint.stats.finished(performance.now() - this.spec.arrival);
     this.abortUpstream = null;
@@ -203,14 +291,24 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Expiring {
   }
 
   private giveUp(): void {
-    if (this.res.headersSent) {
-      // Part of an answer went out: cutting the connection is the only honest signal left.
-      this.res.destroy();
-      return this.ctx.done();
-    }
-    const code = (this.lastError as { code?: string } | null)?.code;
+    const code = codeOf(this.lastError);
+    if (this.res.headersSent) return this.breakOff(code);
     if (code === HEADERS_TIMEOUT) return this.end(errors.timeout(this.ctx.headersTimeoutMs / 1000));
     this.end(errors.badGateway(`no engine could be reached for ${this.spec.requested} after ${this.tried.size} attempt(s): ${this.lastError?.message ?? 'unknown error'}`));
+  }
+
+  /**
+   * Part of the answer went out when the engine failed. An SSE stream at an
+   * event boundary ends as vLLM ends a failed stream: an OpenAI-style error
+   * event, then [DONE], then a proper end. Anything else can only be cut.
+   */
+  private breakOff(code: string): void {
+    const { ctx, spec } = this;
+    const err = code === ENGINE_IDLE ? errors.streamIdle(ctx.streamIdleMs / 1000) : errors.streamBroken(this.lastError?.message ?? code);
+    ctx.log.log('info', 'request', { id: spec.requestId, model: spec.requested, engine: this.endpoint?.url, status: this.status, error: err.code, ms: Math.round(performance.now() - spec.arrival), attempts: this.attempts });
+    if (this.sse && this.atEventEnd && !this.clientFull) this.res.end(`data: ${errorBody(err)}\n\ndata: [DONE]\n\n`);
+    else this.res.destroy();
+    ctx.done();
   }
 
   private end(err: RouterError): void {

@@ -2,44 +2,47 @@
 // then a ProxiedRequest takes the request to an engine. Requests arrive by
 // the fast path (plain POSTs) or by Node's HTTP server (everything else);
 // both are served here the same way. Also the endpoint set, dynamic config
-// and lifecycle. Nothing a client sends may crash it.
+// and lifecycle. Nothing a client sends may crash it, and what a client gets
+// wrong is answered in the OpenAI error shape, malformed HTTP included.
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, maxHeaderSize, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Pool } from 'undici';
-import type { DynamicConfig } from './dynamic-config.js';
-import { EndpointSet, type BackendSpec, type Endpoint } from './endpoints.js';
 import { DeadlineSweep } from './deadlines.js';
+import { createDiscovery, type DiscoverySource } from './discovery/index.js';
+import type { DynamicConfig } from './dynamic-config.js';
+import { EndpointSet, type BackendSpec, type Endpoint, type ModelCard, type OutlierPolicy } from './endpoints.js';
 import { EngineWatch } from './engine-watch.js';
 import { errorBody, errors, RouterError } from './errors.js';
 import type { ClientResponse } from './http1/client-response.js';
 import { installFastPath, type FastPath } from './http1/fast-path.js';
 import { scanHeaders, type IncomingHeaders } from './incoming-headers.js';
-import { Logger } from './logger.js';
+import { Logger, textValue } from './logger.js';
 import { RouterMetrics } from './metrics.js';
 import type { RouterOptions } from './options.js';
-import { ProxiedRequest, type ForwardContext } from './proxied-request.js';
+import { ProxiedRequest, type ForwardContext, type ForwardSpec } from './proxied-request.js';
+import { isMultipart, parseForm, parseJsonBody, promptOf } from './request-body.js';
 import { createAlgorithm, type RoutedRequest, type RoutingAlgorithm, type RoutingLogic } from './routing/index.js';
 
 export const VERSION = '0.1.0';
 
-const PROXIED = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/tokenize', '/detokenize']);
+/** Routes proxied to an engine chosen by the request's model, and the method each takes. */
+const PROXIED: Record<string, 'POST' | 'GET'> = {
+  '/v1/chat/completions': 'POST', '/v1/completions': 'POST', '/v1/embeddings': 'POST', '/tokenize': 'POST', '/detokenize': 'POST',
+  '/v1/responses': 'POST', '/v1/rerank': 'POST', '/rerank': 'POST', '/v1/score': 'POST', '/score': 'POST', '/v1/messages': 'POST',
+  '/v1/audio/voices': 'GET',
+};
+/** Every POST under these is proxied too (speech, transcriptions, translations; generations, edits, …). */
+const PROXIED_PREFIXES = ['/v1/audio/', '/v1/images/'];
+/** Engine administration, sent to the engine named by ?id= (production-stack's sleep mode routes). */
+const ADMIN: Record<string, 'POST' | 'GET'> = { '/sleep': 'POST', '/wake_up': 'POST', '/is_sleeping': 'GET' };
 const JSON_HEADERS = ['content-type', 'application/json'];
 const KEEP_ALIVE_MS = 65_000;
+/** How long a connection closed after an error answer may linger, so the client reads the answer before the close. */
+const LINGER_MS = 1000;
 
 /** Hands the request body over once it is all here (or the error that stopped it). */
 type BodySource = (done: (err: unknown, body: Buffer | null) => void) => void;
-
-function promptOf(body: Record<string, unknown>): string {
-  if (Array.isArray(body.messages)) {
-    return body.messages.map((m) => {
-      const c = (m as { content?: unknown })?.content;
-      return typeof c === 'string' ? c : Array.isArray(c) ? c.map((p) => (p as { text?: string })?.text ?? '').join('') : '';
-    }).join('\n');
-  }
-  if (typeof body.prompt === 'string') return body.prompt;
-  if (Array.isArray(body.prompt)) return body.prompt.filter((p) => typeof p === 'string').join('\n');
-  return '';
-}
 
 /** Collects the body up to `limit` bytes; calls back once, with a 413 past the limit. */
 function readBody(req: IncomingMessage, limit: number, done: (err: unknown, body: Buffer | null) => void): void {
@@ -60,11 +63,22 @@ function readBody(req: IncomingMessage, limit: number, done: (err: unknown, body
   req.on('error', (err) => finish(err, null));
 }
 
-export class RouterServer {
+/** The query string without `id` (which names an engine for the router), '' when nothing is left. */
+function queryWithoutId(query: string): { id: string | null; rest: string } {
+  if (query === '') return { id: null, rest: '' };
+  const params = new URLSearchParams(query);
+  const id = params.get('id');
+  params.delete('id');
+  const rest = params.toString();
+  return { id, rest: rest === '' ? '' : `?${rest}` };
+}
+
+export class RouterServer implements ForwardContext {
   readonly server: Server;
   readonly endpoints: EndpointSet;
   readonly metrics: RouterMetrics;
   readonly log: Logger;
+  readonly discovery: DiscoverySource;
   private algorithm: RoutingAlgorithm;
   private routingLogic: RoutingLogic;
   private prefixMinMatchLength: number;
@@ -78,9 +92,22 @@ export class RouterServer {
   private readonly engineAuthHeader: string[];
   private readonly fastPath: FastPath;
   private inFlight = 0;
+  private listening = false;
+  /** SIGTERM: answers say connection: close, and connections close once idle. */
+  private draining = false;
+  /** node:http answers in progress, by connection: an error on a busy connection must not write into an answer. */
+  private readonly busy = new WeakMap<Socket, number>();
+  /** Connections to close once their answers in progress are out. */
+  private readonly closeWhenIdle = new WeakSet<Socket>();
+  private readonly nodeResponses = new Set<ServerResponse>();
   readonly failoverAttempts: number;
   readonly headersTimeoutMs: number;
   readonly awaitingHeaders: DeadlineSweep;
+  readonly streamIdleMs: number;
+  readonly idleStreams: DeadlineSweep;
+  readonly outlier: OutlierPolicy;
+  private readonly clientRequestMs: number;
+  private readonly clientRequests: DeadlineSweep;
 
   constructor(readonly options: RouterOptions) {
     this.log = new Logger(options.logFormat, options.logLevel);
@@ -94,28 +121,49 @@ export class RouterServer {
     this.aliases = options.staticAliases;
     this.failoverAttempts = options.maxInstanceFailoverRerouteAttempts;
     this.headersTimeoutMs = options.requestTimeout * 1000;
-    this.awaitingHeaders = new DeadlineSweep(Math.min(1000, this.headersTimeoutMs / 4));
+    this.streamIdleMs = options.streamIdleTimeout * 1000;
+    this.clientRequestMs = options.clientRequestTimeout * 1000;
+    // Each sweep notices a passed deadline within a quarter of its timeout (at most a second).
+    const sweep = (ms: number) => new DeadlineSweep(Math.max(5, Math.min(1000, ms / 4)));
+    this.awaitingHeaders = sweep(this.headersTimeoutMs);
+    this.idleStreams = sweep(this.streamIdleMs);
+    this.clientRequests = sweep(this.clientRequestMs);
+    this.outlier = { consecutive5xx: options.outlierConsecutive5xx, ejectionMs: options.outlierEjectionTime * 1000 };
     this.clientKey = options.apiKey ? Buffer.from(`Bearer ${options.apiKey}`) : null;
     const engineAuth: Record<string, string> = options.engineApiKey ? { authorization: `Bearer ${options.engineApiKey}` } : {};
     this.engineAuthHeader = Object.entries(engineAuth).flat();
-    this.setBackends(options.staticBackends.map((url, i) => ({ url, models: options.staticModels[i] ? [options.staticModels[i] as string] : [] })));
-    this.watch = new EngineWatch(this.endpoints, engineAuth, (m) => this.log.log('info', m));
+    this.watch = new EngineWatch(this.endpoints, engineAuth, (level, m) => this.log.log(level, m), {
+      active: options.staticBackendHealthChecks,
+      intervalMs: options.staticBackendHealthCheckInterval * 1000,
+      timeoutMs: options.staticBackendHealthCheckTimeout * 1000,
+    });
+    this.discovery = createDiscovery(options);
+    this.discovery.start((backends) => this.replaceBackends(backends));
     const limit = options.maxBodySize;
-    this.server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, (req, res) => {
+    // Node checks its request timeout on an interval: often enough for the bound to hold within a quarter of it.
+    this.server = createServer({ connectionsCheckingInterval: Math.max(10, Math.min(30_000, this.clientRequestMs / 4)) }, (req, res) => {
+      this.trackNodeResponse(req.socket, res);
       this.serve(req.method ?? 'GET', req.url ?? '/', req.rawHeaders, res, (done) => readBody(req, limit, done));
     });
-    this.fastPath = installFastPath(this.server, (r) => this.serve(r.method, r.url, r.rawHeaders, r.response, (done) => done(null, r.body)), {
-      maxBodySize: limit, keepAliveMs: KEEP_ALIVE_MS, headersTimeoutMs: this.server.headersTimeout,
+    this.server.keepAliveTimeout = KEEP_ALIVE_MS;
+    this.server.requestTimeout = this.clientRequestMs;
+    this.server.headersTimeout = this.clientRequestMs;
+    this.server.maxConnections = options.maxConnections;
+    this.fastPath = installFastPath(this.server, {
+      request: (r) => this.serve(r.method, r.url, r.rawHeaders, r.response, (done) => done(null, r.body)),
+      timedOut: (socket) => this.answerOnSocket(socket, errors.requestTimeout(options.clientRequestTimeout)),
+    }, {
+      maxBodySize: limit, maxHeaderBytes: maxHeaderSize, keepAliveMs: KEEP_ALIVE_MS,
+      requestDeadlines: this.clientRequests, requestDeadline: () => performance.now() + this.clientRequestMs,
     });
-    this.server.on('clientError', (_e, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-    });
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.clientError(err, socket));
   }
 
-  private setBackends(backends: BackendSpec[]): void {
+  /** The one place the endpoint set changes: discovery sources and the dynamic config come here. */
+  replaceBackends(backends: BackendSpec[]): void {
     // Pools first: if one cannot be made, nothing has changed yet.
     const pools = backends.filter((b) => !this.pools.has(b.url)).map((b) => [b.url, new Pool(b.url, { connections: this.options.maxConcurrency, pipelining: 1, keepAliveTimeout: 60_000 })] as const);
-    const { removed } = this.endpoints.replace(backends);
+    const { added, removed } = this.endpoints.replace(backends);
     for (const url of removed) {
       const pool = this.pools.get(url);
       this.pools.delete(url);
@@ -126,12 +174,14 @@ export class RouterServer {
     // As many connections as requests may be in flight: the engines queue, not the router.
     for (const [url, pool] of pools) this.pools.set(url, pool);
     if (removed.length > 0) this.algorithm.retain?.(new Set(this.endpoints.all().map((e) => e.url)));
+    // A newcomer's load and model objects are read now, not at the next scrape.
+    if (this.listening) for (const e of added) void this.watch.scrape(e);
   }
 
   /** Applies a dynamic config without dropping in-flight requests. */
   applyConfig(c: DynamicConfig): void {
     const before = this.endpoints.all().map((e) => e.url).join(',');
-    if (c.backends) this.setBackends(c.backends);
+    if (c.backends) this.replaceBackends(c.backends);
     const changes: string[] = [];
     const after = this.endpoints.all().map((e) => e.url).join(',');
     if (before !== after) changes.push(`backends ${after || '(none)'}`);
@@ -164,12 +214,73 @@ export class RouterServer {
     res.end(errorBody(e));
   }
 
+  /**
+   * Answers an error straight on a socket that has no request object (bad
+   * HTTP, a request not complete in time) and closes the connection, after a
+   * moment for the client to read the answer.
+   */
+  private answerOnSocket(socket: Socket, err: RouterError): void {
+    const requestId = randomUUID();
+    if (this.log.enabled('info')) this.log.log('info', 'request', { id: requestId, status: err.status, error: err.code });
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const body = errorBody(err);
+    socket.end(`HTTP/1.1 ${err.status} ${STATUS_CODES[err.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`);
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  }
+
+  /** Node's parser refused what a client sent, or its request was not complete in time. */
+  private clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    if (err.code === 'ECONNRESET' || !socket.writable || this.closeWhenIdle.has(socket)) {
+      if (!this.closeWhenIdle.has(socket)) socket.destroy();
+      return;
+    }
+    if ((this.busy.get(socket) ?? 0) > 0) {
+      // An answer is being written on this connection: nothing may go into the middle of it. It closes once the answer is out.
+      this.closeWhenIdle.add(socket);
+      return;
+    }
+    this.closeWhenIdle.add(socket);
+    const e = err.code === 'HPE_HEADER_OVERFLOW' ? errors.headersTooLarge()
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? errors.requestTimeout(this.options.clientRequestTimeout)
+        : err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW' ? errors.tooLarge(this.options.maxBodySize)
+          : errors.badHttp((err as { reason?: string }).reason ?? err.message);
+    this.answerOnSocket(socket, e);
+  }
+
+  private trackNodeResponse(socket: Socket, res: ServerResponse): void {
+    this.busy.set(socket, (this.busy.get(socket) ?? 0) + 1);
+    this.nodeResponses.add(res);
+    if (this.draining) res.setHeader('connection', 'close');
+    res.once('close', () => {
+      this.nodeResponses.delete(res);
+      const left = (this.busy.get(socket) ?? 1) - 1;
+      this.busy.set(socket, left);
+      if (left === 0 && this.closeWhenIdle.has(socket)) socket.end();
+      // Draining: a keep-alive connection that just went idle closes now, not at its keep-alive timeout.
+      if (this.draining) setImmediate(() => this.server.closeIdleConnections());
+    });
+  }
+
   pool(url: string): Pool {
     return this.pools.get(url) as Pool;
   }
 
   choose(candidates: Endpoint[], request: RoutedRequest): Endpoint {
     return this.algorithm.choose(candidates, request) as Endpoint;
+  }
+
+  /** production-stack's decision line (its e2e routing test reads it), written before the request is forwarded. */
+  decided(spec: ForwardSpec, endpoint: Endpoint, attempt: number): void {
+    if (!this.log.enabled('info')) return;
+    const session = spec.routed.sessionId;
+    const at = Date.now() / 1000;
+    const processTime = (performance.now() - spec.arrival) / 1000;
+    const text = `Routing request ${textValue(spec.requestId)} with session id ${session === null ? 'None' : textValue(session)} to ${endpoint.url} at ${at.toFixed(6)}, process time = ${processTime.toFixed(4)}`;
+    if (this.options.logFormat === 'text') this.log.log('info', text);
+    else this.log.log('info', text, { id: spec.requestId, session_id: session, engine: endpoint.url, at, process_time_s: processTime, attempt });
   }
 
   done(): void {
@@ -186,22 +297,30 @@ export class RouterServer {
     const headers = scanHeaders(rawHeaders, this.sessionHeader);
     const requestId = headers.requestId || randomUUID();
     try {
+      if (headers.hosts > 1) throw errors.badRequest('more than one Host header (RFC 9112 §3.2 allows one)');
       this.route(method, url, res, headers, requestId, body);
     } catch (err) {
       this.fail(url, res, err, requestId);
     }
   }
 
-  private answer(res: ClientResponse, headers: string[], text: string): void {
-    res.writeHead(200, headers);
+  private answer(res: ClientResponse, headers: string[], text: string, status = 200): void {
+    res.writeHead(status, headers);
     res.end(text);
   }
 
   private route(method: string, url: string, res: ClientResponse, headers: IncomingHeaders, requestId: string, body: BodySource): void {
-    const query = url.indexOf('?');
-    const path = query < 0 ? url : url.slice(0, query);
+    const q = url.indexOf('?');
+    let path = q < 0 ? url : url.slice(0, q);
+    const root = this.options.rootPath;
+    // Served with and without the root path, as production-stack's FastAPI app is.
+    if (root !== '' && (path === root || path.startsWith(`${root}/`))) path = path.slice(root.length) || '/';
+    const query = q < 0 ? '' : url.slice(q + 1);
     if (method === 'GET') {
-      if (path === '/health') return this.answer(res, JSON_HEADERS, '{"status":"healthy"}');
+      if (path === '/health') {
+        if (this.discovery.healthy()) return this.answer(res, JSON_HEADERS, '{"status":"healthy"}');
+        return this.answer(res, JSON_HEADERS, JSON.stringify({ status: `service discovery (${this.discovery.name}) has lost sight of the engines` }), 503);
+      }
       if (path === '/metrics') {
         this.metrics.registry.metrics().then(
           (text) => this.answer(res, ['content-type', this.metrics.registry.contentType], text),
@@ -215,51 +334,107 @@ export class RouterServer {
       }
       if (path === '/v1/models') {
         if (!this.authorized(headers.authorization)) throw errors.unauthorized();
-        const created = Math.floor(Date.now() / 1000);
-        const ids = [...new Set([...this.endpoints.models(), ...Object.keys(this.aliases)])].sort();
-        return this.answer(res, JSON_HEADERS, JSON.stringify({ object: 'list', data: ids.map((id) => ({ id, object: 'model', created, owned_by: 'vllm' })) }));
+        return this.answer(res, JSON_HEADERS, JSON.stringify({ object: 'list', data: this.modelCards() }));
       }
     }
-    if (!PROXIED.has(path)) throw errors.notFound(`no route ${method} ${path}`);
-    if (method !== 'POST') throw new RouterError(405, 'method_not_allowed', `${path} accepts POST, not ${method}`);
+    const admin = ADMIN[path];
+    const proxied = PROXIED[path] ?? (PROXIED_PREFIXES.some((p) => path.startsWith(p)) ? 'POST' : undefined);
+    const wanted = admin ?? proxied;
+    if (!wanted) throw errors.notFound(`no route ${method} ${path}`);
+    if (method !== wanted) throw new RouterError(405, 'method_not_allowed', `${path} accepts ${wanted}, not ${method}`);
     if (!this.authorized(headers.authorization)) throw errors.unauthorized();
-    if (this.inFlight >= this.options.maxConcurrency) throw errors.tooMany(this.options.maxConcurrency);
     if (headers.contentLength > this.options.maxBodySize) throw errors.tooLarge(this.options.maxBodySize);
     const arrival = performance.now();
-    this.inFlight++;
+    const { id, rest } = queryWithoutId(query);
+    const target = { path, enginePath: `${path}${rest}`, pinned: id, admin: admin !== undefined };
+    if (method === 'GET') return this.forward(res, target, null, headers, requestId, arrival);
+    // A request takes a --max-concurrency slot only once its body is here: stalled uploads hold none.
     body((err, raw) => {
       try {
         if (err) throw err;
-        this.proxy(res, path, raw as Buffer, headers, requestId, arrival);
+        this.forward(res, target, raw as Buffer, headers, requestId, arrival);
       } catch (e) {
         this.fail(url, res, e, requestId);
-        this.done();
       }
     });
   }
 
-  /** Checks the body and hands the request to a ProxiedRequest; throws the client's mistakes. */
-  private proxy(res: ClientResponse, path: string, raw: Buffer, headers: IncomingHeaders, requestId: string, arrival: number): void {
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-    } catch (err) {
-      throw errors.badRequest(`the request body is not valid JSON: ${(err as Error).message}`);
+  /** The model objects of /v1/models: the engines' own (root, parent, max_model_len, …) where they have sent them, one per id. */
+  private modelCards(): ModelCard[] {
+    const created = Math.floor(Date.now() / 1000);
+    const byId = new Map<string, ModelCard>();
+    for (const e of this.endpoints.all()) {
+      for (const m of e.models) {
+        if (!byId.has(m)) byId.set(m, e.cards?.get(m) ?? { id: m, object: 'model', created, owned_by: 'vllm', root: null, parent: null });
+      }
     }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw errors.badRequest('the request body must be a JSON object');
+    for (const [alias, target] of Object.entries(this.aliases)) {
+      const card = byId.get(target);
+      if (card && !byId.has(alias)) byId.set(alias, { ...card, id: alias });
+    }
+    return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Reads what routing needs from the body and hands the request to a ProxiedRequest; throws the client's mistakes. */
+  private forward(res: ClientResponse, target: { path: string; enginePath: string; pinned: string | null; admin: boolean }, raw: Buffer | null, headers: IncomingHeaders, requestId: string, arrival: number): void {
+    if (this.inFlight >= this.options.maxConcurrency) throw errors.tooMany(this.options.maxConcurrency);
+    if (target.admin) {
+      if (target.pinned === null) throw errors.badRequest(`${target.path} needs the engine's id as ?id= (see /engines)`, 'id');
+      const sleeping = target.path === '/sleep' ? true : target.path === '/wake_up' ? false : null;
+      return this.start(res, {
+        method: target.path === '/is_sleeping' ? 'GET' : 'POST', path: target.enginePath, payload: raw && raw.length > 0 ? raw : null,
+        headers: this.engineHeaders(requestId, headers, raw && raw.length > 0 ? headers.contentType ?? 'application/json' : null),
+        requestId, requested: '', routed: { model: '', sessionId: null, prompt: '' }, arrival, pinned: target.pinned,
+        answered: sleeping === null ? undefined : (endpoint, status) => {
+          if (status >= 200 && status < 300) endpoint.sleeping = sleeping;
+        },
+      });
+    }
+    if (raw === null) {
+      const model = new URLSearchParams(target.enginePath.split('?')[1] ?? '').get('model');
+      if (!model) throw errors.badRequest(`${target.path} needs the model as ?model=`, 'model');
+      return this.routeModel(res, target, model, null, null, headers, requestId, arrival, '', null);
+    }
+    if (isMultipart(headers.contentType)) {
+      const contentType = headers.contentType as string;
+      parseForm(raw, contentType).then(async (form) => {
+        if (form.model === null) throw errors.badRequest('the form has no model field', 'model');
+        const model = this.aliases[form.model] ?? form.model;
+        const rewritten = model === form.model ? { payload: raw, contentType } : await form.withModel(model);
+        this.routeModel(res, target, form.model, rewritten.payload, rewritten.contentType, headers, requestId, arrival, '', null);
+      }).catch((e: unknown) => this.fail(target.path, res, e, requestId));
+      return;
+    }
+    const body = parseJsonBody(raw);
     if (typeof body.model !== 'string' || body.model === '') throw errors.badRequest('model must be a non-empty string', 'model');
     const requested = body.model;
     const model = this.aliases[requested] ?? requested;
-    this.metrics.countIncoming(requested);
     // Headers arrive lower-cased; a body field keeps the case the user configured.
     const bodySession = body[this.sessionKey];
     const sessionId = headers.session ?? (typeof bodySession === 'string' || typeof bodySession === 'number' ? String(bodySession) : null);
-    const routed = { model, sessionId, prompt: this.routingLogic === 'prefixaware' ? promptOf(body) : '' };
-    new ProxiedRequest(this as ForwardContext, res, {
-      path, requestId, requested, routed, arrival,
-      payload: model === requested ? raw : Buffer.from(JSON.stringify({ ...body, model })),
-      headers: ['content-type', 'application/json', 'x-request-id', requestId, ...this.engineAuthHeader, ...headers.forward],
-    }).start();
+    const payload = model === requested ? raw : Buffer.from(JSON.stringify({ ...body, model }));
+    this.routeModel(res, target, requested, payload, 'application/json', headers, requestId, arrival, this.routingLogic === 'prefixaware' ? promptOf(body) : '', sessionId);
+  }
+
+  private routeModel(res: ClientResponse, target: { enginePath: string; pinned: string | null }, requested: string, payload: Buffer | null, contentType: string | null, headers: IncomingHeaders, requestId: string, arrival: number, prompt: string, sessionId: string | null): void {
+    if (this.inFlight >= this.options.maxConcurrency) throw errors.tooMany(this.options.maxConcurrency);
+    const model = this.aliases[requested] ?? requested;
+    // Only names the router knows become metric labels: invented ones would make a series each.
+    if (this.endpoints.modelsSeen.has(model)) this.metrics.countIncoming(requested);
+    this.start(res, {
+      method: payload === null ? 'GET' : 'POST', path: target.enginePath, payload,
+      headers: this.engineHeaders(requestId, headers, contentType),
+      requestId, requested, routed: { model, sessionId: sessionId ?? headers.session, prompt }, arrival, pinned: target.pinned,
+    });
+  }
+
+  private engineHeaders(requestId: string, headers: IncomingHeaders, contentType: string | null): string[] {
+    return [...(contentType === null ? [] : ['content-type', contentType]), 'x-request-id', requestId, ...this.engineAuthHeader, ...headers.forward];
+  }
+
+  private start(res: ClientResponse, spec: ForwardSpec): void {
+    this.inFlight++;
+    new ProxiedRequest(this, res, spec).start();
   }
 
   listen(): Promise<number> {
@@ -267,17 +442,22 @@ export class RouterServer {
       this.server.once('error', reject);
       this.server.listen(this.options.port, this.options.host, () => {
         const a = this.server.address();
-        this.watch.start(this.options.engineStatsInterval, this.options.staticBackendHealthChecks);
+        this.listening = true;
+        this.watch.start(this.options.engineStatsInterval);
         this.awaitingHeaders.start();
+        this.idleStreams.start();
+        this.clientRequests.start();
         resolve(typeof a === 'object' && a ? a.port : this.options.port);
       });
     });
   }
 
   /** Stops accepting, lets in-flight requests finish up to the bound, then closes everything. */
-  close(timeoutMs = 10_000): Promise<void> {
+  close(timeoutMs = this.options.drainTimeout * 1000): Promise<void> {
+    this.draining = true;
     this.watch.stop();
-    this.awaitingHeaders.stop();
+    this.discovery.stop();
+    for (const res of this.nodeResponses) if (!res.headersSent) res.setHeader('connection', 'close');
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.server.closeAllConnections();
@@ -286,6 +466,9 @@ export class RouterServer {
       timer.unref();
       this.server.close(() => {
         clearTimeout(timer);
+        this.awaitingHeaders.stop();
+        this.idleStreams.stop();
+        this.clientRequests.stop();
         Promise.all([...this.pools.values()].map((p) => p.close().catch(() => undefined))).then(() => resolve());
       });
       this.server.closeIdleConnections();

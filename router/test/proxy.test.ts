@@ -13,6 +13,7 @@ import { $, which } from 'zx';
 import { startEngineSim, type RunningSim } from '../../engine-sim/src/index.js';
 import { ENGINE_SIM_MAIN, ROUTER_MAIN, startChildServer, type ChildServer } from '../../scripts/lib/stack/child-server.js';
 import { startRouter, type RunningRouter } from '../src/index.js';
+import { chunkedPost, post as rawPost, RawClient } from '../../test/support/raw-http.js';
 
 const MODEL = 'facebook/opt-125m';
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -300,12 +301,47 @@ test('SIGTERM: the router stops accepting, lets an in-flight stream finish, and 
   const [sim] = await sims(t, 1, { timeScale: 1, interTokenLatency: 30, prefillOverhead: 0 });
   const r = await startChildServer(ROUTER_MAIN, ['--port', '0', '--static-backends', sim!.url, '--static-models', MODEL]);
   t.after(() => r.stop());
-  const pending = post(r.url, { model: MODEL, prompt: 'x', max_tokens: 10, ignore_eos: true, stream: true });
-  await new Promise((res) => setTimeout(res, 80));
+  const res = await fetch(`${r.url}/v1/completions`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ model: MODEL, prompt: 'x', max_tokens: 10, ignore_eos: true, stream: true }) });
+  const reader = res.body!.getReader();
+  // The stream is in flight once its first token is here: a signal sent earlier could find the request not yet arrived.
+  let text = new TextDecoder().decode((await reader.read()).value);
   r.child.kill('SIGTERM');
-  assert.match((await pending).json, /data: \[DONE\]/);
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += new TextDecoder().decode(chunk.value);
+  assert.match(text, /data: \[DONE\]/);
   assert.equal(await r.exited, 0);
   await assert.rejects(fetch(`${r.url}/health`), 'no longer accepting');
+});
+
+test('SIGTERM: answers during the drain say connection: close on both paths, idle keep-alive connections close at once, and --drain-timeout bounds the rest', async (t) => {
+  const [slow] = await sims(t, 1, { timeScale: 1, prefillOverhead: 400, interTokenLatency: 1 });
+  const [endless] = await sims(t, 1, { timeScale: 1, interTokenLatency: 30, prefillOverhead: 0, model: 'endless', instanceId: 'endless' });
+  const r = await startChildServer(ROUTER_MAIN, ['--port', '0', '--static-backends', `${slow!.url},${endless!.url}`, '--static-models', `${MODEL},endless`, '--drain-timeout', '1.5']);
+  t.after(() => r.stop());
+  const port = Number(new URL(r.url).port);
+  const idle = new RawClient(port);
+  t.after(() => idle.socket.destroy());
+  idle.send('GET /health HTTP/1.1\r\nHost: router\r\n\r\n');
+  assert.equal((await idle.answer()).headers['connection'], 'keep-alive', 'a node:http keep-alive connection, idle from now on');
+  const fast = new RawClient(port);
+  const chunked = new RawClient(port);
+  const cut = new RawClient(port);
+  t.after(() => [fast, chunked, cut].forEach((c) => c.socket.destroy()));
+  fast.send(rawPost(JSON.stringify({ model: MODEL, prompt: 'fast path', max_tokens: 1 })));
+  chunked.send(chunkedPost(JSON.stringify({ model: MODEL, prompt: 'node path', max_tokens: 1 })));
+  cut.send(rawPost(JSON.stringify({ model: 'endless', prompt: 'x', max_tokens: 500, ignore_eos: true, stream: true })));
+  await until('the endless stream to start', async () => cut.unread().includes('data: '));
+  const running = async () => /vllm:num_requests_running\{[^}]*\} (\d+)/.exec(await (await fetch(`${slow!.url}/metrics`)).text())?.[1];
+  await until('both requests to reach the slow engine', async () => (await running()) === '2');
+  r.child.kill('SIGTERM');
+  await idle.closedByServer(1000);
+  for (const [what, c] of [['fast path', fast], ['node:http path', chunked]] as const) {
+    const a = await c.answer();
+    assert.equal(a.status, 200, what);
+    assert.equal(a.headers['connection'], 'close', `${what}: an answer written during the drain says the connection closes`);
+    await c.closedByServer(1000);
+  }
+  assert.equal(await r.exited, 0, 'the stream longer than --drain-timeout was cut, and the router exited 0');
+  assert.ok(!cut.unread().includes('[DONE]'));
 });
 
 test('promtool finds nothing wrong with the router\'s /metrics but vLLM-style names', async (t) => {

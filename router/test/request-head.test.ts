@@ -2,7 +2,7 @@
 // doubtful shape it leaves to Node's HTTP parser.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseRequestHead } from '../src/http1/request-head.js';
+import { HeadCheck, parseRequestHead } from '../src/http1/request-head.js';
 
 const BODY = '{"model":"m","prompt":"hi"}';
 const head = (lines: string[]) => Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
@@ -54,4 +54,29 @@ test('every shape with room for doubt goes to Node\'s parser', () => {
     ['leading blank line', ['', ...plain]],
   ];
   for (const [what, lines] of cases) assert.equal(parseRequestHead(head(lines)).kind, 'unsupported', what);
+});
+
+test('a head arriving a byte at a time is checked in linear work, and found complete at its blank line', () => {
+  const full = Buffer.concat([head([...plain, `X-Pad: ${'p'.repeat(16_000)}`]), Buffer.from(BODY)]);
+  const check = new HeadCheck();
+  let end = -1;
+  let fed = 0;
+  for (; fed < full.length && end === -1; fed++) end = check.feed(full.subarray(fed, fed + 1));
+  assert.equal(end, full.length - BODY.length, 'the head ends where the body starts');
+  assert.equal(check.examined, fed, 'each byte examined once, not the whole buffer again on every read');
+});
+
+test('bytes that can never become a strict head are known at the first wrong byte', () => {
+  const at = (text: string | Buffer) => {
+    const check = new HeadCheck();
+    const bytes = Buffer.from(text);
+    for (let i = 0; i < bytes.length; i++) if (check.feed(bytes.subarray(i, i + 1)) === -2) return i;
+    return -1;
+  };
+  assert.equal(at('POST /v1/completions HTTP/1.1\nHost: x\n'), 29, 'a bare LF');
+  assert.equal(at(Buffer.from('16030100a5010000a10303', 'hex')), 0, 'a TLS ClientHello');
+  assert.equal(at('GET /health HTTP/1.1\r\n'), 0, 'not a POST: Node\'s server takes it at once');
+  assert.equal(at('POST /v1/completions HTTP/1.1\r\nX: \x01\r\n'), 34, 'a control character');
+  assert.equal(at('POST /v1/completions HTTP/1.1\r\nX: y\rz'), 36, 'a CR without its LF');
+  assert.equal(at('POST /v1/completions HTTP/1.1\r\nHost: x\r\n'), -1, 'a proper head still arriving');
 });

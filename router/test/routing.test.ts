@@ -135,6 +135,16 @@ test('roundrobin: stays even when an endpoint is removed midway', () => {
   }
 });
 
+test('roundrobin: one rotation per endpoint set, so requests for two models alternating starve no engine', () => {
+  // production-stack's own case: A1,A2 serve model A, B1,B2 serve model B, requests alternate A, B, A, B…
+  const rr = new RoundRobin();
+  const a = new Cluster([url(1), url(2)]);
+  const b = new Cluster([url(3), url(4)]);
+  const picks: string[] = [];
+  for (let i = 0; i < 8; i++) picks.push(a.route(rr, req()), b.route(rr, req()));
+  assert.deepEqual([...tally(picks).entries()].sort(), [[url(1), 4], [url(2), 4], [url(3), 4], [url(4), 4]]);
+});
+
 // ---------------------------------------------------------------- session
 
 const SESSIONS = Array.from({ length: 2000 }, (_, i) => `user-${i}`);

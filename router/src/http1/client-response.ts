@@ -4,6 +4,8 @@
 export interface ClientResponse {
   /** True once writeHead has been called. */
   readonly headersSent: boolean;
+  /** True once the connection is gone (closed or reset). */
+  readonly destroyed: boolean;
   /** True once the whole answer has been handed to the socket. */
   readonly writableFinished: boolean;
   /** `headers` is a flat name, value list. Nothing is sent before flushHeaders, write or end. */

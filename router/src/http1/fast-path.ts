@@ -2,14 +2,21 @@
 // (an HTTP/1.1 POST with a Content-Length body): read off the socket and
 // answered on it directly, without Node's per-request IncomingMessage and
 // ServerResponse streams, which cost about as much CPU as the whole rest of
-// the proxy (see router/README.md, Performance). The first request a strict
-// reader does not accept hands the connection, unread bytes included, to
-// Node's own HTTP server for good: GETs, chunked uploads, Expect, HTTP/1.0
-// and anything malformed get Node's handling and Node's error answers.
+// the proxy (see router/README.md, How a connection is served). The first
+// request a strict reader does not accept hands the connection, unread bytes
+// included, to Node's own HTTP server for good: GETs, chunked uploads,
+// Expect, HTTP/1.0 and anything malformed get Node's handling.
+//
+// While an answer is in progress nothing more is read from the connection
+// (backpressure, as node:http does), so a client cannot make the router
+// buffer what it pipelines. A client that closes its side (FIN) or resets the
+// connection while its request is in flight has gone: the request is
+// cancelled, as nginx and Node's server do.
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import type { DeadlineSweep, Expiring } from '../deadlines.js';
 import type { ClientResponse } from './client-response.js';
-import { parseRequestHead } from './request-head.js';
+import { HeadCheck, parseRequestHead } from './request-head.js';
 
 export interface FastRequest {
   method: 'POST';
@@ -21,12 +28,22 @@ export interface FastRequest {
 }
 
 export interface FastPathLimits {
-  /** Bodies declared larger are not read: the router answers 413 and the connection closes. */
+  /** Bodies declared larger are not kept: the router answers 413 and the bytes are dropped. */
   maxBodySize: number;
-  /** An idle keep-alive connection closes after this long, as Node's keepAliveTimeout. */
+  /** As Node's maxHeaderSize: a larger head goes to Node's server, which answers 431. */
+  maxHeaderBytes: number;
+  /** An idle keep-alive connection closes after this long, as the server's keepAliveTimeout. */
   keepAliveMs: number;
-  /** A request head must arrive within this long, as Node's headersTimeout. */
-  headersTimeoutMs: number;
+  /** Where connections wait for their request's head and body to be complete (--client-request-timeout). */
+  requestDeadlines: DeadlineSweep;
+  /** Now plus the whole-request timeout: when a request that starts now must be complete. */
+  requestDeadline(): number;
+}
+
+export interface FastPathHandlers {
+  request(r: FastRequest): void;
+  /** The request was not complete in time: answer 408 on the socket and close it. */
+  timedOut(socket: Socket): void;
 }
 
 let dateSecond = 0;
@@ -54,7 +71,11 @@ class FastResponse implements ClientResponse {
   private closeListener: (() => void) | null = null;
   private drainListener: (() => void) | null = null;
 
-  constructor(private readonly connection: FastConnection, readonly keepAlive: boolean) {}
+  constructor(private readonly connection: FastConnection, public keepAlive: boolean) {}
+
+  get destroyed(): boolean {
+    return this.connection.socket.destroyed;
+  }
 
   writeHead(status: number, headers: string[]): this {
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
@@ -72,7 +93,9 @@ class FastResponse implements ClientResponse {
       head += 'transfer-encoding: chunked\r\n';
     }
     if (!dated) head += `date: ${httpDate()}\r\n`;
-    head += this.keepAlive ? 'connection: keep-alive\r\nkeep-alive: timeout=65\r\n\r\n' : 'connection: close\r\n\r\n';
+    // A server that is draining says so, so that the client opens its next request elsewhere.
+    if (this.connection.draining) this.keepAlive = false;
+    head += this.keepAlive ? this.connection.keepAliveHeader : 'connection: close\r\n\r\n';
     this.head = head;
     this.headersSent = true;
     return this;
@@ -153,34 +176,40 @@ class FastResponse implements ClientResponse {
   }
 }
 
-class FastConnection {
-  /** Bytes read and not yet used: the start of the next request. */
-  private pending: Buffer | null = null;
+class FastConnection implements Expiring {
+  deadline = 0;
+  sweepPrev: Expiring | null = null;
+  sweepNext: Expiring | null = null;
+  /** The pieces of a head that has not all arrived yet, checked as they come. */
+  private headPieces: Buffer[] = [];
+  private headBytes = 0;
+  private readonly headCheck = new HeadCheck();
   /** The request being read: its head is parsed, its body not all here yet. */
   private reading: { url: string; rawHeaders: string[]; contentLength: number; keepAlive: boolean; chunks: Buffer[]; size: number } | null = null;
   private response: FastResponse | null = null;
   /** Bytes of an over-limit body still to be read and dropped. */
   private discard = 0;
-  private headStartedAt = 0;
-  private clientEnded = false;
+  /** A request has started arriving and waits in the request deadline list. */
+  private timing = false;
   /** Set once the connection is to close: nothing more is read from it. */
   private closing = false;
   /** The server is shutting down: the connection closes once its answer in progress is out. */
-  private draining = false;
+  draining = false;
   /** The socket events this connection listens to, removed as one when it is handed over. */
   private readonly listeners: [string, (data: Buffer) => void][] = [
     ['data', (d) => this.received(d)],
     ['end', () => this.ended()],
     ['close', () => {
       this.open.delete(this);
+      this.untime();
       this.response?.clientGone();
     }],
     ['drain', () => this.response?.drained()],
-    ['timeout', () => this.timedOut()],
+    ['timeout', () => this.idle()],
     ['error', () => this.socket.destroy()],
   ];
 
-  constructor(readonly socket: Socket, private readonly handle: (r: FastRequest) => void, private readonly fallback: (socket: Socket) => void, private readonly limits: FastPathLimits, private readonly open: Set<FastConnection>) {
+  constructor(readonly socket: Socket, private readonly handlers: FastPathHandlers, private readonly fallback: (socket: Socket) => void, private readonly limits: FastPathLimits, readonly keepAliveHeader: string, private readonly open: Set<FastConnection>) {
     open.add(this);
     for (const [event, listener] of this.listeners) socket.on(event, listener);
     socket.setTimeout(limits.keepAliveMs);
@@ -189,68 +218,116 @@ class FastConnection {
   private received(data: Buffer): void {
     // Bytes after the request that closes the connection are not requests: none is kept.
     if (this.closing) return;
-    if (this.discard > 0) {
-      if (data.length <= this.discard) {
-        this.discard -= data.length;
-        return;
-      }
-      data = data.subarray(this.discard);
-      this.discard = 0;
-    }
-    if (this.pending === null && this.reading === null) this.headStartedAt = Date.now();
-    this.pending = this.pending === null ? data : Buffer.concat([this.pending, data]);
-    if (this.response === null) return this.next();
-    // A pipelined request waits for the answer in progress; a client that floods waits for reading to resume.
-    if (this.pending.length > this.limits.maxBodySize) this.socket.pause();
+    if (this.response !== null) return this.holdBack(data);
+    this.feed(data);
   }
 
-  /** Reads what has arrived: finishes the body being read, or starts the next request. */
-  private next(): void {
-    while (this.response === null && this.pending !== null && !this.closing) {
-      if (this.reading === null) {
-        const head = parseRequestHead(this.pending);
-        if (head.kind === 'unsupported') return this.handOver();
-        if (head.kind === 'incomplete') {
-          if (Date.now() - this.headStartedAt > this.limits.headersTimeoutMs) this.socket.destroy();
+  /**
+   * Bytes beyond the request in flight go back into the socket, which stops
+   * reading until the answer is out: the client is held back by TCP, not
+   * buffered here. Left in the socket, they also keep a pipelining client's
+   * FIN from ending its later requests before they are read.
+   */
+  private holdBack(data: Buffer): void {
+    this.socket.pause();
+    this.socket.unshift(data);
+  }
+
+  /** Reads what has arrived: the rest of a head or body, then as many whole requests as there are. */
+  private feed(first: Buffer): void {
+    let data: Buffer | null = first;
+    while (data !== null && this.response === null && !this.closing) {
+      if (this.discard > 0) {
+        if (data.length <= this.discard) {
+          this.discard -= data.length;
           return;
         }
-        let rest = this.pending.length > head.headBytes ? this.pending.subarray(head.headBytes) : null;
-        if (head.contentLength > this.limits.maxBodySize) {
-          // Too large to keep: its bytes are dropped as they come, so the connection stays in step.
-          this.discard = head.contentLength;
-          if (rest !== null) {
-            const dropped = Math.min(rest.length, this.discard);
-            this.discard -= dropped;
-            rest = rest.length > dropped ? rest.subarray(dropped) : null;
-          }
-          this.pending = rest;
-          this.dispatch(head.url, head.rawHeaders, null, head.keepAlive && !this.clientEnded);
-          continue;
-        }
-        this.reading = { url: head.url, rawHeaders: head.rawHeaders, contentLength: head.contentLength, keepAlive: head.keepAlive, chunks: [], size: 0 };
-        this.pending = rest;
-        if (rest === null && head.contentLength > 0) return;
+        data = data.subarray(this.discard);
+        this.discard = 0;
       }
-      const r = this.reading;
-      const need = r.contentLength - r.size;
-      const data = this.pending;
+      if (this.reading === null) {
+        const head = this.readHead(data);
+        if (head === null) return;
+        data = head.rest;
+      }
+      const r = this.reading as NonNullable<FastConnection['reading']>;
       if (data !== null) {
-        const take = Math.min(need, data.length);
-        r.chunks.push(take === data.length ? data : data.subarray(0, take));
+        const take = Math.min(r.contentLength - r.size, data.length);
+        if (take > 0) r.chunks.push(take === data.length ? data : data.subarray(0, take));
         r.size += take;
-        this.pending = take < data.length ? data.subarray(take) : null;
+        data = take < data.length ? data.subarray(take) : null;
       }
       if (r.size < r.contentLength) return;
       this.reading = null;
-      const body = r.chunks.length === 1 ? (r.chunks[0] as Buffer) : Buffer.concat(r.chunks, r.size);
-      this.dispatch(r.url, r.rawHeaders, body, r.keepAlive && !this.clientEnded);
+      this.untime();
+      this.dispatch(r.url, r.rawHeaders, r.chunks.length === 1 ? (r.chunks[0] as Buffer) : Buffer.concat(r.chunks, r.size), r.keepAlive);
     }
+    if (data !== null && !this.closing) this.holdBack(data);
+  }
+
+  /**
+   * Adds bytes to the head being read. Returns the bytes after a complete head
+   * (its request now being read), or null: more is needed, or the connection
+   * was handed over or answered.
+   */
+  private readHead(data: Buffer): { rest: Buffer | null } | null {
+    let bytes: Buffer;
+    if (this.headPieces.length === 0) {
+      this.time();
+      // The usual case: the whole head in one read, parsed in place.
+      const parsed = parseRequestHead(data, this.limits.maxHeaderBytes);
+      if (parsed.kind === 'unsupported') {
+        this.handOver(data);
+        return null;
+      }
+      if (parsed.kind === 'request') return this.startBody(parsed, data);
+      this.headCheck.reset();
+      if (this.headCheck.feed(data) === -2) {
+        this.handOver(data);
+        return null;
+      }
+      this.headPieces.push(data);
+      this.headBytes = data.length;
+      return null;
+    }
+    const end = this.headCheck.feed(data);
+    this.headPieces.push(data);
+    this.headBytes += data.length;
+    if (end === -1 && this.headBytes <= this.limits.maxHeaderBytes) return null;
+    bytes = Buffer.concat(this.headPieces, this.headBytes);
+    this.headPieces = [];
+    this.headBytes = 0;
+    const parsed = end === -2 ? null : parseRequestHead(bytes, this.limits.maxHeaderBytes);
+    if (parsed === null || parsed.kind !== 'request') {
+      this.handOver(bytes);
+      return null;
+    }
+    return this.startBody(parsed, bytes);
+  }
+
+  private startBody(head: Extract<ReturnType<typeof parseRequestHead>, { kind: 'request' }>, bytes: Buffer): { rest: Buffer | null } | null {
+    let rest = bytes.length > head.headBytes ? bytes.subarray(head.headBytes) : null;
+    if (head.contentLength > this.limits.maxBodySize) {
+      // Too large to keep: its bytes are dropped as they come, so the connection stays in step.
+      this.discard = head.contentLength;
+      if (rest !== null) {
+        const dropped = Math.min(rest.length, this.discard);
+        this.discard -= dropped;
+        rest = rest.length > dropped ? rest.subarray(dropped) : null;
+      }
+      this.untime();
+      this.dispatch(head.url, head.rawHeaders, null, head.keepAlive);
+      if (rest !== null && !this.closing) this.holdBack(rest);
+      return null;
+    }
+    this.reading = { url: head.url, rawHeaders: head.rawHeaders, contentLength: head.contentLength, keepAlive: head.keepAlive, chunks: [], size: 0 };
+    return { rest };
   }
 
   private dispatch(url: string, rawHeaders: string[], body: Buffer | null, keepAlive: boolean): void {
     const response = new FastResponse(this, keepAlive);
     this.response = response;
-    this.handle({ method: 'POST', url, rawHeaders, body, response });
+    this.handlers.request({ method: 'POST', url, rawHeaders, body, response });
   }
 
   /** Called by the response once it has ended. */
@@ -263,41 +340,59 @@ class FastConnection {
       return;
     }
     if (this.socket.isPaused()) this.socket.resume();
-    if (this.pending !== null) {
-      this.headStartedAt = Date.now();
-      this.next();
-    } else if (this.clientEnded) this.socket.end();
   }
 
   /** Closes the connection now if it is idle, else once its answer is out. */
   drain(): void {
     this.draining = true;
-    if (this.response === null) {
+    if (this.response === null && this.reading === null && this.headPieces.length === 0) {
       this.closing = true;
       this.socket.end();
     }
   }
 
   private ended(): void {
-    this.clientEnded = true;
-    // Half-closed by the client: an answer in progress still goes out, then the connection closes.
-    if (this.response === null) this.socket.end();
+    // The client closed its side: an answer in progress has no one to go to, and its engine request is cancelled.
+    if (this.response !== null) this.socket.destroy();
+    else this.socket.end();
   }
 
-  private timedOut(): void {
-    // Only an idle connection (or one stuck in its head) times out; an answer may take as long as the engine does.
-    if (this.response === null) this.socket.destroy();
+  private idle(): void {
+    // Only an idle connection times out here; a request being read has --client-request-timeout, an answer the engine's timeouts.
+    if (this.response === null && !this.timing) this.socket.destroy();
+  }
+
+  private time(): void {
+    if (this.timing) return;
+    this.timing = true;
+    this.deadline = this.limits.requestDeadline();
+    this.limits.requestDeadlines.add(this);
+  }
+
+  private untime(): void {
+    if (!this.timing) return;
+    this.timing = false;
+    this.limits.requestDeadlines.delete(this);
+  }
+
+  /** The request was not all here by its deadline. */
+  expire(): void {
+    this.timing = false;
+    if (this.response !== null || this.closing) return;
+    this.closing = true;
+    this.headPieces = [];
+    this.reading = null;
+    this.handlers.timedOut(this.socket);
   }
 
   /** Gives the connection to Node's HTTP server, with the bytes not yet used. */
-  private handOver(): void {
+  private handOver(unread: Buffer): void {
     const socket = this.socket;
     for (const [event, listener] of this.listeners) socket.removeListener(event, listener);
     socket.setTimeout(0);
+    this.untime();
     this.open.delete(this);
-    const unread = this.pending;
-    this.pending = null;
-    if (unread !== null) socket.unshift(unread);
+    socket.unshift(unread);
     this.fallback(socket);
   }
 }
@@ -313,14 +408,15 @@ export interface FastPath {
  * first, and handed to the server's own connection handling when a request is
  * not of the fast shape. Connections handed over are the server's to close.
  */
-export function installFastPath(server: Server, handle: (r: FastRequest) => void, limits: FastPathLimits): FastPath {
+export function installFastPath(server: Server, handlers: FastPathHandlers, limits: FastPathLimits): FastPath {
   const nodeHandlers = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
   const fallback = (socket: Socket) => {
     for (const h of nodeHandlers) h.call(server, socket);
   };
   const open = new Set<FastConnection>();
-  server.on('connection', (socket: Socket) => new FastConnection(socket, handle, fallback, limits, open));
+  const keepAliveHeader = `connection: keep-alive\r\nkeep-alive: timeout=${Math.floor(limits.keepAliveMs / 1000)}\r\n\r\n`;
+  server.on('connection', (socket: Socket) => new FastConnection(socket, handlers, fallback, limits, keepAliveHeader, open));
   return {
     closeIdle: () => {
       for (const c of open) c.drain();

@@ -103,3 +103,55 @@ export function parseRequestHead(buf: Buffer, maxHeadBytes = 16_384): RequestHea
   if (contentLength < 0 || hosts !== 1) return UNSUPPORTED;
   return { kind: 'request', method: 'POST', url, rawHeaders, contentLength, keepAlive, headBytes: end + 4 };
 }
+
+const PREFIX = 'POST /';
+
+/**
+ * Checks a head arriving in pieces, each byte once, so that bytes which can
+ * never become a strict head (bare LF, binary junk such as a TLS ClientHello,
+ * a method other than POST) are known at once instead of after a timeout,
+ * and finds where the head ends. The full parse happens once, on the whole head.
+ */
+export class HeadCheck {
+  private seen = 0;
+  private lineLength = 0;
+  private afterCR = false;
+
+  /** Resets for the next request's head. */
+  reset(): void {
+    this.seen = 0;
+    this.lineLength = 0;
+    this.afterCR = false;
+  }
+
+  /** Bytes examined so far (the work done: linear in the head's size however it arrives). */
+  get examined(): number {
+    return this.seen;
+  }
+
+  /** Feeds the next bytes: -1 = still a possible head, -2 = never a strict one, else the head's length in bytes (blank line included) counted from its start. */
+  feed(bytes: Buffer): number {
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i] as number;
+      const at = this.seen++;
+      if (at < PREFIX.length) {
+        if (b !== PREFIX.charCodeAt(at)) return -2;
+        this.lineLength++;
+        continue;
+      }
+      if (this.afterCR) {
+        if (b !== LF) return -2;
+        this.afterCR = false;
+        if (this.lineLength === 0) return at + 1;
+        this.lineLength = 0;
+      } else if (b === CR) {
+        this.afterCR = true;
+      } else if (b === LF || !VALUE_BYTE[b]) {
+        return -2;
+      } else {
+        this.lineLength++;
+      }
+    }
+    return -1;
+  }
+}

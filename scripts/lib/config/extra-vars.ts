@@ -76,6 +76,7 @@ export interface ExtraVars {
   vllm_router_session_key?: string;
   vllm_router_engine_stats_interval?: number;
   vllm_router_request_stats_window?: number;
+  vllm_router_outlier_consecutive_5xx?: number;
   vllm_api_port: number;
   vllm_observability_enabled: boolean;
   vllm_prometheus_port?: number;

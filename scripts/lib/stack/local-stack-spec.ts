@@ -26,6 +26,8 @@ export interface RouterSettings {
   sessionKey: string;
   engineStatsInterval: number;
   requestStatsWindow: number;
+  /** This project's router only: eject an engine after this many 5xx answers in a row (0 = never). */
+  outlierConsecutive5xx: number;
   /** Environment for the router (the engines' API key). */
   env: Record<string, string>;
 }

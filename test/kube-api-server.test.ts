@@ -1,0 +1,217 @@
+// The Kubernetes API test server speaks what @kubernetes/client-node expects:
+// its informer, typed clients, raw watch and port-forward all work against it,
+// including the protocol's hard cases (410 Gone, dropped connections, bookmarks).
+import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { test } from 'node:test';
+import * as k8s from '@kubernetes/client-node';
+import { KubeApiServer, type KubeObject } from './support/kube-api-server.js';
+
+const NS = 'vllm-system';
+const ENGINE = { app: 'engine', release: 'baseline' };
+
+function clients(server: KubeApiServer): { kc: k8s.KubeConfig; core: k8s.CoreV1Api; apps: k8s.AppsV1Api } {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromString(server.kubeconfig(NS));
+  return { kc, core: kc.makeApiClient(k8s.CoreV1Api), apps: kc.makeApiClient(k8s.AppsV1Api) };
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function podInformer(server: KubeApiServer, selector: string) {
+  const { kc, core } = clients(server);
+  const informer = k8s.makeInformer(kc, `/api/v1/namespaces/${NS}/pods`, () => core.listNamespacedPod({ namespace: NS, labelSelector: selector }), selector);
+  const log: string[] = [];
+  const errors: unknown[] = [];
+  informer.on('add', (p) => log.push(`add ${p.metadata?.name}`));
+  informer.on('update', (p) => log.push(`update ${p.metadata?.name}`));
+  informer.on('delete', (p) => log.push(`delete ${p.metadata?.name}`));
+  informer.on('error', (e) => errors.push(e));
+  const names = () => informer.list(NS).map((p) => p.metadata?.name).sort();
+  return { informer, log, errors, names };
+}
+
+test('an informer lists, then follows additions, changes and deletions from the list resourceVersion, by label selector', async (t) => {
+  const server = await KubeApiServer.start();
+  t.after(() => server.close());
+  server.addPod(NS, 'engine-a', ENGINE, '127.0.0.2');
+  server.addPod(NS, 'other', { app: 'router' }, '127.0.0.9');
+  const { informer, log, names } = podInformer(server, 'app=engine,release=baseline');
+  await informer.start();
+  t.after(() => informer.stop());
+  assert.deepEqual(names(), ['engine-a']);
+  server.addPod(NS, 'engine-b', ENGINE, '127.0.0.3', false);
+  await until('engine-b', () => names().includes('engine-b'));
+  server.setPodReady(NS, 'engine-b', true);
+  await until('the update', () => log.includes('update engine-b'));
+  assert.equal(informer.get('engine-b', NS)?.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
+  // A pod whose labels stop matching leaves the watch as DELETED.
+  const b = server.get('Pod', NS, 'engine-b') as KubeObject;
+  server.put({ ...b, metadata: { ...b.metadata, labels: { app: 'engine', release: 'dev' } } });
+  await until('engine-b to leave', () => !names().includes('engine-b'));
+  server.remove('Pod', NS, 'engine-a');
+  await until('engine-a deleted', () => names().length === 0);
+  const watches = server.requests.filter((r) => r.query.watch === 'true');
+  assert.equal(watches[0]?.query.resourceVersion !== undefined && watches[0].query.resourceVersion !== '', true, 'the watch starts from the list resourceVersion');
+  assert.equal(watches[0]?.query.labelSelector, 'app=engine,release=baseline');
+  assert.deepEqual(log, ['add engine-a', 'add engine-b', 'update engine-b', 'delete engine-b', 'delete engine-a']);
+});
+
+test('410 Gone: after compaction the informer lists again and converges, deletions missed meanwhile included', async (t) => {
+  const server = await KubeApiServer.start();
+  t.after(() => server.close());
+  server.addPod(NS, 'engine-a', ENGINE, '127.0.0.2');
+  server.addPod(NS, 'engine-b', ENGINE, '127.0.0.3');
+  const { informer, log, names } = podInformer(server, 'app=engine');
+  await informer.start();
+  t.after(() => informer.stop());
+  const lists = () => server.requests.filter((r) => r.path.endsWith('/pods') && r.query.watch === undefined).length;
+  assert.equal(lists(), 1);
+  // The watch ends with an ERROR 410 event; changes made meanwhile are only visible to a new list.
+  server.expireWatches();
+  server.store.remove('pods', NS, 'engine-a');
+  server.addPod(NS, 'engine-c', ENGINE, '127.0.0.4');
+  await until('a relist', () => lists() === 2 && names().join() === 'engine-b,engine-c');
+  assert.ok(log.includes('delete engine-a') && log.includes('add engine-c'));
+  // A watch asked for from a compacted resourceVersion is refused with 410 as well.
+  server.compact();
+  const { kc } = clients(server);
+  const events: { type: string; code?: number }[] = [];
+  await new Promise<void>((resolve) => {
+    void new k8s.Watch(kc).watch(`/api/v1/namespaces/${NS}/pods`, { resourceVersion: '2' }, (type, obj: { code?: number }) => events.push({ type, code: obj.code }), () => resolve());
+  });
+  assert.deepEqual(events, [{ type: 'ERROR', code: 410 }]);
+});
+
+test('a dropped watch connection is an informer error; restarting it resumes from its resourceVersion without losing a change', async (t) => {
+  const server = await KubeApiServer.start();
+  t.after(() => server.close());
+  server.addPod(NS, 'engine-a', ENGINE, '127.0.0.2');
+  const { informer, errors, names } = podInformer(server, 'app=engine');
+  await informer.start();
+  t.after(() => informer.stop());
+  await until('the watch', () => server.openWatches === 1);
+  server.dropWatches();
+  await until('the error', () => errors.length === 1);
+  server.addPod(NS, 'engine-b', ENGINE, '127.0.0.3');
+  await informer.start();
+  await until('engine-b', () => names().join() === 'engine-a,engine-b');
+  const lastWatch = server.requests.filter((r) => r.query.watch === 'true').at(-1);
+  assert.notEqual(lastWatch?.query.resourceVersion, '', 'resumed from a resourceVersion, not relisted');
+  // A clean end (timeoutSeconds) is no error: the informer simply watches again.
+  server.endWatches();
+  server.addPod(NS, 'engine-c', ENGINE, '127.0.0.4');
+  await until('engine-c', () => names().length === 3);
+  assert.equal(errors.length, 1);
+});
+
+test('bookmarks carry the newest resourceVersion to watches that allow them; watches start with ADDED per object without one', async (t) => {
+  const server = await KubeApiServer.start();
+  t.after(() => server.close());
+  server.addPod(NS, 'engine-a', ENGINE, '127.0.0.2');
+  const { kc } = clients(server);
+  const seen: string[] = [];
+  const req = await new k8s.Watch(kc).watch(`/api/v1/namespaces/${NS}/pods`, { allowWatchBookmarks: true }, (type, obj: KubeObject) => seen.push(`${type} ${obj.metadata.name ?? obj.metadata.resourceVersion}`), () => undefined);
+  t.after(() => req.abort());
+  await until('ADDED', () => seen.length === 1);
+  server.put({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'unrelated', namespace: NS }, data: {} });
+  server.bookmark();
+  await until('BOOKMARK', () => seen.length === 2);
+  assert.deepEqual(seen, ['ADDED engine-a', `BOOKMARK ${server.store.revision}`]);
+});
+
+test('deployments: the scale subresource drives the pods, status counts ready replicas, pods delete gracefully or at once', async (t) => {
+  const ready = new Set<string>();
+  const stopped: string[] = [];
+  let ip = 10;
+  const server = await KubeApiServer.start({
+    pods: {
+      podIP: () => `127.0.0.${ip++}`,
+      start: async (pod) => { ready.add(pod.metadata.name); },
+      stop: async (pod, graceful) => { stopped.push(`${graceful ? 'graceful' : 'kill'}`); await new Promise((r) => setTimeout(r, graceful ? 50 : 0)); void pod; },
+    },
+  });
+  t.after(() => server.close());
+  const { apps, core } = clients(server);
+  await apps.createNamespacedDeployment({
+    namespace: NS,
+    body: { metadata: { name: 'engine' }, spec: { replicas: 1, selector: { matchLabels: ENGINE }, template: { metadata: { labels: ENGINE }, spec: { containers: [{ name: 'vllm', image: 'sim:1' }] } } } },
+  });
+  const readyReplicas = async () => (await apps.readNamespacedDeployment({ name: 'engine', namespace: NS })).status?.readyReplicas ?? 0;
+  const scale = await apps.readNamespacedDeploymentScale({ name: 'engine', namespace: NS });
+  assert.equal(scale.spec?.replicas, 1);
+  assert.equal(scale.status?.selector, 'app=engine,release=baseline');
+  await apps.replaceNamespacedDeploymentScale({ name: 'engine', namespace: NS, body: { metadata: { name: 'engine', namespace: NS }, spec: { replicas: 3 } } });
+  for (let i = 0; i < 100 && (await readyReplicas()) < 3; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(await readyReplicas(), 3);
+  const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=engine' })).items;
+  assert.deepEqual(pods.map((p) => p.status?.podIP).sort(), ['127.0.0.10', '127.0.0.11', '127.0.0.12']);
+  // Graceful deletion: the pod stays, terminating, until it has stopped; a replacement comes at once.
+  const victim = pods[0]?.metadata?.name ?? '';
+  const deleted = await core.deleteNamespacedPod({ name: victim, namespace: NS });
+  assert.ok(deleted.metadata?.deletionTimestamp, 'deletionTimestamp set');
+  assert.ok((await core.readNamespacedPod({ name: victim, namespace: NS })).metadata?.deletionTimestamp);
+  await until('the pod to go', () => !server.get('Pod', NS, victim));
+  const killed = server.list('Pod', NS).find((p) => !p.metadata.deletionTimestamp)?.metadata.name ?? '';
+  await core.deleteNamespacedPod({ name: killed, namespace: NS, gracePeriodSeconds: 0 });
+  assert.equal(server.get('Pod', NS, killed), undefined, 'grace period 0 removes at once');
+  await until('3 ready again', () => server.list('Pod', NS).filter((p) => server.isReady(p) && !p.metadata.deletionTimestamp).length === 3);
+  assert.deepEqual(stopped, ['graceful', 'kill']);
+  // Scaling down removes pods (gracefully), a bad replica count is 422.
+  await apps.patchNamespacedDeploymentScale({ name: 'engine', namespace: NS, body: { spec: { replicas: 1 } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+  await until('1 pod', () => server.list('Pod', NS).length === 1);
+  await assert.rejects(apps.replaceNamespacedDeploymentScale({ name: 'engine', namespace: NS, body: { spec: { replicas: -1 } } }), (e: k8s.ApiException<unknown>) => e.code === 422);
+  await assert.rejects(apps.readNamespacedDeploymentScale({ name: 'nope', namespace: NS }), (e: k8s.ApiException<unknown>) => e.code === 404);
+});
+
+test('SelfSubjectAccessReview answers with the access rule that also guards requests; nodes report capacity; tokens are checked', async (t) => {
+  const server = await KubeApiServer.start({ authorize: (a) => a.verb !== 'create' || a.resource !== 'secrets' || 'secrets are read-only here' });
+  t.after(() => server.close());
+  server.put({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'gpu-1' }, status: { capacity: { cpu: '32', memory: '256Gi', 'nvidia.com/gpu': '4' }, allocatable: { cpu: '31', memory: '250Gi', 'nvidia.com/gpu': '4' } } });
+  const { kc, core } = clients(server);
+  const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
+  const review = (verb: string, resource: string) => authz.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { namespace: NS, verb, resource } } } });
+  assert.equal((await review('create', 'pods')).status?.allowed, true);
+  const denied = await review('create', 'secrets');
+  assert.equal(denied.status?.allowed, false);
+  assert.equal(denied.status?.reason, 'secrets are read-only here');
+  await assert.rejects(core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 's' } } }), (e: k8s.ApiException<string>) => e.code === 403 && String(e.body).includes('cannot create resource'));
+  const nodes = await core.listNode();
+  assert.equal(nodes.items[0]?.status?.allocatable?.['nvidia.com/gpu'], '4');
+  const bad = new k8s.KubeConfig();
+  bad.loadFromString(server.kubeconfig().replace(server.token, 'wrong'));
+  await assert.rejects(bad.makeApiClient(k8s.CoreV1Api).listNode(), (e: k8s.ApiException<unknown>) => e.code === 401);
+  assert.equal((await kc.makeApiClient(k8s.VersionApi).getCode()).major, '1');
+});
+
+test('port-forward over WebSocket reaches the pod address, both ways, one connection per forward', async (t) => {
+  const http = createHttpServer((req, res) => res.end(`hello from ${req.socket.localAddress} ${req.url}`));
+  await new Promise<void>((r) => http.listen(0, '127.0.0.2', r));
+  t.after(() => new Promise<void>((r) => http.close(() => r())));
+  const port = (http.address() as AddressInfo).port;
+  const server = await KubeApiServer.start();
+  t.after(() => server.close());
+  server.addPod(NS, 'engine-a', ENGINE, '127.0.0.2');
+  const { kc } = clients(server);
+  const forward = new k8s.PortForward(kc);
+  // The usual client-node pattern: a local TCP server, one forward per accepted connection.
+  const local = createTcpServer((socket: Socket) => {
+    void forward.portForward(NS, 'engine-a', [port], socket, null, socket);
+  });
+  await new Promise<void>((r) => local.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => local.close(() => r())));
+  const localPort = (local.address() as AddressInfo).port;
+  for (const path of ['/health', '/v1/models']) {
+    const res = await fetch(`http://127.0.0.1:${localPort}${path}`, { headers: { connection: 'close' } });
+    assert.equal(await res.text(), `hello from 127.0.0.2 ${path}`);
+  }
+  await assert.rejects(forward.portForward(NS, 'missing', [port], new PassThrough(), null, new PassThrough()), 'no such pod: the upgrade is refused');
+});

@@ -1,0 +1,472 @@
+// A Kubernetes API test server: a small real HTTP server that speaks what the
+// harness's Kubernetes code uses (KubeStack, the bring-up checks, the router's
+// discovery), written from the Kubernetes API documentation
+// (https://kubernetes.io/docs/reference/using-api/api-concepts/). Tests point
+// @kubernetes/client-node at it through a kubeconfig it writes.
+//
+// Served (JSON only; the objects are whatever tests put in, unvalidated):
+//   GET    /version
+//   GET    <prefix>[/namespaces/NS]/RESOURCE                list: {kind: XList, metadata.resourceVersion, items}
+//          ?labelSelector= (=, ==, !=, in, notin, key, !key) &fieldSelector= (metadata.name, metadata.namespace)
+//          ?watch=true&resourceVersion=RV&allowWatchBookmarks=true&timeoutSeconds=N
+//                                                          watch: newline-delimited {type, object} events;
+//                                                          no RV or "0": ADDED per existing object, then changes;
+//                                                          RV: the changes after it, or an ERROR event with a
+//                                                          410 Expired Status and the end of the stream when
+//                                                          RV was compacted away (see compact())
+//   GET    <prefix>/namespaces/NS/RESOURCE/NAME             get (404 NotFound Status)
+//   POST   <prefix>[/namespaces/NS]/RESOURCE                create (409 AlreadyExists; metadata.generateName)
+//   PUT    .../RESOURCE/NAME                                replace
+//   PATCH  .../RESOURCE/NAME                                application/merge-patch+json, strategic-merge-patch+json
+//                                                          (as a merge patch) or json-patch+json (add/replace/remove)
+//   DELETE .../RESOURCE/NAME                                pods: gracePeriodSeconds (body DeleteOptions or query;
+//                                                          default 30) > 0 sets deletionTimestamp and removes the
+//                                                          pod when its lifecycle's stop() resolves; 0 removes it now
+//   GET|PUT|PATCH /apis/apps/v1/namespaces/NS/deployments/NAME/scale   autoscaling/v1 Scale
+//   GET    /api/v1/namespaces/NS/pods/NAME/log?tailLines=N  text set by setPodLog()
+//   POST   /apis/authorization.k8s.io/v1/selfsubjectaccessreviews      status.allowed from options.authorize
+//   WebSocket /api/v1/namespaces/NS/pods/NAME/portforward?ports=P     v4.channel.k8s.io, to the pod's
+//                                                          status.podIP (or options.forwardTarget)
+// Resources: pods, services, secrets, configmaps, events, namespaces, nodes (core, /api/v1) and
+// deployments (/apis/apps/v1). Every write takes the next cluster-wide resourceVersion.
+// Deployments are reconciled as the controller manager would (pods follow spec.replicas; see
+// kube-api/workloads.ts), with options.pods deciding pod addresses and when they turn Ready.
+// Requests need `Authorization: Bearer <token>` (401 otherwise); options.authorize may refuse
+// any request with 403 Forbidden, and answers SelfSubjectAccessReviews with the same rule.
+//
+// Test controls: put/get/list/remove objects directly, setPodReady(), setPodLog(),
+// bookmark() (BOOKMARK events to watches that allow them), compact() (older resourceVersions
+// give 410), expireWatches() (410 to open watches), endWatches() (clean end, as timeoutSeconds),
+// dropWatches() (sockets cut), requests (every method + path + query seen), close().
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { PortForwarder, type ForwardTarget } from './kube-api/port-forward.js';
+import { ApiError, sendError, sendJson } from './kube-api/status.js';
+import { clone, ObjectStore, parseFieldSelector, parseLabelSelector, RESOURCES, resourceOfKind, SelectorError, type KubeObject } from './kube-api/store.js';
+import { WatchStream } from './kube-api/watch.js';
+import { isReady, podReadyStatus, Workloads, type PodLifecycle } from './kube-api/workloads.js';
+
+export type { KubeObject } from './kube-api/store.js';
+export type { PodLifecycle } from './kube-api/workloads.js';
+export { isReady } from './kube-api/workloads.js';
+
+/** What a request (or a SelfSubjectAccessReview) asks to do. */
+export interface AccessAttributes {
+  verb: string;
+  group: string;
+  resource: string;
+  subresource: string;
+  namespace: string;
+  name: string;
+}
+
+export interface KubeApiOptions {
+  /** The bearer token clients must send (default: a random one, written into the kubeconfig). */
+  token?: string;
+  /** true to allow; false or a reason to refuse. Default: everything allowed. */
+  authorize?: (a: AccessAttributes) => boolean | string;
+  pods?: PodLifecycle;
+  forwardTarget?: ForwardTarget;
+}
+
+export interface SeenRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+}
+
+const MAX_BODY = 4 * 1024 * 1024;
+
+interface Route {
+  resource: string;
+  namespace: string | null;
+  name: string | null;
+  subresource: string | null;
+  group: string;
+}
+
+function parsePath(pathname: string): Route | null {
+  const m = /^\/(?:api\/v1|apis\/([^/]+)\/([^/]+))(\/.*)?$/.exec(pathname);
+  if (!m) return null;
+  const group = m[1] ?? '';
+  const segs = (m[3] ?? '').split('/').filter(Boolean).map(decodeURIComponent);
+  let namespace: string | null = null;
+  if (segs[0] === 'namespaces' && segs.length >= 3) {
+    namespace = segs[1] ?? null;
+    segs.splice(0, 2);
+  }
+  const [resource, name, subresource] = segs;
+  if (!resource) return null;
+  return { resource, namespace, name: name ?? null, subresource: subresource ?? null, group };
+}
+
+function verbOf(method: string, route: Route, watch: boolean): string {
+  if (method === 'GET') return route.name ? 'get' : watch ? 'watch' : 'list';
+  return { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' }[method] ?? method.toLowerCase();
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > MAX_BODY) throw new ApiError(413, 'RequestEntityTooLarge', 'request body too large');
+    chunks.push(c);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError(400, 'BadRequest', 'the request body is not JSON (this server speaks JSON only)');
+  }
+}
+
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> = target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+function jsonPatch(target: unknown, ops: unknown): unknown {
+  if (!Array.isArray(ops)) throw new ApiError(400, 'BadRequest', 'a json-patch body must be an array of operations');
+  const doc = clone(target) as Record<string, unknown>;
+  for (const op of ops as { op: string; path: string; value?: unknown }[]) {
+    const parts = op.path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const last = parts.pop();
+    let at: Record<string, unknown> = doc;
+    for (const p of parts) {
+      if (at[p] === undefined && op.op === 'add') at[p] = {};
+      at = at[p] as Record<string, unknown>;
+      if (at === undefined || at === null) throw new ApiError(422, 'Invalid', `json-patch path ${op.path} does not exist`);
+    }
+    if (last === undefined) throw new ApiError(422, 'Invalid', 'json-patch of the whole object is not supported');
+    if (op.op === 'add' || op.op === 'replace') at[last] = op.value;
+    else if (op.op === 'remove') delete at[last];
+    else throw new ApiError(422, 'Invalid', `json-patch op ${op.op} is not supported here (add, replace, remove)`);
+  }
+  return doc;
+}
+
+export class KubeApiServer {
+  readonly store = new ObjectStore();
+  readonly requests: SeenRequest[] = [];
+  readonly token: string;
+  private readonly workloads: Workloads;
+  private readonly watches = new Set<WatchStream>();
+  private readonly forwarder: PortForwarder;
+  private readonly logs = new Map<string, string>();
+  private server: Server | null = null;
+  url = '';
+
+  constructor(private readonly options: KubeApiOptions = {}) {
+    this.token = options.token ?? randomBytes(12).toString('hex');
+    this.workloads = new Workloads(this.store, options.pods);
+    this.forwarder = new PortForwarder(options.forwardTarget ?? ((ns, name, port) => {
+      const pod = this.store.get('pods', ns, name);
+      const ip = (pod?.status as { podIP?: string } | undefined)?.podIP;
+      return ip ? { host: ip, port } : null;
+    }));
+  }
+
+  static async start(options: KubeApiOptions = {}): Promise<KubeApiServer> {
+    const s = new KubeApiServer(options);
+    await s.listen();
+    return s;
+  }
+
+  async listen(host = '127.0.0.1'): Promise<string> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        if (res.headersSent) res.destroy();
+        else sendError(res, err instanceof ApiError ? err : new ApiError(500, 'InternalError', (err as Error).message));
+      });
+    });
+    server.on('upgrade', (req, socket, head) => {
+      if (!this.authenticated(req)) {
+        socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n\r\n');
+        return;
+      }
+      if (!this.forwarder.upgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
+    this.server = server;
+    this.url = `http://${host}:${(server.address() as AddressInfo).port}`;
+    return this.url;
+  }
+
+  /**
+   * A kubeconfig (YAML is a superset of JSON) whose context `test` reaches this server. It is
+   * plain HTTP on loopback, which client-node accepts only with insecure-skip-tls-verify.
+   */
+  kubeconfig(namespace = 'default'): string {
+    return JSON.stringify({
+      apiVersion: 'v1', kind: 'Config', 'current-context': 'test',
+      clusters: [{ name: 'test', cluster: { server: this.url, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'test', user: { token: this.token } }],
+      contexts: [{ name: 'test', context: { cluster: 'test', user: 'test', namespace } }],
+    }, null, 2);
+  }
+
+  async writeKubeconfig(path: string, namespace = 'default'): Promise<string> {
+    await writeFile(path, this.kubeconfig(namespace));
+    return path;
+  }
+
+  // --- test controls ---
+
+  /** Creates or replaces an object as given (kind decides the resource); Deployments are reconciled. */
+  put(obj: KubeObject): KubeObject {
+    const resource = resourceOfKind(obj.kind);
+    const stored = this.store.write(resource, obj);
+    if (resource === 'deployments') this.workloads.reconcile(stored.metadata.namespace ?? '', stored.metadata.name);
+    return stored;
+  }
+
+  get(kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.store.get(resourceOfKind(kind), namespace, name);
+  }
+
+  list(kind: string, namespace?: string): KubeObject[] {
+    return this.store.list(resourceOfKind(kind), (o) => namespace === undefined || o.metadata.namespace === namespace);
+  }
+
+  remove(kind: string, namespace: string | undefined, name: string): void {
+    this.store.remove(resourceOfKind(kind), namespace, name);
+  }
+
+  /** A pod with the given labels and address, Ready or not (no owner). */
+  addPod(namespace: string, name: string, labels: Record<string, string>, podIP: string, ready = true): KubeObject {
+    const pod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels }, spec: { containers: [{ name: 'main', image: 'test' }] }, status: { phase: 'Pending', podIP } };
+    podReadyStatus(pod, ready);
+    (pod.status as Record<string, unknown>).podIP = podIP;
+    return this.put(pod);
+  }
+
+  setPodReady(namespace: string, name: string, ready: boolean): void {
+    this.workloads.setReady(namespace, name, ready);
+  }
+
+  /** Deletes a pod as the API would (graceful with a deletionTimestamp, or at once with 0). */
+  deletePod(namespace: string, name: string, gracePeriodSeconds = 30): void {
+    this.workloads.deletePod(namespace, name, gracePeriodSeconds);
+  }
+
+  setPodLog(namespace: string, name: string, text: string): void {
+    this.logs.set(`${namespace}/${name}`, text);
+  }
+
+  bookmark(): void {
+    for (const w of this.watches) w.bookmark();
+  }
+
+  compact(): void {
+    this.store.compact();
+  }
+
+  expireWatches(): void {
+    this.store.compact();
+    for (const w of [...this.watches]) w.expire();
+  }
+
+  endWatches(): void {
+    for (const w of [...this.watches]) w.end();
+  }
+
+  dropWatches(): void {
+    for (const w of [...this.watches]) w.drop();
+  }
+
+  get openWatches(): number {
+    return this.watches.size;
+  }
+
+  isReady(pod: KubeObject): boolean {
+    return isReady(pod);
+  }
+
+  async close(): Promise<void> {
+    this.dropWatches();
+    this.forwarder.closeAll();
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.server = null;
+  }
+
+  // --- request handling ---
+
+  private authenticated(req: IncomingMessage): boolean {
+    return req.headers.authorization === `Bearer ${this.token}`;
+  }
+
+  private authorize(a: AccessAttributes): void {
+    const verdict = this.options.authorize?.(a) ?? true;
+    if (verdict !== true) {
+      const what = `${a.resource}${a.subresource ? `/${a.subresource}` : ''}${a.group ? `.${a.group}` : ''}`;
+      throw new ApiError(403, 'Forbidden', `${what} "${a.name}" is forbidden: User "test" cannot ${a.verb} resource "${what}"${a.namespace ? ` in the namespace "${a.namespace}"` : ''}${typeof verdict === 'string' ? `: ${verdict}` : ''}`);
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const method = req.method ?? 'GET';
+    this.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams) });
+    if (!this.authenticated(req)) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    if (url.pathname === '/version') return sendJson(res, 200, { major: '1', minor: '33', gitVersion: 'v1.33.0-kube-api-test-server', platform: 'linux/amd64' });
+    if (url.pathname === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews' && method === 'POST') return this.accessReview(req, res);
+    const route = parsePath(url.pathname);
+    const type = route && RESOURCES[route.resource];
+    if (!route || !type || type.prefix !== (route.group ? `/apis/${route.group}/${url.pathname.split('/')[3]}` : '/api/v1')) {
+      throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${method} ${url.pathname})`);
+    }
+    const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
+    this.authorize({ verb: verbOf(method, route, watch), group: route.group, resource: route.resource, subresource: route.subresource ?? '', namespace: route.namespace ?? '', name: route.name ?? '' });
+    if (route.subresource === 'scale' && route.resource === 'deployments') return this.scale(req, res, method, route);
+    if (route.subresource === 'log' && route.resource === 'pods' && method === 'GET') return this.podLog(res, route, url);
+    if (route.subresource) throw new ApiError(404, 'NotFound', `subresource ${route.subresource} of ${route.resource} is not served by this test server`);
+    const ns = type.namespaced ? route.namespace : null;
+    if (!route.name) {
+      if (method === 'GET') return this.listOrWatch(res, route.resource, ns, url, watch);
+      if (method === 'POST') return this.create(req, res, route.resource, ns);
+      throw new ApiError(405, 'MethodNotAllowed', `${method} on a collection is not supported`);
+    }
+    const nsOrUndef = ns ?? undefined;
+    const current = this.store.get(route.resource, nsOrUndef, route.name);
+    if (method === 'GET') {
+      if (!current) throw this.notFound(route.resource, route.name);
+      return sendJson(res, 200, current);
+    }
+    if (method === 'PUT' || method === 'PATCH') {
+      if (!current) throw this.notFound(route.resource, route.name);
+      const body = await readBody(req);
+      const contentType = String(req.headers['content-type'] ?? '');
+      const next = (method === 'PUT' ? body : contentType.includes('json-patch') ? jsonPatch(current, body) : mergePatch(current, body)) as KubeObject;
+      if (!next || typeof next !== 'object' || !next.metadata) throw new ApiError(400, 'BadRequest', 'the body is not a Kubernetes object');
+      next.metadata = { ...next.metadata, name: route.name, namespace: nsOrUndef, uid: current.metadata.uid };
+      if (method === 'PUT' && next.metadata.resourceVersion && next.metadata.resourceVersion !== current.metadata.resourceVersion) {
+        throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${route.resource} "${route.name}": the object has been modified; please apply your changes to the latest version and try again`);
+      }
+      if (JSON.stringify(next.spec) !== JSON.stringify(current.spec)) next.metadata.generation = (current.metadata.generation ?? 1) + 1;
+      return sendJson(res, 200, this.put({ ...next, apiVersion: type.apiVersion, kind: type.kind }));
+    }
+    if (method === 'DELETE') {
+      if (!current) throw this.notFound(route.resource, route.name);
+      const options = (await readBody(req)) as { gracePeriodSeconds?: number } | undefined;
+      const grace = Number(url.searchParams.get('gracePeriodSeconds') ?? options?.gracePeriodSeconds ?? 30);
+      if (route.resource === 'pods') return sendJson(res, 200, this.workloads.deletePod(nsOrUndef ?? '', route.name, grace));
+      const removed = this.store.remove(route.resource, nsOrUndef, route.name);
+      if (route.resource === 'deployments') for (const p of this.workloads.podsOf(current)) this.workloads.deletePod(nsOrUndef ?? '', p.metadata.name, 30);
+      return sendJson(res, 200, removed);
+    }
+    throw new ApiError(405, 'MethodNotAllowed', `${method} is not supported`);
+  }
+
+  private notFound(resource: string, name: string): ApiError {
+    return new ApiError(404, 'NotFound', `${resource} "${name}" not found`);
+  }
+
+  private listOrWatch(res: ServerResponse, resource: string, namespace: string | null, url: URL, watch: boolean): void {
+    let labels: ReturnType<typeof parseLabelSelector>;
+    let fields: ReturnType<typeof parseFieldSelector>;
+    try {
+      labels = parseLabelSelector(url.searchParams.get('labelSelector'));
+      fields = parseFieldSelector(url.searchParams.get('fieldSelector'));
+    } catch (err) {
+      if (err instanceof SelectorError) throw new ApiError(400, 'BadRequest', err.message);
+      throw err;
+    }
+    const type = RESOURCES[resource] as (typeof RESOURCES)[string];
+    const matches = (o: KubeObject) => labels(o.metadata.labels ?? {}) && fields(o);
+    if (watch) {
+      const timeout = url.searchParams.get('timeoutSeconds');
+      const stream = new WatchStream(this.store, { resource, namespace, matches }, res, {
+        resourceVersion: url.searchParams.get('resourceVersion'),
+        allowBookmarks: url.searchParams.get('allowWatchBookmarks') === 'true',
+        timeoutSeconds: timeout === null ? null : Number(timeout),
+      }, type, (w) => this.watches.delete(w));
+      this.watches.add(stream);
+      stream.start();
+      return;
+    }
+    const items = this.store.list(resource, (o) => (namespace === null || o.metadata.namespace === namespace) && matches(o));
+    sendJson(res, 200, { kind: `${type.kind}List`, apiVersion: type.apiVersion, metadata: { resourceVersion: String(this.store.revision) }, items });
+  }
+
+  private async create(req: IncomingMessage, res: ServerResponse, resource: string, namespace: string | null): Promise<void> {
+    const type = RESOURCES[resource] as (typeof RESOURCES)[string];
+    const body = (await readBody(req)) as KubeObject | undefined;
+    if (!body || typeof body !== 'object' || !body.metadata) throw new ApiError(400, 'BadRequest', 'the body is not a Kubernetes object (metadata is missing)');
+    const meta = body.metadata;
+    if (!meta.name && typeof meta.generateName === 'string') meta.name = `${meta.generateName}${randomBytes(3).toString('hex').slice(0, 5)}`;
+    if (!meta.name) throw new ApiError(422, 'Invalid', `${type.kind} is invalid: metadata.name: Required value`);
+    if (namespace !== null) {
+      if (meta.namespace && meta.namespace !== namespace) throw new ApiError(400, 'BadRequest', `the namespace of the object (${meta.namespace}) does not match the namespace on the request (${namespace})`);
+      meta.namespace = namespace;
+    }
+    if (this.store.get(resource, meta.namespace, meta.name)) throw new ApiError(409, 'AlreadyExists', `${resource} "${meta.name}" already exists`);
+    meta.generation = 1;
+    sendJson(res, 201, this.put({ ...body, apiVersion: type.apiVersion, kind: type.kind }));
+  }
+
+  private async scale(req: IncomingMessage, res: ServerResponse, method: string, route: Route): Promise<void> {
+    const ns = route.namespace ?? '';
+    const deploy = this.store.get('deployments', ns, route.name ?? '');
+    if (!deploy) throw this.notFound('deployments', route.name ?? '');
+    const spec = deploy.spec as { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
+    if (method === 'PUT' || method === 'PATCH') {
+      const body = await readBody(req);
+      const current = { spec: { replicas: spec.replicas ?? 1 } };
+      const next = (method === 'PUT' ? body : String(req.headers['content-type'] ?? '').includes('json-patch') ? jsonPatch(current, body) : mergePatch(current, body)) as { spec?: { replicas?: unknown } };
+      const replicas = next?.spec?.replicas;
+      if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) throw new ApiError(422, 'Invalid', `Scale.autoscaling "${route.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`);
+      if (replicas !== spec.replicas) {
+        spec.replicas = replicas;
+        deploy.metadata.generation = (deploy.metadata.generation ?? 1) + 1;
+        this.put(deploy);
+      }
+    } else if (method !== 'GET') {
+      throw new ApiError(405, 'MethodNotAllowed', `${method} on scale is not supported`);
+    }
+    const now = this.store.get('deployments', ns, route.name ?? '') as KubeObject;
+    const selector = Object.entries((now.spec as typeof spec).selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+    sendJson(res, 200, {
+      kind: 'Scale', apiVersion: 'autoscaling/v1',
+      metadata: { name: now.metadata.name, namespace: ns, uid: now.metadata.uid, resourceVersion: now.metadata.resourceVersion, creationTimestamp: now.metadata.creationTimestamp },
+      spec: { replicas: (now.spec as typeof spec).replicas ?? 1 },
+      status: { replicas: (now.status as { replicas?: number } | undefined)?.replicas ?? 0, selector },
+    });
+  }
+
+  private podLog(res: ServerResponse, route: Route, url: URL): void {
+    const ns = route.namespace ?? '';
+    if (!this.store.get('pods', ns, route.name ?? '')) throw this.notFound('pods', route.name ?? '');
+    let lines = (this.logs.get(`${ns}/${route.name}`) ?? '').split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    const tail = url.searchParams.get('tailLines');
+    if (tail !== null) lines = lines.slice(-Number(tail));
+    const text = lines.map((l) => `${l}\n`).join('');
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private async accessReview(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = (await readBody(req)) as { spec?: { resourceAttributes?: Partial<AccessAttributes> } } | undefined;
+    const ra = body?.spec?.resourceAttributes;
+    if (!ra) throw new ApiError(422, 'Invalid', 'SelfSubjectAccessReview is invalid: spec.resourceAttributes: Required value (this server does not answer nonResourceAttributes)');
+    const attrs: AccessAttributes = { verb: ra.verb ?? '', group: ra.group ?? '', resource: ra.resource ?? '', subresource: ra.subresource ?? '', namespace: ra.namespace ?? '', name: ra.name ?? '' };
+    const verdict = this.options.authorize?.(attrs) ?? true;
+    sendJson(res, 201, {
+      apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', metadata: {},
+      spec: body?.spec,
+      status: verdict === true ? { allowed: true, reason: 'allowed by the test server' } : { allowed: false, ...(typeof verdict === 'string' ? { reason: verdict } : {}) },
+    });
+  }
+}

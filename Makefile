@@ -18,7 +18,7 @@ DEFCONFIGS := $(sort $(notdir $(wildcard defconfigs/vllm*)))
 FRAGMENTS := $(sort $(notdir $(wildcard defconfigs/configs/*)))
 KCONFIG_SOURCES := Kconfig $(wildcard kconfigs/Kconfig.*)
 # Debian packages `make deps` installs, and a command each provides.
-DEB_PACKAGES := ansible-core:ansible-playbook kconfig-frontends-nox:kconfig-conf kconfig-frontends-nox:kconfig-mconf prometheus:promtool
+DEB_PACKAGES := ansible-core:ansible-playbook kconfig-frontends-nox:kconfig-conf kconfig-frontends-nox:kconfig-mconf prometheus:promtool unzip:unzip
 
 .DEFAULT_GOAL := help
 
@@ -41,7 +41,7 @@ deps: ## install what the project needs (Debian packages, npm dependencies); saf
 		echo "installing$$missing"; \
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
-	$(Q)$(MAKE) --no-print-directory $(NPM_STAMP)
+	$(Q)$(MAKE) --no-print-directory $(NPM_STAMP) $(KUBE_TOOLS)
 
 $(NPM_STAMP): package-lock.json
 	$(Q)npm ci --no-audit --no-fund
@@ -79,7 +79,7 @@ clean: ## remove build output and generated variables (keeps .config and results
 	$(Q)rm -rf dist .build-* extra_vars.yaml hosts .bringup.done
 
 mrproper: clean ## also remove .config, work dirs and node_modules (keeps results)
-	$(Q)rm -rf .config .config.old work node_modules
+	$(Q)rm -rf .config .config.old work node_modules .tools
 
 .PHONY: help deps build menuconfig olddefconfig test clean mrproper
 

@@ -13,6 +13,7 @@ export interface LoadedNode {
   node: NodeConfig;
   spec: LocalStackSpec;
   apiKey: string | undefined;
+  hfToken: string | undefined;
 }
 
 export interface LoadedConfig {
@@ -35,7 +36,7 @@ export async function loadAllNodes(extraVarsPath = DEFAULT_EXTRA_VARS): Promise<
   const topdir = dirname(path);
   const vars = loadExtraVars(path);
   const secrets = await readSecrets(vars);
-  const nodes = nodeConfigs(vars, topdir).map((node: NodeConfig) => ({ vars, node, spec: localStackSpec(vars, node, secrets), apiKey: secrets.apiKey }));
+  const nodes = nodeConfigs(vars, topdir).map((node: NodeConfig) => ({ vars, node, spec: localStackSpec(vars, node, secrets), apiKey: secrets.apiKey, hfToken: secrets.hfToken }));
   return { vars, topdir, nodes };
 }
 

@@ -62,22 +62,29 @@ export function offloadBlocks(bufferGb: number, blockSize: number): number {
   return Math.floor((bufferGb * 1024 ** 3) / (SIM_KV_BYTES_PER_TOKEN * blockSize));
 }
 
-function simFlags(v: StackConfigVars, node: StackNodeSettings): string[] {
+/** The simulator's own knobs (what vLLM has no flag for); the Helm values pass them as extra args. */
+export function simModelFlags(v: StackConfigVars, node: Pick<StackNodeSettings, 'lmcacheEnabled'>): string[] {
   const blockSize = need(v, 'vllm_sim_block_size');
   return [
-    '--max-model-len', String(v.vllm_max_model_len),
-    '--max-num-seqs', String(v.vllm_max_num_seqs),
     '--block-size', String(blockSize),
     '--kv-blocks', String(need(v, 'vllm_sim_kv_blocks')),
     '--prefill-time-per-token', ms(need(v, 'vllm_sim_prefill_time_per_token_us')),
     '--inter-token-latency', ms(need(v, 'vllm_sim_inter_token_latency_us')),
     '--load-factor', String(need(v, 'vllm_sim_load_factor_pct') / 100),
     '--seed', String(need(v, 'vllm_sim_seed')),
-    v.vllm_enable_prefix_caching ? '--enable-prefix-caching' : '--no-enable-prefix-caching',
     ...(node.lmcacheEnabled ? [
       '--offload-blocks', String(offloadBlocks(need(v, 'vllm_lmcache_cpu_buffer_size'), blockSize)),
       '--offload-time-per-token', ms(need(v, 'vllm_sim_offload_time_per_token_us')),
     ] : []),
+  ];
+}
+
+function simFlags(v: StackConfigVars, node: StackNodeSettings): string[] {
+  return [
+    '--max-model-len', String(v.vllm_max_model_len),
+    '--max-num-seqs', String(v.vllm_max_num_seqs),
+    ...simModelFlags(v, node),
+    v.vllm_enable_prefix_caching ? '--enable-prefix-caching' : '--no-enable-prefix-caching',
     ...node.extraEngineArgs,
   ];
 }

@@ -1,0 +1,171 @@
+// The production-stack chart's values for one node, built as objects from the
+// configuration: every option that shapes a Kubernetes deployment is read
+// here and nowhere else. Secrets are never values: the deploy creates them as
+// Kubernetes Secrets and the values only name them.
+import type { ExtraVars, NodeConfig } from '../config/index.js';
+import { quantityGb, simModelFlags, type StackConfigVars } from '../stack/spec-from-config.js';
+import { releaseNames, type ReleaseNames } from './names.js';
+
+export type HelmConfigVars = StackConfigVars & Pick<ExtraVars,
+  'vllm_target' | 'vllm_helm_release_name' | 'vllm_helm_namespace' | 'vllm_engine_image_repo' | 'vllm_engine_image_tag'
+  | 'vllm_request_cpu' | 'vllm_request_memory' | 'vllm_request_gpu' | 'vllm_gpu_type' | 'vllm_router_impl' | 'vllm_router_image'
+  | 'vllm_router_tag' | 'vllm_autoscaling_min_replicas' | 'vllm_autoscaling_waiting_threshold' | 'vllm_lmcache_enabled'>;
+
+export type HelmNode = Pick<NodeConfig, 'name' | 'role' | 'routerImpl' | 'routingLogic' | 'engineImageTag' | 'lmcacheEnabled' | 'extraEngineArgs' | 'overrides'>;
+
+/** Which secrets exist (their values never reach this module). */
+export interface SecretPresence {
+  apiKey: boolean;
+  hfToken: boolean;
+}
+
+export type Values = Record<string, unknown>;
+
+/** The router image of an implementation when the dev node switches to it (the configured one is baseline's). */
+export const DEFAULT_ROUTER_IMAGES: Record<string, { repository: string; tag: string }> = {
+  builtin: { repository: 'ghcr.io/vllm-stack-harness/router', tag: '0.1.0' },
+  'production-stack': { repository: 'lmcache/lmstack-router', tag: 'v0.1.12' },
+};
+
+/** Series the engines' ServiceMonitor gives Prometheus carry the Service's name; KEDA asks for the node's own. */
+export function waitingQuery(names: ReleaseNames): string {
+  return `sum(vllm:num_requests_waiting{namespace="${names.namespace}",service="${names.engineService}"})`;
+}
+
+function need<K extends keyof HelmConfigVars>(v: HelmConfigVars, key: K): NonNullable<HelmConfigVars[K]> {
+  const value = v[key];
+  if (value === undefined || value === null) {
+    throw new Error(`CONFIG_${String(key).replace(/^vllm_/, 'VLLM_').toUpperCase()} is missing from extra_vars.yaml although a Kubernetes deployment needs it; run make olddefconfig`);
+  }
+  return value as NonNullable<HelmConfigVars[K]>;
+}
+
+export function nodeReleaseNames(v: HelmConfigVars, node: Pick<HelmNode, 'role'>): ReleaseNames {
+  return releaseNames(need(v, 'vllm_helm_release_name'), node.role, need(v, 'vllm_helm_namespace'), v.vllm_model_url);
+}
+
+function routerImage(v: HelmConfigVars, node: HelmNode): { repository: string; tag: string } {
+  if (node.routerImpl === (v.vllm_router_impl ?? 'builtin')) return { repository: need(v, 'vllm_router_image'), tag: need(v, 'vllm_router_tag') };
+  return DEFAULT_ROUTER_IMAGES[node.routerImpl] ?? { repository: need(v, 'vllm_router_image'), tag: need(v, 'vllm_router_tag') };
+}
+
+function vllmConfig(v: HelmConfigVars, node: HelmNode): Values {
+  const extraArgs = [
+    ...(v.vllm_model_name !== '' ? ['--served-model-name', v.vllm_model_name] : []),
+    ...(v.vllm_engine === 'sim' ? simModelFlags(v, node) : []),
+    ...node.extraEngineArgs,
+  ];
+  const common: Values = {
+    enablePrefixCaching: v.vllm_enable_prefix_caching,
+    maxModelLen: v.vllm_max_model_len,
+    maxNumSeqs: v.vllm_max_num_seqs,
+  };
+  if (v.vllm_engine === 'vllm') {
+    Object.assign(common, {
+      enableChunkedPrefill: v.vllm_enable_chunked_prefill,
+      dtype: need(v, 'vllm_dtype'),
+      tensorParallelSize: need(v, 'vllm_tensor_parallel_size'),
+      ...(v.vllm_use_cpu_inference ? {} : { gpuMemoryUtilization: need(v, 'vllm_gpu_memory_utilization') / 100 }),
+    });
+  }
+  return extraArgs.length > 0 ? { ...common, extraArgs } : common;
+}
+
+function engineEnv(v: HelmConfigVars): { name: string; value: string }[] {
+  // vLLM's CPU backend sizes its KV cache from VLLM_CPU_KVCACHE_SPACE (GiB): a quarter of the pod's memory.
+  if (v.vllm_engine !== 'vllm' || !v.vllm_use_cpu_inference) return [];
+  const memoryGb = quantityGb(need(v, 'vllm_request_memory'));
+  return [{ name: 'VLLM_CPU_KVCACHE_SPACE', value: String(Math.max(1, Math.floor(memoryGb / 4))) }];
+}
+
+function modelSpec(v: HelmConfigVars, node: HelmNode, names: ReleaseNames, secrets: SecretPresence): Values {
+  const gpus = v.vllm_engine === 'vllm' ? v.vllm_request_gpu ?? 0 : 0;
+  const spec: Values = {
+    name: names.model,
+    repository: need(v, 'vllm_engine_image_repo'),
+    tag: node.engineImageTag !== '' ? node.engineImageTag : need(v, 'vllm_engine_image_tag'),
+    modelURL: v.vllm_model_url,
+    replicaCount: v.vllm_replica_count,
+    requestCPU: need(v, 'vllm_request_cpu'),
+    requestMemory: need(v, 'vllm_request_memory'),
+    // Memory is capped at the request so that an engine that outgrows it is visible (OOMKilled), not a noisy neighbour.
+    limitMemory: need(v, 'vllm_request_memory'),
+    requestGPU: gpus,
+    ...(gpus > 0 && v.vllm_gpu_type ? { requestGPUType: v.vllm_gpu_type } : {}),
+    // The chart defaults to runtimeClassName "nvidia", which exists only where the GPU operator
+    // made it (existing GPU clusters); minikube's --gpus all uses the default runtime.
+    runtimeClassName: gpus > 0 && v.vllm_target === 'existing' ? 'nvidia' : '',
+    vllmConfig: vllmConfig(v, node),
+    env: engineEnv(v),
+  };
+  if (node.lmcacheEnabled) {
+    const disk = v.vllm_engine === 'vllm' ? v.vllm_lmcache_disk_buffer_size ?? '' : '';
+    spec.lmcacheConfig = {
+      enabled: true,
+      cpuOffloadingBufferSize: String(need(v, 'vllm_lmcache_cpu_buffer_size')),
+      ...(disk !== '' ? { diskOffloadingBufferSize: String(quantityGb(disk)) } : {}),
+    };
+  }
+  if (secrets.hfToken) spec.hf_token = { secretName: names.secrets, secretKey: 'hfToken' };
+  return spec;
+}
+
+/**
+ * KEDA's ScaledObject, given to the chart as an extra object: the chart's own `keda` block cannot
+ * carry it (its values schema types `triggers` as an object where KEDA needs a list, and its default
+ * trigger queries a `model` label that vLLM's metrics do not have).
+ */
+export function scaledObject(v: HelmConfigVars, names: ReleaseNames): Values {
+  return {
+    apiVersion: 'keda.sh/v1alpha1',
+    kind: 'ScaledObject',
+    metadata: { name: names.scaledObject, namespace: names.namespace, labels: { ...names.engineLabels, 'app.kubernetes.io/managed-by': 'helm' } },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: names.engineDeployment },
+      minReplicaCount: need(v, 'vllm_autoscaling_min_replicas'),
+      maxReplicaCount: need(v, 'vllm_autoscaling_max_replicas'),
+      pollingInterval: 15,
+      cooldownPeriod: 120,
+      triggers: [{
+        type: 'prometheus',
+        metadata: {
+          serverAddress: `http://prometheus-operated.${names.namespace}.svc:9090`,
+          query: waitingQuery(names),
+          threshold: String(need(v, 'vllm_autoscaling_waiting_threshold')),
+        },
+      }],
+    },
+  };
+}
+
+export function helmValues(v: HelmConfigVars, node: HelmNode, secrets: SecretPresence): Values {
+  const names = nodeReleaseNames(v, node);
+  const observability = v.vllm_observability_enabled;
+  const values: Values = {
+    servingEngineSpec: {
+      labels: names.engineLabels,
+      // Pinned tags: a node's image, once pulled (or loaded with minikube image load), is the one to run.
+      imagePullPolicy: 'IfNotPresent',
+      ...(secrets.apiKey ? { vllmApiKey: { secretName: names.secrets, secretKey: 'vllmApiKey' } } : {}),
+      serviceMonitor: { enabled: observability },
+      modelSpec: [modelSpec(v, node, names, secrets)],
+    },
+    routerSpec: v.vllm_router_enabled ? {
+      enableRouter: true,
+      ...routerImage(v, node),
+      imagePullPolicy: 'IfNotPresent',
+      labels: names.routerLabels,
+      routingLogic: node.routingLogic,
+      sessionKey: need(v, 'vllm_router_session_key'),
+      engineScrapeInterval: need(v, 'vllm_router_engine_stats_interval'),
+      requestStatsWindow: need(v, 'vllm_router_request_stats_window'),
+      serviceMonitor: { enabled: observability },
+    } : { enableRouter: false },
+    // One Prometheus and Grafana per namespace: the baseline release brings them and scrapes both nodes.
+    'kube-prometheus-stack': observability && node.role === 'baseline'
+      ? { enabled: true, grafana: { admin: { existingSecret: names.grafanaAdmin, userKey: 'admin-user', passwordKey: 'admin-password' } } }
+      : { enabled: false },
+  };
+  if (v.vllm_autoscaling_enabled) values.extraObjects = [scaledObject(v, names)];
+  return values;
+}

@@ -1,0 +1,215 @@
+// The production-stack chart (shared/reference/vllm-stack-0.1.12), rendered by
+// the real helm from the values every Kubernetes defconfig and fragment gives:
+// the values pass the chart's schema and known keys, every rendered object
+// validates against the Kubernetes API schemas, and every option is visible
+// where the cluster would act on it.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { $ } from 'zx';
+import { parseAllDocuments, stringify } from 'yaml';
+import { loadChart } from '../scripts/lib/helm/chart.js';
+import { templateArgs } from '../scripts/lib/helm/commands.js';
+import { checkedValues } from '../scripts/lib/helm/render.js';
+import { OPAQUE_KEYS, TEMPLATE_ONLY_KEYS, validateValues } from '../scripts/lib/helm/validate-values.js';
+import { helmValues, nodeReleaseNames, type HelmConfigVars, type Values } from '../scripts/lib/helm/values.js';
+import { offloadBlocks } from '../scripts/lib/stack/spec-from-config.js';
+import type { LoadedNode } from '../scripts/lib/stack/load-node.js';
+import { configureProject, kconfigMissing } from './support/configure.js';
+import { validateObject, type KubeDoc } from './support/kube-models.js';
+import { referenceChartDir } from './support/reference.js';
+import { REPO, tempProject } from './support/temp-project.js';
+
+const CHART_DIR = referenceChartDir() ?? '(shared/reference/vllm-stack-0.1.12 not found beside the project)';
+const HELM = join(REPO, '.tools', 'bin', 'helm');
+
+/** Every Kubernetes defconfig, and each fragment that applies to one (edits: what no fragment sets). */
+const CASES: { spec: string; edit?: Record<string, string> }[] = [
+  ...['vllm', 'vllm+ab', 'vllm+gpu', 'vllm+lmcache', 'vllm+ab-router', 'vllm+sim', 'vllm+sim+autoscaling', 'vllm+sim+lmcache',
+    'vllm-production-stack-cpu', 'vllm-production-stack-cpu+gpu', 'vllm-production-stack-cpu+autoscaling', 'vllm-production-stack-gpu',
+    'vllm-production-stack-gpu+autoscaling', 'vllm-existing-cluster', 'vllm-existing-cluster+ab-router', 'vllm-production-stack-cpu+sim+ab'].map((spec) => ({ spec })),
+  { spec: 'vllm-production-stack-gpu+ab', edit: { VLLM_DEV_ENGINE_IMAGE_TAG: 'v0.11.1', VLLM_DEV_EXTRA_ENGINE_ARGS: '--max-num-batched-tokens 4096', VLLM_MODEL_NAME: 'opt' } },
+];
+
+async function missing(): Promise<string | null> {
+  if (!existsSync(join(CHART_DIR, 'Chart.yaml'))) return `the reference chart is not at ${CHART_DIR}`;
+  if (!existsSync(HELM)) return `${HELM} is missing: make deps extracts it`;
+  return kconfigMissing();
+}
+
+type Container = { name: string; image: string; command?: string[]; args?: string[]; env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[]; resources?: { requests?: Record<string, string>; limits?: Record<string, string> } };
+type PodSpec = { containers: Container[] };
+type Deployment = KubeDoc & { spec: { replicas?: number; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } };
+
+function flag(argv: string[], name: string): string | undefined {
+  const i = argv.lastIndexOf(name);
+  return i < 0 ? undefined : argv[i + 1];
+}
+
+function find<T extends KubeDoc>(docs: KubeDoc[], kind: string, name: string): T {
+  const found = docs.find((d) => d.kind === kind && d.metadata.name === name);
+  assert.ok(found, `${kind} ${name} is rendered (have: ${docs.map((d) => `${d.kind}/${d.metadata.name}`).join(', ')})`);
+  return found as T;
+}
+
+/** Every option of the node, where the cluster would see it. */
+function assertOptionsReach(v: HelmConfigVars, loaded: LoadedNode, values: Values, docs: KubeDoc[], secrets: { apiKey: boolean; hfToken: boolean }): void {
+  const { node } = loaded;
+  const names = nodeReleaseNames(v, node);
+  const engine = find<Deployment>(docs, 'Deployment', names.engineDeployment);
+  const c = engine.spec.template.spec.containers.find((x) => x.name === 'vllm') as Container;
+  const cmd = c.command ?? [];
+  assert.deepEqual(cmd.slice(0, 7), ['vllm', 'serve', v.vllm_model_url, '--host', '0.0.0.0', '--port', '8000']);
+  assert.equal(c.image, `${v.vllm_engine_image_repo}:${node.engineImageTag || v.vllm_engine_image_tag}`);
+  assert.equal(flag(cmd, '--max-model-len'), String(v.vllm_max_model_len));
+  assert.equal(flag(cmd, '--max-num-seqs'), String(v.vllm_max_num_seqs));
+  assert.ok(cmd.includes(v.vllm_enable_prefix_caching ? '--enable-prefix-caching' : '--no-enable-prefix-caching'));
+  if (v.vllm_engine === 'vllm') {
+    assert.equal(flag(cmd, '--dtype'), v.vllm_dtype);
+    assert.equal(flag(cmd, '--tensor-parallel-size'), String(v.vllm_tensor_parallel_size));
+    assert.ok(cmd.includes(v.vllm_enable_chunked_prefill ? '--enable-chunked-prefill' : '--no-enable-chunked-prefill'));
+    if (v.vllm_use_cpu_inference) {
+      assert.equal(flag(cmd, '--gpu_memory_utilization'), undefined);
+      assert.ok(c.env?.some((e) => e.name === 'VLLM_CPU_KVCACHE_SPACE'), 'the CPU backend gets its KV cache size');
+    } else {
+      assert.equal(Number(flag(cmd, '--gpu_memory_utilization')), (v.vllm_gpu_memory_utilization ?? 0) / 100);
+    }
+  } else {
+    assert.equal(flag(cmd, '--kv-blocks'), String(v.vllm_sim_kv_blocks));
+    assert.equal(flag(cmd, '--block-size'), String(v.vllm_sim_block_size));
+    assert.equal(flag(cmd, '--seed'), String(v.vllm_sim_seed));
+    assert.equal(flag(cmd, '--inter-token-latency'), String((v.vllm_sim_inter_token_latency_us ?? 0) / 1000));
+    assert.equal(flag(cmd, '--offload-blocks'), node.lmcacheEnabled ? String(offloadBlocks(v.vllm_lmcache_cpu_buffer_size ?? 0, v.vllm_sim_block_size ?? 16)) : undefined);
+  }
+  const env = new Map((c.env ?? []).map((e) => [e.name, e]));
+  if (node.lmcacheEnabled) {
+    assert.ok(cmd.includes('--kv-transfer-config'));
+    assert.equal(env.get('LMCACHE_LOCAL_CPU')?.value, 'True');
+    assert.equal(env.get('LMCACHE_MAX_LOCAL_CPU_SIZE')?.value, String(v.vllm_lmcache_cpu_buffer_size));
+  } else {
+    assert.ok(!cmd.includes('--kv-transfer-config') && !env.has('LMCACHE_LOCAL_CPU'), 'no LMCache without it');
+  }
+  // Resources, GPUs and their runtime.
+  assert.equal(c.resources?.requests?.cpu, String(v.vllm_request_cpu));
+  assert.equal(c.resources?.requests?.memory, v.vllm_request_memory);
+  const gpus = v.vllm_engine === 'vllm' ? v.vllm_request_gpu ?? 0 : 0;
+  assert.equal(c.resources?.limits?.[v.vllm_gpu_type || 'nvidia.com/gpu'], gpus > 0 ? String(gpus) : undefined);
+  // Secrets are referenced, never inlined.
+  assert.deepEqual(env.get('VLLM_API_KEY')?.valueFrom?.secretKeyRef, secrets.apiKey ? { name: names.secrets, key: 'vllmApiKey' } : undefined);
+  assert.deepEqual(env.get('HF_TOKEN')?.valueFrom?.secretKeyRef, secrets.hfToken ? { name: names.secrets, key: 'hfToken' } : undefined);
+  for (const s of docs.filter((d) => d.kind === 'Secret')) assert.deepEqual((s as { data?: object }).data ?? {}, {}, `${s.metadata.name} inlines nothing`);
+  // Labels per node: the router discovers exactly its own engines.
+  assert.equal(engine.spec.template.metadata.labels.release, names.release);
+  // Replicas, or the autoscaler.
+  assert.equal(engine.spec.replicas, v.vllm_replica_count);
+  const scaled = docs.find((d) => d.kind === 'ScaledObject');
+  if (v.vllm_autoscaling_enabled) {
+    const spec = (scaled as unknown as { spec: { minReplicaCount: number; maxReplicaCount: number; scaleTargetRef: { name: string }; triggers: { metadata: { query: string; threshold: string } }[] } }).spec;
+    assert.equal(spec.scaleTargetRef.name, names.engineDeployment);
+    assert.deepEqual([spec.minReplicaCount, spec.maxReplicaCount], [v.vllm_autoscaling_min_replicas, v.vllm_autoscaling_max_replicas]);
+    assert.equal(spec.triggers[0]?.metadata.threshold, String(v.vllm_autoscaling_waiting_threshold));
+    assert.match(spec.triggers[0]?.metadata.query ?? '', new RegExp(`service="${names.engineService}"`));
+  } else {
+    assert.equal(scaled, undefined);
+  }
+  // The router: image and every setting on its command line.
+  const router = find<Deployment>(docs, 'Deployment', names.routerDeployment);
+  const rc = router.spec.template.spec.containers[0] as Container;
+  const args = rc.args ?? [];
+  assert.equal(flag(args, '--routing-logic'), node.routingLogic);
+  assert.equal(flag(args, '--session-key'), v.vllm_router_session_key);
+  assert.equal(flag(args, '--engine-stats-interval'), String(v.vllm_router_engine_stats_interval));
+  assert.equal(flag(args, '--request-stats-window'), String(v.vllm_router_request_stats_window));
+  assert.equal(flag(args, '--k8s-label-selector'), `environment=engine,release=${names.release}`);
+  assert.equal(rc.image.startsWith(node.routerImpl === 'production-stack' ? 'lmcache/lmstack-router:' : 'ghcr.io/vllm-stack-harness/router:'), true, rc.image);
+  // Observability: ServiceMonitors on every node; Prometheus and Grafana come with the baseline release.
+  assert.equal(docs.some((d) => d.kind === 'ServiceMonitor'), v.vllm_observability_enabled);
+  assert.equal((values['kube-prometheus-stack'] as { enabled: boolean }).enabled, v.vllm_observability_enabled && node.role === 'baseline');
+}
+
+test('every Kubernetes defconfig and fragment: values pass the chart, helm renders them, every object validates, every option reaches the manifests', async (t) => {
+  const why = await missing();
+  if (why) return t.skip(why);
+  const chart = await loadChart(CHART_DIR);
+  const p = await tempProject();
+  const out = await mkdtemp(join(tmpdir(), 'helm-render-'));
+  t.after(() => Promise.all([p.remove(), rm(out, { recursive: true, force: true })]));
+  const renders: { name: string; v: HelmConfigVars; loaded: LoadedNode; values: Values; file: string; secrets: { apiKey: boolean; hfToken: boolean } }[] = [];
+  for (const { spec, edit } of CASES) {
+    const config = await configureProject(p, spec, edit);
+    for (const loaded of config.nodes) {
+      // One case carries both secrets, to see them referenced and never inlined.
+      const secrets = spec === 'vllm-existing-cluster' ? { apiKey: true, hfToken: true } : { apiKey: false, hfToken: false };
+      const { values } = checkedValues(config.vars, loaded.node, secrets, chart);
+      const file = join(out, `${spec}-${loaded.node.name}.yaml`);
+      await writeFile(file, stringify(values));
+      renders.push({ name: `${spec} ${loaded.node.name}`, v: config.vars, loaded, values, file, secrets });
+    }
+  }
+  // helm template, two at a time (the machine has two cores).
+  const manifests = new Map<string, string>();
+  for (let i = 0; i < renders.length; i += 2) {
+    await Promise.all(renders.slice(i, i + 2).map(async (r) => {
+      const names = nodeReleaseNames(r.v, r.loaded.node);
+      const res = await $({ quiet: true, nothrow: true })`${HELM} ${templateArgs(names, CHART_DIR, r.file)}`;
+      assert.equal(res.exitCode, 0, `${r.name}: ${res.stderr}`);
+      manifests.set(r.name, res.stdout);
+    }));
+  }
+  for (const r of renders) {
+    await t.test(r.name, async () => {
+      const docs = parseAllDocuments(manifests.get(r.name) ?? '').map((d) => d.toJS() as KubeDoc).filter((d) => d !== null);
+      assert.ok(docs.length >= 6);
+      for (const d of docs) await validateObject(d);
+      assertOptionsReach(r.v, r.loaded, r.values, docs, r.secrets);
+    });
+  }
+  // The dev overrides apply to the dev node only; the served name to both.
+  const pair = (spec: string) => renders.filter((r) => r.name.startsWith(`${spec} `)).map((r) => {
+    const model = (r.values.servingEngineSpec as { modelSpec: Values[] }).modelSpec[0] as { tag: string; vllmConfig: { extraArgs?: string[] } };
+    return { tag: model.tag, extraArgs: model.vllmConfig.extraArgs ?? [], routing: (r.values.routerSpec as Values).routingLogic };
+  });
+  assert.deepEqual(pair('vllm-production-stack-gpu+ab'), [
+    { tag: 'v0.11.0', extraArgs: ['--served-model-name', 'opt'], routing: 'prefixaware' },
+    { tag: 'v0.11.1', extraArgs: ['--served-model-name', 'opt', '--max-num-batched-tokens', '4096'], routing: 'prefixaware' },
+  ]);
+  assert.deepEqual(pair('vllm+ab-router').map((x) => x.routing), ['roundrobin', 'session']);
+});
+
+test('values the chart would ignore or refuse stop the deploy, naming the CONFIG_ symbol', async (t) => {
+  const why = await missing();
+  if (why) return t.skip(why);
+  const chart = await loadChart(CHART_DIR);
+  const p = await tempProject();
+  t.after(() => p.remove());
+  const config = await configureProject(p, 'vllm-production-stack-cpu+ab-router');
+  const [baseline, dev] = config.nodes as [LoadedNode, LoadedNode];
+  const none = { apiKey: false, hfToken: false };
+  const check = (vars: HelmConfigVars, n: LoadedNode) => () => checkedValues(vars, n.node, none, chart);
+  // A routing logic the chart's router has no name for.
+  assert.throws(check(config.vars, { ...baseline, node: { ...baseline.node, routingLogic: 'leastloaded' } }), /routerSpec\.routingLogic="leastloaded" \(from CONFIG_VLLM_ROUTING_LOGIC\): not a value the chart accepts; allowed: "roundrobin", "session"/);
+  assert.throws(check(config.vars, { ...dev, node: { ...dev.node, routingLogic: 'leastloaded', overrides: { routing_logic: 'leastloaded' } } }), /vllm-dev: routerSpec\.routingLogic="leastloaded" \(from CONFIG_VLLM_DEV_ROUTING_LOGIC\)/);
+  assert.throws(check({ ...config.vars, vllm_autoscaling_enabled: true, vllm_autoscaling_min_replicas: 1, vllm_autoscaling_max_replicas: 2, vllm_autoscaling_waiting_threshold: 5, vllm_observability_enabled: false }, baseline), /CONFIG_VLLM_AUTOSCALING_ENABLED=y needs CONFIG_VLLM_OBSERVABILITY_ENABLED=y/);
+  assert.throws(check({ ...config.vars, vllm_helm_release_name: 'a-release-name-that-is-much-too-long-for-kubernetes-dns' }, baseline), /CONFIG_VLLM_HELM_RELEASE_NAME=.*longer than the 63 characters/);
+  // The known-keys check is what catches a key Helm would drop silently: prove it fails on one.
+  const values = helmValues(config.vars, baseline.node, none);
+  (values.routerSpec as Values).routingAlgorithm = 'session';
+  ((values.servingEngineSpec as { modelSpec: Values[] }).modelSpec[0] as Values).lmcache = { enabled: true };
+  const problems = validateValues(values, chart, baseline.node);
+  assert.deepEqual(problems.map((x) => x.path), ['servingEngineSpec.modelSpec[0].lmcache', 'routerSpec.routingAlgorithm']);
+  assert.match(problems[0]?.message ?? '', /Helm would ignore it silently/);
+  assert.deepEqual(validateValues(helmValues(config.vars, baseline.node, none), chart, baseline.node), []);
+});
+
+test('the keys allowed outside the chart schema and values.yaml are still read by its templates', async (t) => {
+  const why = await missing();
+  if (why) return t.skip(why);
+  for (const [key, template] of Object.entries(TEMPLATE_ONLY_KEYS)) {
+    const text = await readFile(join(CHART_DIR, template), 'utf8');
+    assert.ok(text.includes(`"${key.split('.').at(-1)}"`), `${template} no longer reads ${key}`);
+  }
+  assert.ok(OPAQUE_KEYS.has('extraObjects[]'));
+});

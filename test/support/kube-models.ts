@@ -1,0 +1,53 @@
+// Offline validation of Kubernetes objects against the API's schemas
+// (kubernetes-models, plus the KEDA and prometheus-operator custom resources
+// the chart renders). An object of a kind without a model is an error, so a
+// manifest can never pass unchecked. Each kind's model is loaded on first use:
+// a whole API group costs seconds to import.
+
+type Model = new (data: object) => { validate(): void };
+
+const PACKAGES: Record<string, string> = {
+  v1: 'kubernetes-models/v1',
+  'apps/v1': 'kubernetes-models/apps/v1',
+  'rbac.authorization.k8s.io/v1': 'kubernetes-models/rbac.authorization.k8s.io/v1',
+  'policy/v1': 'kubernetes-models/policy/v1',
+  'autoscaling/v2': 'kubernetes-models/autoscaling/v2',
+  'networking.k8s.io/v1': 'kubernetes-models/networking.k8s.io/v1',
+  'keda.sh/v1alpha1': '@kubernetes-models/keda/keda.sh/v1alpha1',
+  'monitoring.coreos.com/v1': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1',
+};
+
+export interface KubeDoc {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [key: string]: unknown;
+}
+
+const models = new Map<string, Promise<Model>>();
+
+function model(apiVersion: string, kind: string): Promise<Model> {
+  const key = `${apiVersion}/${kind}`;
+  let m = models.get(key);
+  if (!m) {
+    const pkg = PACKAGES[apiVersion];
+    if (!pkg || !/^[A-Za-z]+$/.test(kind)) return Promise.reject(new Error(`no schema model for ${apiVersion} ${kind}; add its group to test/support/kube-models.ts`));
+    m = (import(`${pkg}/${kind}`) as Promise<Record<string, Model>>).then((mod) => {
+      const found = mod[kind];
+      if (!found) throw new Error(`${pkg} has no model ${kind}`);
+      return found;
+    }, () => { throw new Error(`no schema model for ${apiVersion} ${kind} in ${pkg}`); });
+    models.set(key, m);
+  }
+  return m;
+}
+
+/** Rejects, naming the object, when it does not validate against its API schema. */
+export async function validateObject(obj: KubeDoc): Promise<void> {
+  const Model = await model(obj.apiVersion, obj.kind);
+  try {
+    new Model(obj).validate();
+  } catch (err) {
+    throw new Error(`${obj.kind} ${obj.metadata.name} does not validate: ${(err as Error).message}`);
+  }
+}

@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { test } from 'node:test';
 import { $ } from 'zx';
 import { parseAllDocuments, stringify } from 'yaml';
@@ -18,6 +20,7 @@ import { OPAQUE_KEYS, TEMPLATE_ONLY_KEYS, validateValues } from '../scripts/lib/
 import { helmValues, nodeReleaseNames, type HelmConfigVars, type Values } from '../scripts/lib/helm/values.js';
 import { offloadBlocks } from '../scripts/lib/stack/spec-from-config.js';
 import type { LoadedNode } from '../scripts/lib/stack/load-node.js';
+import { translateVllmArgs } from '../engine-sim/src/vllm-cli.js';
 import { configureProject, kconfigMissing } from './support/configure.js';
 import { validateObject, type KubeDoc } from './support/kube-models.js';
 import { referenceChartDir } from './support/reference.js';
@@ -53,6 +56,33 @@ function find<T extends KubeDoc>(docs: KubeDoc[], kind: string, name: string): T
   const found = docs.find((d) => d.kind === kind && d.metadata.name === name);
   assert.ok(found, `${kind} ${name} is rendered (have: ${docs.map((d) => `${d.kind}/${d.metadata.name}`).join(', ')})`);
   return found as T;
+}
+
+/** Starts the rendered engine command (host and port made local), checks what it serves, stops it. */
+async function serveOnce(name: string, cmd: string[]): Promise<void> {
+  const argv = cmd.slice(1).map((a, i, all) => (all[i - 1] === '--host' ? '127.0.0.1' : all[i - 1] === '--port' ? '0' : a));
+  const child = spawn(process.execPath, [join(REPO, 'dist', 'engine-sim', 'src', 'vllm-main.js'), ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POD_IP: '10.1.2.3' } });
+  try {
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk: string) => {
+        out += chunk;
+        const m = /listening on (http:\/\/\S+)/.exec(out);
+        if (m?.[1]) resolve(m[1]);
+      });
+      child.on('exit', (code) => reject(new Error(`${name}: vllm entry point exited ${code}: ${out}`)));
+    });
+    if (cmd.includes('--kv-transfer-config')) assert.match(out, /accepted without effect: .*--kv-transfer-config/, `${name}: LMCache's connector flag is reported, not silently dropped`);
+    else assert.doesNotMatch(out, /accepted without effect/);
+    assert.match(out, /instance=sim-10\.1\.2\.3/);
+    const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: { id: string; max_model_len: number }[] };
+    assert.equal(models.data[0]?.max_model_len, Number(flag(cmd, '--max-model-len')), name);
+    assert.equal(models.data[0]?.id, cmd[2]);
+  } finally {
+    child.kill('SIGTERM');
+    if (child.exitCode === null) await once(child, 'exit');
+  }
 }
 
 /** Every option of the node, where the cluster would see it. */
@@ -159,14 +189,23 @@ test('every Kubernetes defconfig and fragment: values pass the chart, helm rende
       manifests.set(r.name, res.stdout);
     }));
   }
+  const commands = new Map<string, { sim: boolean; cmd: string[] }>();
   for (const r of renders) {
     await t.test(r.name, async () => {
       const docs = parseAllDocuments(manifests.get(r.name) ?? '').map((d) => d.toJS() as KubeDoc).filter((d) => d !== null);
       assert.ok(docs.length >= 6);
       for (const d of docs) await validateObject(d);
       assertOptionsReach(r.v, r.loaded, r.values, docs, r.secrets);
+      const engine = find<Deployment>(docs, 'Deployment', nodeReleaseNames(r.v, r.loaded.node).engineDeployment);
+      commands.set(r.name, { sim: r.v.vllm_engine === 'sim', cmd: engine.spec.template.spec.containers[0]?.command ?? [] });
     });
   }
+  await t.test('the simulator\'s vllm entry point accepts every engine command line the chart renders, and serves the simulated ones', async () => {
+    for (const [name, { cmd }] of commands) assert.doesNotThrow(() => translateVllmArgs(cmd.slice(1)), name);
+    const sims = [...commands].filter(([name, c]) => c.sim && (name.startsWith('vllm+sim+lmcache') || name.startsWith('vllm-production-stack-cpu+sim+ab vllm-dev')));
+    assert.equal(sims.length, 2);
+    for (const [name, { cmd }] of sims) await serveOnce(name, cmd);
+  });
   // The dev overrides apply to the dev node only; the served name to both.
   const pair = (spec: string) => renders.filter((r) => r.name.startsWith(`${spec} `)).map((r) => {
     const model = (r.values.servingEngineSpec as { modelSpec: Values[] }).modelSpec[0] as { tag: string; vllmConfig: { extraArgs?: string[] } };

@@ -129,14 +129,18 @@ test('bookmarks carry the newest resourceVersion to watches that allow them; wat
 });
 
 test('deployments: the scale subresource drives the pods, status counts ready replicas, pods delete gracefully or at once', async (t) => {
-  const ready = new Set<string>();
   const stopped: string[] = [];
+  // A graceful stop lasts until the test lets it end, so the terminating state is seen whatever the timing.
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((r) => { release = r; });
   let ip = 10;
   const server = await KubeApiServer.start({
     pods: {
       podIP: () => `127.0.0.${ip++}`,
-      start: async (pod) => { ready.add(pod.metadata.name); },
-      stop: async (pod, graceful) => { stopped.push(`${graceful ? 'graceful' : 'kill'}`); await new Promise((r) => setTimeout(r, graceful ? 50 : 0)); void pod; },
+      stop: async (_pod, graceful) => {
+        stopped.push(graceful ? 'graceful' : 'kill');
+        if (graceful) await released;
+      },
     },
   });
   t.after(() => server.close());
@@ -159,6 +163,8 @@ test('deployments: the scale subresource drives the pods, status counts ready re
   const deleted = await core.deleteNamespacedPod({ name: victim, namespace: NS });
   assert.ok(deleted.metadata?.deletionTimestamp, 'deletionTimestamp set');
   assert.ok((await core.readNamespacedPod({ name: victim, namespace: NS })).metadata?.deletionTimestamp);
+  await until('a replacement', () => server.list('Pod', NS).filter((p) => !p.metadata.deletionTimestamp).length === 3);
+  release();
   await until('the pod to go', () => !server.get('Pod', NS, victim));
   const killed = server.list('Pod', NS).find((p) => !p.metadata.deletionTimestamp)?.metadata.name ?? '';
   await core.deleteNamespacedPod({ name: killed, namespace: NS, gracePeriodSeconds: 0 });

@@ -31,7 +31,8 @@
 // deployments (/apis/apps/v1). Every write takes the next cluster-wide resourceVersion.
 // Deployments are reconciled as the controller manager would (pods follow spec.replicas; see
 // kube-api/workloads.ts), with options.pods deciding pod addresses and when they turn Ready.
-// Requests need `Authorization: Bearer <token>` (401 otherwise); options.authorize may refuse
+// Requests need `Authorization: Bearer <token>` (401 otherwise; options.anonymous also lets requests
+// without one in, for helm); options.authorize may refuse
 // any request with 403 Forbidden, and answers SelfSubjectAccessReviews with the same rule.
 //
 // Test controls: put/get/list/remove objects directly, setPodReady(), setPodLog(),
@@ -65,6 +66,11 @@ export interface AccessAttributes {
 export interface KubeApiOptions {
   /** The bearer token clients must send (default: a random one, written into the kubeconfig). */
   token?: string;
+  /**
+   * Also serve requests without a token, as an API server with anonymous access does: client-go
+   * (helm, kubectl) sends no bearer token to a plain-HTTP server.
+   */
+  anonymous?: boolean;
   /** true to allow; false or a reason to refuse. Default: everything allowed. */
   authorize?: (a: AccessAttributes) => boolean | string;
   pods?: PodLifecycle;
@@ -304,6 +310,7 @@ export class KubeApiServer {
   // --- request handling ---
 
   private authenticated(req: IncomingMessage): boolean {
+    if (this.options.anonymous && req.headers.authorization === undefined) return true;
     return req.headers.authorization === `Bearer ${this.token}`;
   }
 

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { parseCli, runMain } from './lib/cli.js';
 import { chartSource, findHelm, loadChart, resolveChart } from './lib/helm/chart.js';
 import { shellLine } from './lib/helm/commands.js';
+import { observabilityValues } from './lib/helm/observability-input.js';
 import { renderNode } from './lib/helm/render.js';
 import { clusterAccess } from './lib/kube/access.js';
 import { loadAllNodes } from './lib/stack/load-node.js';
@@ -35,9 +36,9 @@ async function main(): Promise<void> {
   const chart = await loadChart(chartDir);
   const access = clusterAccess(vars);
   const rendered = [];
-  for (const { node, apiKey, hfToken } of config.nodes) {
+  for (const { node, spec, apiKey, hfToken } of config.nodes) {
     const secrets = { apiKey: apiKey !== undefined, hfToken: hfToken !== undefined };
-    rendered.push(await renderNode({ vars, node, secrets, chartDir, chart, helm, access }));
+    rendered.push(await renderNode({ vars, node, secrets, observability: await observabilityValues(node, spec), chartDir, chart, helm, access }));
   }
   if (values.json) {
     console.log(JSON.stringify(rendered.map((r) => ({ node: r.node, release: r.names.release, namespace: r.names.namespace, values: r.valuesFile, manifests: r.manifestsFile, chart: r.chartDir, install: r.installArgv })), null, 2));

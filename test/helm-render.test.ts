@@ -14,6 +14,7 @@ import { test } from 'node:test';
 import { $ } from 'zx';
 import { parseAllDocuments, stringify } from 'yaml';
 import { loadChart } from '../scripts/lib/helm/chart.js';
+import { observabilityValues } from '../scripts/lib/helm/observability-input.js';
 import { templateArgs } from '../scripts/lib/helm/commands.js';
 import { checkedValues } from '../scripts/lib/helm/render.js';
 import { OPAQUE_KEYS, TEMPLATE_ONLY_KEYS, validateValues } from '../scripts/lib/helm/validate-values.js';
@@ -173,7 +174,7 @@ test('every Kubernetes defconfig and fragment: values pass the chart, helm rende
     for (const loaded of config.nodes) {
       // One case carries both secrets, to see them referenced and never inlined.
       const secrets = spec === 'vllm-existing-cluster' ? { apiKey: true, hfToken: true } : { apiKey: false, hfToken: false };
-      const { values } = checkedValues(config.vars, loaded.node, secrets, chart);
+      const { values } = checkedValues(config.vars, loaded.node, secrets, chart, await observabilityValues(loaded.node, loaded.spec));
       const file = join(out, `${spec}-${loaded.node.name}.yaml`);
       await writeFile(file, stringify(values));
       renders.push({ name: `${spec} ${loaded.node.name}`, v: config.vars, loaded, values, file, secrets });

@@ -39,13 +39,13 @@ export function kubeConfigProblems(v: HelmConfigVars): string[] {
 }
 
 /** Values for a node, checked; throws one message listing every problem, each naming its CONFIG_ symbol. */
-export function checkedValues(v: HelmConfigVars, node: HelmNode, secrets: SecretPresence, chart: ChartDefinition | null): { names: ReleaseNames; values: Values } {
+export function checkedValues(v: HelmConfigVars, node: HelmNode, secrets: SecretPresence, chart: ChartDefinition | null, observability: Values | null = null): { names: ReleaseNames; values: Values } {
   const names = nodeReleaseNames(v, node);
   const problems = [
     ...kubeConfigProblems(v),
     ...nameProblems(names).map((p) => `CONFIG_VLLM_HELM_RELEASE_NAME="${v.vllm_helm_release_name}" (or CONFIG_VLLM_MODEL_URL): ${p}`),
   ];
-  const values = helmValues(v, node, secrets);
+  const values = helmValues(v, node, secrets, observability);
   if (chart) problems.push(...validateValues(values, chart, node).map((p) => describeValuesProblem(p, node.name, valueAt(values, p.path))));
   if (problems.length > 0) throw new Error(`the Helm values of ${node.name} are not valid for the chart:\n${problems.map((p) => `  ${p}`).join('\n')}\nFix .config (make menuconfig) and try again.`);
   return { names, values };
@@ -55,13 +55,14 @@ export async function renderNode(opts: {
   vars: HelmConfigVars;
   node: HelmNode & { workDir: string };
   secrets: SecretPresence;
+  observability: Values | null;
   chartDir: string;
   chart: ChartDefinition;
   helm: string | null;
   access: ClusterAccess;
 }): Promise<RenderedNode> {
   const { vars, node, chartDir, helm } = opts;
-  const { names, values } = checkedValues(vars, node, opts.secrets, opts.chart);
+  const { names, values } = checkedValues(vars, node, opts.secrets, opts.chart, opts.observability);
   const dir = join(node.workDir, 'helm');
   await mkdir(dir, { recursive: true });
   const valuesFile = join(dir, 'values.yaml');

@@ -39,6 +39,7 @@ export const OPAQUE_KEYS = new Set([
   'kube-prometheus-stack.grafana.admin.existingSecret',
   'kube-prometheus-stack.grafana.admin.userKey',
   'kube-prometheus-stack.grafana.admin.passwordKey',
+  'kube-prometheus-stack.prometheus.prometheusSpec.ruleSelector',
 ]);
 
 type Dev = keyof HelmNode['overrides'];

@@ -138,16 +138,32 @@ export function scaledObject(v: HelmConfigVars, names: ReleaseNames): Values {
   };
 }
 
-export function helmValues(v: HelmConfigVars, node: HelmNode, secrets: SecretPresence): Values {
+const isMap = (x: unknown): x is Values => x !== null && typeof x === 'object' && !Array.isArray(x);
+
+/** b over a: maps merged key by key, lists (extraObjects) joined. */
+export function mergeValues(a: Values, b: Values): Values {
+  const out: Values = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const mine = out[k];
+    out[k] = isMap(mine) && isMap(v) ? mergeValues(mine, v) : Array.isArray(mine) && Array.isArray(v) ? [...mine, ...v] : v;
+  }
+  return out;
+}
+
+/**
+ * The node's values; `observability` is the observability library's part (dashboards, alert
+ * rules, ServiceMonitor labels: observabilityValues()), merged in when observability is on.
+ */
+export function helmValues(v: HelmConfigVars, node: HelmNode, secrets: SecretPresence, observability: Values | null = null): Values {
   const names = nodeReleaseNames(v, node);
-  const observability = v.vllm_observability_enabled;
+  const monitored = v.vllm_observability_enabled;
   const values: Values = {
     servingEngineSpec: {
       labels: names.engineLabels,
       // Pinned tags: a node's image, once pulled (or loaded with minikube image load), is the one to run.
       imagePullPolicy: 'IfNotPresent',
       ...(secrets.apiKey ? { vllmApiKey: { secretName: names.secrets, secretKey: 'vllmApiKey' } } : {}),
-      serviceMonitor: { enabled: observability },
+      serviceMonitor: { enabled: monitored },
       modelSpec: [modelSpec(v, node, names, secrets)],
     },
     routerSpec: v.vllm_router_enabled ? {
@@ -159,13 +175,13 @@ export function helmValues(v: HelmConfigVars, node: HelmNode, secrets: SecretPre
       sessionKey: need(v, 'vllm_router_session_key'),
       engineScrapeInterval: need(v, 'vllm_router_engine_stats_interval'),
       requestStatsWindow: need(v, 'vllm_router_request_stats_window'),
-      serviceMonitor: { enabled: observability },
+      serviceMonitor: { enabled: monitored },
     } : { enableRouter: false },
     // One Prometheus and Grafana per namespace: the baseline release brings them and scrapes both nodes.
-    'kube-prometheus-stack': observability && node.role === 'baseline'
+    'kube-prometheus-stack': monitored && node.role === 'baseline'
       ? { enabled: true, grafana: { admin: { existingSecret: names.grafanaAdmin, userKey: 'admin-user', passwordKey: 'admin-password' } } }
       : { enabled: false },
   };
   if (v.vllm_autoscaling_enabled) values.extraObjects = [scaledObject(v, names)];
-  return values;
+  return observability && v.vllm_observability_enabled ? mergeValues(values, observability) : values;
 }

@@ -1,0 +1,178 @@
+// The stack handle on Kubernetes: the chart's Deployments read and driven
+// through @kubernetes/client-node (never kubectl's text). The router and each
+// engine are reached through managed port-forwards, so suites and benchmarks
+// on the node see local URLs exactly as on the local target.
+import type { AppsV1Api, CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
+import { $ } from 'zx';
+import type { ClusterAccess } from '../../helm/commands.js';
+import { uninstallArgs } from '../../helm/commands.js';
+import type { ReleaseNames } from '../../helm/names.js';
+import { kubeClient } from '../../kube/access.js';
+import type { EngineInfo, StackHandle } from '../stack-handle.js';
+import { ManagedForward } from './port-forward.js';
+
+/** The chart's container port for engines and router. */
+export const POD_PORT = 8000;
+
+export interface KubeStackOptions {
+  kc: KubeConfig;
+  names: ReleaseNames;
+  /** The model clients ask for (served name). */
+  servedModelName: string;
+  routerEnabled: boolean;
+  /** KEDA owns the engine replica count (CONFIG_VLLM_AUTOSCALING_ENABLED). */
+  autoscaled: boolean;
+  /** helm binary and cluster access, for teardown. */
+  helm: string;
+  access: ClusterAccess;
+  /** Bound of every wait for pods (scale, restart), ms. */
+  waitTimeoutMs?: number;
+  progress?: (line: string) => void;
+}
+
+export function podReady(pod: V1Pod): boolean {
+  if (pod.metadata?.deletionTimestamp) return false;
+  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+export const selector = (labels: Record<string, string>) => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+
+export class KubeStack implements StackHandle {
+  private readonly core: CoreV1Api;
+  private readonly apps: AppsV1Api;
+  private router: ManagedForward | null = null;
+  private readonly engineForwards = new Map<string, ManagedForward>();
+  private readonly waitTimeoutMs: number;
+  private readonly progress: (line: string) => void;
+
+  private constructor(private readonly o: KubeStackOptions, k8s: Awaited<ReturnType<typeof kubeClient>>) {
+    this.core = o.kc.makeApiClient(k8s.CoreV1Api);
+    this.apps = o.kc.makeApiClient(k8s.AppsV1Api);
+    this.waitTimeoutMs = o.waitTimeoutMs ?? 600_000;
+    this.progress = o.progress ?? (() => undefined);
+  }
+
+  /** Attaches to a deployed release: starts the router's port-forward and checks that the router answers. */
+  static async attach(o: KubeStackOptions): Promise<KubeStack> {
+    const stack = new KubeStack(o, await kubeClient());
+    if (o.routerEnabled) {
+      stack.router = await new ManagedForward(o.kc, o.names.namespace, () => stack.readyPod(o.names.routerLabels), POD_PORT, `router of ${o.names.release}`).start();
+      const status = await stack.router.check('/health');
+      if (status !== 200) throw new Error(`the router of ${o.names.release} answers /health with ${status}`);
+    }
+    return stack;
+  }
+
+  get routerUrl(): string {
+    if (this.router) return this.router.url;
+    const first = [...this.engineForwards.values()][0];
+    if (!first) throw new Error('no router and no engine forwarded yet: call engines() first');
+    return first.url;
+  }
+
+  async engines(): Promise<EngineInfo[]> {
+    const pods = await this.enginePods();
+    const names = new Set(pods.map((p) => p.metadata?.name ?? ''));
+    for (const [name, fwd] of this.engineForwards) {
+      if (!names.has(name)) {
+        await fwd.close();
+        this.engineForwards.delete(name);
+      }
+    }
+    const infos: EngineInfo[] = [];
+    for (const pod of pods) {
+      const name = pod.metadata?.name ?? '';
+      let fwd = this.engineForwards.get(name);
+      if (!fwd) {
+        fwd = await new ManagedForward(this.o.kc, this.o.names.namespace, async () => name, POD_PORT, `engine ${name}`).start();
+        this.engineForwards.set(name, fwd);
+      }
+      infos.push({
+        id: name,
+        url: fwd.url,
+        metricsUrl: `${fwd.url}/metrics`,
+        running: pod.status?.phase === 'Running' && !pod.metadata?.deletionTimestamp,
+        ready: podReady(pod),
+        models: [this.o.servedModelName],
+      });
+    }
+    return infos;
+  }
+
+  /** Sets the engine Deployment's replicas through its scale subresource and waits until that many are ready. */
+  async scale(replicas: number): Promise<void> {
+    const { names } = this.o;
+    if (this.o.autoscaled) {
+      throw new Error(`the engine replicas of ${names.release} belong to KEDA (ScaledObject ${names.scaledObject}): a hand-set count would be undone; turn CONFIG_VLLM_AUTOSCALING_ENABLED off to scale by hand`);
+    }
+    if (!Number.isInteger(replicas) || replicas < 0) throw new Error(`cannot scale ${names.engineDeployment} to ${replicas}: a whole number of 0 or more is needed`);
+    await this.apps.replaceNamespacedDeploymentScale({ name: names.engineDeployment, namespace: names.namespace, body: { metadata: { name: names.engineDeployment, namespace: names.namespace }, spec: { replicas } } });
+    this.progress(`${names.release}: scaling ${names.engineDeployment} to ${replicas}`);
+    await this.waitEngines(replicas, `scale to ${replicas}`);
+  }
+
+  /** graceful: the pod is deleted with its grace period (the router drops it as it turns terminating); kill: grace period 0. */
+  async stopEngine(id: string, how: 'graceful' | 'kill'): Promise<void> {
+    const pods = await this.enginePods();
+    if (!pods.some((p) => p.metadata?.name === id)) throw new Error(`${this.o.names.release} has no engine pod ${id}; its engines are: ${pods.map((p) => p.metadata?.name).join(', ') || 'none'}`);
+    await this.core.deleteNamespacedPod({ name: id, namespace: this.o.names.namespace, ...(how === 'kill' ? { gracePeriodSeconds: 0 } : {}) });
+    this.progress(`${this.o.names.release}: deleted pod ${id} (${how})`);
+  }
+
+  /**
+   * The Deployment replaces a stopped pod by itself (under a new name): this waits until the wanted
+   * replicas are ready again. With no id, one more engine is wanted.
+   */
+  async startEngine(id?: string): Promise<void> {
+    const { names } = this.o;
+    const scale = await this.apps.readNamespacedDeploymentScale({ name: names.engineDeployment, namespace: names.namespace });
+    const wanted = scale.spec?.replicas ?? 0;
+    if (id === undefined) return this.scale(wanted + 1);
+    await this.waitEngines(wanted, `replace ${id}`);
+  }
+
+  /** helm uninstall of the node's release, the harness's Secrets, and the port-forwards. */
+  async teardown(): Promise<void> {
+    await this.close();
+    const out = await $({ quiet: true, nothrow: true })`${this.o.helm} ${uninstallArgs(this.o.names, this.o.access)}`;
+    if (out.exitCode !== 0) throw new Error(`helm uninstall ${this.o.names.release} failed: ${out.stderr.trim()}`);
+    for (const secret of [this.o.names.secrets, this.o.names.grafanaAdmin]) {
+      await this.core.deleteNamespacedSecret({ name: secret, namespace: this.o.names.namespace }).catch((err: { code?: number }) => {
+        if (err.code !== 404) throw err;
+      });
+    }
+    this.progress(`${this.o.names.release}: uninstalled`);
+  }
+
+  /** Stops the port-forwards (the release keeps running). */
+  async close(): Promise<void> {
+    await this.router?.close();
+    this.router = null;
+    for (const f of this.engineForwards.values()) await f.close();
+    this.engineForwards.clear();
+  }
+
+  async enginePods(): Promise<V1Pod[]> {
+    const list = await this.core.listNamespacedPod({ namespace: this.o.names.namespace, labelSelector: selector(this.o.names.engineLabels) });
+    return list.items.sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+  }
+
+  private async readyPod(labels: Record<string, string>): Promise<string | null> {
+    const list = await this.core.listNamespacedPod({ namespace: this.o.names.namespace, labelSelector: selector(labels) });
+    return list.items.find(podReady)?.metadata?.name ?? null;
+  }
+
+  private async waitEngines(replicas: number, what: string): Promise<void> {
+    const deadline = Date.now() + this.waitTimeoutMs;
+    for (;;) {
+      const pods = await this.enginePods();
+      const ready = pods.filter(podReady).length;
+      // Terminating pods still serve until they stop: done when exactly the wanted ones are left.
+      if (ready === replicas && pods.length === replicas) return;
+      if (Date.now() > deadline) {
+        throw new Error(`${this.o.names.release}: ${what} did not finish within ${this.waitTimeoutMs / 1000} s: ${ready}/${replicas} engines ready, ${pods.length} pods`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}

@@ -3,13 +3,13 @@
 // resolve the requested settings into .config, then refuse the result when
 // Kconfig silently changed or dropped any of them. .config is replaced only
 // when every requested setting survived.
-import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { $ } from 'zx';
 import { parse } from 'yaml';
 import { describeLost, formatValue, lostSettings, parseDotConfig, readKconfigTree, varName, type ConfigEntry, type LostSetting } from './lib/config/index.js';
 import { parseCli, runMain } from './lib/cli.js';
+import { execOk } from './lib/exec.js';
 import { writeFileAtomic } from './lib/results/atomic-write.js';
 
 const USAGE = `usage: kconfig-apply defconfig NAME[+FRAGMENT...]
@@ -20,11 +20,15 @@ olddefconfig   .config brought up to date (new options get defaults), as kconfig
 
 async function requestedFromDefconfig(spec: string): Promise<{ text: string; entries: Map<string, ConfigEntry> }> {
   const [base, ...fragments] = spec.split('+');
-  if (!base) throw new Error(`"${spec}" names no defconfig`);
+  if (!base) throw new Error(`"${spec}" names no defconfig; make help lists the defconfigs`);
+  if (fragments.some((f) => f === '')) {
+    const known = (await readdir(join('defconfigs', 'configs'))).sort().join(', ');
+    throw new Error(`defconfig-${spec} names an empty fragment (a "+" with nothing after it); fragments: ${known}`);
+  }
   const files = [{ kind: 'defconfig', file: join('defconfigs', base) }, ...fragments.map((f) => ({ kind: 'fragment', file: join('defconfigs', 'configs', f) }))];
   const merged = new Map<string, ConfigEntry>();
   for (const { kind, file } of files) {
-    if (!existsSync(file)) throw new Error(`no ${kind} ${file}; make help lists the defconfigs and fragments`);
+    if (!existsSync(file) || !statSync(file).isFile()) throw new Error(`no ${kind} ${file}; make help lists the defconfigs and fragments`);
     for (const entry of parseDotConfig(await readFile(file, 'utf8')).values()) {
       merged.delete(entry.symbol);
       merged.set(entry.symbol, entry);
@@ -72,13 +76,13 @@ async function main(): Promise<void> {
       const merged = await requestedFromDefconfig(spec);
       requested = withoutOverriddenChoices(merged.entries, tree);
       await writeFile(`${tmp}.in`, merged.text);
-      await $({ quiet: true, env: { ...process.env, KCONFIG_CONFIG: tmp } })`kconfig-conf --defconfig=${`${tmp}.in`} Kconfig`;
+      await execOk('kconfig-conf', [`--defconfig=${tmp}.in`, 'Kconfig'], { env: { ...process.env, KCONFIG_CONFIG: tmp } });
     } else if (command === 'olddefconfig') {
       if (!existsSync('.config')) throw new Error('there is no .config: run make defconfig-vllm-local (or another defconfig) first');
       const text = await readFile('.config', 'utf8');
       requested = parseDotConfig(text);
       await writeFile(tmp, text);
-      await $({ quiet: true, env: { ...process.env, KCONFIG_CONFIG: tmp } })`kconfig-conf --olddefconfig Kconfig`;
+      await execOk('kconfig-conf', ['--olddefconfig', 'Kconfig'], { env: { ...process.env, KCONFIG_CONFIG: tmp } });
     } else {
       throw new Error(`expected "defconfig NAME" or "olddefconfig"\n\n${USAGE}`);
     }

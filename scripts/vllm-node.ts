@@ -1,15 +1,20 @@
 #!/usr/bin/env node
 // Node-side tool: what Ansible runs on each node (baseline, dev) for bring-up
-// checks, deploy, smoke test, packing results, teardown and cleanup.
-import { cp, mkdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { $ } from 'zx';
+// checks, deploy, smoke test, packing results, teardown and cleanup. Deploy
+// and check read the configuration; everything else works from the node's
+// deployment record, so it finds what runs even after .config changed or is gone.
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { parseCli, runMain } from './lib/cli.js';
+import { execOk } from './lib/exec.js';
+import { STATE_DIR } from './lib/config/index.js';
+import { readRecord, withNodeLock, type NodeRef } from './lib/deployment/index.js';
 import { writeFileAtomic, writeJsonAtomic } from './lib/results/atomic-write.js';
-import { nodeRunDir, recordStep } from './lib/results/node-run.js';
+import { copyRunLogs, LOG_START_FILE, markRunStart, nodeRunDir, recordStep } from './lib/results/node-run.js';
 import { formatQuickTest, quickTest } from './lib/smoke/quick-test.js';
-import { loadNode } from './lib/stack/load-node.js';
+import { DEFAULT_EXTRA_VARS, loadNode, type LoadedNode } from './lib/stack/load-node.js';
 import { LocalStack } from './lib/stack/local-stack.js';
 import { snapshotSources } from './lib/observability/snapshot-sources.js';
 import { takeSnapshot } from './lib/observability/metrics-snapshot.js';
@@ -22,17 +27,18 @@ const USAGE = `usage: vllm-node <command> --node NAME [--extra-vars FILE] [--run
 
 Runs on a node of the inventory (Ansible calls it; you can too).
 commands:
-  check      tools present, work dir writable, ports free (or held by this node's own stack)
-  deploy     stop what ran before, start engines, router and Prometheus, wait until they serve
-  smoke      one completion and one streamed chat through the router, timed; exit 1 when malformed
+  check      tools present, work dir writable, ports free (or held by this project's deployments)
+  deploy     stop what the node ran before, start engines, router and Prometheus, wait until they serve
+  smoke      one completion and one streamed chat through the deployed router, timed; exit 1 when malformed
   snapshot   the key metrics series of the run into metrics.json (from Prometheus, else the /metrics pages)
-  pack       put logs with the run's records and tar them; prints the tarball's path last
-  teardown   stop every process of this node; logs and results stay
+  pack       put the run's log lines with the run's records and tar them; prints the tarball's path last
+  teardown   stop every process the node's deployment record names; logs and results stay
   cleanup    teardown, then remove the node's work dir
   status     this node's live state (--json for scripts)
 options:
   --node NAME         inventory hostname (vllm-baseline, vllm-dev)
-  --extra-vars FILE   configuration (default: extra_vars.yaml in the project directory)
+  --extra-vars FILE   configuration (default: extra_vars.yaml in the current directory); its
+                      directory is the project, whose .deployed/ holds the deployment records
   --run-id ID         record the step under <work dir>/runs/ID for the controller to collect
   --json              machine-readable output (status)`;
 
@@ -43,86 +49,125 @@ async function main(): Promise<void> {
   const command = positionals[0];
   if (!command) throw new Error(`no command given\n\n${USAGE}`);
   if (!values.node) throw new Error('--node NAME is required (the inventory hostname, e.g. vllm-baseline)');
-  const { vars, node, spec, apiKey } = await loadNode(values.node, values['extra-vars']);
+  const extraVars = resolve(values['extra-vars'] ?? DEFAULT_EXTRA_VARS);
+  const ref: NodeRef = { node: values.node, stateDir: join(dirname(extraVars), STATE_DIR) };
+  // Validated for check and deploy, which act on it; the other steps only read where things are.
+  const configured = (validate = false) => loadNode(ref.node, extraVars, { validate });
+  // Teardown, cleanup and status also work with no configuration, or one without this node.
+  const configuredIfAny = async (): Promise<LoadedNode | null> => (existsSync(extraVars) ? configured().catch(() => null) : null);
   const runId = values['run-id'];
-  const runDir = runId ? nodeRunDir(spec.workDir, runId) : null;
   const progress = (line: string) => console.log(line);
+  const lock = <T>(fn: () => Promise<T>) => withNodeLock(ref, `vllm-node ${command}${runId ? ` --run-id ${runId}` : ''}`, fn);
+
+  /** The run's folder on this node, its log start noted on the run's first step there. */
+  const runDirFor = async (workDir: string, logsOf: string): Promise<string | null> => {
+    if (!runId) return null;
+    const dir = nodeRunDir(workDir, runId);
+    await markRunStart(dir, join(logsOf, 'logs'));
+    return dir;
+  };
 
   switch (command) {
     case 'check': {
-      const lines = await checkNode(spec);
-      for (const l of lines) console.log(l);
+      const { spec } = await configured(true);
+      for (const l of await checkNode(spec)) console.log(l);
       return;
     }
     case 'deploy': {
-      const deploy = async () => {
-        const started = performance.now();
-        const stack = await LocalStack.deploy(spec, progress);
-        const engines = await stack.engines();
-        return { router_url: stack.routerUrl, engines, deploy_seconds: (performance.now() - started) / 1000 };
-      };
-      if (!runDir) {
-        await deploy();
-        return;
-      }
-      await writeFileAtomic(join(runDir, 'config.yaml'), stringify({ node, vars }));
-      await writeJsonAtomic(join(runDir, 'system.json'), await systemInfo());
-      const result = await recordStep(runDir, 'deploy', deploy);
-      await writeJsonAtomic(join(runDir, 'deploy.json'), result);
+      const { vars, node, spec } = await configured(true);
+      await lock(async () => {
+        const runDir = await runDirFor(spec.workDir, spec.workDir);
+        const deploy = async () => {
+          const started = performance.now();
+          const stack = await LocalStack.deploy(spec, progress, {
+            host: node.host, runId: runId ?? null, command: `vllm-node deploy${runId ? ` (run ${runId})` : ''}`,
+            secretFiles: { apiKey: vars.vllm_api_key_file, hfToken: vars.vllm_hf_token_file ?? '' },
+          });
+          const engines = await stack.engines();
+          return { router_url: stack.routerUrl, engines, deploy_seconds: (performance.now() - started) / 1000 };
+        };
+        if (!runDir) {
+          await deploy();
+          return;
+        }
+        await writeFileAtomic(join(runDir, 'config.yaml'), stringify({ node, vars }));
+        await writeJsonAtomic(join(runDir, 'system.json'), await systemInfo());
+        const result = await recordStep(runDir, 'deploy', deploy);
+        await writeJsonAtomic(join(runDir, 'deploy.json'), result);
+      });
       return;
     }
     case 'smoke': {
-      const smoke = async () => {
-        const stack = await LocalStack.attach(spec);
-        if (!stack) throw new Error(`node ${node.name} has nothing deployed; run make vllm first`);
-        const result = await quickTest(stack.routerUrl, spec.engine.servedModelName, apiKey);
-        console.log(formatQuickTest(node.name, result));
-        if (runDir) await writeJsonAtomic(join(runDir, 'smoke.json'), result);
-        if (!result.passed) throw new Error(`node ${node.name}: the smoke test failed (see above); logs are in ${join(spec.workDir, 'logs')}`);
-      };
-      await (runDir ? recordStep(runDir, 'smoke', smoke) : smoke());
+      await lock(async () => {
+        const stack = await LocalStack.attach(ref);
+        const configuredSpec = runId ? (await configured()).spec : null;
+        const runDir = configuredSpec ? await runDirFor(configuredSpec.workDir, stack?.spec.workDir ?? configuredSpec.workDir) : null;
+        const smoke = async () => {
+          if (!stack) throw new Error(`node ${ref.node} has nothing deployed; run make vllm first`);
+          const result = await quickTest(stack.routerUrl, stack.spec.engine.servedModelName, stack.spec.engine.env.VLLM_API_KEY);
+          console.log(formatQuickTest(ref.node, result));
+          if (runDir) await writeJsonAtomic(join(runDir, 'smoke.json'), result);
+          if (!result.passed) throw new Error(`node ${ref.node}: the smoke test failed (see above); logs are in ${join(stack.spec.workDir, 'logs')}`);
+        };
+        await (runDir ? recordStep(runDir, 'smoke', smoke) : smoke());
+      });
       return;
     }
     case 'snapshot': {
-      if (!runDir) throw new Error('snapshot needs --run-id');
-      const stack = await LocalStack.attach(spec);
-      if (!stack) {
-        console.log(`${node.name}: nothing deployed, so no metrics snapshot`);
-        return;
-      }
-      // A failed snapshot is recorded in the run's verdict; the exit stays 0 so that
-      // packing the results, which Ansible runs next, still happens.
-      await recordStep(runDir, 'metrics', async () => {
-        const snapshot = await takeSnapshot(await snapshotSources(stack));
-        await writeJsonAtomic(join(runDir, 'metrics.json'), snapshot);
-        console.log(`${node.name}: metrics snapshot: ${snapshot.source === 'prometheus' ? `${snapshot.series.length} series from Prometheus, ` : ''}${snapshot.pages.filter((p) => p.error === null).length} /metrics pages${snapshot.problems.length > 0 ? ` (${snapshot.problems.join('; ')})` : ''}`);
-      }).catch((err: Error) => console.error(`${node.name}: no metrics snapshot: ${err.message}`));
+      if (!runId) throw new Error('snapshot needs --run-id');
+      const { spec } = await configured();
+      await lock(async () => {
+        const stack = await LocalStack.attach(ref);
+        const runDir = await runDirFor(spec.workDir, stack?.spec.workDir ?? spec.workDir) as string;
+        if (!stack) {
+          console.log(`${ref.node}: nothing deployed, so no metrics snapshot`);
+          return;
+        }
+        // A failed snapshot is recorded in the run's verdict; the exit stays 0 so that
+        // packing the results, which Ansible runs next, still happens.
+        await recordStep(runDir, 'metrics', async () => {
+          const snapshot = await takeSnapshot(await snapshotSources(stack));
+          await writeJsonAtomic(join(runDir, 'metrics.json'), snapshot);
+          console.log(`${ref.node}: metrics snapshot: ${snapshot.source === 'prometheus' ? `${snapshot.series.length} series from Prometheus, ` : ''}${snapshot.pages.filter((p) => p.error === null).length} /metrics pages${snapshot.problems.length > 0 ? ` (${snapshot.problems.join('; ')})` : ''}`);
+        }).catch((err: Error) => console.error(`${ref.node}: no metrics snapshot: ${err.message}`));
+      });
       return;
     }
     case 'pack': {
-      if (!runDir || !runId) throw new Error('pack needs --run-id');
-      await mkdir(runDir, { recursive: true });
-      const logs = join(spec.workDir, 'logs');
-      if (await stat(logs).catch(() => null)) await cp(logs, join(runDir, 'logs'), { recursive: true });
+      if (!runId) throw new Error('pack needs --run-id');
+      const { spec } = await configured();
+      const deployed = await LocalStack.attach(ref);
+      const logsOf = deployed?.spec.workDir ?? spec.workDir;
+      const runDir = await runDirFor(spec.workDir, logsOf) as string;
+      await copyRunLogs(runDir, join(logsOf, 'logs'));
       const tarball = join(spec.workDir, 'runs', `${runId}.tar.gz`);
-      await $({ quiet: true })`tar -czf ${tarball} -C ${runDir} .`;
+      await execOk('tar', ['-czf', tarball, `--exclude=${LOG_START_FILE}`, '-C', runDir, '.']);
       console.log(tarball);
       return;
     }
-    case 'teardown': {
-      const stopped = await LocalStack.stopAll(spec);
-      console.log(`${node.name}: ${stopped.length > 0 ? `stopped ${stopped.join(', ')}` : 'nothing was running'}`);
-      return;
-    }
+    case 'teardown':
     case 'cleanup': {
-      const stopped = await LocalStack.stopAll(spec);
-      await rm(spec.workDir, { recursive: true, force: true });
-      console.log(`${node.name}: ${stopped.length > 0 ? `stopped ${stopped.join(', ')}, ` : ''}removed ${spec.workDir}`);
+      const config = await configuredIfAny();
+      const lines = await lock(async () => {
+        const record = await readRecord(ref);
+        const stopped = await LocalStack.teardownNode(ref);
+        // Pid files in the configured work dir that no record covers (an older harness, a lost record).
+        if (config) stopped.push(...(await LocalStack.stopAll(config.spec)).filter((s) => !stopped.includes(s)));
+        const out = [`${ref.node}: ${stopped.length > 0 ? `stopped ${stopped.join(', ')}` : 'nothing was running'}`];
+        if (command === 'cleanup') {
+          const dirs = [...new Set([record?.spec.workDir, config?.spec.workDir].filter((d): d is string => d !== undefined))];
+          for (const d of dirs) await rm(d, { recursive: true, force: true });
+          out.push(`${ref.node}: removed ${dirs.length > 0 ? dirs.join(', ') : 'nothing (no work dir known)'}`);
+        }
+        return out;
+      });
+      for (const l of lines) console.log(l);
       return;
     }
     case 'status': {
-      const status = await localNodeStatus(spec, vars.vllm_target);
-      console.log(values.json ? JSON.stringify(status, null, 2) : formatFull({ generated_at: new Date().toISOString(), target: vars.vllm_target, ab: vars.vllm_baseline_and_dev, nodes: [status], last_run: null, hints: [] }));
+      const config = await configuredIfAny();
+      const status = await localNodeStatus(ref, config?.spec ?? null, config?.vars.vllm_target ?? 'local');
+      console.log(values.json ? JSON.stringify(status, null, 2) : formatFull({ generated_at: new Date().toISOString(), target: config?.vars.vllm_target ?? 'local', ab: config?.vars.vllm_baseline_and_dev ?? false, nodes: [status], last_run: null, hints: [] }));
       return;
     }
     default:

@@ -4,8 +4,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { $ } from 'zx';
 import { parseCli, runMain } from './lib/cli.js';
+import { exec } from './lib/exec.js';
 import { collectNode, startRun } from './lib/results/run-store.js';
 import { DEFAULT_EXTRA_VARS, loadAllNodes, resultsDir } from './lib/stack/load-node.js';
 
@@ -16,8 +16,8 @@ start    creates results/<run-id>/run.json for the configured nodes and prints t
 collect  unpacks a node's results tarball into results/<run-id>/<node>/ and updates the verdict`;
 
 async function gitRevision(cwd: string): Promise<string> {
-  const out = await $({ quiet: true, nothrow: true, cwd })`git rev-parse HEAD`;
-  return out.exitCode === 0 ? out.stdout.trim() : 'unknown';
+  const out = await exec('git', ['rev-parse', 'HEAD'], { cwd }).catch(() => null);
+  return out?.exitCode === 0 ? out.stdout.trim() : 'unknown';
 }
 
 async function main(): Promise<void> {
@@ -28,7 +28,8 @@ async function main(): Promise<void> {
   switch (positionals[0]) {
     case 'start': {
       const path = values['extra-vars'] ?? DEFAULT_EXTRA_VARS;
-      const config = await loadAllNodes(path);
+      // make validated the file when it wrote it.
+      const config = await loadAllNodes(path, { validate: false });
       const configHash = createHash('sha256').update(await readFile(path)).digest('hex').slice(0, 16);
       const run = await startRun(resultsDir(config), {
         configHash, gitRevision: await gitRevision(config.topdir), target: config.vars.vllm_target, nodes: config.nodes.map((n) => n.node.name),
@@ -42,7 +43,8 @@ async function main(): Promise<void> {
       const run = await collectNode(dir, runId, node, tarball);
       const summary = run.nodes[node];
       console.log(`${node}: ${summary?.verdict} (${Object.entries(summary?.steps ?? {}).map(([s, v]) => `${s} ${v}`).join(', ')}) -> ${join(dir, runId, node)}`);
-      console.log(`run ${runId}: ${run.verdict}`);
+      // The run's verdict once every node has reported, not after each of them.
+      if (Object.values(run.nodes).every((n) => Object.keys(n.steps).length > 0)) console.log(`run ${runId}: ${run.verdict}`);
       return;
     }
     default:

@@ -6,15 +6,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { $, which } from 'zx';
 import { parse } from 'yaml';
-import { buildSchema, readKconfigTree, readSchema, varName } from '../scripts/lib/config/index.js';
+import { buildSchema, readKconfigTree, readSchema, renderNodesInventory, varName } from '../scripts/lib/config/index.js';
+import { DOCUMENTED } from './support/documented-configs.js';
 import { REPO, tempProject, type TempProject } from './support/temp-project.js';
-
-/** Every defconfig, and every base+fragment combination the README documents. */
-export const DOCUMENTED = [
-  'vllm', 'vllm-local', 'vllm-quick-test', 'vllm-production-stack-cpu', 'vllm-production-stack-gpu', 'vllm-existing-cluster',
-  'vllm-local+ab', 'vllm-local+lmcache', 'vllm-local+ab-lmcache', 'vllm-local+ab-router', 'vllm-local+ab+lmcache',
-  'vllm+ab', 'vllm+gpu', 'vllm+ab-lmcache', 'vllm-production-stack-cpu+gpu', 'vllm-existing-cluster+ab-router',
-];
 
 async function missing(): Promise<string | null> {
   return (await which('kconfig-conf', { nothrow: true })) ? null : 'kconfig-conf is not installed (make deps installs kconfig-frontends-nox)';
@@ -66,6 +60,9 @@ test('defconfigs set what they promise', async (t) => {
   assert.equal(abLmcache.vllm_baseline_and_dev, true);
   assert.equal(abLmcache.vllm_lmcache_enabled, false);
   assert.equal(abLmcache.vllm_dev_lmcache_enabled, 'y');
+  // Only dev offloads: its buffer size is there all the same (the README's own A/B example).
+  assert.equal(abLmcache.vllm_lmcache_cpu_buffer_size, 4);
+  assert.equal(abLmcache.vllm_sim_offload_time_per_token_us, 20);
   const hosts = await readFile(join(p.dir, 'hosts'), 'utf8');
   assert.match(hosts, /^vllm-dev .*vllm_node_lmcache_enabled=True/m, 'the dev override is a host variable of dev');
   assert.doesNotMatch(hosts, /^vllm-baseline .*vllm_node_lmcache_enabled/m, 'and of dev only');
@@ -149,12 +146,13 @@ test('ansible-inventory accepts the inventory, with two nodes under A/B', async 
     const out = await $({ cwd: p.dir, quiet: true })`ansible-inventory -i hosts --list`;
     const inv = JSON.parse(out.stdout) as { vllm: { children: string[] }; _meta: { hostvars: Record<string, Record<string, unknown>> } };
     assert.deepEqual(Object.keys(inv._meta.hostvars).sort(), [...hosts]);
+    // Both groups exist even on one node (no "Could not match supplied host pattern" from plays on baseline:dev).
+    assert.deepEqual(inv.vllm.children.sort(), ['baseline', 'dev']);
     const base = inv._meta.hostvars['vllm-baseline'];
     assert.equal(base?.ansible_connection, 'local');
     assert.equal(base?.vllm_node_router_port, 8000);
     if (hosts.length === 2) {
       assert.equal(inv._meta.hostvars['vllm-dev']?.vllm_node_router_port, 8100);
-      assert.deepEqual(inv.vllm.children.sort(), ['baseline', 'dev']);
     }
   }
 });
@@ -169,15 +167,28 @@ test('the committed schema is the one the Kconfig tree and the choice constants 
   assert.deepEqual(readSchema(), buildSchema(tree), 'schemas/extra-vars.schema.json is stale: run node dist/scripts/gen-schema.js');
 });
 
-test('every option has help text that states its default', async () => {
+test('every option and every choice member has help text; options and choices state their default', async () => {
   const files = ['Kconfig.target', 'Kconfig.engine', 'Kconfig.lmcache', 'Kconfig.router', 'Kconfig.observability', 'Kconfig.autoscaling', 'Kconfig.tests', 'Kconfig.benchmark', 'Kconfig.ab'];
   const tree = readKconfigTree(join(REPO, 'Kconfig'));
   const text = (await Promise.all(files.map((f) => readFile(join(REPO, 'kconfigs', f), 'utf8')))).join('\n');
   for (const sym of tree.values()) {
-    if (!sym.prompt || sym.choice) continue;
+    if (!sym.prompt) continue;
     const block = text.slice(text.indexOf(`config ${sym.name}\n`)).split(/\n(?=config |choice|endchoice|endif|endmenu|if )/)[0] ?? '';
     assert.match(block, /\n\thelp\n/, `${sym.name} has no help`);
-    assert.match(block, /Default/i, `${sym.name}'s help does not state its default`);
+    // A choice member's default is stated once, by its choice.
+    if (!sym.choice) assert.match(block, /Default/i, `${sym.name}'s help does not state its default`);
+  }
+  for (const choice of text.split('\nchoice\n').slice(1)) {
+    const header = choice.split(/\nconfig /)[0] ?? '';
+    assert.match(header, /\n\thelp\n[\s\S]*Default/, `the choice "${/prompt "(.*)"/.exec(header)?.[1]}" has no help stating its default`);
   }
 });
 
+
+test('inventories always define both node groups, so plays on baseline:dev never warn on one node', () => {
+  const one = renderNodesInventory([{ name: 'vllm-baseline', role: 'baseline', host: null }], '# test');
+  assert.match(one, /\[baseline\]\nvllm-baseline ansible_connection=local\n\n\[dev\]\n\n\[vllm:children\]\nbaseline\ndev\n/);
+  const two = renderNodesInventory([{ name: 'vllm-baseline', role: 'baseline', host: 'a.example' }, { name: 'vllm-dev', role: 'dev', host: null }], '# test');
+  assert.match(two, /vllm-baseline ansible_host=a\.example\n/);
+  assert.match(two, /\[dev\]\nvllm-dev ansible_connection=local\n/);
+});

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { which } from 'zx';
 import { readPidFile, isRunning, type PidRecord } from '../scripts/lib/stack/process-control.js';
 import { portsInUse } from '../scripts/lib/stack/port-check.js';
-import { freePortBase, tempProject, type TempProject } from './support/temp-project.js';
+import { configureOnPorts, freePortBase, tempProject, type TempProject } from './support/temp-project.js';
 
 const MODEL = 'facebook/opt-125m';
 
@@ -18,14 +18,7 @@ async function missingTools(): Promise<string | null> {
   return null;
 }
 
-async function configure(p: TempProject, defconfig: string, base: number): Promise<void> {
-  const out = await p.make(`defconfig-${defconfig}`);
-  assert.equal(out.exitCode, 0, out.stdout + out.stderr);
-  // Own ports, so that the test never meets a stack a developer runs.
-  await p.setConfig({ VLLM_API_PORT: base, VLLM_PROMETHEUS_PORT: base + 90 });
-  const old = await p.make('olddefconfig');
-  assert.equal(old.exitCode, 0, old.stdout + old.stderr);
-}
+const configure = (p: TempProject, defconfig: string, base: number) => configureOnPorts(p, defconfig, base);
 
 async function pids(p: TempProject, node: string): Promise<PidRecord[]> {
   const records: PidRecord[] = [];
@@ -125,37 +118,4 @@ test('make vllm on the local target: deploy, smoke, results, status, crash, rede
   assert.notEqual(silent.exitCode, 0, 'vllm-monitor fails when Prometheus does not answer');
   assert.match(silent.stdout, /❌ vllm-baseline  prometheus/);
   assert.ok(await stat(join(p.dir, 'results', runId, 'run.json')), 'results stay after teardown');
-});
-
-test('make vllm with +ab runs baseline and dev side by side, with two result trees', { timeout: 300_000 }, async (t) => {
-  const missing = await missingTools();
-  if (missing) return t.skip(missing);
-  const p = await tempProject();
-  t.after(async () => {
-    await p.make('vllm-cleanup');
-    await p.remove();
-  });
-  const base = await freePortBase(200);
-  await configure(p, 'vllm-local+ab', base);
-
-  const run = await p.make('vllm');
-  assert.equal(run.exitCode, 0, run.stdout + run.stderr);
-  const runId = await readlink(join(p.dir, 'results', 'latest'));
-  const record = JSON.parse(await readFile(join(p.dir, 'results', runId, 'run.json'), 'utf8'));
-  assert.deepEqual(Object.keys(record.nodes).sort(), ['vllm-baseline', 'vllm-dev']);
-  assert.equal(record.verdict, 'pass');
-  for (const node of ['vllm-baseline', 'vllm-dev']) {
-    assert.ok(await stat(join(p.dir, 'results', runId, node, 'smoke.json')));
-  }
-  assert.equal((await completion(`http://127.0.0.1:${base}`)).status, 200);
-  assert.equal((await completion(`http://127.0.0.1:${base + 100}`)).status, 200);
-  const status = await p.make('vllm-status-simplified');
-  assert.match(status.stdout, /🟢 vllm-baseline running/);
-  assert.match(status.stdout, /🟢 vllm-dev running/);
-
-  const clean = await p.make('vllm-cleanup');
-  assert.equal(clean.exitCode, 0, clean.stdout + clean.stderr);
-  assert.deepEqual(await portsInUse([base, base + 1, base + 100, base + 101]), []);
-  await assert.rejects(stat(join(p.dir, 'work', 'vllm-dev')), 'cleanup removes the work dirs');
-  assert.ok(await stat(join(p.dir, 'results', runId, 'run.json')), 'results stay after cleanup');
 });

@@ -20,7 +20,7 @@ const vars: StackConfigVars = {
   vllm_prometheus_scrape_interval: 5, vllm_alert_error_rate_pct: 5, vllm_alert_ttft_p95_ms: 2000, vllm_alert_kv_cache_usage_pct: 90, vllm_alert_queue_depth: 10,
 };
 const node: StackNodeSettings = {
-  name: 'vllm-baseline', role: 'baseline', host: null, workDir: '/w/vllm-baseline', routerPort: 8000, enginePortBase: 8001,
+  name: 'vllm-baseline', role: 'baseline', host: null, workDir: '/w/vllm-baseline', stateDir: '/w/.deployed', routerPort: 8000, enginePortBase: 8001,
   prometheusPort: 9090, routerImpl: 'builtin', routingLogic: 'prefixaware', lmcacheEnabled: false, extraEngineArgs: [],
 };
 

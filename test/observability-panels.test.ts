@@ -65,7 +65,7 @@ test('every panel query of every shipped dashboard returns plausible data from a
   const dir = await mkdtemp(join(tmpdir(), 'vllm-panels-'));
   const base = await freePortBase(100);
   const node: StackNodeSettings = {
-    name: 'vllm-baseline', role: 'baseline', host: null, workDir: dir, routerPort: base, enginePortBase: base + 1,
+    name: 'vllm-baseline', role: 'baseline', host: null, workDir: dir, stateDir: join(dir, '.deployed'), routerPort: base, enginePortBase: base + 1,
     prometheusPort: base + 90, routerImpl: 'builtin', routingLogic: 'prefixaware', lmcacheEnabled: true,
     // Some answers fail on purpose, so that error panels have something to show.
     extraEngineArgs: ['--failure-rate', '0.2', '--failure-kinds', '500'],

@@ -26,7 +26,7 @@ const DEFAULTS: AlertThresholds = { errorRatePct: 5, ttftP95Ms: 2000, kvCacheUsa
 
 function spec(over: Partial<LocalStackSpec> = {}): LocalStackSpec {
   return {
-    node: 'vllm-dev', role: 'dev', workDir: '/w/vllm-dev', routerHost: '127.0.0.1', routerPort: 8100, enginePortBase: 8101,
+    node: 'vllm-dev', role: 'dev', workDir: '/w/vllm-dev', stateDir: '/w/.deployed', routerHost: '127.0.0.1', routerPort: 8100, enginePortBase: 8101,
     replicas: 2, maxReplicas: 4,
     engine: { kind: 'sim', modelUrl: 'm', servedModelName: 'm', lmcacheEnabled: false, flags: [], env: {}, readyTimeoutMs: 1000 },
     router: { impl: 'builtin', routingLogic: 'roundrobin', sessionKey: 'x-user-id', engineStatsInterval: 5, requestStatsWindow: 60, outlierConsecutive5xx: 5, env: {} },

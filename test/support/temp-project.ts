@@ -11,7 +11,7 @@ import { portsInUse } from '../../scripts/lib/stack/port-check.js';
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
 // What a project directory consists of, minus what each run generates.
-const GENERATED = new Set(['.config', '.config.old', 'extra_vars.yaml', 'hosts', 'work', 'results', '.bringup.done', '.git']);
+const GENERATED = new Set(['.config', '.config.old', 'extra_vars.yaml', 'extra_vars.json', 'hosts', 'work', 'results', '.bringup.done', '.deployed', '.git']);
 
 export interface TempProject {
   dir: string;
@@ -43,6 +43,21 @@ export async function tempProject(): Promise<TempProject> {
     },
     remove: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * `make defconfig-SPEC` on the project's own ports (base, base + 90 for
+ * Prometheus), so that a test never meets a stack a developer runs; `extra`
+ * symbols are set too (e.g. to switch off steps a test is not about).
+ */
+export async function configureOnPorts(p: TempProject, spec: string, base: number, extra: Record<string, string | number | boolean> = {}): Promise<void> {
+  const out = await p.make(`defconfig-${spec}`);
+  if (out.exitCode !== 0) throw new Error(`make defconfig-${spec} failed:\n${out.stdout}${out.stderr}`);
+  // Prometheus's port only where observability is on (the option exists only then).
+  const observed = /^CONFIG_VLLM_OBSERVABILITY_ENABLED=y$/m.test(await readFile(join(p.dir, '.config'), 'utf8'));
+  await p.setConfig({ VLLM_API_PORT: base, ...(observed ? { VLLM_PROMETHEUS_PORT: base + 90 } : {}), ...extra });
+  const old = await p.make('olddefconfig');
+  if (old.exitCode !== 0) throw new Error(`make olddefconfig after defconfig-${spec} failed:\n${old.stdout}${old.stderr}`);
 }
 
 /** A base port with `span` free ports above it, away from the usual 8000/9090. */

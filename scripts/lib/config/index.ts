@@ -11,8 +11,8 @@ export { readKconfigTree, type KconfigSymbol } from './kconfig-tree.js';
 export { toExtraVars, varName, symbolName, type ExtraVars } from './extra-vars.js';
 export { buildSchema } from './schema.js';
 export { validateExtraVars, describe, type ConfigProblem } from './validate.js';
-export { nodeConfigs, NODE_PORT_STRIDE, type NodeConfig } from './node-config.js';
-export { renderInventory } from './inventory.js';
+export { nodeConfigs, NODE_PORT_STRIDE, STATE_DIR, type NodeConfig } from './node-config.js';
+export { renderInventory, renderNodesInventory } from './inventory.js';
 export { lostSettings, describeLost, type LostSetting } from './kconfig-verify.js';
 export * from './choices.js';
 

@@ -12,7 +12,11 @@ export function renderInventory(nodes: NodeConfig[]): string {
   const lines = ['# Generated from .config by make (scripts/gen-extra-vars.ts); do not edit.', '[all:vars]', 'ansible_python_interpreter=/usr/bin/python3', ''];
   for (const role of ['baseline', 'dev'] as const) {
     const node = nodes.find((n) => n.role === role);
-    if (!node) continue;
+    // Both groups always exist, so that plays on baseline:dev match without a warning on one node.
+    if (!node) {
+      lines.push(`[${role}]`, '');
+      continue;
+    }
     const vars: [string, string | number | boolean | string[]][] = [
       node.host === null ? ['ansible_connection', 'local'] : ['ansible_host', node.host],
       ['vllm_node_role', node.role],
@@ -24,6 +28,18 @@ export function renderInventory(nodes: NodeConfig[]): string {
     ];
     lines.push(`[${role}]`, `${node.name} ${vars.map(([k, v]) => `${k}=${iniValue(v)}`).join(' ')}`, '');
   }
-  lines.push('[vllm:children]', ...nodes.map((n) => n.role), '');
+  lines.push('[vllm:children]', 'baseline', 'dev', '');
+  return lines.join('\n');
+}
+
+/** The inventory of nodes known only by name, role and host: what deployment records give. */
+export function renderNodesInventory(nodes: { name: string; role: 'baseline' | 'dev'; host: string | null }[], header: string): string {
+  const lines = [header, '[all:vars]', 'ansible_python_interpreter=/usr/bin/python3', ''];
+  for (const role of ['baseline', 'dev'] as const) {
+    lines.push(`[${role}]`);
+    for (const n of nodes.filter((x) => x.role === role)) lines.push(`${n.name} ${n.host === null ? 'ansible_connection=local' : `ansible_host=${iniValue(n.host)}`}`);
+    lines.push('');
+  }
+  lines.push('[vllm:children]', 'baseline', 'dev', '');
   return lines.join('\n');
 }

@@ -5,6 +5,9 @@ import { isAbsolute, join } from 'node:path';
 import type { RouterImpl, RoutingLogic } from './choices.js';
 import type { ExtraVars } from './extra-vars.js';
 
+/** The project's state dir (deployment records, node locks), relative to the project directory. */
+export const STATE_DIR = '.deployed';
+
 export interface NodeConfig {
   /** Inventory hostname. */
   name: string;
@@ -13,6 +16,8 @@ export interface NodeConfig {
   /** Declared host reached by SSH, or null for this machine. */
   host: string | null;
   workDir: string;
+  /** Where the project keeps deployment records and node locks: fixed, whatever the configuration says. */
+  stateDir: string;
   routerPort: number;
   enginePortBase: number;
   prometheusPort: number;
@@ -58,6 +63,7 @@ export function nodeConfigs(v: ExtraVars, topdir: string): NodeConfig[] {
       name, role, index,
       host: hosts[index] ?? null,
       workDir: join(workRoot, name),
+      stateDir: join(topdir, STATE_DIR),
       routerPort,
       enginePortBase: routerPort + 1,
       prometheusPort: (v.vllm_prometheus_port ?? 9090) + index,

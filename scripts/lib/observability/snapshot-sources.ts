@@ -12,7 +12,7 @@ export async function snapshotSources(stack: LocalStack): Promise<SnapshotSource
     node: spec.node,
     prometheusUrl: spec.prometheus && prometheus?.running ? `http://127.0.0.1:${spec.prometheus.port}` : null,
     scrapeIntervalSeconds: spec.prometheus?.scrapeIntervalSeconds ?? 0,
-    sinceMs: Date.parse(stack.deployedAt),
+    sinceMs: Date.parse(stack.deployedAt ?? stack.record.startedAt),
     pages: [
       ...engines.filter((e) => e.running).map((e) => ({ target: e.id, url: e.metricsUrl })),
       ...(spec.router ? [{ target: 'router', url: `${routerUrl(spec)}/metrics` }] : []),

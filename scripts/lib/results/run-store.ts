@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { $ } from 'zx';
+import { execOk } from '../exec.js';
 import { writeJsonAtomic } from './atomic-write.js';
 import { assertRunId, newRunId } from './run-id.js';
 import { nodeVerdict, runVerdict, type NodeSummary, type StepRecord, type Verdict } from './verdict.js';
@@ -97,7 +97,7 @@ export async function collectNode(resultsDir: string, runId: string, node: strin
   const staging = join(runDir, `.${node}.incoming`);
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging);
-  await $({ quiet: true })`tar -xzf ${tarball} -C ${staging}`;
+  await execOk('tar', ['-xzf', tarball, '-C', staging]);
   const target = join(runDir, node);
   await rm(target, { recursive: true, force: true });
   await rename(staging, target);

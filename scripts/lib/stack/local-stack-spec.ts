@@ -42,6 +42,8 @@ export interface LocalStackSpec {
   node: string;
   role: 'baseline' | 'dev';
   workDir: string;
+  /** Where the project keeps this node's deployment record and lock (<project>/.deployed). */
+  stateDir: string;
   /** Address the router listens on; engines always listen on loopback. */
   routerHost: string;
   routerPort: number;

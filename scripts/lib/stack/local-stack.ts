@@ -1,29 +1,35 @@
 // LocalStack: the stack as processes on this machine. Engines, router and
 // Prometheus are detached processes with pid files and logs in the node's work
-// dir, so they outlive the command that started them and later commands
-// (status, scale, teardown) find them again through stack.json.
-import { readdir, readFile, rm } from 'node:fs/promises';
+// dir, so they outlive the command that started them. What a node runs is
+// written in its deployment record (scripts/lib/deployment), and later
+// commands (status, scale, teardown, the next deploy) work from that record,
+// never from the configuration as it is now.
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { $, which } from 'zx';
+import { listRecords, readRecord, removeRecord, restoreSecrets, writeRecord, type DeploymentRecord, type NodeRef } from '../deployment/index.js';
+import { exec, onPath } from '../exec.js';
 import { writeJsonAtomic } from '../results/atomic-write.js';
 import { engineId, engineUrl, routerUrl, type LocalStackSpec } from './local-stack-spec.js';
-import { writePrometheusConfig } from '../observability/prometheus-files.js';
 import { engineCommand, nodeLayout, prometheusCommand, routerCommand, routerDynamicConfig, type ProcessCommand } from './process-commands.js';
-import { isRunning, readPidFile, removePidFile, startDetached, stopProcess, type PidRecord } from './process-control.js';
+import { isRunning, processStartTime, readPidFile, removePidFile, startDetached, stopProcess, type PidRecord } from './process-control.js';
 import type { EngineInfo, StackHandle } from './stack-handle.js';
 import { portsInUse } from './port-check.js';
+import { readSecrets } from './secrets.js';
 import { httpJson, httpOk, waitUntil } from './wait-ready.js';
 
-export interface StackState {
-  node: string;
-  deployedAt: string;
-  /** Engines the router is configured with: running ones, and killed ones it must cope with. */
-  engines: number[];
-  router: boolean;
-  prometheus: boolean;
+export type Progress = (line: string) => void;
+
+/** What a deploy records besides the spec: where the node is, which run made it, where its secrets come from. */
+export interface DeployInfo {
+  host: string | null;
+  runId: string | null;
+  secretFiles: { apiKey: string; hfToken: string };
+  /** The command deploying, for the record ("make vllm", "vllm-node deploy"). */
+  command: string;
 }
 
-export type Progress = (line: string) => void;
+// Loaded when Prometheus is (re)configured only: it brings the YAML library, which status never needs.
+const prometheusFiles = () => import('../observability/prometheus-files.js');
 
 const ROUTER_ID = 'router';
 const PROMETHEUS_ID = 'prometheus';
@@ -32,6 +38,20 @@ export function parseEngineId(id: string): number {
   const match = /^engine-(\d+)$/.exec(id);
   if (!match) throw new Error(`"${id}" is not an engine id; engine ids look like engine-0, engine-1, ...`);
   return Number(match[1]);
+}
+
+/** Every port a node's stack may listen on, with what listens there. */
+export function specPorts(spec: LocalStackSpec): { port: number; what: string }[] {
+  return [
+    ...(spec.router ? [{ port: spec.routerPort, what: 'router' }] : []),
+    ...Array.from({ length: spec.maxReplicas }, (_, i) => ({ port: spec.enginePortBase + i, what: engineId(i) })),
+    ...(spec.prometheus ? [{ port: spec.prometheus.port, what: 'prometheus' }] : []),
+  ];
+}
+
+/** A record whose deployer is still at work (state deploying, process alive). */
+export function deployInProgress(record: DeploymentRecord): boolean {
+  return record.state === 'deploying' && record.deployer.start !== null && processStartTime(record.deployer.pid) === record.deployer.start;
 }
 
 async function tail(file: string, lines = 15): Promise<string> {
@@ -48,7 +68,7 @@ export class LocalStack implements StackHandle {
 
   private constructor(
     readonly spec: LocalStackSpec,
-    private state: StackState,
+    private readonly deployment: DeploymentRecord,
     private readonly progress: Progress,
   ) {
     this.layout = nodeLayout(spec.workDir);
@@ -58,35 +78,40 @@ export class LocalStack implements StackHandle {
     return this.spec.router ? routerUrl(this.spec) : engineUrl(this.spec, this.state.engines[0] ?? 0);
   }
 
-  get deployedAt(): string {
-    return this.state.deployedAt;
+  get deployedAt(): string | null {
+    return this.deployment.deployedAt;
   }
 
-  /** Stops whatever this node ran before, then starts the configured stack and waits until it serves. */
-  static async deploy(spec: LocalStackSpec, progress: Progress = () => {}): Promise<LocalStack> {
-    const lock = nodeLayout(spec.workDir).deploying;
-    await writeJsonAtomic(lock, { pid: process.pid, marker: process.argv.slice(1), command: process.argv.join(' '), startedAt: new Date().toISOString() } satisfies PidRecord);
-    try {
-      return await LocalStack.deployUnlocked(spec, progress);
-    } finally {
-      await rm(lock, { force: true });
-    }
+  /** The node's deployment record as it stands (spec with secrets). */
+  get record(): DeploymentRecord {
+    return this.deployment;
   }
 
-  /** True while a deploy of this node runs in some process. */
-  static async deploying(spec: LocalStackSpec): Promise<boolean> {
-    const record = await readPidFile(nodeLayout(spec.workDir).deploying);
-    return record !== null && isRunning(record);
+  private get state() {
+    return this.deployment.stack;
   }
 
-  private static async deployUnlocked(spec: LocalStackSpec, progress: Progress): Promise<LocalStack> {
+  /**
+   * Stops whatever this node ran before (found through its record, whatever the
+   * configuration said then), then starts this spec and waits until it serves.
+   * The caller holds the node's lock (withNodeLock).
+   */
+  static async deploy(spec: LocalStackSpec, progress: Progress = () => {}, deployInfo: Partial<DeployInfo> = {}): Promise<LocalStack> {
+    const info: DeployInfo = { host: null, runId: null, secretFiles: { apiKey: '', hfToken: '' }, command: `deploy (pid ${process.pid})`, ...deployInfo };
+    await LocalStack.teardownNode(spec);
+    // Pid files in the configured work dir that no record covers (an older harness, a lost record).
     await LocalStack.stopAll(spec);
     await LocalStack.preflight(spec);
     const indexes = Array.from({ length: spec.replicas }, (_, i) => i);
+    const self = processStartTime(process.pid);
     const stack = new LocalStack(spec, {
-      node: spec.node, deployedAt: new Date().toISOString(), engines: indexes,
-      router: spec.router !== null, prometheus: false,
+      node: spec.node, role: spec.role, host: info.host, target: 'local', state: 'deploying',
+      deployer: { pid: process.pid, start: self, command: info.command },
+      startedAt: new Date().toISOString(), deployedAt: null, runId: info.runId, secretFiles: info.secretFiles,
+      spec, stack: { engines: indexes, router: spec.router !== null, prometheus: false },
     }, progress);
+    // Recorded before anything starts, so that whatever starts is found again even if this process dies.
+    await stack.saveState();
     try {
       progress(`${spec.node}: starting ${spec.replicas} ${spec.engine.kind === 'sim' ? 'simulated engine(s)' : 'vLLM engine(s)'} on ports ${engineUrl(spec, 0).split(':')[2]}..`);
       await Promise.all(indexes.map((i) => stack.launch(engineId(i), engineCommand(spec, i))));
@@ -98,28 +123,40 @@ export class LocalStack implements StackHandle {
         await stack.waitRouterReady(indexes);
       }
       stack.state.prometheus = await stack.startPrometheus(indexes);
+      stack.deployment.state = 'deployed';
+      stack.deployment.deployedAt = new Date().toISOString();
       await stack.saveState();
       progress(`${spec.node}: ready at ${stack.routerUrl}`);
       return stack;
     } catch (err) {
       await LocalStack.stopAll(spec);
+      await removeRecord(spec);
       throw err;
     }
   }
 
-  /** The stack a previous command deployed on this node, or null when none was. */
-  static async attach(spec: LocalStackSpec, progress: Progress = () => {}): Promise<LocalStack | null> {
-    let text: string;
-    try {
-      text = await readFile(nodeLayout(spec.workDir).state, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
-    return new LocalStack(spec, JSON.parse(text) as StackState, progress);
+  /**
+   * The stack deployed on this node, or null when nothing is. Its spec is the
+   * recorded one; secrets are read again (given, or from the recorded files and
+   * the environment; one that cannot be read any more is left out).
+   */
+  static async attach(ref: NodeRef, progress: Progress = () => {}, secrets?: { apiKey?: string; hfToken?: string }): Promise<LocalStack | null> {
+    const record = await readRecord(ref);
+    if (!record) return null;
+    const found = secrets ?? await readSecrets({ vllm_api_key_file: record.secretFiles.apiKey, vllm_hf_token_file: record.secretFiles.hfToken }).catch(() => ({}));
+    return new LocalStack(restoreSecrets(record.spec, found), { ...record, spec: restoreSecrets(record.spec, found) }, progress);
   }
 
-  /** Stops every process recorded in the node's pid files, router first so clients stop arriving. */
+  /** Stops what the node's record says it runs and removes the record; the names of what was stopped. */
+  static async teardownNode(ref: NodeRef): Promise<string[]> {
+    const record = await readRecord(ref);
+    if (!record) return [];
+    const stopped = await LocalStack.stopAll(record.spec);
+    await removeRecord(ref);
+    return stopped;
+  }
+
+  /** Stops every process recorded in the pid files of this spec's work dir, router first so clients stop arriving. */
   static async stopAll(spec: LocalStackSpec): Promise<string[]> {
     const layout = nodeLayout(spec.workDir);
     let files: string[];
@@ -142,7 +179,6 @@ export class LocalStack implements StackHandle {
         await removePidFile(path);
       }));
     }
-    await rm(layout.state, { force: true });
     return stopped;
   }
 
@@ -155,29 +191,37 @@ export class LocalStack implements StackHandle {
   /** Programs the node's configuration needs and this machine lacks, each with what to do. */
   static async missingPrograms(spec: LocalStackSpec): Promise<string[]> {
     const missing: string[] = [];
-    if (spec.engine.kind === 'vllm' && !(await which('vllm', { nothrow: true }))) {
+    if (spec.engine.kind === 'vllm' && !(await onPath('vllm'))) {
       missing.push(`node ${spec.node}: CONFIG_VLLM_ENGINE_VLLM is set but no \`vllm\` executable is on PATH; install vLLM (pip install vllm) or choose the simulator (CONFIG_VLLM_ENGINE_SIM)`);
     }
     if (spec.router?.impl === 'production-stack') {
-      const probe = await $({ nothrow: true, quiet: true })`python3 -c ${'import vllm_router.app'}`;
-      if (probe.exitCode !== 0) {
+      const probe = await exec('python3', ['-c', 'import vllm_router.app']).catch(() => null);
+      if (probe?.exitCode !== 0) {
         missing.push(`node ${spec.node}: the production-stack router is selected (CONFIG_VLLM_ROUTER_IMPL_PRODUCTION_STACK) but its Python package is not installed; run \`pip install vllm-router\` or choose CONFIG_VLLM_ROUTER_IMPL_BUILTIN`);
       }
     }
     return missing;
   }
 
-  /** The node's ports that another program holds, as one message (or none). */
-  static async busyPorts(spec: LocalStackSpec): Promise<string[]> {
-    const wanted = [
-      ...(spec.router ? [{ port: spec.routerPort, what: 'router' }] : []),
-      ...Array.from({ length: spec.maxReplicas }, (_, i) => ({ port: spec.enginePortBase + i, what: engineId(i) })),
-      ...(spec.prometheus ? [{ port: spec.prometheus.port, what: 'prometheus' }] : []),
-    ];
-    const busy = await portsInUse(wanted.map((w) => w.port));
-    if (busy.length === 0) return [];
-    const list = wanted.filter((w) => busy.includes(w.port)).map((w) => `${w.port} (${w.what})`).join(', ');
-    return [`node ${spec.node}: port(s) ${list} already in use by another program; stop it or change CONFIG_VLLM_API_PORT / CONFIG_VLLM_PROMETHEUS_PORT`];
+  /**
+   * The node's ports that something holds, as one message (or none). Ports of
+   * deployments this project has a record of are named as such; `except`
+   * (nodes whose deployment will be replaced anyway) are not counted.
+   */
+  static async busyPorts(spec: LocalStackSpec, except: (r: DeploymentRecord) => boolean = () => false): Promise<string[]> {
+    const wanted = specPorts(spec);
+    const busy = new Set(await portsInUse(wanted.map((w) => w.port)));
+    if (busy.size === 0) return [];
+    const owners = new Map<number, DeploymentRecord>();
+    for (const r of await listRecords(spec.stateDir)) for (const p of specPorts(r.spec)) owners.set(p.port, r);
+    const held = wanted.filter((w) => busy.has(w.port) && !(owners.has(w.port) && except(owners.get(w.port) as DeploymentRecord)));
+    if (held.length === 0) return [];
+    const describe = (w: { port: number; what: string }) => {
+      const owner = owners.get(w.port);
+      return `${w.port} (${w.what}${owner ? `, held by this project's ${owner.node} deployment` : ''})`;
+    };
+    const ours = held.some((w) => owners.has(w.port));
+    return [`node ${spec.node}: port(s) ${held.map(describe).join(', ')} already in use; ${ours ? 'make vllm-teardown stops the deployments this project recorded, ' : ''}stop the program holding them or change CONFIG_VLLM_API_PORT / CONFIG_VLLM_PROMETHEUS_PORT`];
   }
 
   async engines(): Promise<EngineInfo[]> {
@@ -249,7 +293,7 @@ export class LocalStack implements StackHandle {
   }
 
   async teardown(): Promise<void> {
-    const stopped = await LocalStack.stopAll(this.spec);
+    const stopped = await LocalStack.teardownNode(this.spec);
     this.progress(`${this.spec.node}: stopped ${stopped.length > 0 ? stopped.join(', ') : 'nothing (no process was running)'}`);
   }
 
@@ -332,7 +376,7 @@ export class LocalStack implements StackHandle {
       }, { what: `node ${this.spec.node}: router applying the new engine set`, timeoutMs: 10_000, failure: () => this.processFailure(ROUTER_ID) });
     }
     if (this.state.prometheus) {
-      await writePrometheusConfig(this.spec, sorted, this.layout);
+      await (await prometheusFiles()).writePrometheusConfig(this.spec, sorted, this.layout);
       const record = await readPidFile(this.pidFile(PROMETHEUS_ID));
       if (record && isRunning(record)) process.kill(record.pid, 'SIGHUP');
     }
@@ -341,11 +385,11 @@ export class LocalStack implements StackHandle {
 
   private async startPrometheus(indexes: number[]): Promise<boolean> {
     if (!this.spec.prometheus) return false;
-    if (!(await which('prometheus', { nothrow: true }))) {
+    if (!(await onPath('prometheus'))) {
       this.progress(`${this.spec.node}: observability is on but no prometheus binary is installed (make deps installs it); continuing without it`);
       return false;
     }
-    await writePrometheusConfig(this.spec, indexes, this.layout);
+    await (await prometheusFiles()).writePrometheusConfig(this.spec, indexes, this.layout);
     const url = `http://127.0.0.1:${this.spec.prometheus.port}`;
     this.progress(`${this.spec.node}: starting Prometheus on ${url}`);
     await this.launch(PROMETHEUS_ID, prometheusCommand(this.spec));
@@ -357,6 +401,6 @@ export class LocalStack implements StackHandle {
   }
 
   private async saveState(): Promise<void> {
-    await writeJsonAtomic(this.layout.state, this.state);
+    await writeRecord(this.deployment);
   }
 }

@@ -4,7 +4,8 @@ import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { which } from 'zx';
+import { listRecords } from '../deployment/index.js';
+import { onPath } from '../exec.js';
 import type { LocalStackSpec } from './local-stack-spec.js';
 import { LocalStack } from './local-stack.js';
 
@@ -28,9 +29,9 @@ export async function checkNode(spec: LocalStackSpec): Promise<string[]> {
   }
   const missing = await LocalStack.missingPrograms(spec);
   problems.push(...missing);
-  if (spec.engine.kind === 'vllm' && missing.length === 0) lines.push(`✅ vllm at ${await which('vllm')}`);
+  if (spec.engine.kind === 'vllm' && missing.length === 0) lines.push(`✅ vllm at ${await onPath('vllm')}`);
   if (spec.prometheus) {
-    const prom = await which('prometheus', { nothrow: true });
+    const prom = await onPath('prometheus');
     lines.push(prom ? `✅ prometheus at ${prom}` : '⚠️  observability is on but prometheus is not installed (make deps installs it); the stack will run without it');
   }
 
@@ -44,14 +45,12 @@ export async function checkNode(spec: LocalStackSpec): Promise<string[]> {
     problems.push(`work dir ${spec.workDir} is not writable (${(err as Error).message}): set CONFIG_VLLM_WORK_DIR to a writable place`);
   }
 
-  // Ports held by this node's own running stack are fine: the next deploy stops it first.
-  const own = await LocalStack.attach(spec);
-  if (own) {
-    lines.push(`✅ ports: this node's stack is running and will be redeployed by make vllm`);
-  } else {
-    const busy = await LocalStack.busyPorts(spec);
-    problems.push(...busy);
-    if (busy.length === 0) lines.push(`✅ ports free: router ${spec.routerPort}, engines ${spec.enginePortBase}..${spec.enginePortBase + spec.maxReplicas - 1}${spec.prometheus ? `, prometheus ${spec.prometheus.port}` : ''}`);
+  // Ports held by deployments this project recorded are fine: make vllm stops those first.
+  const busy = await LocalStack.busyPorts(spec, () => true);
+  problems.push(...busy);
+  if (busy.length === 0) {
+    const recorded = (await listRecords(spec.stateDir)).map((r) => r.node);
+    lines.push(`✅ ports free: router ${spec.routerPort}, engines ${spec.enginePortBase}..${spec.enginePortBase + spec.maxReplicas - 1}${spec.prometheus ? `, prometheus ${spec.prometheus.port}` : ''}${recorded.length > 0 ? ` (or held by ${recorded.join(', ')}, which make vllm replaces)` : ''}`);
   }
   if (problems.length > 0) throw new Error(`node ${spec.node} is not ready:\n${problems.map((p) => `  ❌ ${p}`).join('\n')}\n${lines.map((l) => `  ${l}`).join('\n')}`);
   return lines;

@@ -20,8 +20,6 @@ export function nodeLayout(workDir: string) {
   return {
     logs: join(workDir, 'logs'),
     pids: join(workDir, 'pids'),
-    state: join(workDir, 'stack.json'),
-    deploying: join(workDir, 'deploying.json'),
     routerConfig: join(workDir, 'router-config.json'),
     prometheusConfig: join(workDir, 'prometheus.yml'),
     prometheusRules: join(workDir, 'alerts.yml'),

@@ -82,6 +82,38 @@ export function isRunning(record: PidRecord): boolean {
   }
 }
 
+/** The fields of /proc/<pid>/stat after the parenthesised name, or null when the pid is gone. */
+function procStat(pid: number): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * When the process started (clock ticks since boot), or null when it is gone or
+ * exited: with the pid, it names one process even after the pid is recycled.
+ */
+export function processStartTime(pid: number): string | null {
+  const fields = procStat(pid);
+  // fields[0] is the state (Z = exited, not reaped), fields[19] the start time (stat field 22).
+  return fields && fields[0] !== 'Z' ? fields[19] ?? null : null;
+}
+
+/** This process and its ancestors, nearest first, each with its start time (ppid is stat field 4). */
+export function processLineage(pid: number = process.pid): { pid: number; start: string }[] {
+  const chain: { pid: number; start: string }[] = [];
+  for (let p = pid; p > 0 && chain.length < 64;) {
+    const fields = procStat(p);
+    if (!fields?.[19]) break;
+    chain.push({ pid: p, start: fields[19] });
+    p = Number(fields[1]);
+  }
+  return chain;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**

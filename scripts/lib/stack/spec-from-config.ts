@@ -31,6 +31,7 @@ export interface StackNodeSettings {
   role: 'baseline' | 'dev';
   host: string | null;
   workDir: string;
+  stateDir: string;
   routerPort: number;
   enginePortBase: number;
   prometheusPort: number;
@@ -125,6 +126,7 @@ export function localStackSpec(v: StackConfigVars, node: StackNodeSettings, secr
     node: node.name,
     role: node.role,
     workDir: node.workDir,
+    stateDir: node.stateDir,
     // A declared host's router must be reachable from the controller.
     routerHost: node.host === null ? '127.0.0.1' : '0.0.0.0',
     routerPort: node.routerPort,

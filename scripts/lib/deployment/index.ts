@@ -1,0 +1,6 @@
+// What a project has deployed, independent of its configuration: the
+// per-node deployment records, the per-node lock every command that changes,
+// perturbs or measures a node takes, and what changed since deploy.
+export { STATE_DIR, SECRET_ENV, listRecords, readRecord, recordFile, redactSpec, removeRecord, restoreSecrets, writeRecord, type DeploymentRecord, type StackState } from './record.js';
+export { NodeBusyError, acquireNodeLock, lockFile, lockHolder, withNodeLock, type LockHolder, type NodeRef } from './node-lock.js';
+export { describeDrift, specDrift, type Drift } from './drift.js';

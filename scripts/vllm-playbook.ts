@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+// make's way into Ansible. Runs ansible-playbook holding the lock of every
+// node it works on (scripts/lib/deployment/node-lock.ts), so that no other
+// command changes, perturbs or measures those nodes meanwhile: a second one is
+// refused before it starts anything, naming this one and its pid. It picks the
+// nodes from the configuration, from the deployment records, or both, so
+// teardown finds what runs even when .config changed or is gone, and make vllm
+// first stops deployed nodes the configuration no longer has.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fail, runMain } from './lib/cli.js';
+import { renderNodesInventory } from './lib/config/inventory.js';
+import { STATE_DIR } from './lib/config/node-config.js';
+import { acquireNodeLock, listRecords } from './lib/deployment/index.js';
+import { loadAllNodes } from './lib/stack/load-node.js';
+
+const USAGE = `usage: vllm-playbook [--as "make TARGET"] [--nodes configured|deployed|all] [--replace-unconfigured] [--none-ok]
+                     PLAYBOOK [ansible-playbook options...]
+
+Runs ansible-playbook (in the project directory) holding the lock of every node it
+works on; a command that holds one of them already makes this one stop at once.
+  --as TEXT               what the lock says is running (default: "vllm-playbook PLAYBOOK")
+  --nodes configured      the configuration's nodes: the inventory \`hosts\` (default)
+  --nodes deployed        the nodes this project has deployed (.deployed/), whatever .config says now
+  --nodes all             both
+  --replace-unconfigured  first tear down deployed nodes the configuration no longer has (make vllm)
+  --none-ok               no node to work on is fine (teardown); otherwise it is an error`;
+
+interface NodeEntry { name: string; role: 'baseline' | 'dev'; host: string | null }
+
+function parse(argv: string[]) {
+  const opts = { as: '', nodes: 'configured', replaceUnconfigured: false, noneOk: false, playbook: '', rest: [] as string[] };
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--help' || a === '-h') {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    } else if (a === '--as') opts.as = argv[++i] ?? '';
+    else if (a === '--nodes') opts.nodes = argv[++i] ?? '';
+    else if (a === '--replace-unconfigured') opts.replaceUnconfigured = true;
+    else if (a === '--none-ok') opts.noneOk = true;
+    else break;
+  }
+  opts.playbook = argv[i] ?? '';
+  opts.rest = argv.slice(i + 1);
+  if (!opts.playbook || opts.playbook.startsWith('-')) fail(`no playbook given\n\n${USAGE}`);
+  if (!['configured', 'deployed', 'all'].includes(opts.nodes)) fail(`--nodes must be configured, deployed or all, not "${opts.nodes}"\n\n${USAGE}`);
+  return opts;
+}
+
+/** Runs ansible-playbook with the terminal; Ctrl-C reaches it (same process group) and this waits for it. */
+function ansible(args: string[]): Promise<number> {
+  return new Promise((done) => {
+    const child = spawn('ansible-playbook', args, { stdio: 'inherit' });
+    const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
+    process.on('SIGINT', () => {});
+    process.on('SIGTERM', forward('SIGTERM'));
+    child.once('error', (err) => {
+      process.stderr.write(`error: cannot run ansible-playbook (${err.message}); make deps installs ansible-core\n`);
+      done(127);
+    });
+    child.once('exit', (code, signal) => done(code ?? (signal ? 128 + 2 : 1)));
+  });
+}
+
+async function main(): Promise<void> {
+  const opts = parse(process.argv.slice(2));
+  const project = resolve('.');
+  const extraVars = join(project, 'extra_vars.yaml');
+  const hostsFile = join(project, 'hosts');
+  const hasConfig = existsSync(extraVars) && existsSync(hostsFile);
+  if (!hasConfig && opts.nodes === 'configured') {
+    throw new Error('there is no configuration (extra_vars.yaml, hosts): run make defconfig-vllm-local (or another defconfig; make help lists them) first');
+  }
+  const config = hasConfig ? await loadAllNodes(extraVars, { validate: false }) : null;
+  const configured: NodeEntry[] = config?.nodes.map(({ node }) => ({ name: node.name, role: node.role, host: node.host })) ?? [];
+  const stateDir = join(project, STATE_DIR);
+  const deployed: NodeEntry[] = (await listRecords(stateDir)).map((r) => ({ name: r.node, role: r.role, host: r.host }));
+  const stale = opts.replaceUnconfigured ? deployed.filter((d) => !configured.some((c) => c.name === d.name && c.host === d.host)) : [];
+  const targets = opts.nodes === 'configured' ? configured
+    : opts.nodes === 'deployed' ? deployed
+      : [...deployed, ...configured.filter((c) => !deployed.some((d) => d.name === c.name))];
+  if (targets.length === 0) {
+    if (opts.noneOk) {
+      console.log('nothing is deployed (no record in .deployed/): nothing to do');
+      return;
+    }
+    throw new Error('nothing is deployed (no record in .deployed/): run make vllm first');
+  }
+
+  const command = opts.as || `vllm-playbook ${opts.playbook}`;
+  const names = [...new Set([...targets, ...stale].map((n) => n.name))].sort();
+  const releases: (() => Promise<void>)[] = [];
+  const tmp = await mkdtemp(join(tmpdir(), 'vllm-playbook-'));
+  let code = 0;
+  try {
+    for (const node of names) releases.push(await acquireNodeLock({ node, stateDir }, command));
+    const common = [...(hasConfig ? [`--extra-vars=@${extraVars}`] : []), `--extra-vars=vllm_topdir=${project}`];
+    const inventoryOf = async (nodes: NodeEntry[], name: string) => {
+      const file = join(tmp, name);
+      await writeFile(file, renderNodesInventory(nodes, `# ${name}: written by vllm-playbook for one run`));
+      return file;
+    };
+    if (stale.length > 0) {
+      console.log(`${stale.map((n) => n.name).join(', ')}: deployed but not in the configuration any more; stopping first`);
+      code = await ansible(['-i', await inventoryOf(stale, 'unconfigured'), ...common, join(project, 'playbooks', 'vllm.yml'), '--tags', 'teardown']);
+    }
+    if (code === 0) {
+      const inventory = opts.nodes === 'configured' ? hostsFile : await inventoryOf(targets, opts.nodes);
+      code = await ansible(['-i', inventory, ...common, opts.playbook, ...opts.rest]);
+    }
+  } finally {
+    for (const release of releases.reverse()) await release();
+    await rm(tmp, { recursive: true, force: true });
+  }
+  process.exitCode = code;
+}
+
+runMain(main);

@@ -1,0 +1,11 @@
+// The configurations README.md documents: every defconfig, and every
+// base+fragment combination it names. Tests configure (and, for the local
+// target, deploy) each of them.
+export const DOCUMENTED = [
+  'vllm', 'vllm-local', 'vllm-quick-test', 'vllm-production-stack-cpu', 'vllm-production-stack-gpu', 'vllm-existing-cluster',
+  'vllm-local+ab', 'vllm-local+lmcache', 'vllm-local+ab-lmcache', 'vllm-local+ab-router', 'vllm-local+ab+lmcache',
+  'vllm+ab', 'vllm+gpu', 'vllm+ab-lmcache', 'vllm-production-stack-cpu+gpu', 'vllm-existing-cluster+ab-router',
+];
+
+/** The documented configurations of the local target: what a fresh clone runs with `make vllm`. */
+export const DOCUMENTED_LOCAL = DOCUMENTED.filter((c) => c.startsWith('vllm-local') || c.startsWith('vllm-quick-test'));

@@ -6,7 +6,7 @@
 // nodes from the configuration, from the deployment records, or both, so
 // teardown finds what runs even when .config changed or is gone, and make vllm
 // first stops deployed nodes the configuration no longer has.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -52,18 +52,25 @@ function parse(argv: string[]) {
   return opts;
 }
 
-/** Runs ansible-playbook with the terminal; Ctrl-C reaches it (same process group) and this waits for it. */
+let running: ChildProcess | null = null;
+// Ctrl-C reaches ansible-playbook itself (same process group): this waits for it
+// to stop, then releases the locks. A TERM sent to this process is passed on.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => (running ? running.kill('SIGTERM') : process.exit(143)));
+
+/** Runs ansible-playbook with the terminal; its exit code. */
 function ansible(args: string[]): Promise<number> {
   return new Promise((done) => {
     const child = spawn('ansible-playbook', args, { stdio: 'inherit' });
-    const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
-    process.on('SIGINT', () => {});
-    process.on('SIGTERM', forward('SIGTERM'));
+    running = child;
     child.once('error', (err) => {
       process.stderr.write(`error: cannot run ansible-playbook (${err.message}); make deps installs ansible-core\n`);
       done(127);
     });
-    child.once('exit', (code, signal) => done(code ?? (signal ? 128 + 2 : 1)));
+    child.once('exit', (code, signal) => {
+      running = null;
+      done(code ?? (signal === 'SIGINT' ? 130 : 1));
+    });
   });
 }
 

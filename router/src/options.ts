@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { MODEL_TYPES, type ModelType } from './health-probe.js';
 import { FOREIGN_FLAGS, FOREIGN_ROUTING, refusal } from './production-stack-flags.js';
-import { ROUTING_LOGICS, type RoutingLogic } from './routing/index.js';
+import { PREFIX_DEFAULTS, ROUTING_LOGICS, type RoutingLogic } from './routing/index.js';
 import type { Level } from './logger.js';
 
 export interface RouterOptions {
@@ -29,6 +29,8 @@ export interface RouterOptions {
   routingLogic: RoutingLogic;
   sessionKey: string;
   prefixMinMatchLength: number;
+  /** prefixaware: the cost of one request of load against a full hit on the prompt's uncached part; 0 = longest match wins. */
+  prefixLoadWeight: number;
   engineStatsInterval: number;
   requestStatsWindow: number;
   maxInstanceFailoverRerouteAttempts: number;
@@ -73,6 +75,7 @@ OpenAI-compatible request router for vLLM engines (production-stack compatible f
   --routing-logic roundrobin|session|prefixaware|leastloaded|kvaware   (default roundrobin)
   --session-key NAME                            header or body field naming the session (default x-user-id)
   --prefix-min-match-length N                   prefix matches shorter than N characters count as cold (default 0)
+  --prefix-load-weight W                        prefixaware: cost of a request of load against a full cache hit (default 0.5; 0 = longest match wins)
   --engine-stats-interval S                     scrape each engine's /metrics and /v1/models every S seconds (default 30)
   --request-stats-window S                      window of per-engine QPS and latency (default 60)
   --max-instance-failover-reroute-attempts N    retries on another engine when a connection fails (default 1)
@@ -110,6 +113,14 @@ function seconds(name: string, text: string | undefined, fallback: number): numb
   if (text === undefined) return fallback;
   const v = Number(text);
   if (text.trim() === '' || !Number.isFinite(v) || v < 0.01) throw new Error(`--${name} ${text}: expected a number of seconds of at least 0.01`);
+  return v;
+}
+
+/** A non-negative number. */
+function weight(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || v < 0) throw new Error(`--${name} ${text}: expected a number of at least 0`);
   return v;
 }
 
@@ -180,7 +191,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       ...foreign,
       host: s, port: s, 'root-path': s, 'service-discovery': s, 'static-backends': s, 'static-models': s, 'static-aliases': s,
       'static-model-types': s, 'static-model-labels': s, 'static-backend-health-checks': b, 'static-backend-health-check-interval': s,
-      'static-backend-health-check-timeout-seconds': s, 'routing-logic': s, 'session-key': s, 'prefix-min-match-length': s,
+      'static-backend-health-check-timeout-seconds': s, 'routing-logic': s, 'session-key': s, 'prefix-min-match-length': s, 'prefix-load-weight': s,
       'engine-stats-interval': s, 'request-stats-window': s, 'max-instance-failover-reroute-attempts': s,
       'max-body-size': s, 'max-concurrency': s, 'max-connections': s, 'request-timeout': s, 'client-request-timeout': s,
       'stream-idle-timeout': s, 'drain-timeout': s, 'outlier-consecutive-5xx': s, 'outlier-ejection-time': s, 'api-key': s,
@@ -221,6 +232,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     routingLogic: parseRoutingLogic(v['routing-logic'] ?? 'roundrobin'),
     sessionKey: v['session-key'] ?? 'x-user-id',
     prefixMinMatchLength: int('prefix-min-match-length', v['prefix-min-match-length'], 0, 0),
+    prefixLoadWeight: weight('prefix-load-weight', v['prefix-load-weight'], PREFIX_DEFAULTS.loadWeight),
     engineStatsInterval: int('engine-stats-interval', v['engine-stats-interval'], 30, 1),
     requestStatsWindow: int('request-stats-window', v['request-stats-window'], 60, 1),
     maxInstanceFailoverRerouteAttempts: int('max-instance-failover-reroute-attempts', v['max-instance-failover-reroute-attempts'], 1, 0),

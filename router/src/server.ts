@@ -115,7 +115,7 @@ export class RouterServer implements ForwardContext {
     this.metrics = new RouterMetrics(this.endpoints);
     this.routingLogic = options.routingLogic;
     this.prefixMinMatchLength = options.prefixMinMatchLength;
-    this.algorithm = createAlgorithm(options.routingLogic, options.prefixMinMatchLength);
+    this.algorithm = createAlgorithm(options.routingLogic, options.prefixMinMatchLength, options.prefixLoadWeight);
     this.sessionKey = options.sessionKey;
     this.sessionHeader = options.sessionKey.toLowerCase();
     this.aliases = options.staticAliases;
@@ -190,7 +190,7 @@ export class RouterServer implements ForwardContext {
     if (logic !== this.routingLogic || minMatch !== this.prefixMinMatchLength) {
       this.routingLogic = logic;
       this.prefixMinMatchLength = minMatch;
-      this.algorithm = createAlgorithm(logic, minMatch);
+      this.algorithm = createAlgorithm(logic, minMatch, this.options.prefixLoadWeight);
       changes.push(`routing ${logic} (prefix min match ${minMatch})`);
     }
     if (c.sessionKey && c.sessionKey !== this.sessionKey) {

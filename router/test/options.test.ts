@@ -104,4 +104,7 @@ test('the router\'s own bounds: defaults, decimals for its time flags, and refus
   assert.throws(() => parseOptions(['--stream-idle-timeout', '0'], {}), /--stream-idle-timeout 0: expected a number of seconds of at least 0.01/);
   assert.throws(() => parseOptions(['--drain-timeout', 'soon'], {}), /--drain-timeout soon: expected a number of seconds/);
   assert.throws(() => parseOptions(['--max-connections', '0'], {}), /--max-connections 0: expected a whole number of at least 1/);
+  assert.equal(d.prefixLoadWeight, 0.5);
+  assert.equal((parseOptions(['--prefix-load-weight', '0'], {}) as RouterOptions).prefixLoadWeight, 0, '0: the longest match wins');
+  assert.throws(() => parseOptions(['--prefix-load-weight=-1'], {}), /--prefix-load-weight -1: expected a number of at least 0/);
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseRoutingLogic } from '../src/options.js';
 import {
-  createAlgorithm, LeastLoaded, PrefixAware, PREFIX_DEFAULTS, RoundRobin, ROUTING_LOGICS, SessionAffinity,
+  createAlgorithm, LeastLoaded, PrefixAware, PREFIX_DEFAULTS, prefixLoad, RoundRobin, ROUTING_LOGICS, SessionAffinity,
   type EndpointView, type EngineLoad, type RoutedRequest, type RoutingAlgorithm, type RoutingLogic,
 } from '../src/routing/index.js';
 
@@ -223,17 +223,100 @@ test('session: a request without a session id goes to the least loaded endpoint'
 
 // ---------------------------------------------------------------- prefixaware
 
-test('prefixaware: a prompt extending an earlier one goes to the same endpoint, even when it is busier', () => {
+test('prefixaware: a conversation goes back to the endpoint holding it, until that one has 2 requests more in flight than another', () => {
   const cluster = new Cluster(urls(4));
   const prefix = createAlgorithm('prefixaware');
-  const history = words('alice', 2000);
+  let history = words('alice', 2000);
   const home = cluster.route(prefix, req(history), true);
-  for (let turn = 1; turn <= 5; turn++) {
-    // Each turn the conversation grows; the shared history is cached there.
-    assert.equal(cluster.route(prefix, req(`${history} ${words(`turn ${turn}`, 300 * turn)}`), true), home, `turn ${turn}`);
+  // The history is cached there: worth almost 2 requests of load (the new question is not cached).
+  history += ` ${words('turn 1', 300)}`;
+  assert.equal(cluster.route(prefix, req(history), true), home, 'one more in flight there: it stays');
+  history += ` ${words('turn 2', 300)}`;
+  assert.notEqual(cluster.route(prefix, req(history)), home, 'two more in flight there: the hit is no longer worth the wait');
+  // With --prefix-load-weight 0 the longest match wins however busy its endpoint (production-stack's behaviour).
+  const longest = new PrefixAware({ ...PREFIX_DEFAULTS, loadWeight: 0 });
+  const busy = new Cluster(urls(4));
+  let story = words('carl', 2000);
+  const itsHome = busy.route(longest, req(story), true);
+  for (let turn = 1; turn <= 6; turn++) {
+    story += ` ${words(`t${turn}`, 50)}`;
+    assert.equal(busy.route(longest, req(story), true), itsHome);
   }
   // A prompt sharing nothing goes elsewhere: the home endpoint is the busiest.
   assert.notEqual(cluster.route(prefix, req(words('bob', 2000))), home);
+});
+
+test('prefixaware: a system prompt cached on one engine does not pull every new user there', () => {
+  // production-stack's multi-round QA: users arrive one after another, all sharing a long system prompt;
+  // each stays in flight (a stream), and the first engine to see the prompt is the only one holding it.
+  const system = words('system', 6000);
+  for (const [loadWeight, expectAllOnOne] of [[0, true], [PREFIX_DEFAULTS.loadWeight, false]] as const) {
+    const cluster = new Cluster(urls(2));
+    const prefix = new PrefixAware({ ...PREFIX_DEFAULTS, loadWeight });
+    const homes = Array.from({ length: 8 }, (_, u) => cluster.route(prefix, req(`${system}\n${words(`user${u}`, 400)}`), true));
+    const perEndpoint = tally(homes);
+    if (expectAllOnOne) assert.equal(perEndpoint.size, 1, 'longest match: everyone on the engine that first saw the system prompt');
+    else assert.deepEqual([...perEndpoint.values()].sort(), [4, 4], `balanced: ${[...perEndpoint]}`);
+  }
+});
+
+test('prefixaware: only the match beyond what every candidate holds counts; a match all share weighs nothing against load', () => {
+  const cluster = new Cluster(urls(3));
+  const prefix = new PrefixAware();
+  const system = words('shared', 3000);
+  const user = (u: number) => `${system}\n${words(`u${u}`, 200)}`;
+  // Five users in flight take the system prompt to every endpoint.
+  const homes = [0, 1, 2, 3, 4].map((u) => cluster.route(prefix, req(user(u)), true));
+  assert.equal(new Set(homes).size, 3);
+  assert.deepEqual(prefix.matched(cluster.views(), req(`${system}\nsomeone new`)), [2944, 2944, 2944], 'all hold the 23 full chunks of the system prompt');
+  const [a, b, c] = urls(3) as [string, string, string];
+  // A new user matches the system prompt everywhere: the least loaded wins, even by one request.
+  cluster.view(a).inFlight = 2;
+  cluster.view(b).inFlight = 1;
+  cluster.view(c).inFlight = 2;
+  assert.equal(cluster.route(prefix, req(`${system}\n${words('newcomer', 200)}`)), b);
+  // A returning user's own history is worth it: back home although busier by one.
+  const home0 = homes[0] as string;
+  for (const v of cluster.views()) v.inFlight = v.url === home0 ? 2 : 1;
+  assert.equal(cluster.route(prefix, req(`${user(0)} follow-up`)), home0);
+});
+
+test('prefixaware: the engine\'s own queue and KV usage count as load, beside the router\'s in-flight count', () => {
+  const history = words('dora', 1000);
+  const cluster = new Cluster([]);
+  cluster.add(url(1), { waiting: 0, running: 0, kvUsage: 0 });
+  cluster.add(url(2), { waiting: 0, running: 0, kvUsage: 0 });
+  const prefix = new PrefixAware();
+  const home = cluster.route(prefix, req(history));
+  const other = home === url(1) ? url(2) : url(1);
+  assert.equal(cluster.route(prefix, req(`${history} more`)), home);
+  // Its engine reports a queue of 3 (from other routers' traffic, say): the hit is not worth that wait.
+  cluster.view(home).engine = { waiting: 3, running: 4, kvUsage: 0.5 };
+  assert.equal(cluster.route(prefix, req(`${history} more again`)), other);
+  assert.equal(prefixLoad(cluster.view(home)), 3.5);
+});
+
+test('prefixaware: 7 users with distinct contexts over 4 endpoints: each endpoint takes 5 to 15 of the 35 requests, and each user stays on one', () => {
+  const cluster = new Cluster(urls(4));
+  const prefix = createAlgorithm('prefixaware');
+  const users = Array.from({ length: 7 }, (_, u) => ({ history: words(`ctx${u}`, 1500), homes: new Set<string>() }));
+  const picks: string[] = [];
+  for (let round = 0; round < 5; round++) {
+    // All users in flight at once each round, then their answers come back.
+    const sent = users.map((user, u) => {
+      user.history += ` ${words(`q${u}.${round}`, 100)}`;
+      const home = cluster.route(prefix, req(user.history), true);
+      user.homes.add(home);
+      picks.push(home);
+      return home;
+    });
+    for (const home of sent) cluster.finish(home);
+  }
+  for (const [u, user] of users.entries()) assert.equal(user.homes.size, 1, `user ${u} wandered over ${[...user.homes]}`);
+  for (const e of cluster.urls()) {
+    const n = tally(picks).get(e) ?? 0;
+    assert.ok(n >= 5 && n <= 15, `${e} took ${n} of 35`);
+  }
 });
 
 test('prefixaware: cold users arriving one at a time spread over all endpoints and stay put', () => {
@@ -279,7 +362,7 @@ test('prefixaware: among endpoints holding the same prefix, the one with fewer i
 });
 
 test('prefixaware: the index stays within maxEntries and keeps the recently used prefixes', () => {
-  const options = { chunkSize: 16, minMatchLength: 0, maxEntries: 100 };
+  const options = { ...PREFIX_DEFAULTS, chunkSize: 16, maxEntries: 100 };
   const prefix = new PrefixAware(options);
   const cluster = new Cluster(urls(4));
   const old = words('old', 64);
@@ -299,15 +382,15 @@ test('prefixaware: the index stays within maxEntries and keeps the recently used
 });
 
 test('prefixaware: a full index trims prompts from their tails, so their beginnings still match', () => {
-  const prefix = new PrefixAware({ chunkSize: 16, minMatchLength: 0, maxEntries: 5 });
+  const prefix = new PrefixAware({ ...PREFIX_DEFAULTS, chunkSize: 16, maxEntries: 5 });
   const cluster = new Cluster(urls(2));
-  const long = words('long', 64); // several 16-character chunks
+  const long = words('long', 64); // four 16-character chunks
   const home = cluster.route(prefix, req(long));
   cluster.route(prefix, req(words('other', 24)));
   assert.equal(prefix.size, 5, 'six chunks went in: the index is full and has evicted one');
-  // The long prompt lost its last chunks, not its first: it still sticks, even to the busier endpoint.
-  cluster.view(home).inFlight = 5;
-  assert.equal(cluster.route(prefix, req(long)), home);
+  // The long prompt lost its last chunk, not its first: its first three still match where it went.
+  const matched = prefix.matched(cluster.views(), req(long));
+  assert.equal(matched[cluster.views().findIndex((v) => v.url === home)], 48);
 });
 
 test('prefixaware: forgets an endpoint that left, even if it comes back', () => {
@@ -326,25 +409,21 @@ test('prefixaware: forgets an endpoint that left, even if it comes back', () => 
   assert.notEqual(cluster.route(prefix, req(history)), home);
 });
 
-test('prefixaware: shared prefixes shorter than the minimum match length count as cold', () => {
+test('prefixaware: shared prefixes shorter than the minimum match length count as none', () => {
   const history = words('frank', 1000);
   // 2 full chunks of 128 characters in common, then a different third chunk.
   const shares256 = `${history.slice(0, 300)}${words('other', 700)}`;
   // 3 full chunks in common.
   const shares384 = `${history.slice(0, 400)}${words('other', 600)}`;
-  const routeAfterHistory = (minMatch: number, prompt: string): { home: string; got: string } => {
+  const matchedAfterHistory = (minMatch: number, prompt: string): number[] => {
     const cluster = new Cluster(urls(3));
-    const prefix = createAlgorithm('prefixaware', minMatch);
+    const prefix = createAlgorithm('prefixaware', minMatch) as PrefixAware;
     const home = cluster.route(prefix, req(history));
-    cluster.view(home).inFlight = 4;
-    return { home, got: cluster.route(prefix, req(prompt)) };
+    return prefix.matched(cluster.views(), req(prompt)).filter((_, k) => cluster.views()[k]!.url === home);
   };
-  let r = routeAfterHistory(0, shares256);
-  assert.equal(r.got, r.home, 'with no minimum, 256 shared characters are a match');
-  r = routeAfterHistory(300, shares256);
-  assert.notEqual(r.got, r.home, '256 shared characters are below a 300 minimum');
-  r = routeAfterHistory(300, shares384);
-  assert.equal(r.got, r.home, '384 shared characters meet a 300 minimum');
+  assert.deepEqual(matchedAfterHistory(0, shares256), [256], 'with no minimum, 256 shared characters are a match');
+  assert.deepEqual(matchedAfterHistory(300, shares256), [0], '256 shared characters are below a 300 minimum');
+  assert.deepEqual(matchedAfterHistory(300, shares384), [384], '384 shared characters meet a 300 minimum');
   assert.equal(PREFIX_DEFAULTS.minMatchLength, 0);
 });
 
@@ -416,6 +495,7 @@ test('createAlgorithm: every --routing-logic name gives a working algorithm', ()
     assert.ok(urls(2).includes(new Cluster(urls(2)).route(algorithm, req('hello', 's1'))));
   }
   assert.equal((createAlgorithm('prefixaware', 64) as PrefixAware).options.minMatchLength, 64);
+  assert.equal((createAlgorithm('prefixaware', 0, 0.25) as PrefixAware).options.loadWeight, 0.25);
 });
 
 test('createAlgorithm: an unknown name is refused with the valid choices named', () => {

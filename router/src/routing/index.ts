@@ -6,7 +6,7 @@ import { SessionAffinity } from './session.js';
 import type { RoutingAlgorithm } from './types.js';
 
 export { LeastLoaded, loadScore } from './least-loaded.js';
-export { PrefixAware, chunkHashes, PREFIX_DEFAULTS, type PrefixAwareOptions } from './prefix-aware.js';
+export { PrefixAware, chunkHashes, prefixLoad, PREFIX_DEFAULTS, type PrefixAwareOptions } from './prefix-aware.js';
 export { RoundRobin } from './round-robin.js';
 export { SessionAffinity, VIRTUAL_NODES } from './session.js';
 export type { EndpointView, EngineLoad, RoutedRequest, RoutingAlgorithm } from './types.js';
@@ -14,11 +14,11 @@ export type { EndpointView, EngineLoad, RoutedRequest, RoutingAlgorithm } from '
 export const ROUTING_LOGICS = ['roundrobin', 'session', 'prefixaware', 'leastloaded', 'kvaware'] as const;
 export type RoutingLogic = (typeof ROUTING_LOGICS)[number];
 
-export function createAlgorithm(logic: RoutingLogic, prefixMinMatchLength = 0): RoutingAlgorithm {
+export function createAlgorithm(logic: RoutingLogic, prefixMinMatchLength = 0, prefixLoadWeight = PREFIX_DEFAULTS.loadWeight): RoutingAlgorithm {
   switch (logic) {
     case 'roundrobin': return new RoundRobin();
     case 'session': return new SessionAffinity();
-    case 'prefixaware': return new PrefixAware({ ...PREFIX_DEFAULTS, minMatchLength: prefixMinMatchLength });
+    case 'prefixaware': return new PrefixAware({ ...PREFIX_DEFAULTS, minMatchLength: prefixMinMatchLength, loadWeight: prefixLoadWeight });
     case 'leastloaded':
     case 'kvaware': return new LeastLoaded();
     // Unreachable from typed code; a plain JavaScript caller would otherwise get undefined.

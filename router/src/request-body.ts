@@ -52,8 +52,11 @@ export function parseJsonBody(raw: Buffer): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
+const MULTIPART = /^multipart\/form-data\s*;/i;
+
 export function isMultipart(contentType: string | null): boolean {
-  return contentType !== null && /^multipart\/form-data\s*;/i.test(contentType);
+  // The first letter decides for nearly every request (application/json), without a regular expression.
+  return contentType !== null && (contentType.charCodeAt(0) | 0x20) === 0x6d && MULTIPART.test(contentType);
 }
 
 export interface ParsedForm {

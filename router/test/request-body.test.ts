@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FormData, Response } from 'undici';
-import { MAX_JSON_DEPTH, nestedDeeperThan, parseForm, parseJsonBody, promptOf } from '../src/request-body.js';
+import { isMultipart, MAX_JSON_DEPTH, nestedDeeperThan, parseForm, parseJsonBody, promptOf } from '../src/request-body.js';
 
 test('nesting is measured outside strings, and only bodies with enough brackets are scanned at all', () => {
   const nest = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
@@ -24,6 +24,8 @@ test('a multipart upload is routed by its model field, and an alias is rewritten
   const raw = Buffer.from(await encoded.arrayBuffer());
   const parsed = await parseForm(raw, encoded.headers.get('content-type')!);
   assert.equal(parsed.model, 'whisper');
+  assert.ok(isMultipart(encoded.headers.get('content-type')) && isMultipart('Multipart/Form-Data; boundary=x'));
+  assert.ok(!isMultipart('application/json') && !isMultipart('multipart/mixed; boundary=x') && !isMultipart(null));
   const rewritten = await parsed.withModel('openai/whisper-large-v3');
   const again = await parseForm(rewritten.payload, rewritten.contentType);
   assert.equal(again.model, 'openai/whisper-large-v3');

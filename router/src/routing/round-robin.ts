@@ -12,6 +12,7 @@ export class RoundRobin implements RoutingAlgorithm {
   private readonly counters = new Map<string, number>();
 
   choose(endpoints: EndpointView[]): EndpointView {
+    if (endpoints.length === 1) return endpoints[0] as EndpointView;
     // Views come URL-sorted, so the joined URLs name the set.
     let key = (endpoints[0] as EndpointView).url;
     for (let i = 1; i < endpoints.length; i++) key += `,${(endpoints[i] as EndpointView).url}`;

@@ -15,6 +15,7 @@ import { writeFileAtomic, writeJsonAtomic } from './lib/results/atomic-write.js'
 import { copyRunLogs, LOG_START_FILE, markRunStart, nodeRunDir, recordStep } from './lib/results/node-run.js';
 import { formatQuickTest, quickTest } from './lib/smoke/quick-test.js';
 import { DEFAULT_EXTRA_VARS, loadNode, type LoadedNode } from './lib/stack/load-node.js';
+import { KUBE_COMMANDS_USAGE, kubeNodeCommand } from './lib/stack/kube/kube-node-command.js';
 import { LocalStack } from './lib/stack/local-stack.js';
 import { snapshotSources } from './lib/observability/snapshot-sources.js';
 import { takeSnapshot } from './lib/observability/metrics-snapshot.js';
@@ -40,7 +41,8 @@ options:
   --extra-vars FILE   configuration (default: extra_vars.yaml in the current directory); its
                       directory is the project, whose .deployed/ holds the deployment records
   --run-id ID         record the step under <work dir>/runs/ID for the controller to collect
-  --json              machine-readable output (status)`;
+  --json              machine-readable output (status)
+${KUBE_COMMANDS_USAGE}`;
 
 async function main(): Promise<void> {
   const { values, positionals } = parseCli(USAGE, {
@@ -66,6 +68,13 @@ async function main(): Promise<void> {
     await markRunStart(dir, join(logsOf, 'logs'));
     return dir;
   };
+
+  // A Kubernetes node: the cluster and its Helm release hold what is deployed.
+  const kube = command === 'check' || command === 'deploy' ? await configured(true) : await configuredIfAny();
+  if (kube && kube.vars.vllm_target !== 'local') {
+    const runDir = runId ? nodeRunDir(kube.spec.workDir, runId) : null;
+    if (await kubeNodeCommand(command, { ...kube, topdir: dirname(extraVars) }, runDir, values.json ?? false, progress)) return;
+  }
 
   switch (command) {
     case 'check': {

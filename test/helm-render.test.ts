@@ -15,7 +15,10 @@ import { $ } from 'zx';
 import { parseAllDocuments, stringify } from 'yaml';
 import { loadChart } from '../scripts/lib/helm/chart.js';
 import { observabilityValues } from '../scripts/lib/helm/observability-input.js';
-import { templateArgs } from '../scripts/lib/helm/commands.js';
+import { installArgs, templateArgs } from '../scripts/lib/helm/commands.js';
+import { deployTimeoutSeconds } from '../scripts/lib/helm/render.js';
+import { clusterAccess } from '../scripts/lib/kube/access.js';
+import { minikubeAddonArgs, minikubeStartArgs } from '../scripts/lib/kube/minikube.js';
 import { checkedValues } from '../scripts/lib/helm/render.js';
 import { OPAQUE_KEYS, TEMPLATE_ONLY_KEYS, validateValues } from '../scripts/lib/helm/validate-values.js';
 import { helmValues, nodeReleaseNames, type HelmConfigVars, type Values } from '../scripts/lib/helm/values.js';
@@ -217,6 +220,23 @@ test('every Kubernetes defconfig and fragment: values pass the chart, helm rende
     { tag: 'v0.11.1', extraArgs: ['--served-model-name', 'opt', '--max-num-batched-tokens', '4096'], routing: 'prefixaware' },
   ]);
   assert.deepEqual(pair('vllm+ab-router').map((x) => x.routing), ['roundrobin', 'session']);
+
+  // The exact helm and minikube command lines of each Kubernetes defconfig (README quotes them).
+  const lines = Object.fromEntries(renders.filter((r) => /^vllm(-production-stack-(cpu|gpu)|-existing-cluster)? vllm-baseline$/.test(r.name)).map((r) => {
+    const names = nodeReleaseNames(r.v, r.loaded.node);
+    const env = {};
+    return [r.name.split(' ')[0], {
+      helm: installArgs(names, 'CHART', 'VALUES', deployTimeoutSeconds(r.v), clusterAccess({ ...r.loaded.vars, vllm_kubeconfig: r.loaded.vars.vllm_kubeconfig?.replace('~', 'HOME') }, env)).join(' '),
+      minikube: r.v.vllm_target === 'minikube' ? [minikubeStartArgs(r.loaded.vars, 'docker'), ...minikubeAddonArgs(r.loaded.vars)].map((a) => a.join(' ')) : [],
+    }];
+  }));
+  const helm = (timeout: number, context: string) => `upgrade --install vllm-baseline CHART --namespace vllm-system --create-namespace --values VALUES --wait --timeout ${timeout}s --kubeconfig HOME/.kube/config${context}`;
+  assert.deepEqual(lines, {
+    vllm: { helm: helm(1200, ' --kube-context minikube'), minikube: ['start --driver docker --cpus 4 --memory 16384mb'] },
+    'vllm-production-stack-cpu': { helm: helm(1200, ' --kube-context minikube'), minikube: ['start --driver docker --cpus 4 --memory 16384mb'] },
+    'vllm-production-stack-gpu': { helm: helm(1800, ' --kube-context minikube'), minikube: ['start --driver docker --cpus 4 --memory 16384mb --container-runtime docker --gpus all', 'addons enable nvidia-device-plugin'] },
+    'vllm-existing-cluster': { helm: helm(1800, ''), minikube: [] },
+  });
 });
 
 test('values the chart would ignore or refuse stop the deploy, naming the CONFIG_ symbol', async (t) => {

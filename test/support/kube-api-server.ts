@@ -27,8 +27,8 @@
 //   POST   /apis/authorization.k8s.io/v1/selfsubjectaccessreviews      status.allowed from options.authorize
 //   WebSocket /api/v1/namespaces/NS/pods/NAME/portforward?ports=P     v4.channel.k8s.io, to the pod's
 //                                                          status.podIP (or options.forwardTarget)
-// Resources: pods, services, secrets, configmaps, events, namespaces, nodes (core, /api/v1) and
-// deployments (/apis/apps/v1). Every write takes the next cluster-wide resourceVersion.
+// Resources: pods, services, secrets, configmaps, events, namespaces, nodes (core, /api/v1),
+// deployments (/apis/apps/v1) and customresourcedefinitions (/apis/apiextensions.k8s.io/v1). Every write takes the next cluster-wide resourceVersion.
 // Deployments are reconciled as the controller manager would (pods follow spec.replicas; see
 // kube-api/workloads.ts), with options.pods deciding pod addresses and when they turn Ready.
 // Requests need `Authorization: Bearer <token>` (401 otherwise; options.anonymous also lets requests

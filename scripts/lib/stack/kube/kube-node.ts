@@ -1,0 +1,92 @@
+// A Kubernetes node's side of vllm-node: deploy (values checked, Secrets,
+// helm upgrade --install with progress, a failure report), the KubeStack the
+// smoke test and suites use, and teardown. One release per node.
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { writeFileAtomic } from '../../results/atomic-write.js';
+import { chartSource, findHelm, loadChart, resolveChart } from '../../helm/chart.js';
+import { shellLine } from '../../helm/commands.js';
+import { observabilityValues } from '../../helm/observability-input.js';
+import { renderNode, type RenderedNode } from '../../helm/render.js';
+import { nodeReleaseNames } from '../../helm/values.js';
+import { clusterAccess, loadKubeConfig } from '../../kube/access.js';
+import { applySecrets, clients, ensureGrafanaAdmin, ensureNamespace, failureReport, formatProgress, releaseProgress } from '../../kube/cluster.js';
+import type { LoadedNode } from '../load-node.js';
+import { KubeStack } from './kube-stack.js';
+
+export interface KubeNodeContext extends LoadedNode {
+  topdir: string;
+}
+
+const PROGRESS_EVERY_MS = 5_000;
+
+async function helmBinary(topdir: string): Promise<string> {
+  const helm = await findHelm(topdir);
+  if (!helm) throw new Error('helm is not installed on this node: make bringup installs the pinned release (CONFIG_VLLM_HELM_VERSION)');
+  return helm;
+}
+
+/** The node's values and manifests under <work dir>/helm/, checked against the chart the deploy installs. */
+export async function renderKubeNode(ctx: KubeNodeContext): Promise<RenderedNode> {
+  const helm = await helmBinary(ctx.topdir);
+  const chartDir = await resolveChart(chartSource(ctx.vars, ctx.topdir), helm, join(ctx.node.workDir, '..', 'charts'));
+  return renderNode({
+    vars: ctx.vars, node: ctx.node, secrets: { apiKey: ctx.apiKey !== undefined, hfToken: ctx.hfToken !== undefined },
+    observability: await observabilityValues(ctx.node, ctx.spec), chartDir, chart: await loadChart(chartDir), helm, access: clusterAccess(ctx.vars),
+  });
+}
+
+export async function kubeDeploy(ctx: KubeNodeContext, progress: (line: string) => void, runDir: string | null): Promise<Record<string, unknown>> {
+  const started = performance.now();
+  const rendered = await renderKubeNode(ctx);
+  const { names } = rendered;
+  const access = clusterAccess(ctx.vars);
+  const c = await clients(await loadKubeConfig(access));
+  if (await ensureNamespace(c, names.namespace)) progress(`${names.release}: created namespace ${names.namespace}`);
+  const stored = await applySecrets(c, names, { apiKey: ctx.apiKey, hfToken: ctx.hfToken });
+  if (stored.length > 0) progress(`${names.release}: Secret ${names.secrets} holds ${stored.join(', ')}`);
+  if (ctx.vars.vllm_observability_enabled && ctx.node.role === 'baseline') {
+    await ensureGrafanaAdmin(c, names);
+    progress(`${names.release}: Grafana's admin password is in Secret ${names.grafanaAdmin} (make vllm-monitor shows how to log in)`);
+  }
+  progress(`${names.release}: ${shellLine(rendered.installArgv)}`);
+  const child = spawn(await helmBinary(ctx.topdir), rendered.installArgv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+  const timer = setInterval(() => {
+    void releaseProgress(c, names).then((p) => progress(formatProgress(names.release, p)), () => undefined);
+  }, PROGRESS_EVERY_MS);
+  const code = await new Promise<number>((resolve) => child.on('close', (exit) => resolve(exit ?? 1)));
+  clearInterval(timer);
+  if (code !== 0) {
+    const report = await failureReport(c, names).catch((err: Error) => `(could not read the pods: ${err.message})`);
+    if (runDir) await writeFileAtomic(join(runDir, 'logs', 'kube-failure.txt'), `${output}\n${report}\n`);
+    throw new Error(`helm upgrade --install ${names.release} failed:\n${output.trim()}\n${report}${runDir ? `\n(saved in ${join(runDir, 'logs', 'kube-failure.txt')})` : ''}`);
+  }
+  progress(formatProgress(names.release, await releaseProgress(c, names)));
+  return { release: names.release, namespace: names.namespace, values: rendered.valuesFile, manifests: rendered.manifestsFile, deploy_seconds: (performance.now() - started) / 1000 };
+}
+
+export async function attachKubeStack(ctx: KubeNodeContext, progress?: (line: string) => void): Promise<KubeStack> {
+  const access = clusterAccess(ctx.vars);
+  return KubeStack.attach({
+    kc: await loadKubeConfig(access),
+    names: nodeReleaseNames(ctx.vars, ctx.node),
+    servedModelName: ctx.spec.engine.servedModelName,
+    routerEnabled: ctx.vars.vllm_router_enabled,
+    autoscaled: ctx.vars.vllm_autoscaling_enabled,
+    helm: await helmBinary(ctx.topdir),
+    access,
+    ...(progress ? { progress } : {}),
+  });
+}
+
+/** helm uninstall and the harness's Secrets; the port-forwards are not even started. */
+export async function kubeTeardown(ctx: KubeNodeContext, progress: (line: string) => void): Promise<void> {
+  const stack = await KubeStack.attach({
+    kc: await loadKubeConfig(clusterAccess(ctx.vars)), names: nodeReleaseNames(ctx.vars, ctx.node), servedModelName: ctx.spec.engine.servedModelName,
+    routerEnabled: false, autoscaled: ctx.vars.vllm_autoscaling_enabled, helm: await helmBinary(ctx.topdir), access: clusterAccess(ctx.vars), progress,
+  });
+  await stack.teardown();
+}

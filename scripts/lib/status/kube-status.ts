@@ -1,0 +1,70 @@
+// A Kubernetes node's live state, read from the cluster: its Helm release,
+// pods ready/total per Deployment, images, the router Service, recent warning
+// events, and what to do next. Kept apart from the local target's status.
+import { $ } from 'zx';
+import { findHelm } from '../helm/chart.js';
+import { statusArgs } from '../helm/commands.js';
+import { nodeReleaseNames } from '../helm/values.js';
+import { clusterAccess, loadKubeConfig } from '../kube/access.js';
+import { clients } from '../kube/cluster.js';
+import type { LoadedNode } from '../stack/load-node.js';
+
+export interface KubeNodeStatus {
+  node: string;
+  release: string;
+  namespace: string;
+  /** deployed, failed, pending-install..., or "not installed" / "unknown: why". */
+  helm: string;
+  deployments: { name: string; ready: number; wanted: number; images: string[] }[];
+  router_service: string | null;
+  warnings: string[];
+  state: 'ready' | 'degraded' | 'deploying' | 'down';
+  hints: string[];
+  error?: string;
+}
+
+const MAX_WARNINGS = 5;
+
+export async function kubeNodeStatus(ctx: LoadedNode & { topdir: string }): Promise<KubeNodeStatus> {
+  const names = nodeReleaseNames(ctx.vars, ctx.node);
+  const access = clusterAccess(ctx.vars);
+  const base: KubeNodeStatus = { node: ctx.node.name, release: names.release, namespace: names.namespace, helm: 'unknown', deployments: [], router_service: null, warnings: [], state: 'down', hints: [] };
+  const helm = await findHelm(ctx.topdir);
+  if (helm) {
+    const out = await $({ quiet: true, nothrow: true })`${helm} ${statusArgs(names, access)}`;
+    base.helm = out.exitCode === 0 ? (JSON.parse(out.stdout) as { info?: { status?: string } }).info?.status ?? 'unknown' : /not found/.test(out.stderr) ? 'not installed' : `unknown: ${out.stderr.trim().split('\n')[0]}`;
+  }
+  try {
+    const c = await clients(await loadKubeConfig(access));
+    const deployments = await c.apps.listNamespacedDeployment({ namespace: names.namespace, labelSelector: `app.kubernetes.io/instance=${names.release}` });
+    base.deployments = deployments.items.map((d) => ({
+      name: d.metadata?.name ?? '', ready: d.status?.readyReplicas ?? 0, wanted: d.spec?.replicas ?? 0,
+      images: (d.spec?.template.spec?.containers ?? []).map((x) => x.image ?? ''),
+    })).sort((a, b) => a.name.localeCompare(b.name));
+    const service = await c.core.readNamespacedService({ name: names.routerService, namespace: names.namespace }).catch(() => null);
+    base.router_service = service ? `${names.routerService} ${service.spec?.type ?? ''} ${service.spec?.clusterIP ?? ''}:${service.spec?.ports?.[0]?.port ?? ''}` : null;
+    const events = await c.core.listNamespacedEvent({ namespace: names.namespace });
+    base.warnings = events.items.filter((e) => e.type === 'Warning' && (e.involvedObject?.name ?? '').startsWith(names.release))
+      .sort((a, b) => String(a.lastTimestamp ?? a.eventTime ?? '').localeCompare(String(b.lastTimestamp ?? b.eventTime ?? '')))
+      .slice(-MAX_WARNINGS).map((e) => `${e.involvedObject?.name}: ${e.reason}: ${e.message}`);
+  } catch (err) {
+    base.error = (err as Error).message.split('\n')[0];
+  }
+  const all = base.deployments.length > 0 && base.deployments.every((d) => d.ready >= d.wanted && d.wanted > 0);
+  base.state = base.deployments.length === 0 ? 'down' : all ? 'ready' : base.helm.startsWith('pending') ? 'deploying' : 'degraded';
+  if (base.error) base.hints.push(`the cluster did not answer (${base.error}): check CONFIG_VLLM_KUBECONFIG / CONFIG_VLLM_K8S_CONTEXT, or minikube status`);
+  else if (base.state === 'down') base.hints.push('nothing deployed: make vllm');
+  else if (base.state === 'degraded') base.hints.push(`pods not ready: kubectl -n ${names.namespace} get pods -l app.kubernetes.io/instance=${names.release}; kubectl -n ${names.namespace} describe pod <name>`);
+  else if (base.state === 'ready') base.hints.push('make vllm-quick-test, or make vllm-monitor for Grafana and Prometheus');
+  return base;
+}
+
+export function formatKubeStatus(s: KubeNodeStatus): string {
+  const icon = { ready: '✅', degraded: '⚠️ ', deploying: '⏳', down: '⛔' }[s.state];
+  const lines = [`${icon} ${s.node}: ${s.state} (release ${s.release} in ${s.namespace}, helm: ${s.helm})`];
+  for (const d of s.deployments) lines.push(`   ${d.ready}/${d.wanted} ready  ${d.name}  ${d.images.join(', ')}`);
+  if (s.router_service) lines.push(`   router service ${s.router_service}`);
+  for (const w of s.warnings) lines.push(`   ⚠️  ${w}`);
+  for (const h of s.hints) lines.push(`   → ${h}`);
+  return lines.join('\n');
+}

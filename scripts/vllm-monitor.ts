@@ -4,8 +4,11 @@
 import { relative } from 'node:path';
 import { parseCli, runMain } from './lib/cli.js';
 import { DASHBOARDS_DIR, shippedDashboards } from './lib/observability/dashboards.js';
-import { checkService, formatMonitor, localServices, type MonitoredService } from './lib/observability/monitor.js';
+import { checkService, formatMonitor, localServices } from './lib/observability/monitor.js';
 import { DEFAULT_EXTRA_VARS, loadAllNodes } from './lib/stack/load-node.js';
+import { nodeReleaseNames } from './lib/helm/values.js';
+import { clusterAccess, loadKubeConfig } from './lib/kube/access.js';
+import { kubeMonitorPlan, kubeMonitorServices } from './lib/kube/monitor-kube.js';
 
 const USAGE = `usage: vllm-monitor [--json] [--extra-vars FILE]
 
@@ -20,16 +23,29 @@ async function main(): Promise<void> {
   if (!vars.vllm_observability_enabled) {
     throw new Error('observability is off (CONFIG_VLLM_OBSERVABILITY_ENABLED is not set): there is nothing to monitor; turn it on with make menuconfig, then make vllm');
   }
-  let services: MonitoredService[];
+  let checks;
+  let kubeLines: string[] = [];
   if (vars.vllm_target === 'local') {
-    services = localServices(nodes.map(({ node, spec }) => ({ host: node.host, spec })));
+    checks = await Promise.all(localServices(nodes.map(({ node, spec }) => ({ host: node.host, spec }))).map(checkService));
   } else {
-    throw new Error(`make vllm-monitor does not support the ${vars.vllm_target} target in this version yet (CONFIG_VLLM_TARGET_LOCAL works)`);
+    // Kubernetes: Prometheus and Grafana come with the baseline release; checked through port-forwards.
+    const baseline = nodes.find((n) => n.node.role === 'baseline') ?? nodes[0];
+    if (!baseline) throw new Error('no node in this configuration');
+    const names = nodeReleaseNames(vars, baseline.node);
+    const access = clusterAccess(vars);
+    const plan = kubeMonitorPlan(names, access, { prometheus: vars.vllm_prometheus_port ?? 9090, grafana: vars.vllm_grafana_port ?? 3000 });
+    const forwarded = await kubeMonitorServices(await loadKubeConfig(access), names, baseline.node.name);
+    try {
+      checks = await Promise.all(forwarded.services.map(checkService));
+    } finally {
+      await forwarded.close();
+    }
+    kubeLines = ['', 'To keep them at fixed local ports:', ...plan.commands.map((c) => `  ${c}`),
+      `Grafana: http://127.0.0.1:${plan.grafanaPort}, user vllm-admin, password: kubectl -n ${names.namespace} get secret ${names.grafanaAdmin} -o jsonpath='{.data.admin-password}' | base64 -d`];
   }
-  const checks = await Promise.all(services.map(checkService));
   const dashboards = (await shippedDashboards()).map((d) => relative(process.cwd(), `${DASHBOARDS_DIR}${d.file}`));
   if (values.json) console.log(JSON.stringify({ generated_at: new Date().toISOString(), target: vars.vllm_target, services: checks, dashboards }, null, 2));
-  else console.log(formatMonitor(checks, dashboards));
+  else console.log([formatMonitor(checks, dashboards), ...kubeLines].join('\n'));
   const silent = checks.filter((c) => !c.ok);
   if (silent.length > 0) throw new Error(`${silent.map((c) => `${c.node} ${c.service}`).join(', ')} did not answer (see above)`);
 }

@@ -17,6 +17,7 @@ import { helmValues, nodeReleaseNames } from '../scripts/lib/helm/values.js';
 import { clusterAccess } from '../scripts/lib/kube/access.js';
 import { checkHost } from '../scripts/lib/kube/host-check.js';
 import { minikubeAddonArgs, minikubeStartArgs } from '../scripts/lib/kube/minikube.js';
+import { kubeMonitorPlan } from '../scripts/lib/kube/monitor-kube.js';
 import { nodeConfigs, readKconfigTree, readSchema, renderInventory, varName, type ExtraVars } from '../scripts/lib/config/index.js';
 import { resultsDir } from '../scripts/lib/stack/load-node.js';
 import { readSecrets } from '../scripts/lib/stack/secrets.js';
@@ -33,7 +34,6 @@ const EXCEPTIONS: Record<string, string> = {
   VLLM_KUBECTL_VERSION: 'read by Ansible in playbooks/roles/vllm_k8s_tools, which installs that kubectl release',
   VLLM_HF_TOKEN_FILE: 'names a file read at deploy time (scripts/lib/stack/secrets.ts, checked below); the secret reaches no generated file, by design',
   VLLM_API_KEY_FILE: 'names a file read at deploy time (scripts/lib/stack/secrets.ts, checked below); the secret reaches no generated file, by design',
-  VLLM_GRAFANA_PORT: 'the local port Grafana is forwarded to; checked for collisions with the other ports (scripts/lib/config/validate.ts); no tool forwards Grafana yet',
   ...Object.fromEntries(['VLLM_TEST_API', 'VLLM_TEST_ROUTING', 'VLLM_TEST_SCALING', 'VLLM_TEST_LMCACHE', 'VLLM_TEST_FAULTS'].map((s) => [s, 'selects a test suite: the suites are not on main yet (issue 12)'])),
   ...Object.fromEntries(['VLLM_BENCHMARK_ENABLED', 'VLLM_BENCHMARK_DURATION', 'VLLM_BENCHMARK_CONCURRENT_USERS', 'VLLM_BENCHMARK_ROUNDS', 'VLLM_BENCHMARK_SYSTEM_PROMPT_LEN',
     'VLLM_BENCHMARK_HISTORY_LEN', 'VLLM_BENCHMARK_ANSWER_LEN', 'VLLM_BENCHMARK_QPS', 'VLLM_AB_MAX_TTFT_REGRESSION_PCT', 'VLLM_AB_MAX_THROUGHPUT_REGRESSION_PCT'].map((s) => [s, 'a benchmark or A/B verdict parameter: the benchmark is not on main yet (issue 13)'])),
@@ -77,6 +77,7 @@ function outputs(v: Vars, topdir: string, shipped: { dashboards: ShippedDashboar
     kube: vars.vllm_target === 'local' ? null : {
       minikube: [minikubeStartArgs(vars, 'docker'), ...minikubeAddonArgs(vars)],
       chart: pullArgs(chartSource(vars, topdir, {}), 'DIR'),
+      monitor: typeof nodes === 'string' || !nodes[0] ? null : kubeMonitorPlan(nodeReleaseNames(vars, nodes[0]), clusterAccess(vars, {}), { prometheus: vars.vllm_prometheus_port ?? 9090, grafana: vars.vllm_grafana_port ?? 3000 }),
       chartPath: chartSource(vars, topdir, {}).path,
       host: checkHost(vars, HOST),
       problems: kubeConfigProblems(vars),

@@ -36,6 +36,8 @@ export const TEMPLATE_ONLY_KEYS: Record<string, string> = {
  */
 export const OPAQUE_KEYS = new Set([
   'extraObjects[]',
+  'kube-prometheus-stack.fullnameOverride',
+  'kube-prometheus-stack.grafana.fullnameOverride',
   'kube-prometheus-stack.grafana.admin.existingSecret',
   'kube-prometheus-stack.grafana.admin.userKey',
   'kube-prometheus-stack.grafana.admin.passwordKey',

@@ -47,7 +47,7 @@ export async function kubeDeploy(ctx: KubeNodeContext, progress: (line: string) 
   if (stored.length > 0) progress(`${names.release}: Secret ${names.secrets} holds ${stored.join(', ')}`);
   if (ctx.vars.vllm_observability_enabled && ctx.node.role === 'baseline') {
     await ensureGrafanaAdmin(c, names);
-    progress(`${names.release}: Grafana's admin password is in Secret ${names.grafanaAdmin} (make vllm-monitor shows how to log in)`);
+    progress(`${names.release}: Grafana's admin login (user vllm-admin) is in Secret ${names.grafanaAdmin}: kubectl -n ${names.namespace} get secret ${names.grafanaAdmin} -o jsonpath='{.data.admin-password}' | base64 -d`);
   }
   progress(`${names.release}: ${shellLine(rendered.installArgv)}`);
   const child = spawn(await helmBinary(ctx.topdir), rendered.installArgv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });

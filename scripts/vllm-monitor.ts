@@ -6,9 +6,6 @@ import { parseCli, runMain } from './lib/cli.js';
 import { DASHBOARDS_DIR, shippedDashboards } from './lib/observability/dashboards.js';
 import { checkService, formatMonitor, localServices } from './lib/observability/monitor.js';
 import { DEFAULT_EXTRA_VARS, loadAllNodes } from './lib/stack/load-node.js';
-import { nodeReleaseNames } from './lib/helm/values.js';
-import { clusterAccess, loadKubeConfig } from './lib/kube/access.js';
-import { kubeMonitorPlan, kubeMonitorServices } from './lib/kube/monitor-kube.js';
 
 const USAGE = `usage: vllm-monitor [--json] [--extra-vars FILE]
 
@@ -29,6 +26,9 @@ async function main(): Promise<void> {
     checks = await Promise.all(localServices(nodes.map(({ node, spec }) => ({ host: node.host, spec }))).map(checkService));
   } else {
     // Kubernetes: Prometheus and Grafana come with the baseline release; checked through port-forwards.
+    const [{ nodeReleaseNames }, { clusterAccess, loadKubeConfig }, { kubeMonitorPlan, kubeMonitorServices }] = await Promise.all([
+      import('./lib/helm/values.js'), import('./lib/kube/access.js'), import('./lib/kube/monitor-kube.js'),
+    ]);
     const baseline = nodes.find((n) => n.node.role === 'baseline') ?? nodes[0];
     if (!baseline) throw new Error('no node in this configuration');
     const names = nodeReleaseNames(vars, baseline.node);

@@ -15,7 +15,7 @@ import { writeFileAtomic, writeJsonAtomic } from './lib/results/atomic-write.js'
 import { copyRunLogs, LOG_START_FILE, markRunStart, nodeRunDir, recordStep } from './lib/results/node-run.js';
 import { formatQuickTest, quickTest } from './lib/smoke/quick-test.js';
 import { DEFAULT_EXTRA_VARS, loadNode, type LoadedNode } from './lib/stack/load-node.js';
-import { KUBE_COMMANDS_USAGE, kubeNodeCommand } from './lib/stack/kube/kube-node-command.js';
+import { KUBE_COMMANDS_USAGE } from './lib/stack/kube/usage.js';
 import { LocalStack } from './lib/stack/local-stack.js';
 import { snapshotSources } from './lib/observability/snapshot-sources.js';
 import { takeSnapshot } from './lib/observability/metrics-snapshot.js';
@@ -69,10 +69,13 @@ async function main(): Promise<void> {
     return dir;
   };
 
-  // A Kubernetes node: the cluster and its Helm release hold what is deployed.
-  const kube = command === 'check' || command === 'deploy' ? await configured(true) : await configuredIfAny();
-  if (kube && kube.vars.vllm_target !== 'local') {
+  // A Kubernetes node: the cluster and its Helm release hold what is deployed. Its modules are
+  // loaded only here: they cost the local target's every call time.
+  const anyConfig = await configuredIfAny();
+  if (anyConfig && anyConfig.vars.vllm_target !== 'local') {
+    const kube = command === 'check' || command === 'deploy' ? await configured(true) : anyConfig;
     const runDir = runId ? nodeRunDir(kube.spec.workDir, runId) : null;
+    const { kubeNodeCommand } = await import('./lib/stack/kube/kube-node-command.js');
     if (await kubeNodeCommand(command, { ...kube, topdir: dirname(extraVars) }, runDir, values.json ?? false, progress)) return;
   }
 

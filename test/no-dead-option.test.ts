@@ -77,7 +77,7 @@ function outputs(v: Vars, topdir: string, shipped: { dashboards: ShippedDashboar
     kube: vars.vllm_target === 'local' ? null : {
       minikube: [minikubeStartArgs(vars, 'docker'), ...minikubeAddonArgs(vars)],
       chart: pullArgs(chartSource(vars, topdir, {}), 'DIR'),
-      monitor: typeof nodes === 'string' || !nodes[0] ? null : kubeMonitorPlan(nodeReleaseNames(vars, nodes[0]), clusterAccess(vars, {}), { prometheus: vars.vllm_prometheus_port ?? 9090, grafana: vars.vllm_grafana_port ?? 3000 }),
+      monitor: typeof nodes === 'string' || !nodes[0] ? null : safe(() => kubeMonitorPlan(nodeReleaseNames(vars, nodes[0]), clusterAccess(vars, {}), { prometheus: vars.vllm_prometheus_port ?? 9090, grafana: vars.vllm_grafana_port ?? 3000 })),
       chartPath: chartSource(vars, topdir, {}).path,
       host: checkHost(vars, HOST),
       problems: kubeConfigProblems(vars),

@@ -1,6 +1,6 @@
 // vllm-node's commands on a Kubernetes node (minikube or an existing
 // cluster). Returns false for a command that works the same on every target
-// (pack), so the caller runs its own.
+// (pack), so the caller runs its own. Loaded only on Kubernetes targets (see usage.ts).
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { $ } from 'zx';
@@ -19,12 +19,7 @@ import { minikubeAddonArgs, minikubeStartArgs } from '../../kube/minikube.js';
 import { kubeNodeStatus, formatKubeStatus } from '../../status/kube-status.js';
 import { attachKubeStack, kubeDeploy, kubeTeardown, type KubeNodeContext } from './kube-node.js';
 
-export const KUBE_COMMANDS_USAGE = `Kubernetes targets also have:
-  tool-versions   the installed kubectl, helm and minikube versions, as JSON (bring-up installs the pinned ones)
-  check-host      (minikube) docker or podman, kernel, CPUs, memory (and GPU drivers) as configured
-  minikube-start  (minikube) minikube start sized as configured, the GPU device plugin when GPUs are asked
-On Kubernetes, check asks the cluster (reachable, SelfSubjectAccessReview, GPUs, KEDA), deploy runs
-helm upgrade --install of the node's release, teardown helm uninstall.`;
+
 
 /** The installed kubectl, helm and minikube versions (null when missing), read from their JSON or template output. */
 async function toolVersions(): Promise<Record<string, string | null>> {

@@ -32,6 +32,14 @@ async function main(): Promise<void> {
       throw new Error(`${err.message}\n(no usable configuration: run make defconfig-vllm-local, or another defconfig, first)`);
     })
     : null;
+  if (config && config.vars.vllm_target !== 'local') {
+    // Kubernetes: the cluster and the nodes' Helm releases hold what is deployed (lib/status/kube-status.ts).
+    const { kubeStatusReport } = await import('./lib/status/kube-status.js');
+    const dir = resultsDir(config);
+    const run = await latestRun(dir);
+    console.log(await kubeStatusReport(config.nodes, project, run ? { run_id: run.run_id, verdict: run.verdict, path: relative(process.cwd(), `${dir}/${run.run_id}`) } : null, values.json ?? false));
+    return;
+  }
   const stateDir = join(project, STATE_DIR);
   const records = await listRecords(stateDir);
   const names = [...new Set([...(config?.nodes.map((n) => n.node.name) ?? []), ...records.map((r) => r.node)])]

@@ -9,7 +9,9 @@ import { checkCluster, NAMESPACE_NEEDS, type GpuVars } from '../scripts/lib/kube
 import { checkHost, type HostFacts } from '../scripts/lib/kube/host-check.js';
 import { kconfigMissing } from './support/configure.js';
 import { KubeApiServer, type KubeApiOptions } from './support/kube-api-server.js';
-import { tempProject } from './support/temp-project.js';
+import { join } from 'node:path';
+import { $ } from 'zx';
+import { REPO, tempProject } from './support/temp-project.js';
 
 const FACTS: HostFacts = { docker: '/usr/bin/docker', podman: null, engineError: null, minikube: '/usr/local/bin/minikube', nvidiaSmi: null, nvidiaCtk: null, kernel: '6.1.0', cpus: 8, memoryMiB: 32768 };
 const MINIKUBE = { vllm_minikube_cpus: 4, vllm_minikube_memory: 16384, vllm_minikube_version: 'v1.37.0', vllm_engine: 'vllm', vllm_request_gpu: 0 };
@@ -85,4 +87,24 @@ test('make defconfig-vllm && make bringup on a machine without a working docker 
   assert.match(text, /docker (is installed .* but does not answer|nor podman is installed)/);
   assert.match(text, /minikube (is not installed: bring-up installs the pinned v1\.37\.0|at )/);
   assert.match(text, /https:\/\/minikube\.sigs\.k8s\.io\/docs\/start\/|systemctl start docker|apt-get install docker\.io/);
+});
+
+test('make vllm-status on a Kubernetes configuration reads the release from the cluster: Deployments ready/total, images, hints', async (t) => {
+  const why = await kconfigMissing();
+  if (why) return t.skip(why);
+  const p = await tempProject();
+  // Pods that never turn ready, as when the scheduler finds no room.
+  const server = await KubeApiServer.start({ anonymous: true, pods: { start: () => new Promise<void>(() => undefined) } });
+  t.after(() => Promise.all([p.remove(), server.close()]));
+  server.put({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'vllm-baseline-opt-125m-deployment-vllm', namespace: 'vllm-system', labels: { 'app.kubernetes.io/instance': 'vllm-baseline' } },
+    spec: { replicas: 2, selector: { matchLabels: { model: 'opt' } }, template: { metadata: { labels: { model: 'opt' } }, spec: { containers: [{ name: 'vllm', image: 'openeuler/vllm-cpu:0.9.1-oe2403lts' }] } } } });
+  server.put({ apiVersion: 'v1', kind: 'Event', metadata: { name: 'e1', namespace: 'vllm-system' }, type: 'Warning', reason: 'FailedScheduling', message: '0/1 nodes are available: 1 Insufficient cpu.', involvedObject: { name: 'vllm-baseline-opt-125m-deployment-vllm-abc' } });
+  const kubeconfig = await server.writeKubeconfig(join(p.dir, 'kubeconfig'));
+  assert.equal((await p.make('defconfig-vllm')).exitCode, 0);
+  const out = await $({ cwd: p.dir, nothrow: true, quiet: true, env: { ...process.env, VLLM_KUBECONFIG: kubeconfig, VLLM_K8S_CONTEXT: 'test' } })`node ${join(REPO, 'dist', 'scripts', 'vllm-status.js')}`;
+  assert.equal(out.exitCode, 0, out.stderr);
+  assert.match(out.stdout, /vllm-baseline: degraded \(release vllm-baseline in vllm-system, helm: /);
+  assert.match(out.stdout, /0\/2 ready {2}vllm-baseline-opt-125m-deployment-vllm {2}openeuler\/vllm-cpu:0\.9\.1-oe2403lts/);
+  assert.match(out.stdout, /FailedScheduling: 0\/1 nodes are available: 1 Insufficient cpu/);
+  assert.match(out.stdout, /→ pods not ready: kubectl -n vllm-system get pods -l app\.kubernetes\.io\/instance=vllm-baseline/);
 });

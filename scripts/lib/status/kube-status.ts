@@ -68,3 +68,10 @@ export function formatKubeStatus(s: KubeNodeStatus): string {
   for (const h of s.hints) lines.push(`   → ${h}`);
   return lines.join('\n');
 }
+
+/** make vllm-status on a Kubernetes configuration: every node's release read live, and the last run. */
+export async function kubeStatusReport(nodes: LoadedNode[], topdir: string, lastRun: { run_id: string; verdict: string; path: string } | null, json: boolean): Promise<string> {
+  const statuses = await Promise.all(nodes.map((n) => kubeNodeStatus({ ...n, topdir })));
+  if (json) return JSON.stringify({ generated_at: new Date().toISOString(), target: nodes[0]?.vars.vllm_target, nodes: statuses, last_run: lastRun }, null, 2);
+  return [...statuses.map(formatKubeStatus), lastRun ? `last run ${lastRun.run_id}: ${lastRun.verdict} (${lastRun.path})` : 'no run yet: make vllm'].join('\n');
+}

@@ -1,5 +1,6 @@
-# The vLLM workflow: bring-up, deploy + smoke + results, quick test, status,
-# teardown. Every target calls Ansible or a tool under scripts/; no logic here.
+# The vLLM workflow: bring-up, deploy + smoke + benchmark + results, quick
+# test, status, compare, reports, teardown. Every target calls Ansible or a
+# tool under scripts/; no logic here.
 
 VLLM_TOOL := node dist/scripts
 # ansible-playbook through scripts/vllm-playbook.ts: it holds the lock of every
@@ -13,6 +14,8 @@ VLLM_INPUTS := extra_vars.yaml hosts $(BUILD_STAMP)
 # Commands that work from what is deployed also run without a .config; with
 # one, they see it up to date.
 VLLM_CONFIG_IF_ANY := $(if $(wildcard .config),extra_vars.yaml hosts) $(BUILD_STAMP)
+# Shows each node's benchmark progress while Ansible waits for the step.
+VLLM_WATCH := $(VLLM_TOOL)/vllm-bench-watch.js --
 
 $(VLLM_BRINGUP_STAMP): $(VLLM_INPUTS)
 	$(Q)$(VLLM_PLAYBOOK) playbooks/bringup.yml
@@ -22,8 +25,21 @@ bringup: $(VLLM_INPUTS) ## check and prepare the node(s): tools present, work di
 	$(Q)$(VLLM_PLAYBOOK) playbooks/bringup.yml
 	$(Q)touch $(VLLM_BRINGUP_STAMP)
 
-vllm: $(VLLM_BRINGUP_STAMP) ## deploy -> smoke test -> results on every node (runs bringup when needed)
-	$(Q)$(VLLM_PLAYBOOK) --replace-unconfigured playbooks/vllm.yml
+vllm: $(VLLM_BRINGUP_STAMP) ## deploy -> smoke test -> benchmark -> results on every node (runs bringup when needed)
+	$(Q)$(VLLM_WATCH) $(VLLM_PLAYBOOK) --replace-unconfigured playbooks/vllm.yml
+
+.PHONY: vllm-benchmark vllm-compare vllm-results vllm-visualize-results
+vllm-benchmark: $(VLLM_INPUTS) ## benchmark the deployed stacks (baseline and dev together) into a new run
+	$(Q)$(VLLM_WATCH) $(VLLM_PLAYBOOK) playbooks/vllm.yml --tags benchmark,results
+
+vllm-compare: $(VLLM_INPUTS) ## baseline vs dev of the latest run, or BASE=<run>[:<node>] DEV=<run>[:<node>]; exit 1 on regression
+	$(Q)$(VLLM_TOOL)/vllm-compare.js --base '$(BASE)' --dev '$(DEV)'
+
+vllm-results: $(VLLM_INPUTS) ## each node's newest run: steps, suites, every benchmark figure (JSON: node dist/scripts/vllm-results.js show --json)
+	$(Q)$(VLLM_TOOL)/vllm-results.js show
+
+vllm-visualize-results: $(VLLM_INPUTS) ## results/<run-id>/report.html: charts and verdicts of the latest run (or RUN=<run-id>)
+	$(Q)$(VLLM_TOOL)/vllm-visualize.js --run '$(RUN)'
 
 vllm-quick-test: $(VLLM_CONFIG_IF_ANY) ## one completion + one streamed chat through each deployed node's router, timed
 	$(Q)$(VLLM_PLAYBOOK) --nodes deployed playbooks/vllm.yml --tags quick-test

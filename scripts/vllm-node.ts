@@ -13,6 +13,10 @@ import { STATE_DIR } from './lib/config/index.js';
 import { readRecord, withNodeLock, type NodeRef } from './lib/deployment/index.js';
 import { writeFileAtomic, writeJsonAtomic } from './lib/results/atomic-write.js';
 import { copyRunLogs, LOG_START_FILE, markRunStart, nodeRunDir, recordStep } from './lib/results/node-run.js';
+import { progressPath } from './lib/bench/progress.js';
+import { runBenchmark } from './lib/bench/run-benchmark.js';
+import { benchSettings } from './lib/bench/settings.js';
+import { benchLine } from './lib/report/format-bench.js';
 import { formatQuickTest, quickTest } from './lib/smoke/quick-test.js';
 import { DEFAULT_EXTRA_VARS, loadNode, type LoadedNode } from './lib/stack/load-node.js';
 import { KUBE_COMMANDS_USAGE } from './lib/stack/kube/usage.js';
@@ -32,6 +36,7 @@ commands:
   deploy     stop what the node ran before, start engines, router and Prometheus, wait until they serve
   smoke      one completion and one streamed chat through the deployed router, timed; exit 1 when malformed
   snapshot   the key metrics series of the run into metrics.json (from Prometheus, else the /metrics pages)
+  bench      the configured benchmark workloads through the deployed router; results under the run's bench/
   pack       put the run's log lines with the run's records and tar them; prints the tarball's path last
   teardown   stop every process the node's deployment record names; logs and results stay
   cleanup    teardown, then remove the node's work dir
@@ -41,12 +46,14 @@ options:
   --extra-vars FILE   configuration (default: extra_vars.yaml in the current directory); its
                       directory is the project, whose .deployed/ holds the deployment records
   --run-id ID         record the step under <work dir>/runs/ID for the controller to collect
+  --start-at MS       bench: start at this time (ms since the epoch), agreed with the other node
   --json              machine-readable output (status)
 ${KUBE_COMMANDS_USAGE}`;
 
 async function main(): Promise<void> {
   const { values, positionals } = parseCli(USAGE, {
     node: { type: 'string' }, 'extra-vars': { type: 'string' }, 'run-id': { type: 'string' }, json: { type: 'boolean' },
+    'start-at': { type: 'string' },
   });
   const command = positionals[0];
   if (!command) throw new Error(`no command given\n\n${USAGE}`);
@@ -142,6 +149,29 @@ async function main(): Promise<void> {
           await writeJsonAtomic(join(runDir, 'metrics.json'), snapshot);
           console.log(`${ref.node}: metrics snapshot: ${snapshot.source === 'prometheus' ? `${snapshot.series.length} series from Prometheus, ` : ''}${snapshot.pages.filter((p) => p.error === null).length} /metrics pages${snapshot.problems.length > 0 ? ` (${snapshot.problems.join('; ')})` : ''}`);
         }).catch((err: Error) => console.error(`${ref.node}: no metrics snapshot: ${err.message}`));
+      });
+      return;
+    }
+    case 'bench': {
+      const startAt = values['start-at'] === undefined ? undefined : Number(values['start-at']);
+      if (startAt !== undefined && !Number.isSafeInteger(startAt)) throw new Error(`--start-at "${values['start-at']}" is not a time in ms since the epoch`);
+      const { vars, spec } = await configured();
+      const settings = benchSettings(vars);
+      await lock(async () => {
+        const stack = await LocalStack.attach(ref);
+        const runDir = await runDirFor(spec.workDir, stack?.spec.workDir ?? spec.workDir);
+        const bench = async () => {
+          if (!stack) throw new Error(`node ${ref.node} has nothing deployed; run make vllm first`);
+          const results = await runBenchmark({
+            node: ref.node, runId: runId ?? `adhoc-${Date.now()}`, stack, model: stack.spec.engine.servedModelName,
+            sessionKey: stack.spec.router?.sessionKey ?? 'x-user-id', apiKey: stack.spec.engine.env.VLLM_API_KEY, settings, startAt,
+            outDir: join(runDir ?? join(stack.spec.workDir, 'bench-adhoc'), 'bench'), progressFile: progressPath(stack.spec.workDir), log: progress,
+          });
+          for (const r of results) console.log(benchLine(r));
+          const empty = results.filter((r) => r.completed === 0);
+          if (empty.length > 0) throw new Error(`node ${ref.node}: no request of ${empty.map((r) => r.workload).join(', ')} completed (${empty.map((r) => JSON.stringify(r.errors_by_kind)).join(', ')}); logs are in ${join(stack.spec.workDir, 'logs')}`);
+        };
+        await (runDir ? recordStep(runDir, 'benchmark', bench) : bench());
       });
       return;
     }

@@ -6,14 +6,18 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseCli, runMain } from './lib/cli.js';
 import { exec } from './lib/exec.js';
+import { formatNodeResults } from './lib/report/format-results.js';
+import { latestPerNode, nodeResults } from './lib/results/latest-per-node.js';
 import { collectNode, startRun } from './lib/results/run-store.js';
 import { DEFAULT_EXTRA_VARS, loadAllNodes, resultsDir } from './lib/stack/load-node.js';
 
 const USAGE = `usage: vllm-results start [--extra-vars FILE]
        vllm-results collect --results-dir DIR --run-id ID --node NAME --tarball FILE
+       vllm-results show [--json] [--extra-vars FILE]
 
 start    creates results/<run-id>/run.json for the configured nodes and prints the run id
-collect  unpacks a node's results tarball into results/<run-id>/<node>/ and updates the verdict`;
+collect  unpacks a node's results tarball into results/<run-id>/<node>/ and updates the verdict
+show     each node's newest run: steps, smoke test, every suite case and benchmark figure`;
 
 async function gitRevision(cwd: string): Promise<string> {
   const out = await exec('git', ['rev-parse', 'HEAD'], { cwd }).catch(() => null);
@@ -23,7 +27,7 @@ async function gitRevision(cwd: string): Promise<string> {
 async function main(): Promise<void> {
   const { values, positionals } = parseCli(USAGE, {
     'extra-vars': { type: 'string' }, 'results-dir': { type: 'string' }, 'run-id': { type: 'string' },
-    node: { type: 'string' }, tarball: { type: 'string' },
+    node: { type: 'string' }, tarball: { type: 'string' }, json: { type: 'boolean' },
   });
   switch (positionals[0]) {
     case 'start': {
@@ -45,6 +49,14 @@ async function main(): Promise<void> {
       console.log(`${node}: ${summary?.verdict} (${Object.entries(summary?.steps ?? {}).map(([s, v]) => `${s} ${v}`).join(', ')}) -> ${join(dir, runId, node)}`);
       // The run's verdict once every node has reported, not after each of them.
       if (Object.values(run.nodes).every((n) => Object.keys(n.steps).length > 0)) console.log(`run ${runId}: ${run.verdict}`);
+      return;
+    }
+    case 'show': {
+      const dir = resultsDir(await loadAllNodes(values['extra-vars'] ?? DEFAULT_EXTRA_VARS));
+      const latest = await latestPerNode(dir);
+      if (latest.size === 0) throw new Error(`no results in ${dir} yet; run make vllm first`);
+      const all = await Promise.all([...latest].map(([node, runId]) => nodeResults(dir, node, runId)));
+      console.log(values.json ? JSON.stringify({ results_dir: dir, nodes: all }, null, 2) : all.map(formatNodeResults).join('\n\n'));
       return;
     }
     default:

@@ -18,7 +18,8 @@ async function missingTools(): Promise<string | null> {
   return null;
 }
 
-const configure = (p: TempProject, defconfig: string, base: number) => configureOnPorts(p, defconfig, base);
+// The benchmark has its own end-to-end test (bench-e2e.test.ts).
+const configure = (p: TempProject, defconfig: string, base: number) => configureOnPorts(p, defconfig, base, { VLLM_BENCHMARK_ENABLED: false });
 
 async function pids(p: TempProject, node: string): Promise<PidRecord[]> {
   const records: PidRecord[] = [];

@@ -97,12 +97,24 @@ export interface ExtraVars {
   vllm_test_faults: boolean;
   vllm_benchmark_enabled: boolean;
   vllm_benchmark_duration?: number;
+  vllm_benchmark_warmup_requests?: number;
+  vllm_benchmark_repeats?: number;
+  vllm_benchmark_multi_round_qa: boolean;
   vllm_benchmark_concurrent_users?: number;
   vllm_benchmark_rounds?: number;
   vllm_benchmark_system_prompt_len?: number;
   vllm_benchmark_history_len?: number;
   vllm_benchmark_answer_len?: number;
   vllm_benchmark_qps?: number;
+  vllm_benchmark_serving: boolean;
+  vllm_benchmark_serving_request_rate?: number;
+  vllm_benchmark_serving_burstiness_pct?: number;
+  vllm_benchmark_serving_max_concurrency?: number;
+  vllm_benchmark_serving_input_len?: number;
+  vllm_benchmark_serving_output_len?: number;
+  vllm_benchmark_slo_ttft_ms?: number;
+  vllm_benchmark_slo_tpot_ms?: number;
+  vllm_benchmark_slo_e2el_ms?: number;
   vllm_benchmark_results_dir: string;
   vllm_baseline_and_dev: boolean;
   vllm_dev_router_impl_same: boolean;
@@ -121,8 +133,12 @@ export interface ExtraVars {
   vllm_dev_lmcache_off: boolean;
   vllm_dev_lmcache_enabled?: string;
   vllm_dev_extra_engine_args?: string;
-  vllm_ab_max_ttft_regression_pct?: number;
-  vllm_ab_max_throughput_regression_pct?: number;
+  vllm_ab_max_ttft_regression_pct: number;
+  vllm_ab_max_itl_regression_pct: number;
+  vllm_ab_max_e2el_regression_pct: number;
+  vllm_ab_max_tail_regression_pct: number;
+  vllm_ab_max_throughput_regression_pct: number;
+  vllm_ab_max_error_rate_increase_pct: number;
 }
 
 export function varName(symbol: string): string {

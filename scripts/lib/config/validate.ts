@@ -2,6 +2,7 @@
 // symbol, the value given and what is allowed: the schema first (types,
 // ranges, enums, patterns), then the rules that span several options.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { benchProblems } from '../bench/settings.js';
 import { K8S_QUANTITY_HELP } from './choices.js';
 import { symbolName, type ExtraVars } from './extra-vars.js';
 import { nodeConfigs } from './node-config.js';
@@ -53,6 +54,7 @@ function crossField(v: ExtraVars, topdir: string): ConfigProblem[] {
   if (hosts.length > 0 && hosts.length !== nodes) {
     problems.push({ symbol: 'VLLM_DECLARED_HOSTS', value: v.vllm_declared_hosts, message: `names ${hosts.length} host(s) for ${nodes} node(s); allowed: ${nodes === 2 ? 'baseline,dev' : 'one host'}` });
   }
+  problems.push(...benchProblems(v));
   if (problems.length > 0) return problems;
   // Every port any node can use: in range and used once.
   const seen = new Map<number, string>();

@@ -1,0 +1,106 @@
+// The configuration (extra vars) -> what the benchmark runs: every
+// CONFIG_VLLM_BENCHMARK_* option is read here and nowhere else.
+import type { ExtraVars } from '../config/index.js';
+import { longestRequest, type QaParams } from './multi-round-qa.js';
+import type { ServingParams } from './serving.js';
+import type { Slo } from './summary.js';
+
+export type WorkloadName = 'multi_round_qa' | 'serving';
+export const WORKLOADS: readonly WorkloadName[] = ['multi_round_qa', 'serving'];
+
+export type WorkloadSpec = { name: 'multi_round_qa'; params: QaParams } | { name: 'serving'; params: ServingParams };
+
+export interface BenchSettings {
+  durationS: number;
+  warmupRequests: number;
+  repeats: number;
+  workloads: WorkloadSpec[];
+  slo: Slo;
+}
+
+export type BenchConfigVars = Pick<ExtraVars, `vllm_benchmark_${string}` & keyof ExtraVars>;
+
+function need<K extends keyof BenchConfigVars>(v: BenchConfigVars, key: K): NonNullable<BenchConfigVars[K]> {
+  const value = v[key];
+  if (value === undefined || value === null) {
+    throw new Error(`CONFIG_${String(key).replace(/^vllm_/, 'VLLM_').toUpperCase()} is missing from extra_vars.yaml although the benchmark needs it; run make olddefconfig`);
+  }
+  return value as NonNullable<BenchConfigVars[K]>;
+}
+
+export function benchSettings(v: BenchConfigVars): BenchSettings {
+  if (!v.vllm_benchmark_enabled) throw new Error('the benchmark is off (CONFIG_VLLM_BENCHMARK_ENABLED is not set); turn it on in make menuconfig');
+  const workloads: WorkloadSpec[] = [];
+  if (v.vllm_benchmark_multi_round_qa) {
+    workloads.push({
+      name: 'multi_round_qa',
+      params: {
+        users: need(v, 'vllm_benchmark_concurrent_users'), rounds: need(v, 'vllm_benchmark_rounds'),
+        systemPromptLen: need(v, 'vllm_benchmark_system_prompt_len'), historyLen: need(v, 'vllm_benchmark_history_len'),
+        answerLen: need(v, 'vllm_benchmark_answer_len'), qps: need(v, 'vllm_benchmark_qps'),
+      },
+    });
+  }
+  if (v.vllm_benchmark_serving) {
+    const rate = need(v, 'vllm_benchmark_serving_request_rate');
+    const concurrency = need(v, 'vllm_benchmark_serving_max_concurrency');
+    workloads.push({
+      name: 'serving',
+      params: {
+        requestRate: rate, burstiness: need(v, 'vllm_benchmark_serving_burstiness_pct') / 100, maxConcurrency: concurrency,
+        inputLen: need(v, 'vllm_benchmark_serving_input_len'), outputLen: need(v, 'vllm_benchmark_serving_output_len'),
+      },
+    });
+  }
+  if (workloads.length === 0) throw new Error('no benchmark workload is selected; set CONFIG_VLLM_BENCHMARK_MULTI_ROUND_QA or CONFIG_VLLM_BENCHMARK_SERVING');
+  return {
+    durationS: need(v, 'vllm_benchmark_duration'),
+    warmupRequests: need(v, 'vllm_benchmark_warmup_requests'),
+    repeats: need(v, 'vllm_benchmark_repeats'),
+    workloads,
+    slo: { ttft_ms: need(v, 'vllm_benchmark_slo_ttft_ms'), tpot_ms: need(v, 'vllm_benchmark_slo_tpot_ms'), e2el_ms: need(v, 'vllm_benchmark_slo_e2el_ms') },
+  };
+}
+
+/** Requests still running when the sending stops may finish for this long: half the duration, 5 to 60 s. */
+export function drainMs(durationS: number): number {
+  return Math.min(60, Math.max(5, durationS / 2)) * 1000;
+}
+
+/** A conservative token estimate of synthetic words (real tokenizers split some words) plus chat markers. */
+export function estimatedTokens(words: number, messages: number): number {
+  return Math.ceil(words * 1.3) + 6 * messages;
+}
+
+/** Problems of a benchmark configuration, each naming its symbol; empty when it can run. */
+export function benchProblems(v: BenchConfigVars & Pick<ExtraVars, 'vllm_max_model_len'>): { symbol: string; value: unknown; message: string }[] {
+  if (!v.vllm_benchmark_enabled) return [];
+  const problems: { symbol: string; value: unknown; message: string }[] = [];
+  if (!v.vllm_benchmark_multi_round_qa && !v.vllm_benchmark_serving) {
+    problems.push({ symbol: 'VLLM_BENCHMARK_MULTI_ROUND_QA', value: false, message: 'no benchmark workload is selected; set it or CONFIG_VLLM_BENCHMARK_SERVING (or turn CONFIG_VLLM_BENCHMARK_ENABLED off)' });
+  }
+  let settings: BenchSettings;
+  try {
+    settings = benchSettings(v);
+  } catch {
+    return problems;
+  }
+  for (const w of settings.workloads) {
+    if (w.name === 'multi_round_qa') {
+      const longest = longestRequest(w.params);
+      const tokens = estimatedTokens(longest.words, longest.messages);
+      if (tokens > v.vllm_max_model_len) {
+        problems.push({ symbol: 'VLLM_BENCHMARK_HISTORY_LEN', value: v.vllm_benchmark_history_len, message: `the last round's prompt and answer come to about ${tokens} tokens (system prompt + context + ${w.params.rounds} questions and answers), more than CONFIG_VLLM_MAX_MODEL_LEN=${v.vllm_max_model_len}; shorten the system prompt, context, answers or rounds` });
+      }
+    } else {
+      const tokens = estimatedTokens(w.params.inputLen, 1) + w.params.outputLen;
+      if (tokens > v.vllm_max_model_len) {
+        problems.push({ symbol: 'VLLM_BENCHMARK_SERVING_INPUT_LEN', value: w.params.inputLen, message: `prompt and output come to about ${tokens} tokens, more than CONFIG_VLLM_MAX_MODEL_LEN=${v.vllm_max_model_len}; shorten them` });
+      }
+      if (w.params.requestRate === 0 && w.params.maxConcurrency === 0) {
+        problems.push({ symbol: 'VLLM_BENCHMARK_SERVING_MAX_CONCURRENCY', value: 0, message: 'with CONFIG_VLLM_BENCHMARK_SERVING_REQUEST_RATE=0 (as fast as allowed) a concurrency limit is needed; allowed: 1 or more' });
+      }
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,67 @@
+// make vllm-compare's work on the results tree: which runs and nodes, their
+// common workloads, the comparison, and compare.json written beside them.
+import { join } from 'node:path';
+import { compareWorkload, type Thresholds } from '../compare/compare.js';
+import { comparison, type Comparison } from '../compare/comparison.js';
+import { writeJsonAtomic } from './atomic-write.js';
+import { benchWorkloads, parseRunRef, readBenchResult, readSamples, resolveRunId, type RunRef } from './bench-files.js';
+import { assertValid } from './schemas.js';
+
+export const BASELINE_NODE = 'vllm-baseline';
+export const DEV_NODE = 'vllm-dev';
+
+/**
+ * BASE and DEV as users give them. Defaults: the latest run's baseline vs its
+ * dev. Two different runs without nodes: the baseline node of each (one node's
+ * regression history).
+ */
+export async function resolveSides(resultsDir: string, base: string, dev: string): Promise<{ base: RunRef; dev: RunRef }> {
+  const b = parseRunRef(base);
+  const d = parseRunRef(dev);
+  const baseRun = await resolveRunId(resultsDir, b.run);
+  const devRun = await resolveRunId(resultsDir, d.run === '' ? baseRun : d.run);
+  const sameRun = baseRun === devRun;
+  return {
+    base: { runId: baseRun, node: b.node ?? BASELINE_NODE },
+    dev: { runId: devRun, node: d.node ?? (sameRun ? DEV_NODE : b.node ?? BASELINE_NODE) },
+  };
+}
+
+export const refText = (r: RunRef): string => `${r.runId}:${r.node}`;
+
+export async function compareRuns(resultsDir: string, sides: { base: RunRef; dev: RunRef }, thresholds: Thresholds, resamples?: number): Promise<Comparison> {
+  const { base, dev } = sides;
+  if (base.runId === dev.runId && base.node === dev.node) throw new Error(`BASE and DEV are both ${refText(base)}; compare two nodes or two runs`);
+  const baseWorkloads = await benchWorkloads(resultsDir, base);
+  const devWorkloads = await benchWorkloads(resultsDir, dev);
+  const common = baseWorkloads.filter((w) => devWorkloads.includes(w));
+  const notes: string[] = [];
+  for (const w of baseWorkloads.filter((x) => !common.includes(x))) notes.push(`${w} is only in the baseline (${refText(base)}); not compared`);
+  for (const w of devWorkloads.filter((x) => !common.includes(x))) notes.push(`${w} is only in dev (${refText(dev)}); not compared`);
+  if (common.length === 0) {
+    throw new Error(`nothing to compare: ${refText(base)} has ${baseWorkloads.length > 0 ? `benchmarks ${baseWorkloads.join(', ')}` : 'no benchmark'}, ${refText(dev)} has ${devWorkloads.length > 0 ? devWorkloads.join(', ') : 'none'}; run make vllm-benchmark`);
+  }
+  const metrics = [];
+  for (const workload of common) {
+    const [br, dr] = [await readBenchResult(resultsDir, base, workload), await readBenchResult(resultsDir, dev, workload)];
+    for (const r of [br, dr]) {
+      if (r.client.saturated) notes.push(`${workload} on ${r.node}: the benchmark client was saturated; its figures may measure the client`);
+    }
+    if (JSON.stringify(br.params) !== JSON.stringify(dr.params)) notes.push(`${workload}: the two sides ran with different parameters (${JSON.stringify(br.params)} vs ${JSON.stringify(dr.params)})`);
+    metrics.push(...compareWorkload(workload,
+      { samples: await readSamples(resultsDir, base, workload), slo: br.slo },
+      { samples: await readSamples(resultsDir, dev, workload), slo: dr.slo }, thresholds, resamples));
+  }
+  return comparison(refText(base), refText(dev), thresholds, metrics, notes, resamples);
+}
+
+/** compare.json for a run's own baseline vs dev; compare-<base-run>.json when comparing across runs. */
+export function compareFile(resultsDir: string, sides: { base: RunRef; dev: RunRef }): string {
+  const name = sides.base.runId === sides.dev.runId ? 'compare.json' : `compare-${sides.base.runId}.json`;
+  return join(resultsDir, sides.dev.runId, name);
+}
+
+export async function writeComparison(file: string, c: Comparison): Promise<void> {
+  assertValid('compare', c, file);
+  await writeJsonAtomic(file, c);
+}

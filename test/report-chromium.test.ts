@@ -1,0 +1,68 @@
+// The report as a reader sees it: report.html opened in headless Chromium
+// (Debian's chromium), offline. It loads, every chart has drawn an <svg>, the
+// console stays free of errors and the page fetches nothing.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { which } from 'zx';
+import { launch } from 'puppeteer-core';
+import { renderReport } from '../scripts/lib/report/report-html.js';
+import { runBenchmarks, runComparison } from '../scripts/lib/results/run-benchmarks.js';
+import { writeSyntheticRun } from './support/synthetic-run.js';
+
+const THRESHOLDS = { ttft: 10, itl: 10, e2el: 10, tail: 25, throughput: 10, error_rate: 1 };
+
+/** The flags the Debian chromium needs here: no sandbox (root), no GPU, nothing that calls home, its own profile. */
+function chromiumArgs(profile: string): string[] {
+  return ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`];
+}
+
+test('report.html loads in headless Chromium with every chart drawn as SVG, no console error and no fetch', { timeout: 120_000 }, async (t) => {
+  const chromium = await which('chromium', { nothrow: true });
+  if (!chromium) return t.skip('chromium is not installed (make deps installs Debian\'s chromium for this test)');
+  const dir = await mkdtemp(join(tmpdir(), 'report-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const runId = await writeSyntheticRun(join(dir, 'results'), {
+    'vllm-baseline': { seed: 1, users: 6, seconds: 15 },
+    'vllm-dev': { seed: 2, users: 6, seconds: 15, ttftFactor: 1.3 },
+  });
+  const { run, workloads } = await runBenchmarks(join(dir, 'results'), runId);
+  const compare = await runComparison(join(dir, 'results'), runId, workloads, THRESHOLDS);
+  assert.equal(compare?.verdict, 'regression');
+  const html = await renderReport({ run, workloads, compare });
+  const file = join(dir, 'report.html');
+  await writeFile(file, html);
+  assert.doesNotMatch(html.replace(/http:\/\/www\.w3\.org\/[0-9]+\/(svg|xlink)/g, '').replace(/https:\/\/vega\.github\.io\/schema\/[^"]*/g, ''), /(src|href)="?https?:/, 'the page links nothing outside itself');
+
+  const browser = await launch({ executablePath: chromium, args: chromiumArgs(join(dir, 'profile')), headless: true });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warn') problems.push(`console ${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${String(e)}`));
+  page.on('request', (r) => {
+    if (!r.url().startsWith('file://')) problems.push(`fetched ${r.url()}`);
+  });
+  page.on('requestfailed', (r) => problems.push(`failed ${r.url()}`));
+  await page.setViewport({ width: 1100, height: 900 });
+  const response = await page.goto(`file://${file}`, { waitUntil: 'load' });
+  assert.ok(response?.ok() ?? true, 'the page loads');
+  const charts = await page.$$eval('figure.chart', (figures) => figures.map((f) => ({
+    id: f.id, svgs: f.querySelectorAll('svg').length, marks: f.querySelectorAll('svg path, svg rect, svg line').length,
+  })));
+  assert.ok(charts.length >= 8, `${charts.length} charts`);
+  for (const c of charts) {
+    assert.equal(c.svgs, 1, `${c.id} has drawn an <svg>`);
+    assert.ok(c.marks > 5, `${c.id} has marks`);
+  }
+  assert.equal(await page.$$eval('table.compare .verdict.regression', (e) => e.length) > 0, true, 'a regression is shown coloured');
+  const shot = join(tmpdir(), 'vllm-report-screenshot.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  assert.ok((await readFile(shot)).length > 10_000, `screenshot at ${shot}`);
+  assert.deepEqual(problems, []);
+});

@@ -220,8 +220,10 @@ export async function runBenchmark(input: BenchmarkInput): Promise<BenchResult[]
         slot++;
         const run = await runOnce(input, spec, repeat, t0, progress, clientRef);
         runs.get(spec.name)?.push(run);
-        const ok = run.samples.filter((s) => !s.warmup && succeeded(s)).length;
-        input.log(`${input.node}: ${spec.name}${settings.repeats > 1 ? ` repeat ${repeat}` : ''}: ${ok} requests completed, ${run.samples.filter((s) => !s.warmup && !succeeded(s)).length} failed`);
+        if (settings.repeats > 1) {
+          const ok = run.samples.filter((s) => !s.warmup && succeeded(s)).length;
+          input.log(`${input.node}: ${spec.name} repeat ${repeat}: ${ok} requests completed, ${run.samples.filter((s) => !s.warmup && !succeeded(s)).length} failed`);
+        }
       }
     }
     const results: BenchResult[] = [];

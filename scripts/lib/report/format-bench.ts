@@ -7,7 +7,7 @@ const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(1)} %
 
 export function benchLine(r: BenchResult): string {
   const errors = Object.entries(r.errors_by_kind).map(([k, n]) => `${k} ${n}`).join(', ');
-  return `${r.node} ${r.workload}: ${r.completed} completed, ${r.failed} failed${errors ? ` (${errors})` : ''} in ${r.duration.toFixed(1)} s; `
+  return `${r.node}: ${r.workload}: ${r.completed} completed, ${r.failed} failed${errors ? ` (${errors})` : ''} in ${r.duration.toFixed(1)} s; `
     + `${r.request_throughput.toFixed(1)} req/s, ${r.output_throughput.toFixed(0)} output tok/s; TTFT p50 ${ms(r.median_ttft_ms)} p99 ${ms(r.p99_ttft_ms)}; `
     + `TPOT p50 ${ms(r.median_tpot_ms)}; prefix cache hits ${pct(r.prefix_cache_hit_rate)}${r.offload_hit_rate !== null ? `, offload hits ${pct(r.offload_hit_rate)}` : ''}`
     + `; client ${r.client.cores.toFixed(2)} cores`;

@@ -29,7 +29,6 @@ const LOCAL: Record<string, Record<string, Expect>> = {
   'vllm-local+lmcache': { 'vllm-baseline': { lmcache: true, routing: 'prefixaware', engines: 2 } },
   'vllm-local+ab-router': { 'vllm-baseline': { lmcache: false, routing: 'prefixaware', engines: 2 }, 'vllm-dev': { lmcache: false, routing: 'session', engines: 2 } },
   'vllm-local+ab+lmcache': { 'vllm-baseline': { lmcache: true, routing: 'prefixaware', engines: 2 }, 'vllm-dev': { lmcache: true, routing: 'prefixaware', engines: 2 } },
-  'vllm-local+serving': { 'vllm-baseline': { lmcache: false, routing: 'prefixaware', engines: 2 } },
 };
 
 // Steps that are not the point here (the suites and the benchmark, as they land).

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { parseCli, runMain } from './lib/cli.js';
+import { ExitError, parseCli, runMain } from './lib/cli.js';
 import { execOk } from './lib/exec.js';
 import { STATE_DIR } from './lib/config/index.js';
 import { readRecord, withNodeLock, type NodeRef } from './lib/deployment/index.js';
@@ -27,8 +27,13 @@ import { checkNode } from './lib/stack/node-check.js';
 import { systemInfo } from './lib/results/system-info.js';
 import { formatFull } from './lib/status/format-status.js';
 import { localNodeStatus } from './lib/status/collect-status.js';
+import { localExpectations, runSuites, selectSuites, testParams } from './lib/suites/index.js';
+import { progressFile } from './lib/suites/progress.js';
 
-const USAGE = `usage: vllm-node <command> --node NAME [--extra-vars FILE] [--run-id ID] [--json]
+/** Exit code of `test` when suites ran and a case failed (every result is written). */
+const CASES_FAILED = 3;
+
+const USAGE = `usage: vllm-node <command> --node NAME [--extra-vars FILE] [--run-id ID] [--suites LIST] [--json]
 
 Runs on a node of the inventory (Ansible calls it; you can too).
 commands:
@@ -37,6 +42,7 @@ commands:
   smoke      one completion and one streamed chat through the deployed router, timed; exit 1 when malformed
   snapshot   the key metrics series of the run into metrics.json (from Prometheus, else the /metrics pages)
   bench      the configured benchmark workloads through the deployed router; results under the run's bench/
+  test       the enabled test suites (or --suites) against the deployed stack; exit 3 when a case failed
   pack       put the run's log lines with the run's records and tar them; prints the tarball's path last
   teardown   stop every process the node's deployment record names; logs and results stay
   cleanup    teardown, then remove the node's work dir
@@ -47,12 +53,13 @@ options:
                       directory is the project, whose .deployed/ holds the deployment records
   --run-id ID         record the step under <work dir>/runs/ID for the controller to collect
   --start-at MS       bench: start at this time (ms since the epoch), agreed with the other node
+  --suites LIST       test: these suites (api,routing,scaling,lmcache,faults) instead of the enabled ones
   --json              machine-readable output (status)
 ${KUBE_COMMANDS_USAGE}`;
 
 async function main(): Promise<void> {
   const { values, positionals } = parseCli(USAGE, {
-    node: { type: 'string' }, 'extra-vars': { type: 'string' }, 'run-id': { type: 'string' }, json: { type: 'boolean' },
+    node: { type: 'string' }, 'extra-vars': { type: 'string' }, 'run-id': { type: 'string' }, suites: { type: 'string' }, json: { type: 'boolean' },
     'start-at': { type: 'string' },
   });
   const command = positionals[0];
@@ -172,6 +179,42 @@ async function main(): Promise<void> {
           if (empty.length > 0) throw new Error(`node ${ref.node}: no request of ${empty.map((r) => r.workload).join(', ')} completed (${empty.map((r) => JSON.stringify(r.errors_by_kind)).join(', ')}); logs are in ${join(stack.spec.workDir, 'logs')}`);
         };
         await (runDir ? recordStep(runDir, 'benchmark', bench) : bench());
+      });
+      return;
+    }
+    case 'test': {
+      // What the configuration promises is what the suites expect; the deployed stack is what they measure.
+      const { vars, spec, apiKey } = await configured();
+      const names = selectSuites(vars, values.suites);
+      if (names.length === 0) {
+        console.log(`${ref.node}: no suite is enabled (CONFIG_VLLM_TEST_*) and none was asked for (SUITES=); nothing to run`);
+        return;
+      }
+      await lock(async () => {
+        const stack = await LocalStack.attach(ref, progress);
+        const runDir = await runDirFor(spec.workDir, stack?.spec.workDir ?? spec.workDir);
+        const suites = async () => {
+          if (!stack) throw new Error(`node ${ref.node} has nothing deployed; run make vllm first`);
+          // Interrupted: loads stop and every perturbation is undone before exiting; a second signal exits at once.
+          const abort = new AbortController();
+          const onSignal = () => (abort.signal.aborted ? process.exit(130) : abort.abort());
+          process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+          const started = performance.now();
+          const run = await runSuites({
+            stack, expect: localExpectations(spec, vars, apiKey), params: testParams(vars), suites: names,
+            // Under Ansible the controller prints the tables; in a terminal, a line per case as it ends.
+            runDir, progressFile: progressFile(spec.workDir), print: process.stdout.isTTY ? progress : undefined, signal: abort.signal,
+          });
+          const cases = run.results.flatMap((r) => r.cases);
+          const count = (s: string) => cases.filter((c) => c.status === s).length;
+          console.log(`${ref.node}: ${names.join(', ')}: ${cases.length} cases, ${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+          if (abort.signal.aborted) throw new Error(`node ${ref.node}: the suites were interrupted; the stack was put back`);
+          if (run.failed) {
+            const failed = run.results.flatMap((r) => r.cases.filter((c) => c.status === 'failed').map((c) => `${r.suite} › ${c.name}`));
+            throw new ExitError(`node ${ref.node}: ${failed.length} case(s) failed: ${failed.join(', ')}`, CASES_FAILED);
+          }
+        };
+        await (runDir ? recordStep(runDir, 'test', suites) : suites());
       });
       return;
     }

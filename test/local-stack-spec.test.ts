@@ -16,6 +16,7 @@ const vars: StackConfigVars = {
   vllm_sim_prefill_time_per_token_us: 200, vllm_sim_inter_token_latency_us: 10000, vllm_sim_kv_blocks: 1000, vllm_sim_block_size: 16,
   vllm_sim_load_factor_pct: 150, vllm_sim_seed: 42, vllm_sim_offload_time_per_token_us: 20, vllm_lmcache_cpu_buffer_size: 4, vllm_lmcache_disk_buffer_size: '10Gi', vllm_router_enabled: true,
   vllm_router_session_key: 'x-user-id', vllm_router_engine_stats_interval: 5, vllm_router_request_stats_window: 60, vllm_router_outlier_consecutive_5xx: 5,
+  vllm_router_request_timeout: 600, vllm_router_max_concurrency: 4096,
   vllm_observability_enabled: true, vllm_autoscaling_enabled: false, vllm_autoscaling_max_replicas: 4,
   vllm_prometheus_scrape_interval: 5, vllm_alert_error_rate_pct: 5, vllm_alert_ttft_p95_ms: 2000, vllm_alert_kv_cache_usage_pct: 90, vllm_alert_queue_depth: 10,
 };
@@ -74,6 +75,8 @@ test('the router is started with static discovery of exactly the node\'s engines
   assert.equal(flagValue(cmd.args, '--session-key'), 'x-user-id');
   assert.equal(flagValue(cmd.args, '--dynamic-config-json'), '/w/vllm-baseline/router-config.json');
   assert.equal(flagValue(cmd.args, '--outlier-consecutive-5xx'), '5', 'outlier ejection on, as the defconfigs have it');
+  assert.equal(flagValue(cmd.args, '--request-timeout'), '600');
+  assert.equal(flagValue(cmd.args, '--max-concurrency'), '4096');
   assert.deepEqual(routerDynamicConfig(spec, [0]), {
     service_discovery: 'static', static_backends: 'http://127.0.0.1:8001', static_models: 'facebook/opt-125m',
     routing_logic: 'session', session_key: 'x-user-id',
@@ -85,6 +88,7 @@ test('the production-stack router runs as its Python module; a declared host\'s 
   assert.deepEqual(cmd.args.slice(0, 2), ['-m', 'vllm_router.app']);
   assert.ok(!cmd.args.includes('--outlier-consecutive-5xx'), 'a flag the production-stack router does not have');
   assert.equal(flagValue(cmd.args, '--host'), '0.0.0.0');
+  assert.ok(!cmd.args.includes('--request-timeout') && !cmd.args.includes('--max-concurrency'), 'flags it does not have are not passed');
 });
 
 test('router and observability off: no router, no Prometheus', () => {

@@ -19,12 +19,19 @@ export function parseCli<T extends Flags>(usage: string, options: T, argv = proc
   return parsed;
 }
 
-export function fail(message: string): never {
+export function fail(message: string, exitCode = 1): never {
   process.stderr.write(`error: ${message}\n`);
-  process.exit(1);
+  process.exit(exitCode);
+}
+
+/** An error whose tool exits with its own code (for example 3: tests ran and some failed). */
+export class ExitError extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+  }
 }
 
 /** Runs a tool's main, turning any thrown error into one clear message. */
 export function runMain(main: () => Promise<void>): void {
-  main().catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
+  main().catch((err: unknown) => fail(err instanceof Error ? err.message : String(err), err instanceof ExitError ? err.exitCode : 1));
 }

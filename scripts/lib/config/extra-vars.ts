@@ -77,6 +77,8 @@ export interface ExtraVars {
   vllm_router_engine_stats_interval?: number;
   vllm_router_request_stats_window?: number;
   vllm_router_outlier_consecutive_5xx?: number;
+  vllm_router_request_timeout?: number;
+  vllm_router_max_concurrency?: number;
   vllm_api_port: number;
   vllm_observability_enabled: boolean;
   vllm_prometheus_port?: number;
@@ -95,6 +97,9 @@ export interface ExtraVars {
   vllm_test_scaling: boolean;
   vllm_test_lmcache: boolean;
   vllm_test_faults: boolean;
+  vllm_test_load_rate: number;
+  vllm_test_case_seconds: number;
+  vllm_test_tolerance_pct: number;
   vllm_benchmark_enabled: boolean;
   vllm_benchmark_duration?: number;
   vllm_benchmark_warmup_requests?: number;

@@ -28,6 +28,10 @@ export interface RouterSettings {
   requestStatsWindow: number;
   /** This project's router only: eject an engine after this many 5xx answers in a row (0 = never). */
   outlierConsecutive5xx: number;
+  /** Seconds an engine may take to send response headers before the client gets 504 (builtin router only). */
+  requestTimeout: number;
+  /** Proxied requests in flight before 429 (builtin router only). */
+  maxConcurrency: number;
   /** Environment for the router (the engines' API key). */
   env: Record<string, string>;
 }

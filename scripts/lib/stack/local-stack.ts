@@ -15,7 +15,8 @@ import { isRunning, processStartTime, readPidFile, removePidFile, startDetached,
 import type { EngineInfo, StackHandle } from './stack-handle.js';
 import { portsInUse } from './port-check.js';
 import { readSecrets } from './secrets.js';
-import { httpJson, httpOk, waitUntil } from './wait-ready.js';
+import { httpJson, httpOk, httpText, waitUntil } from './wait-ready.js';
+import { sumMetric } from '../status/prometheus-text.js';
 
 export type Progress = (line: string) => void;
 
@@ -33,6 +34,8 @@ const prometheusFiles = () => import('../observability/prometheus-files.js');
 
 const ROUTER_ID = 'router';
 const PROMETHEUS_ID = 'prometheus';
+/** How long a graceful stop waits for an engine's running and waiting requests to finish before it stops the engine anyway. */
+export const DRAIN_TIMEOUT_MS = 60_000;
 
 export function parseEngineId(id: string): number {
   const match = /^engine-(\d+)$/.exec(id);
@@ -265,15 +268,36 @@ export class LocalStack implements StackHandle {
       const removed = current.slice(replicas);
       this.progress(`${this.spec.node}: scaling down to ${replicas}: stopping ${removed.map(engineId).join(', ')}`);
       await this.applyEngineSet(current.slice(0, replicas));
-      await Promise.all(removed.map((i) => this.stopRecorded(engineId(i), 'graceful')));
+      await Promise.all(removed.map((i) => this.drainAndStop(i)));
     }
   }
 
   async stopEngine(id: string, how: 'graceful' | 'kill'): Promise<void> {
     const index = parseEngineId(id);
     if (!this.state.engines.includes(index)) throw new Error(`node ${this.spec.node} has no engine ${id}`);
-    if (how === 'graceful') await this.applyEngineSet(this.state.engines.filter((i) => i !== index));
-    await this.stopRecorded(id, how);
+    if (how === 'kill') return this.stopRecorded(id, 'kill');
+    await this.applyEngineSet(this.state.engines.filter((i) => i !== index));
+    await this.drainAndStop(index);
+  }
+
+  async restartRouter(): Promise<void> {
+    if (!this.spec.router) throw new Error(`node ${this.spec.node} runs no router`);
+    this.progress(`${this.spec.node}: restarting the router`);
+    await this.stopRecorded(ROUTER_ID, 'graceful');
+    await writeJsonAtomic(this.layout.routerConfig, routerDynamicConfig(this.spec, this.state.engines));
+    await this.launch(ROUTER_ID, routerCommand(this.spec, this.state.engines));
+    await this.waitRouterReady(this.state.engines);
+  }
+
+  async routerMemoryBytes(): Promise<number | null> {
+    const record = await readPidFile(this.pidFile(ROUTER_ID));
+    if (!record || !isRunning(record)) return null;
+    try {
+      const kb = /^VmRSS:\s+(\d+) kB/m.exec(await readFile(`/proc/${record.pid}/status`, 'utf8'))?.[1];
+      return kb === undefined ? null : Number(kb) * 1024;
+    } catch {
+      return null;
+    }
   }
 
   async startEngine(id?: string): Promise<void> {
@@ -322,6 +346,28 @@ export class LocalStack implements StackHandle {
     if (record) await stopProcess(record, how);
     // A killed engine keeps its pid file: status shows it as crashed, not as never started.
     if (how === 'graceful') await removePidFile(this.pidFile(id));
+  }
+
+  /**
+   * An engine already out of the router's rotation: waits until it reports
+   * no running or waiting request twice in a row (a request still on its way
+   * from the router shows up in between), then stops it with SIGTERM.
+   */
+  private async drainAndStop(index: number): Promise<void> {
+    const id = engineId(index);
+    const metrics = `${engineUrl(this.spec, index)}/metrics`;
+    let idle = 0;
+    try {
+      await waitUntil(async () => {
+        const text = await httpText(metrics);
+        const busy = text === null ? 0 : (sumMetric(text, 'vllm:num_requests_running') ?? 0) + (sumMetric(text, 'vllm:num_requests_waiting') ?? 0);
+        idle = busy === 0 ? idle + 1 : 0;
+        return idle >= 2;
+      }, { what: `node ${this.spec.node}: draining ${id}`, timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 100 });
+    } catch (err) {
+      this.progress(`${(err as Error).message}; stopping it with requests still running`);
+    }
+    await this.stopRecorded(id, 'graceful');
   }
 
   private async processFailure(id: string): Promise<string | null> {

@@ -78,7 +78,9 @@ export function routerCommand(spec: LocalStackSpec, engineIndexes: number[]): Pr
     '--dynamic-config-json', configFile];
   const marker = ['--dynamic-config-json', configFile];
   if (router.impl === 'builtin') {
-    return { command: process.execPath, args: [ROUTER_MAIN, ...flags, '--outlier-consecutive-5xx', String(router.outlierConsecutive5xx)], env: router.env, marker };
+    // Flags of this project's router that the production-stack router lacks.
+    const own = ['--outlier-consecutive-5xx', String(router.outlierConsecutive5xx), '--request-timeout', String(router.requestTimeout), '--max-concurrency', String(router.maxConcurrency)];
+    return { command: process.execPath, args: [ROUTER_MAIN, ...flags, ...own], env: router.env, marker };
   }
   // The production-stack router, installed with `pip install vllm-router`; its
   // console script has our bin's name, so it is started through its module.

@@ -12,6 +12,7 @@ export type StackConfigVars = Pick<ExtraVars,
   | 'vllm_sim_seed' | 'vllm_sim_offload_time_per_token_us' | 'vllm_lmcache_cpu_buffer_size' | 'vllm_lmcache_disk_buffer_size'
   | 'vllm_router_enabled' | 'vllm_router_session_key' | 'vllm_router_engine_stats_interval' | 'vllm_router_request_stats_window'
   | 'vllm_router_outlier_consecutive_5xx'
+  | 'vllm_router_request_timeout' | 'vllm_router_max_concurrency'
   | 'vllm_observability_enabled' | 'vllm_autoscaling_enabled' | 'vllm_autoscaling_max_replicas'
   | 'vllm_prometheus_scrape_interval' | 'vllm_alert_error_rate_pct' | 'vllm_alert_ttft_p95_ms' | 'vllm_alert_kv_cache_usage_pct' | 'vllm_alert_queue_depth'>;
 
@@ -150,6 +151,8 @@ export function localStackSpec(v: StackConfigVars, node: StackNodeSettings, secr
       engineStatsInterval: need(v, 'vllm_router_engine_stats_interval'),
       requestStatsWindow: need(v, 'vllm_router_request_stats_window'),
       outlierConsecutive5xx: need(v, 'vllm_router_outlier_consecutive_5xx'),
+      requestTimeout: need(v, 'vllm_router_request_timeout'),
+      maxConcurrency: need(v, 'vllm_router_max_concurrency'),
       env: secrets.apiKey ? { VLLM_API_KEY: secrets.apiKey } : {},
     } : null,
     prometheus: v.vllm_observability_enabled ? {

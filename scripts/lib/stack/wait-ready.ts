@@ -70,3 +70,14 @@ export async function httpJson<T>(url: string, headers: Record<string, string> =
     return null;
   }
 }
+
+/** GET url's body as text, or null on any failure or non-2xx answer. */
+export async function httpText(url: string, headers: Record<string, string> = {}, timeoutMs = 1000): Promise<string | null> {
+  try {
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
+    const text = await res.text();
+    return res.ok ? text : null;
+  } catch {
+    return null;
+  }
+}

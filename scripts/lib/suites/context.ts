@@ -1,0 +1,77 @@
+// What a suite knows: the stack handle, what the node's configuration
+// promises (the expectations are derived from it, never from the live
+// stack), the test parameters, and where progress goes.
+import type { ExtraVars } from '../config/index.js';
+import type { LocalStackSpec } from '../stack/local-stack-spec.js';
+import type { StackHandle } from '../stack/stack-handle.js';
+import type { SuiteHttp } from './http.js';
+import type { Progress } from './progress.js';
+
+export interface NodeExpectations {
+  node: string;
+  target: string;
+  model: string;
+  /** The engines' API key; clients of the router need none. */
+  apiKey: string | undefined;
+  engineKind: 'sim' | 'vllm';
+  /** null: the node runs no router. */
+  routingLogic: string | null;
+  routerImpl: 'builtin' | 'production-stack' | null;
+  sessionKey: string;
+  replicas: number;
+  maxReplicas: number;
+  maxNumSeqs: number;
+  maxModelLen: number;
+  prefixCaching: boolean;
+  lmcacheEnabled: boolean;
+  /** The router's --request-timeout, null when its router has none. */
+  requestTimeoutS: number | null;
+  /** The router's --max-concurrency, null when its router has none. */
+  maxConcurrency: number | null;
+}
+
+export interface TestParams {
+  /** Requests/s of the steady background load. */
+  loadRate: number;
+  /** Seconds a timed case measures. */
+  caseSeconds: number;
+  /** Tolerance of measured shares, as a fraction. */
+  tolerance: number;
+}
+
+export interface SuiteContext {
+  stack: StackHandle;
+  expect: NodeExpectations;
+  params: TestParams;
+  http: SuiteHttp;
+  progress: Progress;
+  /** Aborted when the run is interrupted: loads stop, perturbations are undone. */
+  signal: AbortSignal;
+}
+
+export function testParams(vars: Pick<ExtraVars, 'vllm_test_load_rate' | 'vllm_test_case_seconds' | 'vllm_test_tolerance_pct'>): TestParams {
+  return { loadRate: vars.vllm_test_load_rate, caseSeconds: vars.vllm_test_case_seconds, tolerance: vars.vllm_test_tolerance_pct / 100 };
+}
+
+/** The expectations of a local node: its stack spec is the configuration as this node applies it. */
+export function localExpectations(spec: LocalStackSpec, vars: Pick<ExtraVars, 'vllm_target' | 'vllm_max_num_seqs' | 'vllm_max_model_len' | 'vllm_enable_prefix_caching'>, apiKey: string | undefined): NodeExpectations {
+  const router = spec.router;
+  return {
+    node: spec.node,
+    target: vars.vllm_target,
+    model: spec.engine.servedModelName,
+    apiKey,
+    engineKind: spec.engine.kind,
+    routingLogic: router?.routingLogic ?? null,
+    routerImpl: router?.impl ?? null,
+    sessionKey: router?.sessionKey ?? 'x-user-id',
+    replicas: spec.replicas,
+    maxReplicas: spec.maxReplicas,
+    maxNumSeqs: vars.vllm_max_num_seqs,
+    maxModelLen: vars.vllm_max_model_len,
+    prefixCaching: vars.vllm_enable_prefix_caching,
+    lmcacheEnabled: spec.engine.lmcacheEnabled,
+    requestTimeoutS: router?.impl === 'builtin' ? router.requestTimeout : null,
+    maxConcurrency: router?.impl === 'builtin' ? router.maxConcurrency : null,
+  };
+}

@@ -1,0 +1,55 @@
+// Suite results as the terminal shows them: one table per node (suite,
+// case, status, measured, expectation), then the failed cases with their
+// reasons and result files. Pure: results in, lines out.
+import type { SuiteResult } from './types.js';
+
+export interface NodeSuites {
+  node: string;
+  results: SuiteResult[];
+  /** Where each suite's file is, by suite name, as the reader should open it. */
+  files: Record<string, string>;
+}
+
+const MARK = { passed: '✅ passed', failed: '❌ failed', skipped: '⏭  skipped' } as const;
+
+function cut(text: string, width: number): string {
+  const flat = text.replace(/\s+/g, ' ');
+  return flat.length <= width ? flat : `${flat.slice(0, width - 1)}…`;
+}
+
+function pad(text: string, width: number): string {
+  return text + ' '.repeat(Math.max(0, width - [...text].length));
+}
+
+export function formatNodeTable(n: NodeSuites, width = 160): string[] {
+  const rows = n.results.flatMap((r) => r.cases.map((c) => [r.suite, c.name, MARK[c.status], c.status === 'skipped' ? (c.reason ?? '') : c.summary, c.expectation]));
+  const counts = { passed: 0, failed: 0, skipped: 0 };
+  for (const r of n.results) for (const c of r.cases) counts[c.status]++;
+  const seconds = n.results.reduce((a, r) => a + r.duration_s, 0);
+  const head = `${n.node}: ${n.results.length} suite(s), ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped (${seconds.toFixed(1)} s)`;
+  if (rows.length === 0) return [head];
+  const header = ['suite', 'case', 'status', 'measured', 'expectation'];
+  const fixed = [0, 1, 2].map((i) => Math.max(header[i]?.length ?? 0, ...rows.map((r) => [...(r[i] ?? '')].length)));
+  const rest = Math.max(40, width - fixed.reduce((a, b) => a + b + 2, 0) - 4);
+  const measuredWidth = Math.min(48, Math.max(8, Math.floor(rest * 0.45)));
+  const expectWidth = Math.max(20, rest - measuredWidth);
+  const line = (r: string[]) => `  ${pad(r[0] ?? '', fixed[0] as number)}  ${pad(r[1] ?? '', fixed[1] as number)}  ${pad(r[2] ?? '', fixed[2] as number)}  ${pad(cut(r[3] ?? '', measuredWidth), measuredWidth)}  ${cut(r[4] ?? '', expectWidth)}`.trimEnd();
+  return [head, line(header), ...rows.map(line)];
+}
+
+/** One line per failed case: node, suite › case, why, and the file with everything it measured. */
+export function formatFailures(nodes: NodeSuites[]): string[] {
+  const out: string[] = [];
+  for (const n of nodes) {
+    for (const r of n.results) {
+      for (const c of r.cases.filter((x) => x.status === 'failed')) {
+        out.push(`FAILED ${n.node} ${r.suite} › ${c.name}: ${c.reason ?? 'no reason given'}\n       see ${n.files[r.suite] ?? `suites/${r.suite}.json`}`);
+      }
+    }
+  }
+  return out;
+}
+
+export function anyFailed(nodes: NodeSuites[]): boolean {
+  return nodes.some((n) => n.results.some((r) => r.status === 'failed'));
+}

@@ -1,6 +1,6 @@
-# The vLLM workflow: bring-up, deploy + smoke + benchmark + results, quick
-# test, status, compare, reports, teardown. Every target calls Ansible or a
-# tool under scripts/; no logic here.
+# The vLLM workflow: bring-up, deploy + smoke + suites + benchmark + results,
+# the suites again, quick test, status, compare, reports, teardown. Every
+# target calls Ansible or a tool under scripts/; no logic here.
 
 VLLM_TOOL := node dist/scripts
 # ansible-playbook through scripts/vllm-playbook.ts: it holds the lock of every
@@ -14,8 +14,11 @@ VLLM_INPUTS := extra_vars.yaml hosts $(BUILD_STAMP)
 # Commands that work from what is deployed also run without a .config; with
 # one, they see it up to date.
 VLLM_CONFIG_IF_ANY := $(if $(wildcard .config),extra_vars.yaml hosts) $(BUILD_STAMP)
-# Shows each node's benchmark progress while Ansible waits for the step.
-VLLM_WATCH := $(VLLM_TOOL)/vllm-bench-watch.js --
+# Shows each node's benchmark progress, and the suites' progress on this
+# machine's nodes, while Ansible waits for the step.
+VLLM_WATCH := $(VLLM_TOOL)/vllm-bench-watch.js -- $(VLLM_TOOL)/vllm-watch.js --extra-vars extra_vars.yaml --
+# SUITES=routing,faults: just these suites instead of the enabled ones.
+VLLM_SUITES_ARG := $(if $(SUITES),--extra-vars vllm_test_suites=$(SUITES))
 
 $(VLLM_BRINGUP_STAMP): $(VLLM_INPUTS)
 	$(Q)$(VLLM_PLAYBOOK) playbooks/bringup.yml
@@ -25,8 +28,11 @@ bringup: $(VLLM_INPUTS) ## check and prepare the node(s): tools present, work di
 	$(Q)$(VLLM_PLAYBOOK) playbooks/bringup.yml
 	$(Q)touch $(VLLM_BRINGUP_STAMP)
 
-vllm: $(VLLM_BRINGUP_STAMP) ## deploy -> smoke test -> benchmark -> results on every node (runs bringup when needed)
-	$(Q)$(VLLM_WATCH) $(VLLM_PLAYBOOK) --replace-unconfigured playbooks/vllm.yml
+vllm: $(VLLM_BRINGUP_STAMP) ## deploy -> smoke test -> suites -> benchmark -> results on every node (runs bringup when needed)
+	$(Q)$(VLLM_WATCH) $(VLLM_PLAYBOOK) --replace-unconfigured playbooks/vllm.yml $(VLLM_SUITES_ARG)
+
+vllm-test: $(VLLM_INPUTS) ## the enabled test suites (or SUITES=api,routing,...) against the deployed stacks, as a new run
+	$(Q)$(VLLM_WATCH) $(VLLM_PLAYBOOK) playbooks/vllm.yml --tags test $(VLLM_SUITES_ARG)
 
 .PHONY: vllm-benchmark vllm-compare vllm-results vllm-visualize-results
 vllm-benchmark: $(VLLM_INPUTS) ## benchmark the deployed stacks (baseline and dev together) into a new run
@@ -60,4 +66,4 @@ vllm-cleanup: $(VLLM_CONFIG_IF_ANY) ## teardown, then remove the nodes' work dir
 	$(Q)$(VLLM_PLAYBOOK) --nodes all --none-ok playbooks/vllm.yml --tags cleanup
 	$(Q)rm -f $(VLLM_BRINGUP_STAMP)
 
-.PHONY: bringup vllm vllm-quick-test vllm-status vllm-status-simplified vllm-monitor vllm-teardown vllm-cleanup
+.PHONY: bringup vllm vllm-test vllm-quick-test vllm-status vllm-status-simplified vllm-monitor vllm-teardown vllm-cleanup

@@ -4,20 +4,28 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseCli, runMain } from './lib/cli.js';
+import { ExitError, parseCli, runMain } from './lib/cli.js';
 import { exec } from './lib/exec.js';
 import { formatNodeResults } from './lib/report/format-results.js';
 import { latestPerNode, nodeResults } from './lib/results/latest-per-node.js';
-import { collectNode, startRun } from './lib/results/run-store.js';
+import { collectNode, latestRun, readRun, startRun } from './lib/results/run-store.js';
+import { readSuiteResults } from './lib/suites/result-file.js';
+import { anyFailed, formatFailures, formatNodeTable, type NodeSuites } from './lib/suites/table.js';
 import { DEFAULT_EXTRA_VARS, loadAllNodes, resultsDir } from './lib/stack/load-node.js';
 
 const USAGE = `usage: vllm-results start [--extra-vars FILE]
        vllm-results collect --results-dir DIR --run-id ID --node NAME --tarball FILE
        vllm-results show [--json] [--extra-vars FILE]
+       vllm-results suites [--extra-vars FILE] [--run-id ID] [--json]
 
 start    creates results/<run-id>/run.json for the configured nodes and prints the run id
 collect  unpacks a node's results tarball into results/<run-id>/<node>/ and updates the verdict
-show     each node's newest run: steps, smoke test, every suite case and benchmark figure`;
+show     each node's newest run: steps, smoke test, every suite case and benchmark figure
+suites   a table of every suite case per node of the run (default: the latest), then each failed
+         case with its result file; exit 3 when a case failed`;
+
+/** Exit code of suites when a case failed. */
+const CASES_FAILED = 3;
 
 async function gitRevision(cwd: string): Promise<string> {
   const out = await exec('git', ['rev-parse', 'HEAD'], { cwd }).catch(() => null);
@@ -57,6 +65,25 @@ async function main(): Promise<void> {
       if (latest.size === 0) throw new Error(`no results in ${dir} yet; run make vllm first`);
       const all = await Promise.all([...latest].map(([node, runId]) => nodeResults(dir, node, runId)));
       console.log(values.json ? JSON.stringify({ results_dir: dir, nodes: all }, null, 2) : all.map(formatNodeResults).join('\n\n'));
+      return;
+    }
+    case 'suites': {
+      const config = await loadAllNodes(values['extra-vars'] ?? DEFAULT_EXTRA_VARS);
+      const dir = resultsDir(config);
+      const run = values['run-id'] ? await readRun(dir, values['run-id']) : await latestRun(dir);
+      if (!run) throw new Error(`no run in ${dir} yet; run make vllm first`);
+      const nodes: NodeSuites[] = [];
+      for (const node of Object.keys(run.nodes)) nodes.push({ node, ...(await readSuiteResults(join(dir, run.run_id, node))) });
+      if (values.json) {
+        console.log(JSON.stringify({ run_id: run.run_id, nodes: nodes.map((n) => ({ node: n.node, suites: n.results })) }, null, 2));
+      } else if (nodes.every((n) => n.results.length === 0)) {
+        console.log(`run ${run.run_id}: no suite ran`);
+      } else {
+        const width = process.stdout.columns ?? 160;
+        for (const n of nodes) console.log(formatNodeTable(n, width).join('\n'));
+      }
+      const failures = formatFailures(nodes);
+      if (anyFailed(nodes)) throw new ExitError(`run ${run.run_id}: ${failures.length} case(s) failed\n${failures.join('\n')}`, CASES_FAILED);
       return;
     }
     default:

@@ -18,6 +18,8 @@ export interface EngineSettings {
   /** Extra environment for the engine processes (HF token, LMCache settings). */
   env: Record<string, string>;
   readyTimeoutMs: number;
+  /** A graceful stop waits this long for the engine's running and waiting requests, then stops it anyway. */
+  drainTimeoutMs: number;
 }
 
 export interface RouterSettings {

@@ -34,8 +34,6 @@ const prometheusFiles = () => import('../observability/prometheus-files.js');
 
 const ROUTER_ID = 'router';
 const PROMETHEUS_ID = 'prometheus';
-/** How long a graceful stop waits for an engine's running and waiting requests to finish before it stops the engine anyway. */
-export const DRAIN_TIMEOUT_MS = 60_000;
 
 export function parseEngineId(id: string): number {
   const match = /^engine-(\d+)$/.exec(id);
@@ -363,7 +361,7 @@ export class LocalStack implements StackHandle {
         const busy = text === null ? 0 : (sumMetric(text, 'vllm:num_requests_running') ?? 0) + (sumMetric(text, 'vllm:num_requests_waiting') ?? 0);
         idle = busy === 0 ? idle + 1 : 0;
         return idle >= 2;
-      }, { what: `node ${this.spec.node}: draining ${id}`, timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 100 });
+      }, { what: `node ${this.spec.node}: draining ${id}`, timeoutMs: this.spec.engine.drainTimeoutMs, intervalMs: 100 });
     } catch (err) {
       this.progress(`${(err as Error).message}; stopping it with requests still running`);
     }

@@ -143,6 +143,8 @@ export function localStackSpec(v: StackConfigVars, node: StackNodeSettings, secr
       env: engineEnv(v, node, secrets),
       // Loading real weights takes minutes; the simulator starts in well under a second.
       readyTimeoutMs: kind === 'sim' ? 30_000 : 900_000,
+      // Long enough for a long generation to finish; a stuck request must not block a scale-down for ever.
+      drainTimeoutMs: 120_000,
     },
     router: v.vllm_router_enabled ? {
       impl: node.routerImpl === 'production-stack' ? 'production-stack' : 'builtin',

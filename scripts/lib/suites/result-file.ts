@@ -2,11 +2,12 @@
 // before it is written, and written atomically: a reader finds a whole,
 // valid file or none.
 import { readFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { writeJsonAtomic } from '../results/atomic-write.js';
-import type { SuiteResult } from './types.js';
+import { SUITE_NAMES, type SuiteResult } from './types.js';
 
 export const SUITE_SCHEMA_FILE = fileURLToPath(new URL('../../../../schemas/suite-result.schema.json', import.meta.url));
 
@@ -37,4 +38,26 @@ export async function writeSuiteResult(runDir: string, result: SuiteResult): Pro
   const path = suiteResultPath(runDir, result.suite);
   await writeJsonAtomic(path, result);
   return path;
+}
+
+/** The suite results of a node's results folder (results/<run-id>/<node>), in suite order. */
+export async function readSuiteResults(nodeDir: string): Promise<{ results: SuiteResult[]; files: Record<string, string> }> {
+  const dir = join(nodeDir, 'suites');
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((f) => f.endsWith('.json'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { results: [], files: {} };
+    throw err;
+  }
+  const order = (f: string) => (SUITE_NAMES as readonly string[]).indexOf(f.replace(/\.json$/, ''));
+  const results: SuiteResult[] = [];
+  const files: Record<string, string> = {};
+  for (const f of names.sort((a, b) => order(a) - order(b))) {
+    const path = join(dir, f);
+    const result = JSON.parse(await readFile(path, 'utf8')) as SuiteResult;
+    results.push(result);
+    files[result.suite] = path;
+  }
+  return { results, files };
 }

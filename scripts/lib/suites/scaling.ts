@@ -29,9 +29,10 @@ class Scenario {
     readonly nonce: string,
   ) {}
 
+  /** Answers of 16..48 tokens (32 on average), so that clients do not finish in lockstep waves. */
   startLoad(): void {
     const { ctx, nonce } = this;
-    this.load ??= Load.start(ctx, null, (i) => ({ path: '/v1/completions', body: { model: ctx.expect.model, prompt: `scale ${nonce} ${i}: ${words(`${nonce}${i}`, 8)}`, max_tokens: 32 } }), { concurrency: this.clients, timeoutMs: 60_000 });
+    this.load ??= Load.start(ctx, null, (i) => ({ path: '/v1/completions', body: { model: ctx.expect.model, prompt: `scale ${nonce} ${i}: ${words(`${nonce}${i}`, 8)}`, max_tokens: 16 + ((i * 7) % 33), ignore_eos: true } }), { concurrency: this.clients, timeoutMs: 60_000 });
   }
 
   async count(): Promise<number> {

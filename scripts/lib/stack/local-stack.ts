@@ -349,7 +349,8 @@ export class LocalStack implements StackHandle {
   /**
    * An engine already out of the router's rotation: waits until it reports
    * no running or waiting request twice in a row (a request still on its way
-   * from the router shows up in between), then stops it with SIGTERM.
+   * from the router shows up in between), then stops it with SIGTERM; after
+   * drainTimeoutMs it is killed instead.
    */
   private async drainAndStop(index: number): Promise<void> {
     const id = engineId(index);
@@ -363,7 +364,9 @@ export class LocalStack implements StackHandle {
         return idle >= 2;
       }, { what: `node ${this.spec.node}: draining ${id}`, timeoutMs: this.spec.engine.drainTimeoutMs, intervalMs: 100 });
     } catch (err) {
-      this.progress(`${(err as Error).message}; stopping it with requests still running`);
+      // The bound is the bound: what did not finish within it is cut, not waited for again.
+      this.progress(`${(err as Error).message}; killing it with requests still running`);
+      return this.stopRecorded(id, 'kill').then(() => removePidFile(this.pidFile(id)));
     }
     await this.stopRecorded(id, 'graceful');
   }

@@ -58,8 +58,10 @@ class Workload {
     const ttfts: number[] = [];
     const failed: string[] = [];
     let promptTokens = 0;
-    // As many at once as the engine runs, so that neither pass queues.
-    await pool(Array.from({ length: this.users }, (_, u) => u), Math.min(32, ctx.expect.maxNumSeqs), async (u) => {
+    // Few enough at once that running requests pin at most a quarter of the GPU tier: what
+    // they pin cannot be evicted, and the pass must cycle the whole tier.
+    const concurrency = Math.max(1, Math.min(ctx.expect.maxNumSeqs, Math.floor(this.capacity / (4 * this.promptWords))));
+    await pool(Array.from({ length: this.users }, (_, u) => u), concurrency, async (u) => {
       const r = await ctx.http.stream(`${engine.url}/v1/completions`, { model: ctx.expect.model, prompt: this.prompt(u, second), max_tokens: 2, stream_options: { include_usage: true } }, { headers: engineHeaders(ctx), timeoutMs: 60_000, signal: ctx.signal });
       if (r.end !== 'done' || r.ttftMs === null) failed.push(r.error ?? r.end);
       else ttfts.push(r.ttftMs);
@@ -133,7 +135,7 @@ export const lmcacheSuite: SuiteDefinition = {
     if (!counters || counters.gpuBlocks === null || counters.blockSize === null) return skip(`${engine.id} does not export vllm:cache_config_info, so the workload cannot be sized to its KV cache`);
     const capacity = counters.gpuBlocks * counters.blockSize;
     // Word count stands for tokens; real tokenizers give somewhat more, which only overflows further.
-    const promptWords = Math.min(1500, ctx.expect.maxModelLen - 64);
+    const promptWords = Math.min(1500, ctx.expect.maxModelLen - 64, Math.floor(capacity / 8));
     const users = Math.ceil((OVERFLOW * capacity) / promptWords);
     if (users > MAX_USERS) return skip(`${engine.id}'s GPU tier holds ${capacity} tokens; overflowing it needs ${users} prompts of ${promptWords} tokens, more than this suite sends (${MAX_USERS})`);
     return cases(new Workload(ctx, engine, dir, Math.max(users, 4), promptWords, capacity, runNonce()));

@@ -9,7 +9,7 @@ import { deltas, hitRate, loadSkew, type CounterDelta, type EngineCounters } fro
 import { checkAllOk, checkAttribution, complete, countBy, type Sent } from './batch.js';
 import { Load, sleep } from './load.js';
 import type { CaseDefinition, CaseRun, SuiteDefinition } from './runner.js';
-import { runNonce, words } from './text.js';
+import { runNonce, shuffle, words } from './text.js';
 
 const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(1)} %`);
 const round = (x: number | null, d = 3) => (x === null ? null : Math.round(x * 10 ** d) / 10 ** d);
@@ -68,7 +68,8 @@ function sessions(ctx: SuiteContext, dir: EngineDirectory, nonce: string): CaseD
     async run(c: CaseRun) {
       needAttribution(c, dir);
       const ids = Array.from({ length: count }, (_, i) => `s-${nonce}-${i}`);
-      const items = Array.from({ length: rounds }, (_, r) => ids.map((s) => item(s, r))).flat();
+      // Shuffled, so that a rotation over the engines cannot keep a session on one engine by chance.
+      const items = shuffle(Array.from({ length: rounds }, (_, r) => ids.map((s) => item(s, r))).flat(), nonce);
       const { result, d } = await measured(ctx, dir, () => complete(ctx, dir, items, 2 * n));
       const seen = assignment(result);
       const split = [...seen].filter(([, e]) => e.size > 1).map(([s]) => s);
@@ -143,7 +144,8 @@ function prefixAware(ctx: SuiteContext, dir: EngineDirectory, nonce: string): Ca
       const first = Array.from({ length: users }, (_, u) => ({ user: u, prompt: prefix(u), maxTokens: 2 }));
       const cold = await complete(ctx, dir, first, n);
       const mid = await dir.counters(ctx);
-      const follow = Array.from({ length: followUps }, (_, f) => first.map(({ user }) => ({ user, prompt: `${prefix(user)} question ${f}: ${words(`${nonce}:${user}:${f}`, 8)}`, maxTokens: 2 }))).flat();
+      // Follow-ups in a shuffled order, so that no rotation of engines can meet each user's engine by chance.
+      const follow = shuffle(Array.from({ length: followUps }, (_, f) => first.map(({ user }) => ({ user, prompt: `${prefix(user)} question ${f}: ${words(`${nonce}:${user}:${f}`, 8)}`, maxTokens: 2 }))).flat(), nonce);
       const warm = await complete(ctx, dir, follow, n);
       const after = await dir.counters(ctx);
       const d = deltas(before, after);

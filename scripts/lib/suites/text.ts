@@ -30,6 +30,17 @@ export function words(seed: string, n: number): string {
   return out.join(' ');
 }
 
+/** A copy of items in an order drawn from the seed. */
+export function shuffle<T>(items: T[], seed: string): T[] {
+  const next = rng(seed);
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
 export function runNonce(): string {
   return randomBytes(4).toString('hex');
 }

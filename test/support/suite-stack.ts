@@ -1,0 +1,112 @@
+// A real local stack (simulated engines + router on loopback) in a temp
+// work dir, for tests of LocalStack and of the suites, with the node's
+// expectations beside it so that a test can make the configuration and the
+// live stack disagree on purpose.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { localExpectations, runSuites, type NodeExpectations, type SuiteName, type SuiteResult, type TestParams } from '../../scripts/lib/suites/index.js';
+import { LocalStack } from '../../scripts/lib/stack/local-stack.js';
+import { nodeLayout, routerDynamicConfig } from '../../scripts/lib/stack/process-commands.js';
+import { writeJsonAtomic } from '../../scripts/lib/results/atomic-write.js';
+import type { LocalStackSpec } from '../../scripts/lib/stack/local-stack-spec.js';
+import { localStackSpec, type StackConfigVars } from '../../scripts/lib/stack/spec-from-config.js';
+import type { StackHandle } from '../../scripts/lib/stack/stack-handle.js';
+import type { SuiteContext } from '../../scripts/lib/suites/context.js';
+import { SuiteHttp } from '../../scripts/lib/suites/http.js';
+import { Progress } from '../../scripts/lib/suites/progress.js';
+import { freePortBase } from './temp-project.js';
+
+export interface StackOptions {
+  routingLogic?: string;
+  replicas?: number;
+  maxReplicas?: number;
+  maxNumSeqs?: number;
+  kvBlocks?: number;
+  lmcache?: boolean;
+  requestTimeout?: number;
+  maxConcurrency?: number;
+  drainTimeoutMs?: number;
+}
+
+export interface TestStack {
+  stack: LocalStack;
+  spec: LocalStackSpec;
+  expect: NodeExpectations;
+  stop(): Promise<void>;
+}
+
+/** Test parameters: the defaults of Kconfig.tests. */
+export const PARAMS: TestParams = { loadRate: 40, caseSeconds: 2, tolerance: 0.15 };
+
+export async function testStack(o: StackOptions = {}): Promise<TestStack> {
+  const dir = await mkdtemp(join(tmpdir(), 'suite-stack-'));
+  const maxReplicas = o.maxReplicas ?? 4;
+  const base = await freePortBase(maxReplicas + 1);
+  const vars: StackConfigVars & { vllm_target: 'local' } = {
+    vllm_target: 'local', vllm_engine: 'sim', vllm_model_url: 'facebook/opt-125m', vllm_model_name: '', vllm_replica_count: o.replicas ?? 2,
+    vllm_max_model_len: 2048, vllm_max_num_seqs: o.maxNumSeqs ?? 16, vllm_enable_prefix_caching: true, vllm_enable_chunked_prefill: false,
+    vllm_use_cpu_inference: true, vllm_sim_prefill_time_per_token_us: 200, vllm_sim_inter_token_latency_us: 10_000,
+    vllm_sim_kv_blocks: o.kvBlocks ?? 4096, vllm_sim_block_size: 16, vllm_sim_load_factor_pct: 150, vllm_sim_seed: 42,
+    vllm_sim_offload_time_per_token_us: 20, vllm_lmcache_cpu_buffer_size: 4, vllm_router_enabled: true,
+    vllm_router_session_key: 'x-user-id', vllm_router_engine_stats_interval: 1, vllm_router_request_stats_window: 60,
+    vllm_router_request_timeout: o.requestTimeout ?? 3, vllm_router_max_concurrency: o.maxConcurrency ?? 64,
+    vllm_observability_enabled: false, vllm_autoscaling_enabled: true, vllm_autoscaling_max_replicas: maxReplicas,
+  };
+  const spec = localStackSpec(vars, {
+    name: 'vllm-baseline', role: 'baseline', host: null, workDir: dir, routerPort: base, enginePortBase: base + 1, prometheusPort: 0,
+    routerImpl: 'builtin', routingLogic: o.routingLogic ?? 'prefixaware', lmcacheEnabled: o.lmcache ?? false, extraEngineArgs: [],
+  });
+  if (o.drainTimeoutMs !== undefined) spec.engine.drainTimeoutMs = o.drainTimeoutMs;
+  let stack: LocalStack;
+  try {
+    stack = await LocalStack.deploy(spec);
+  } catch (err) {
+    await LocalStack.stopAll(spec);
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    stack, spec,
+    expect: localExpectations(spec, vars, undefined),
+    async stop() {
+      await LocalStack.stopAll(spec);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A suite context for driving loads and reading engines from a test. */
+export function suiteContext(stack: StackHandle, expect: NodeExpectations): SuiteContext & { close(): Promise<void> } {
+  const progress = new Progress(expect.node, null);
+  const http = new SuiteHttp(() => progress.request());
+  return { stack, expect, params: PARAMS, http, progress, signal: new AbortController().signal, close: () => http.close() };
+}
+
+/** Runs one suite against a stack, with expectations that may differ from what the stack is. */
+export async function runSuite(stack: StackHandle, expect: NodeExpectations, suite: SuiteName, params: Partial<TestParams> = {}): Promise<SuiteResult> {
+  const run = await runSuites({ stack, expect, params: { ...PARAMS, ...params }, suites: [suite], runDir: null, progressFile: null });
+  return run.results[0] as SuiteResult;
+}
+
+/** "name: status (reason)" of every case, for assertion messages. */
+export function outline(r: SuiteResult): string {
+  return r.cases.map((c) => `${c.name}: ${c.status}${c.reason ? ` (${c.reason})` : ''}`).join('\n');
+}
+
+/**
+ * Redeploys the router's routing logic through its watched config file, as
+ * an operator's mistake would; the stack keeps it when it rescales. The
+ * node's expectations (ts.expect) stay what they were.
+ */
+export async function setLiveRouting(ts: TestStack, logic: string): Promise<void> {
+  if (ts.spec.router) ts.spec.router.routingLogic = logic;
+  const engines = (await ts.stack.engines()).map((e) => Number(e.id.replace('engine-', '')));
+  await writeJsonAtomic(nodeLayout(ts.spec.workDir).routerConfig, { ...routerDynamicConfig(ts.spec, engines), routing_logic: logic });
+  for (let i = 0; i < 100; i++) {
+    const live = (await (await fetch(`${ts.stack.routerUrl}/engines`)).json()) as { routing_logic: string };
+    if (live.routing_logic === logic) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the router did not switch to ${logic}`);
+}

@@ -28,8 +28,8 @@ function spec(over: Partial<LocalStackSpec> = {}): LocalStackSpec {
   return {
     node: 'vllm-dev', role: 'dev', workDir: '/w/vllm-dev', stateDir: '/w/.deployed', routerHost: '127.0.0.1', routerPort: 8100, enginePortBase: 8101,
     replicas: 2, maxReplicas: 4,
-    engine: { kind: 'sim', modelUrl: 'm', servedModelName: 'm', lmcacheEnabled: false, flags: [], env: {}, readyTimeoutMs: 1000 },
-    router: { impl: 'builtin', routingLogic: 'roundrobin', sessionKey: 'x-user-id', engineStatsInterval: 5, requestStatsWindow: 60, outlierConsecutive5xx: 5, env: {} },
+    engine: { kind: 'sim', modelUrl: 'm', servedModelName: 'm', lmcacheEnabled: false, flags: [], env: {}, readyTimeoutMs: 1000, drainTimeoutMs: 1000 },
+    router: { impl: 'builtin', routingLogic: 'roundrobin', sessionKey: 'x-user-id', engineStatsInterval: 5, requestStatsWindow: 60, outlierConsecutive5xx: 5, requestTimeout: 600, maxConcurrency: 4096, env: {} },
     prometheus: { port: 9091, scrapeIntervalSeconds: 1, alertThresholds: DEFAULTS },
     ...over,
   };

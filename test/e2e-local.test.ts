@@ -18,8 +18,13 @@ async function missingTools(): Promise<string | null> {
   return null;
 }
 
-// The benchmark has its own end-to-end test (bench-e2e.test.ts).
-const configure = (p: TempProject, defconfig: string, base: number) => configureOnPorts(p, defconfig, base, { VLLM_BENCHMARK_ENABLED: false });
+// The benchmark (bench-e2e.test.ts) and the suites (e2e-suites.test.ts) have their own end-to-end tests:
+// this one checks the workflow around them.
+const ONLY_WORKFLOW = {
+  VLLM_BENCHMARK_ENABLED: false,
+  VLLM_TEST_API: false, VLLM_TEST_ROUTING: false, VLLM_TEST_SCALING: false, VLLM_TEST_LMCACHE: false, VLLM_TEST_FAULTS: false,
+};
+const configure = (p: TempProject, defconfig: string, base: number) => configureOnPorts(p, defconfig, base, ONLY_WORKFLOW);
 
 async function pids(p: TempProject, node: string): Promise<PidRecord[]> {
   const records: PidRecord[] = [];

@@ -157,6 +157,12 @@ function assertOptionsReach(v: HelmConfigVars, loaded: LoadedNode, values: Value
   assert.equal(flag(args, '--session-key'), v.vllm_router_session_key);
   assert.equal(flag(args, '--engine-stats-interval'), String(v.vllm_router_engine_stats_interval));
   assert.equal(flag(args, '--request-stats-window'), String(v.vllm_router_request_stats_window));
+  if (node.routerImpl === 'builtin') {
+    assert.equal(flag(args, '--request-timeout'), String(v.vllm_router_request_timeout));
+    assert.equal(flag(args, '--max-concurrency'), String(v.vllm_router_max_concurrency));
+  } else {
+    assert.ok(!args.includes('--request-timeout') && !args.includes('--max-concurrency'), 'flags the production-stack router does not have');
+  }
   assert.equal(flag(args, '--k8s-label-selector'), `environment=engine,release=${names.release}`);
   assert.equal(rc.image.startsWith(node.routerImpl === 'production-stack' ? 'lmcache/lmstack-router:' : 'ghcr.io/vllm-stack-harness/router:'), true, rc.image);
   // Observability: ServiceMonitors on every node; Prometheus and Grafana come with the baseline release.

@@ -46,7 +46,7 @@ test('the router\'s request timeout and concurrency limit reach its command line
   const spec = {
     node: 'vllm-baseline', role: 'baseline', workDir: '/w', routerHost: '127.0.0.1', routerPort: 8000, enginePortBase: 8001, replicas: 2, maxReplicas: 4,
     engine: { kind: 'sim', modelUrl: 'm', servedModelName: 'm', lmcacheEnabled: true, flags: [], env: {}, readyTimeoutMs: 1, drainTimeoutMs: 1 },
-    router: { impl: 'builtin', routingLogic: 'session', sessionKey: 'x-user-id', engineStatsInterval: 1, requestStatsWindow: 60, requestTimeout: 7, maxConcurrency: 99, env: {} },
+    router: { impl: 'builtin', routingLogic: 'session', sessionKey: 'x-user-id', engineStatsInterval: 1, requestStatsWindow: 60, outlierConsecutive5xx: 5, requestTimeout: 7, maxConcurrency: 99, env: {} },
     prometheus: null,
   } satisfies LocalStackSpec;
   const args = routerCommand(spec, [0, 1]).args;

@@ -82,6 +82,7 @@ export function symbolFor(path: string, node: Pick<HelmNode, 'overrides'>): stri
     ['routerSpec.sessionKey', 'VLLM_ROUTER_SESSION_KEY'],
     ['routerSpec.engineScrapeInterval', 'VLLM_ROUTER_ENGINE_STATS_INTERVAL'],
     ['routerSpec.requestStatsWindow', 'VLLM_ROUTER_REQUEST_STATS_WINDOW'],
+    ['routerSpec.extraArgs', 'VLLM_ROUTER_REQUEST_TIMEOUT'],
     ['routerSpec.enableRouter', 'VLLM_ROUTER_ENABLED'],
     ['servingEngineSpec.labels', 'VLLM_HELM_RELEASE_NAME'],
     ['routerSpec.labels', 'VLLM_HELM_RELEASE_NAME'],

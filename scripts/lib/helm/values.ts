@@ -9,7 +9,8 @@ import { releaseNames, type ReleaseNames } from './names.js';
 export type HelmConfigVars = StackConfigVars & Pick<ExtraVars,
   'vllm_target' | 'vllm_helm_release_name' | 'vllm_helm_namespace' | 'vllm_engine_image_repo' | 'vllm_engine_image_tag'
   | 'vllm_request_cpu' | 'vllm_request_memory' | 'vllm_request_gpu' | 'vllm_gpu_type' | 'vllm_router_impl' | 'vllm_router_image'
-  | 'vllm_router_tag' | 'vllm_autoscaling_min_replicas' | 'vllm_autoscaling_waiting_threshold' | 'vllm_lmcache_enabled'>;
+  | 'vllm_router_tag' | 'vllm_autoscaling_min_replicas' | 'vllm_autoscaling_waiting_threshold' | 'vllm_lmcache_enabled'
+  | 'vllm_router_request_timeout' | 'vllm_router_max_concurrency'>;
 
 export type HelmNode = Pick<NodeConfig, 'name' | 'role' | 'routerImpl' | 'routingLogic' | 'engineImageTag' | 'lmcacheEnabled' | 'extraEngineArgs' | 'overrides'>;
 
@@ -175,6 +176,8 @@ export function helmValues(v: HelmConfigVars, node: HelmNode, secrets: SecretPre
       sessionKey: need(v, 'vllm_router_session_key'),
       engineScrapeInterval: need(v, 'vllm_router_engine_stats_interval'),
       requestStatsWindow: need(v, 'vllm_router_request_stats_window'),
+      // Flags only this project's router has; the suites expect what they say.
+      ...(node.routerImpl === 'builtin' ? { extraArgs: ['--request-timeout', String(need(v, 'vllm_router_request_timeout')), '--max-concurrency', String(need(v, 'vllm_router_max_concurrency'))] } : {}),
       serviceMonitor: { enabled: monitored },
     } : { enableRouter: false },
     // One Prometheus and Grafana per namespace: the baseline release brings them and scrapes both nodes.

@@ -3,6 +3,8 @@
 // 500, and a live router whose routing logic is not the configured one.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { faultsSuite } from '../scripts/lib/suites/faults.js';
+import { runSuite as runOne } from '../scripts/lib/suites/runner.js';
 import { outline, runSuite, setLiveRouting, suiteContext, testStack, type TestStack } from './support/suite-stack.js';
 
 let ts: TestStack;
@@ -86,4 +88,18 @@ test('routing (least loaded): a slowed engine gets a small share; a round-robin 
   } finally {
     await setLiveRouting(ts, 'prefixaware');
   }
+});
+
+test('faults (engine answering 500) fails when the router keeps sending to an engine that answers only 500s although the node is configured to eject it', { timeout: 60_000 }, async () => {
+  // This stack's router runs without outlier ejection; the expectation says 5.
+  const ctx = suiteContext(ts.stack, { ...ts.expect, outlierConsecutive5xx: 5 });
+  try {
+    const r = await runOne({ name: 'faults', cases: async (c) => (await faultsSuite.cases(c)).filter((x) => x.name === 'engine answering 500') }, ctx);
+    assert.equal(r.status, 'failed', r.cases.map((c) => c.reason).join('\n'));
+    assert.match(r.cases[0]?.reason ?? '', /\d+ clients got 500 from engine-0, more than 5 in a row \+ 2 in flight: the router did not eject it/);
+    assert.match(r.cases[0]?.perturbed ?? '', /engine-0 restarted healthy/);
+  } finally {
+    await ctx.close();
+  }
+  assert.ok((await ts.stack.engines()).every((e) => e.ready), 'both engines serve again');
 });

@@ -10,7 +10,7 @@ import { outline, runSuite, suiteContext, testStack, type TestStack } from './su
 
 let ts: TestStack;
 before(async () => {
-  ts = await testStack({ requestTimeout: 3, maxConcurrency: 32, maxNumSeqs: 16 });
+  ts = await testStack({ requestTimeout: 3, maxConcurrency: 32, maxNumSeqs: 16, outlier5xx: 5 });
 });
 after(() => ts?.stop());
 
@@ -26,6 +26,8 @@ test('faults pass on a healthy stack, every case measured and the stack put back
   assert.equal(kill.failed, 0);
   assert.ok((kill.streams_on_victim as number) > 0 && kill.streams_hung === 0 && typeof kill.rejoin_s === 'number', JSON.stringify(kill));
   for (const c of r.cases.slice(0, 4)) assert.ok(c.perturbed, `${c.name} says what it changed and put back`);
+  const sick = r.cases[2]?.measured ?? {};
+  assert.ok((sick.errors as number) <= 7 && (sick.ok_after_last_error as number) > 0, `the sick engine was ejected after 5 × 500: ${JSON.stringify(sick)}`);
   const engines = await ts.stack.engines();
   assert.ok(engines.length === 2 && engines.every((e) => e.ready), 'both engines serve after the suite');
   const ctx = suiteContext(ts.stack, ts.expect);

@@ -54,9 +54,9 @@ test('the router\'s request timeout and concurrency limit reach its command line
   assert.equal(args[args.indexOf('--max-concurrency') + 1], '99');
   const vars = { vllm_target: 'local', vllm_max_num_seqs: 32, vllm_max_model_len: 2048, vllm_enable_prefix_caching: true } as const;
   const expect = localExpectations(spec, vars, undefined);
-  assert.deepEqual([expect.requestTimeoutS, expect.maxConcurrency, expect.routingLogic, expect.lmcacheEnabled, expect.maxReplicas], [7, 99, 'session', true, 4]);
+  assert.deepEqual([expect.requestTimeoutS, expect.maxConcurrency, expect.outlierConsecutive5xx, expect.routingLogic, expect.lmcacheEnabled, expect.maxReplicas], [7, 99, 5, 'session', true, 4]);
   const ps = localExpectations({ ...spec, router: { ...spec.router, impl: 'production-stack' } }, vars, undefined);
-  assert.deepEqual([ps.requestTimeoutS, ps.maxConcurrency], [null, null], 'the production-stack router has neither');
+  assert.deepEqual([ps.requestTimeoutS, ps.maxConcurrency, ps.outlierConsecutive5xx], [null, null, null], 'the production-stack router has none of them');
   assert.equal(localExpectations({ ...spec, router: null }, vars, undefined).routingLogic, null);
 });
 

@@ -26,6 +26,8 @@ export interface StackOptions {
   lmcache?: boolean;
   requestTimeout?: number;
   maxConcurrency?: number;
+  /** The router's --outlier-consecutive-5xx; default 0 (off), the router's own default. */
+  outlier5xx?: number;
   drainTimeoutMs?: number;
 }
 
@@ -50,7 +52,7 @@ export async function testStack(o: StackOptions = {}): Promise<TestStack> {
     vllm_sim_kv_blocks: o.kvBlocks ?? 4096, vllm_sim_block_size: 16, vllm_sim_load_factor_pct: 150, vllm_sim_seed: 42,
     vllm_sim_offload_time_per_token_us: 20, vllm_lmcache_cpu_buffer_size: 4, vllm_router_enabled: true,
     vllm_router_session_key: 'x-user-id', vllm_router_engine_stats_interval: 1, vllm_router_request_stats_window: 60,
-    vllm_router_request_timeout: o.requestTimeout ?? 3, vllm_router_max_concurrency: o.maxConcurrency ?? 64,
+    vllm_router_request_timeout: o.requestTimeout ?? 3, vllm_router_max_concurrency: o.maxConcurrency ?? 64, vllm_router_outlier_consecutive_5xx: o.outlier5xx ?? 0,
     vllm_observability_enabled: false, vllm_autoscaling_enabled: true, vllm_autoscaling_max_replicas: maxReplicas,
   };
   const spec = localStackSpec(vars, {

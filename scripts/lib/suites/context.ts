@@ -28,6 +28,8 @@ export interface NodeExpectations {
   requestTimeoutS: number | null;
   /** The router's --max-concurrency, null when its router has none. */
   maxConcurrency: number | null;
+  /** The router's --outlier-consecutive-5xx (0: off), null when its router has no outlier ejection. */
+  outlierConsecutive5xx: number | null;
 }
 
 export interface TestParams {
@@ -73,5 +75,6 @@ export function localExpectations(spec: LocalStackSpec, vars: Pick<ExtraVars, 'v
     lmcacheEnabled: spec.engine.lmcacheEnabled,
     requestTimeoutS: router?.impl === 'builtin' ? router.requestTimeout : null,
     maxConcurrency: router?.impl === 'builtin' ? router.maxConcurrency : null,
+    outlierConsecutive5xx: router?.impl === 'builtin' ? router.outlierConsecutive5xx : null,
   };
 }

@@ -154,35 +154,54 @@ function routerRestartCase(ctx: SuiteContext, dir: EngineDirectory, nonce: strin
 
 function sickCase(ctx: SuiteContext, dir: EngineDirectory, nonce: string): CaseDefinition {
   const sick = dir.engines[0];
-  const total = 12 * dir.engines.length;
+  const n = dir.engines.length;
+  const total = 12 * n;
+  // As router/README.md documents: relayed, not retried; with --outlier-consecutive-5xx K, ejected after K in a row.
+  const outlier = ctx.expect.outlierConsecutive5xx ?? 0;
   return {
     name: 'engine answering 500',
-    expectation: `${sick?.id ?? 'one engine'} answers every request with 500: of ${total} requests, those it got come back as OpenAI-shaped 500s (relayed, not retried, as router/README.md documents), all others succeed, none hangs`,
+    expectation: outlier > 0
+      ? `${sick?.id ?? 'one engine'} answers every request with 500: of ${total} requests (${n} at a time), at most ${outlier} + ${n} come back as OpenAI-shaped 500s before the router ejects it (--outlier-consecutive-5xx ${outlier}), then all succeed; none hangs`
+      : `${sick?.id ?? 'one engine'} answers every request with 500: of ${total} requests, those it got come back as OpenAI-shaped 500s (relayed, not retried: no outlier ejection), all others succeed, none hangs`,
     async run(c: CaseRun) {
-      if (!sick || dir.engines.length < 2) c.skip(`needs 2 or more engines; the node runs ${dir.engines.length}`);
+      if (!sick || n < 2) c.skip(`needs 2 or more engines; the node runs ${n}`);
       if (!dir.attributable) c.skip('cannot tell which engine answered: the engines send no x-engine-instance-id');
       const settings = await simSettings(ctx, sick);
       if (!settings) c.skip(NO_INJECTION);
       const change = { failureRate: 1, failureKinds: ['500'] };
-      await c.perturb(`${sick.id} answers every request with 500`, () => setSim(ctx, sick, change), { what: `${sick.id} healthy again`, run: () => setSim(ctx, sick, restoreOf(settings, change)) });
+      // An ejected outlier stays out for the router's ejection time; restarting the engine is a new engine to the router.
+      const undo = outlier > 0
+        ? { what: `${sick.id} restarted healthy (back in rotation before its outlier ejection would end)`, run: async () => {
+          await ctx.stack.stopEngine(sick.id, 'graceful');
+          await ctx.stack.startEngine(sick.id);
+        } }
+        : { what: `${sick.id} healthy again`, run: () => setSim(ctx, sick, restoreOf(settings, change)) };
+      await c.perturb(`${sick.id} answers every request with 500`, () => setSim(ctx, sick, change), undo);
       const before = await dir.counters(ctx);
       const make = steady(ctx, nonce, 'sick');
-      const sent = await pool(Array.from({ length: total }, (_, i) => i), dir.engines.length, async (i) => {
+      const sent = await pool(Array.from({ length: total }, (_, i) => i), n, async (i) => {
+        const at = performance.now();
         const r = await ctx.http.post(`${ctx.stack.routerUrl}/v1/completions`, make(i).body, { timeoutMs: 30_000, signal: ctx.signal });
-        return { status: r.status, engine: dir.servedBy(r.headers), message: (r.json as { error?: { message?: unknown } } | null)?.error?.message, timedOut: r.timedOut === true };
+        return { at, status: r.status, engine: dir.servedBy(r.headers), message: (r.json as { error?: { message?: unknown } } | null)?.error?.message, timedOut: r.timedOut === true };
       }, ctx.signal);
       const d = deltas(before, await dir.counters(ctx));
       const errors = sent.filter((s) => s.status !== 200);
       const wrong = errors.filter((s) => s.status !== 500 || typeof s.message !== 'string');
       const fromHealthy = errors.filter((s) => s.engine !== sick.id);
       const hung = sent.filter((s) => s.timedOut);
-      c.measure({ sick: sick.id, requests: total, errors: errors.length, error_share: round(errors.length / total), statuses: [...new Set(sent.map((s) => s.status))], sick_admitted: d.get(sick.id)?.admitted ?? null, sick_succeeded: d.get(sick.id)?.succeeded ?? null });
-      c.summary = `${errors.length}/${total} clients got 500 from ${sick.id}`;
+      const lastError = Math.max(...errors.map((s) => s.at), -Infinity);
+      const after = sent.filter((s) => s.at > lastError);
+      c.measure({
+        sick: sick.id, requests: total, errors: errors.length, error_share: round(errors.length / total), statuses: [...new Set(sent.map((s) => s.status))],
+        outlier_consecutive_5xx: outlier, ok_after_last_error: after.length, sick_succeeded: d.get(sick.id)?.succeeded ?? null,
+      });
+      c.summary = `${errors.length}/${total} clients got 500 from ${sick.id}${outlier > 0 ? `, then ${after.length} succeeded` : ''}`;
       c.check(hung.length === 0, `${hung.length} requests got no answer within 30 s`);
       c.check(wrong.length === 0, `${wrong.length} errors were not OpenAI-shaped 500s (${wrong.map((s) => s.status).slice(0, 3).join(', ')})`);
       c.check(fromHealthy.length === 0, `${fromHealthy.length} errors came from engines that are healthy`);
       c.check(errors.length > 0, `no request reached ${sick.id}, so what clients see of a failing engine was not measured`);
       c.check((d.get(sick.id)?.succeeded ?? 0) === 0, `${sick.id}'s own counters show completed requests although it fails every one`);
+      if (outlier > 0) c.check(errors.length <= outlier + n, `${errors.length} clients got 500 from ${sick.id}, more than ${outlier} in a row + ${n} in flight: the router did not eject it (--outlier-consecutive-5xx ${outlier})`);
     },
   };
 }

@@ -56,7 +56,8 @@ async function openStreams(ctx: SuiteContext, dir: EngineDirectory, n: number, n
 }
 
 function killCase(ctx: SuiteContext, dir: EngineDirectory, nonce: string): CaseDefinition {
-  const half = Math.max(500, (ctx.params.caseSeconds * 1000) / 2);
+  // Load before the kill and after the rejoin.
+  const margin = Math.max(300, (ctx.params.caseSeconds * 1000) / 4);
   return {
     name: 'engine killed under load',
     expectation: `kill -9 one of ${dir.engines.length} engines under ${ctx.params.loadRate} requests/s: no failed non-streaming request (the router fails over); its streams end with an error or a closed connection, none hangs; restarted, it serves again within ${REJOIN_BOUND_S} s`,
@@ -66,7 +67,7 @@ function killCase(ctx: SuiteContext, dir: EngineDirectory, nonce: string): CaseD
       const load = Load.start(ctx, dir, steady(ctx, nonce, 'kill'), { rate: ctx.params.loadRate, timeoutMs: 60_000 });
       try {
         const streams = await openStreams(ctx, dir, 2 * dir.engines.length, nonce, 300);
-        await sleep(half, ctx.signal);
+        await sleep(margin, ctx.signal);
         const counts = new Map<string, number>();
         for (const s of streams) if (s.engine) counts.set(s.engine, (counts.get(s.engine) ?? 0) + 1);
         const victim = [...dir.engines].reverse().find((e) => counts.has(e.id)) ?? (dir.engines.at(-1) as EngineInfo);
@@ -77,7 +78,8 @@ function killCase(ctx: SuiteContext, dir: EngineDirectory, nonce: string): CaseD
             if (!(await ctx.stack.engines()).find((e) => e.id === victim.id)?.running) await ctx.stack.startEngine(victim.id);
           },
         });
-        await sleep(half, ctx.signal);
+        // Restarted soon, so that the router's first health check after the ejection (at 1 s, then 3 s) can find it.
+        await sleep(300, ctx.signal);
         const restartAt = performance.now();
         await c.restoreNow();
         const base = (await dir.counters(ctx)).get(victim.id)?.succeeded ?? 0;
@@ -90,7 +92,7 @@ function killCase(ctx: SuiteContext, dir: EngineDirectory, nonce: string): CaseD
           }
           await sleep(100, ctx.signal);
         }
-        await sleep(300, ctx.signal);
+        await sleep(margin, ctx.signal);
         const samples = await load.stop();
         const ended = await Promise.all(streams.map(async (s) => ({ engine: s.engine, r: await s.done })));
         const failed = samples.filter((s) => !s.ok);
@@ -264,7 +266,7 @@ function overloadCase(ctx: SuiteContext, dir: EngineDirectory, nonce: string): C
       if (probe.status !== 200) return void c.check(false, `a probe request failed: ${probe.status ?? probe.error}`);
       const waves = Math.ceil(limit / (ctx.expect.maxNumSeqs * Math.max(1, dir.engines.length)));
       const timeoutMs = (ctx.expect.requestTimeoutS ?? 600) * 1000;
-      const budgetMs = waves <= 1 ? 2_000 : Math.min(2_000, (timeoutMs * 0.3) / (waves - 1));
+      const budgetMs = waves <= 1 ? 1_200 : Math.min(1_200, (timeoutMs * 0.3) / (waves - 1));
       if (budgetMs < 500) c.skip(`the router admits ${limit} requests, ${waves} times what the engines run at once; queued behind each other they would reach the router's request timeout of ${timeoutMs / 1000} s before the overload shows (CONFIG_VLLM_ROUTER_MAX_CONCURRENCY, CONFIG_VLLM_ROUTER_REQUEST_TIMEOUT)`);
       const perTokenMs = Math.max(0.2, probe.ms / 16) * FULL_BATCH_SLOWDOWN;
       const tokens = Math.max(8, Math.min(ctx.expect.maxModelLen - 64, Math.floor(budgetMs / perTokenMs)));

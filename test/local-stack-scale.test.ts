@@ -104,7 +104,7 @@ test('a killed engine stays configured (the router fails over) until startEngine
 });
 
 test('a drain that cannot finish is bounded: the engine is stopped after drainTimeoutMs', { timeout: 60_000 }, async () => {
-  ts.spec.engine.drainTimeoutMs = 500;
+  ts.stack.spec.engine.drainTimeoutMs = 500;
   const engine1 = (await ts.stack.engines())[1];
   assert.ok(engine1);
   await ctx.http.post(`${engine1.url}/admin/config`, { prefillOverhead: 60_000 });

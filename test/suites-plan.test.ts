@@ -44,7 +44,7 @@ test('every VLLM_TEST_* option changes which suites run or how they measure', ()
 
 test('the router\'s request timeout and concurrency limit reach its command line and the fault suite\'s expectations', () => {
   const spec = {
-    node: 'vllm-baseline', role: 'baseline', workDir: '/w', routerHost: '127.0.0.1', routerPort: 8000, enginePortBase: 8001, replicas: 2, maxReplicas: 4,
+    node: 'vllm-baseline', role: 'baseline', workDir: '/w', stateDir: '/s', routerHost: '127.0.0.1', routerPort: 8000, enginePortBase: 8001, replicas: 2, maxReplicas: 4,
     engine: { kind: 'sim', modelUrl: 'm', servedModelName: 'm', lmcacheEnabled: true, flags: [], env: {}, readyTimeoutMs: 1, drainTimeoutMs: 1 },
     router: { impl: 'builtin', routingLogic: 'session', sessionKey: 'x-user-id', engineStatsInterval: 1, requestStatsWindow: 60, outlierConsecutive5xx: 5, requestTimeout: 7, maxConcurrency: 99, env: {} },
     prometheus: null,

@@ -28,7 +28,6 @@ export interface StackOptions {
   maxConcurrency?: number;
   /** The router's --outlier-consecutive-5xx; default 0 (off), the router's own default. */
   outlier5xx?: number;
-  drainTimeoutMs?: number;
 }
 
 export interface TestStack {
@@ -56,14 +55,14 @@ export async function testStack(o: StackOptions = {}): Promise<TestStack> {
     vllm_observability_enabled: false, vllm_autoscaling_enabled: true, vllm_autoscaling_max_replicas: maxReplicas,
   };
   const spec = localStackSpec(vars, {
-    name: 'vllm-baseline', role: 'baseline', host: null, workDir: dir, routerPort: base, enginePortBase: base + 1, prometheusPort: 0,
+    name: 'vllm-baseline', role: 'baseline', host: null, workDir: join(dir, 'work'), stateDir: join(dir, 'state'), routerPort: base, enginePortBase: base + 1, prometheusPort: 0,
     routerImpl: 'builtin', routingLogic: o.routingLogic ?? 'prefixaware', lmcacheEnabled: o.lmcache ?? false, extraEngineArgs: [],
   });
-  if (o.drainTimeoutMs !== undefined) spec.engine.drainTimeoutMs = o.drainTimeoutMs;
   let stack: LocalStack;
   try {
     stack = await LocalStack.deploy(spec);
   } catch (err) {
+    await LocalStack.teardownNode(spec);
     await LocalStack.stopAll(spec);
     await rm(dir, { recursive: true, force: true });
     throw err;
@@ -72,6 +71,7 @@ export async function testStack(o: StackOptions = {}): Promise<TestStack> {
     stack, spec,
     expect: localExpectations(spec, vars, undefined),
     async stop() {
+      await LocalStack.teardownNode(spec);
       await LocalStack.stopAll(spec);
       await rm(dir, { recursive: true, force: true });
     },
@@ -102,7 +102,7 @@ export function outline(r: SuiteResult): string {
  * node's expectations (ts.expect) stay what they were.
  */
 export async function setLiveRouting(ts: TestStack, logic: string): Promise<void> {
-  if (ts.spec.router) ts.spec.router.routingLogic = logic;
+  if (ts.stack.spec.router) ts.stack.spec.router.routingLogic = logic;
   const engines = (await ts.stack.engines()).map((e) => Number(e.id.replace('engine-', '')));
   await writeJsonAtomic(nodeLayout(ts.spec.workDir).routerConfig, { ...routerDynamicConfig(ts.spec, engines), routing_logic: logic });
   for (let i = 0; i < 100; i++) {

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const nodes = await loadAllNodes(values['extra-vars'] ?? DEFAULT_EXTRA_VARS).then((c) => c.nodes.filter((n) => n.node.host === null), () => []);
   const since = Date.now();
   const shown = new Map<string, { key: string; at: number }>();
-  const timer = setInterval(() => {
+  const poll = () => {
     void Promise.all(nodes.map(async ({ node, spec }) => {
       const p = await readProgress(spec.workDir);
       // Only this command's run, and only while a case runs: Ansible prints the rest.
@@ -36,7 +36,8 @@ async function main(): Promise<void> {
       shown.set(node.name, { key, at: Date.now() });
       process.stdout.write(`  … ${formatProgress(p)}\n`);
     }));
-  }, 1000);
+  };
+  const timer = setInterval(poll, 500);
   const child = spawn(command, args, { stdio: 'inherit' });
   // The terminal's Ctrl-C reaches the command too; the watcher waits for it to finish.
   const ignore = () => {};

@@ -22,7 +22,7 @@ const vars: StackConfigVars = {
   vllm_use_cpu_inference: true, vllm_sim_prefill_time_per_token_us: 200, vllm_sim_inter_token_latency_us: 10000,
   vllm_sim_kv_blocks: 4096, vllm_sim_block_size: 16, vllm_sim_load_factor_pct: 150, vllm_sim_seed: 42,
   vllm_router_enabled: true, vllm_router_session_key: 'x-user-id', vllm_router_engine_stats_interval: 2,
-  vllm_router_request_stats_window: 60, vllm_router_outlier_consecutive_5xx: 5, vllm_observability_enabled: true, vllm_autoscaling_enabled: false,
+  vllm_router_request_stats_window: 60, vllm_router_outlier_consecutive_5xx: 5, vllm_router_request_timeout: 600, vllm_router_max_concurrency: 4096, vllm_observability_enabled: true, vllm_autoscaling_enabled: false,
   vllm_prometheus_scrape_interval: 5, vllm_alert_error_rate_pct: 5, vllm_alert_ttft_p95_ms: 2000, vllm_alert_kv_cache_usage_pct: 90, vllm_alert_queue_depth: 10,
 };
 

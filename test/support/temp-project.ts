@@ -1,7 +1,7 @@
 // A throw-away copy of the project for end-to-end tests: sources are
 // symlinked, while .config, extra_vars.yaml, hosts, work/ and results/ are its
 // own, so a test never touches the developer's configuration or stack.
-import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,12 +60,53 @@ export async function configureOnPorts(p: TempProject, spec: string, base: numbe
   if (old.exitCode !== 0) throw new Error(`make olddefconfig after defconfig-${spec} failed:\n${old.stdout}${old.stderr}`);
 }
 
-/** A base port with `span` free ports above it, away from the usual 8000/9090. */
+// Test ports stay below Linux's ephemeral range (32768 and up), where client
+// connections of heavy loads would take them, and each block of 100 is
+// reserved across processes (a file naming the holder's pid, reclaimed once it
+// is gone), so that tests running at once never pick the same ports.
+const PORT_BLOCKS = { first: 20_000, count: 127, size: 100 };
+const RESERVATIONS = join(tmpdir(), 'vllm-test-ports');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Reserves the block for this process; false when a live process holds it. */
+async function reserveBlock(base: number): Promise<boolean> {
+  const file = join(RESERVATIONS, String(base));
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await writeFile(file, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(await readFile(file, 'utf8').catch(() => ''));
+      if (holder === process.pid || (Number.isInteger(holder) && holder > 0 && alive(holder))) return false;
+      await rm(file, { force: true });
+    }
+  }
+  return false;
+}
+
+/** A base port with `span` free ports above it, reserved for this test process. */
 export async function freePortBase(span: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 400) * 100;
+  await mkdir(RESERVATIONS, { recursive: true });
+  const blocks = Math.ceil(span / PORT_BLOCKS.size);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = PORT_BLOCKS.first + Math.floor(Math.random() * (PORT_BLOCKS.count - blocks + 1)) * PORT_BLOCKS.size;
+    const reserved: number[] = [];
+    for (let b = 0; b < blocks; b++) {
+      if (!(await reserveBlock(base + b * PORT_BLOCKS.size))) break;
+      reserved.push(base + b * PORT_BLOCKS.size);
+    }
     const ports = Array.from({ length: span }, (_, i) => base + i);
-    if ((await portsInUse(ports)).length === 0) return base;
+    if (reserved.length === blocks && (await portsInUse(ports)).length === 0) return base;
+    await Promise.all(reserved.map((r) => rm(join(RESERVATIONS, String(r)), { force: true })));
   }
   throw new Error('no free port range found for the end-to-end test');
 }

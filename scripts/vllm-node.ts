@@ -191,8 +191,12 @@ async function main(): Promise<void> {
         return;
       }
       await lock(async () => {
-        const stack = await LocalStack.attach(ref, progress);
-        const runDir = await runDirFor(spec.workDir, stack?.spec.workDir ?? spec.workDir);
+        // The same suites on every target: only the stack handle differs.
+        const kube = vars.vllm_target !== 'local'
+          ? await (await import('./lib/stack/kube/kube-node.js')).attachKubeStack({ ...(await configured()), topdir: dirname(extraVars) }, progress)
+          : null;
+        const stack = kube ?? await LocalStack.attach(ref, progress);
+        const runDir = await runDirFor(spec.workDir, (stack instanceof LocalStack ? stack.spec.workDir : null) ?? spec.workDir);
         const suites = async () => {
           if (!stack) throw new Error(`node ${ref.node} has nothing deployed; run make vllm first`);
           // Interrupted: loads stop and every perturbation is undone before exiting; a second signal exits at once.
@@ -214,7 +218,11 @@ async function main(): Promise<void> {
             throw new ExitError(`node ${ref.node}: ${failed.length} case(s) failed: ${failed.join(', ')}`, CASES_FAILED);
           }
         };
-        await (runDir ? recordStep(runDir, 'test', suites) : suites());
+        try {
+          await (runDir ? recordStep(runDir, 'test', suites) : suites());
+        } finally {
+          await kube?.close();
+        }
       });
       return;
     }

@@ -24,7 +24,11 @@ async function missingTools(): Promise<string | null> {
 async function configure(p: TempProject, defconfig: string, base: number): Promise<void> {
   const out = await p.make(`defconfig-${defconfig}`);
   assert.equal(out.exitCode, 0, out.stdout + out.stderr);
-  await p.setConfig({ VLLM_API_PORT: base, VLLM_PROMETHEUS_PORT: base + 90, VLLM_BENCHMARK_DURATION: DURATION });
+  // The suites have their own end-to-end test (e2e-suites.test.ts); here they would only cost time.
+  await p.setConfig({
+    VLLM_API_PORT: base, VLLM_PROMETHEUS_PORT: base + 90, VLLM_BENCHMARK_DURATION: DURATION,
+    VLLM_TEST_API: false, VLLM_TEST_ROUTING: false, VLLM_TEST_SCALING: false, VLLM_TEST_LMCACHE: false, VLLM_TEST_FAULTS: false,
+  });
   const old = await p.make('olddefconfig');
   assert.equal(old.exitCode, 0, old.stdout + old.stderr);
 }

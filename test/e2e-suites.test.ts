@@ -32,7 +32,7 @@ test('make vllm runs the suites on both A/B nodes at once; make vllm-test fails 
   const base = await freePortBase(200);
   assert.equal((await p.make('defconfig-vllm-local+ab')).exitCode, 0);
   // The suites this test is about; scaling, lmcache and faults have their own tests.
-  await p.setConfig({ VLLM_API_PORT: base, VLLM_PROMETHEUS_PORT: base + 90, VLLM_TEST_SCALING: false, VLLM_TEST_LMCACHE: false, VLLM_TEST_FAULTS: false });
+  await p.setConfig({ VLLM_API_PORT: base, VLLM_PROMETHEUS_PORT: base + 90, VLLM_TEST_SCALING: false, VLLM_TEST_LMCACHE: false, VLLM_TEST_FAULTS: false, VLLM_BENCHMARK_ENABLED: false });
   assert.equal((await p.make('olddefconfig')).exitCode, 0);
 
   const run = await p.make('vllm');

@@ -10,7 +10,7 @@ import { outline, runSuite, testStack, type TestStack } from './support/suite-st
 let offloading: TestStack;
 let plain: TestStack;
 before(async () => {
-  [offloading, plain] = await Promise.all([testStack({ lmcache: true, kvBlocks: 256, replicas: 1 }), testStack({ lmcache: false, kvBlocks: 256, replicas: 1 })]);
+  [offloading, plain] = await Promise.all([testStack({ lmcache: true, kvBlocks: 256, replicas: 1, maxNumSeqs: 4 }), testStack({ lmcache: false, kvBlocks: 256, replicas: 1, maxNumSeqs: 4 })]);
 });
 after(async () => {
   await offloading?.stop();

@@ -135,7 +135,9 @@ export const lmcacheSuite: SuiteDefinition = {
     if (!counters || counters.gpuBlocks === null || counters.blockSize === null) return skip(`${engine.id} does not export vllm:cache_config_info, so the workload cannot be sized to its KV cache`);
     const capacity = counters.gpuBlocks * counters.blockSize;
     // Word count stands for tokens; real tokenizers give somewhat more, which only overflows further.
-    const promptWords = Math.min(1500, ctx.expect.maxModelLen - 64, Math.floor(capacity / 8));
+    // Prompts short enough that the engine's full batch (max-num-seqs) pins at most a quarter of its GPU tier,
+    // so that the passes run at full concurrency: the working set's prefill time is fixed, only concurrency cuts it.
+    const promptWords = Math.max(16, Math.min(1500, ctx.expect.maxModelLen - 64, Math.floor(capacity / 8), Math.floor(capacity / (4 * ctx.expect.maxNumSeqs))));
     const users = Math.ceil((OVERFLOW * capacity) / promptWords);
     if (users > MAX_USERS) return skip(`${engine.id}'s GPU tier holds ${capacity} tokens; overflowing it needs ${users} prompts of ${promptWords} tokens, more than this suite sends (${MAX_USERS})`);
     return cases(new Workload(ctx, engine, dir, Math.max(users, 4), promptWords, capacity, runNonce()));

@@ -27,7 +27,7 @@
 //   POST   /apis/authorization.k8s.io/v1/selfsubjectaccessreviews      status.allowed from options.authorize
 //   WebSocket /api/v1/namespaces/NS/pods/NAME/portforward?ports=P     v4.channel.k8s.io, to the pod's
 //                                                          status.podIP (or options.forwardTarget)
-// Resources: pods, services, secrets, configmaps, events, namespaces, nodes (core, /api/v1),
+// Resources: pods, services, endpoints, secrets, configmaps, events, namespaces, nodes (core, /api/v1),
 // deployments (/apis/apps/v1) and customresourcedefinitions (/apis/apiextensions.k8s.io/v1). Every write takes the next cluster-wide resourceVersion.
 // Deployments are reconciled as the controller manager would (pods follow spec.replicas; see
 // kube-api/workloads.ts), with options.pods deciding pod addresses and when they turn Ready.
@@ -187,7 +187,8 @@ export class KubeApiServer {
     return s;
   }
 
-  async listen(host = '127.0.0.1'): Promise<string> {
+  /** Port 0 picks a free one; a given port brings a closed server back at the same address. */
+  async listen(host = '127.0.0.1', port = 0): Promise<string> {
     const server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         if (res.headersSent) res.destroy();
@@ -201,7 +202,13 @@ export class KubeApiServer {
       }
       if (!this.forwarder.upgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n');
     });
-    await new Promise<void>((resolve) => server.listen(0, host, resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
     this.server = server;
     this.url = `http://${host}:${(server.address() as AddressInfo).port}`;
     return this.url;

@@ -47,6 +47,7 @@ export interface ResourceType {
 export const RESOURCES: Record<string, ResourceType> = {
   pods: { prefix: '/api/v1', apiVersion: 'v1', kind: 'Pod', namespaced: true },
   services: { prefix: '/api/v1', apiVersion: 'v1', kind: 'Service', namespaced: true },
+  endpoints: { prefix: '/api/v1', apiVersion: 'v1', kind: 'Endpoints', namespaced: true },
   secrets: { prefix: '/api/v1', apiVersion: 'v1', kind: 'Secret', namespaced: true },
   configmaps: { prefix: '/api/v1', apiVersion: 'v1', kind: 'ConfigMap', namespaced: true },
   events: { prefix: '/api/v1', apiVersion: 'v1', kind: 'Event', namespaced: true },

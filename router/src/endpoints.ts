@@ -42,6 +42,8 @@ export class Endpoint implements EndpointView {
   /** Put to sleep through /sleep: out of rotation until /wake_up. */
   sleeping = false;
   engine: EngineLoad | null = null;
+  /** Where Kubernetes discovery found it; null for static backends. */
+  pod: PodRef | null = null;
   /** The engine's own model objects, by id, from its last /v1/models; null before the first answer. */
   cards: Map<string, ModelCard> | null = null;
   readonly stats: RequestStats;
@@ -115,8 +117,17 @@ export class Endpoint implements EndpointView {
       ejected: this.ejected, sleeping: this.sleeping, in_flight: this.inFlight, qps: s.qps, requests_in_window: s.requests,
       ttft_ms_avg: s.avgTtftMs, latency_ms_avg: s.avgLatencyMs, consecutive_failures: this.consecutiveFailures,
       consecutive_5xx: this.consecutive5xx, engine_load: this.engine, added_at: new Date(this.addedAt).toISOString(),
+      pod: this.pod ? { name: this.pod.name, namespace: this.pod.namespace, ready_since: this.pod.readySince } : null,
     };
   }
+}
+
+/** The Kubernetes pod (or Service) an engine was discovered as. */
+export interface PodRef {
+  name: string;
+  namespace: string;
+  /** When it turned ready (ISO time). */
+  readySince: string;
 }
 
 export interface BackendSpec {
@@ -124,6 +135,7 @@ export interface BackendSpec {
   models: string[];
   label?: string;
   modelType?: ModelType | null;
+  pod?: PodRef | null;
 }
 
 export class EndpointSet {
@@ -147,8 +159,10 @@ export class EndpointSet {
         existing.models = b.models;
         existing.label = b.label ?? 'default';
         existing.modelType = b.modelType ?? null;
+        existing.pod = b.pod ?? null;
       } else {
         const e = new Endpoint(url, b.models, this.windowSeconds, `engine-${this.nextId++}`, b.label ?? 'default', b.modelType ?? null);
+        e.pod = b.pod ?? null;
         this.byUrl.set(url, e);
         added.push(e);
       }

@@ -1,5 +1,6 @@
 // The router as a library: start one in-process (tests, benchmarks), or use
 // its routing algorithms and config parsing.
+import { loadDiscovery } from './discovery/index.js';
 import { parseOptions, type RouterOptions } from './options.js';
 import { RouterServer } from './server.js';
 import { watchDynamicConfig } from './dynamic-config.js';
@@ -24,7 +25,7 @@ export async function startRouter(args: string[], env: NodeJS.ProcessEnv = {}): 
 }
 
 export async function startRouterWith(options: RouterOptions): Promise<RunningRouter> {
-  const server = new RouterServer(options);
+  const server = new RouterServer(options, await loadDiscovery(options));
   const stopWatch = options.dynamicConfigFile
     ? watchDynamicConfig(options.dynamicConfigFile, (c) => server.applyConfig(c), (m) => server.log.log('error', m))
     : () => undefined;

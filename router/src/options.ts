@@ -4,6 +4,7 @@
 // its own flags.
 import { parseArgs } from 'node:util';
 import { MODEL_TYPES, type ModelType } from './health-probe.js';
+import { K8S_FLAGS, K8S_USAGE, parseK8sOptions, type K8sDiscoveryOptions } from './discovery/k8s-options.js';
 import { FOREIGN_FLAGS, FOREIGN_ROUTING, refusal } from './production-stack-flags.js';
 import { PREFIX_DEFAULTS, ROUTING_LOGICS, type RoutingLogic } from './routing/index.js';
 import type { Level } from './logger.js';
@@ -13,7 +14,9 @@ export interface RouterOptions {
   port: number;
   /** Served under this path prefix too (production-stack's --root-path); '' for none. */
   rootPath: string;
-  serviceDiscovery: 'static';
+  serviceDiscovery: 'static' | 'k8s';
+  /** Kubernetes discovery's settings (parsed, and so checked, whichever discovery is chosen). */
+  k8s: K8sDiscoveryOptions;
   staticBackends: string[];
   staticModels: string[];
   staticAliases: Record<string, string>;
@@ -63,7 +66,7 @@ OpenAI-compatible request router for vLLM engines (production-stack compatible f
   --host HOST                                   listen address (default 127.0.0.1)
   --port N                                      listen port, 0 = any free one (default 8001)
   --root-path PATH                              also serve every route under PATH (for example /vllm)
-  --service-discovery static                    how engines are found (k8s is not in this version yet)
+  --service-discovery static|k8s                how engines are found: the --static-backends list, or Kubernetes pods (default static)
   --static-backends URL[,URL]                   engine base URLs
   --static-models M[,M]                         model served by each backend, in the same order
   --static-aliases ALIAS:MODEL[,...]            other names for models
@@ -72,6 +75,7 @@ OpenAI-compatible request router for vLLM engines (production-stack compatible f
   --static-backend-health-checks                check every backend periodically, out of rotation while it fails
   --static-backend-health-check-interval S      seconds between checks (default 60)
   --static-backend-health-check-timeout-seconds S   seconds a check may take (default 10)
+${K8S_USAGE}
   --routing-logic roundrobin|session|prefixaware|leastloaded|kvaware   (default roundrobin)
   --session-key NAME                            header or body field naming the session (default x-user-id)
   --prefix-min-match-length N                   prefix matches shorter than N characters count as cold (default 0)
@@ -189,6 +193,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     args: argv, strict: true, allowPositionals: false,
     options: {
       ...foreign,
+      ...K8S_FLAGS,
       host: s, port: s, 'root-path': s, 'service-discovery': s, 'static-backends': s, 'static-models': s, 'static-aliases': s,
       'static-model-types': s, 'static-model-labels': s, 'static-backend-health-checks': b, 'static-backend-health-check-interval': s,
       'static-backend-health-check-timeout-seconds': s, 'routing-logic': s, 'session-key': s, 'prefix-min-match-length': s, 'prefix-load-weight': s,
@@ -207,10 +212,10 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     if (refused) throw new Error(refused);
   }
   const discovery = v['service-discovery'] ?? 'static';
-  if (discovery === 'k8s') throw new Error('--service-discovery k8s is not supported yet: Kubernetes discovery is not in this version; list the engines with --static-backends');
   if (discovery === 'external-only') throw new Error('--service-discovery external-only is not supported by this router, because only vLLM engines are routed to, not external providers');
-  if (discovery !== 'static') throw new Error(`--service-discovery ${discovery}: expected static`);
+  if (discovery !== 'static' && discovery !== 'k8s') throw new Error(`--service-discovery ${discovery}: expected static or k8s`);
   const backends = parseList(v['static-backends']).map(normalizeUrl);
+  if (discovery === 'k8s' && backends.length > 0) throw new Error('--static-backends lists engines, but --service-discovery k8s finds them in Kubernetes: give one or the other');
   const models = perBackend(parseList(v['static-models']), backends.length, '--static-models');
   const logFormat = v['log-format'] ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw new Error(`--log-format ${logFormat}: expected text or json`);
@@ -220,7 +225,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     host: v.host ?? '127.0.0.1',
     port: int('port', v.port, 8001, 0),
     rootPath: parseRootPath(v['root-path']),
-    serviceDiscovery: 'static',
+    serviceDiscovery: discovery,
+    k8s: parseK8sOptions(v),
     staticBackends: backends,
     staticModels: models,
     staticAliases: parseAliases(v['static-aliases']),

@@ -17,7 +17,6 @@ export interface ForeignFlag {
 
 const TUNES_KVAWARE = 'tunes production-stack\'s kvaware lookups in the LMCache controller; kvaware here scores engine load from /metrics';
 const TUNES_BATCH = 'tunes the batch API, which --enable-batch-api would turn on (refused)';
-const TUNES_K8S = 'tunes Kubernetes discovery, which is not in this version yet (--service-discovery k8s is refused)';
 
 export const FOREIGN_FLAGS: ForeignFlag[] = [
   { name: 'log-stats', value: false, effect: 'ignored', why: '/engines and /metrics carry the stats' },
@@ -38,12 +37,6 @@ export const FOREIGN_FLAGS: ForeignFlag[] = [
   { name: 'sentry-profile-session-sample-rate', value: true, effect: 'ignored', why: 'tunes Sentry reporting, which --sentry-dsn would turn on (refused)' },
   { name: 'otel-service-name', value: true, effect: 'ignored', why: 'tunes tracing, which --otel-endpoint would turn on (refused)' },
   { name: 'otel-secure', value: false, effect: 'ignored', why: 'tunes tracing, which --otel-endpoint would turn on (refused)' },
-  { name: 'k8s-namespace', value: true, effect: 'ignored', why: TUNES_K8S },
-  { name: 'k8s-label-selector', value: true, effect: 'ignored', why: TUNES_K8S },
-  { name: 'k8s-port', value: true, effect: 'ignored', why: TUNES_K8S },
-  { name: 'k8s-service-discovery-type', value: true, effect: 'ignored', why: TUNES_K8S },
-  { name: 'k8s-watcher-timeout-seconds', value: true, effect: 'ignored', why: TUNES_K8S },
-  { name: 'backend-health-check-timeout-seconds', value: true, effect: 'ignored', why: TUNES_K8S },
   { name: 'request-rewriter', value: true, effect: 'refused', allowed: ['noop'], why: 'only noop exists (requests are forwarded unchanged but for an alias\'s model name)' },
   { name: 'feature-gates', value: true, effect: 'refused', allowed: [''], why: 'the experimental features (semantic cache, PII detection) are not in this router' },
   { name: 'callbacks', value: true, effect: 'refused', why: 'it loads a Python module into production-stack\'s process; this router runs no Python' },

@@ -109,7 +109,8 @@ export class RouterServer implements ForwardContext {
   private readonly clientRequestMs: number;
   private readonly clientRequests: DeadlineSweep;
 
-  constructor(readonly options: RouterOptions) {
+  /** `discovery`: the source of the engines, when loaded beforehand (loadDiscovery: Kubernetes); static by default. */
+  constructor(readonly options: RouterOptions, discovery?: DiscoverySource) {
     this.log = new Logger(options.logFormat, options.logLevel);
     this.endpoints = new EndpointSet(options.requestStatsWindow);
     this.metrics = new RouterMetrics(this.endpoints);
@@ -137,8 +138,8 @@ export class RouterServer implements ForwardContext {
       intervalMs: options.staticBackendHealthCheckInterval * 1000,
       timeoutMs: options.staticBackendHealthCheckTimeout * 1000,
     });
-    this.discovery = createDiscovery(options);
-    this.discovery.start((backends) => this.replaceBackends(backends));
+    this.discovery = discovery ?? createDiscovery(options);
+    this.discovery.start((backends) => this.replaceBackends(backends), (level, message, fields) => this.log.log(level, message, fields));
     const limit = options.maxBodySize;
     // Node checks its request timeout on an interval: often enough for the bound to hold within a quarter of it.
     this.server = createServer({ connectionsCheckingInterval: Math.max(10, Math.min(30_000, this.clientRequestMs / 4)) }, (req, res) => {
@@ -181,7 +182,9 @@ export class RouterServer implements ForwardContext {
   /** Applies a dynamic config without dropping in-flight requests. */
   applyConfig(c: DynamicConfig): void {
     const before = this.endpoints.all().map((e) => e.url).join(',');
-    if (c.backends) this.replaceBackends(c.backends);
+    // Under Kubernetes discovery the pods decide the engines: a file's list would be overwritten at the next event.
+    if (c.backends && this.options.serviceDiscovery !== 'static') this.log.log('error', `dynamic config: static_backends ignored, because --service-discovery ${this.options.serviceDiscovery} finds the engines; the file's other settings apply`);
+    else if (c.backends) this.replaceBackends(c.backends);
     const changes: string[] = [];
     const after = this.endpoints.all().map((e) => e.url).join(',');
     if (before !== after) changes.push(`backends ${after || '(none)'}`);
@@ -319,7 +322,8 @@ export class RouterServer implements ForwardContext {
     if (method === 'GET') {
       if (path === '/health') {
         if (this.discovery.healthy()) return this.answer(res, JSON_HEADERS, '{"status":"healthy"}');
-        return this.answer(res, JSON_HEADERS, JSON.stringify({ status: `service discovery (${this.discovery.name}) has lost sight of the engines` }), 503);
+        const reason = this.discovery.problem?.() ?? null;
+        return this.answer(res, JSON_HEADERS, JSON.stringify({ status: `service discovery (${this.discovery.name}) has lost sight of the engines`, ...(reason ? { reason } : {}) }), 503);
       }
       if (path === '/metrics') {
         this.metrics.registry.metrics().then(
@@ -330,7 +334,8 @@ export class RouterServer implements ForwardContext {
       }
       if (path === '/version') return this.answer(res, JSON_HEADERS, JSON.stringify({ name: 'vllm-router', version: VERSION }));
       if (path === '/engines') {
-        return this.answer(res, JSON_HEADERS, JSON.stringify({ routing_logic: this.routingLogic, session_key: this.sessionKey, engines: this.endpoints.all().map((e) => e.snapshot()) }));
+        const discovery = this.discovery.describe?.();
+        return this.answer(res, JSON_HEADERS, JSON.stringify({ routing_logic: this.routingLogic, session_key: this.sessionKey, engines: this.endpoints.all().map((e) => e.snapshot()), ...(discovery ? { discovery } : {}) }));
       }
       if (path === '/v1/models') {
         if (!this.authorized(headers.authorization)) throw errors.unauthorized();

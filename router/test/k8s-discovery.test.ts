@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { K8sDiscovery } from '../src/discovery/k8s-discovery.js';
-import type { DiscoveredEngine } from '../src/discovery/k8s-engines.js';
+import type { BackendSpec } from '../src/endpoints.js';
 import { parseK8sOptions } from '../src/discovery/k8s-options.js';
 import { KubeApiServer, type KubeObject } from '../../test/support/kube-api-server.js';
 import { sharedFreePort, until } from '../../test/support/loopback.js';
@@ -45,7 +45,7 @@ function start(t: TestContext, server: { kubeconfig(ns: string): string }, port:
   const kc = new KubeConfig();
   kc.loadFromString(server.kubeconfig(NS));
   const logs: string[] = [];
-  const sets: DiscoveredEngine[][] = [];
+  const sets: BackendSpec[][] = [];
   const d = new K8sDiscovery(parseK8sOptions({ 'k8s-namespace': NS, 'k8s-label-selector': SELECTOR, 'k8s-port': String(port), ...flags }), {
     log: (level, message) => logs.push(`${level} ${message}`),
     engineAuth: { authorization: 'Bearer engine-key' },
@@ -54,7 +54,7 @@ function start(t: TestContext, server: { kubeconfig(ns: string): string }, port:
   });
   d.start((engines) => sets.push(engines));
   t.after(() => d.stop());
-  const names = () => (sets.at(-1) ?? []).map((e) => e.name).join(',');
+  const names = () => (sets.at(-1) ?? []).map((e) => e.pod?.name).join(',');
   return { d, logs, sets, names };
 }
 
@@ -69,12 +69,15 @@ test('pods followed by namespace and labels: ready with models → in, unready o
   api.addPod('elsewhere', 'engine-x', ENGINE, '127.0.0.4');
   const { d, logs, sets, names } = start(t, api, engines.port);
   await until('the first list', () => logs.some((l) => l.includes('watching pods')));
-  assert.deepEqual(sets, [], 'an unready pod is not an engine');
+  assert.equal(sets.length, 0, 'an unready pod is not an engine');
   api.setPodReady(NS, 'engine-a', true);
   await until('engine-a in rotation', () => names() === 'engine-a');
-  const a = (sets.at(-1) ?? [])[0] as DiscoveredEngine | undefined;
+  const a = (sets.at(-1) ?? [])[0];
   assert.equal(a?.url, `http://127.0.0.2:${engines.port}`);
   assert.deepEqual(a?.models, ['facebook/opt-125m']);
+  assert.deepEqual(a?.pod?.name, 'engine-a');
+  assert.equal(a?.pod?.namespace, NS);
+  assert.ok(Date.parse(a?.pod?.readySince ?? '') > 0, 'ready since the pod\'s Ready condition');
   assert.deepEqual(engines.auth.get('127.0.0.2'), ['Bearer engine-key'], 'models asked once, with the engines\' API key');
   api.addPod(NS, 'engine-b', ENGINE, '127.0.0.3');
   await until('engine-b too', () => names() === 'engine-a,engine-b');

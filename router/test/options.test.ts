@@ -22,7 +22,10 @@ test('production-stack flags parse, with defaults, and mistakes name the flag', 
   assert.throws(() => parseOptions(['--static-backends', 'http://a:8000', '--static-models', 'm,m'], {}), /--static-models names 2 value\(s\) for 1 backend/);
   assert.throws(() => parseOptions(['--routing-logic', 'fastest'], {}), /routing logic "fastest" is not one of roundrobin/);
   assert.throws(() => parseOptions(['--max-concurrency', '0'], {}), /--max-concurrency 0: expected a whole number of at least 1/);
-  assert.throws(() => parseOptions(['--service-discovery', 'k8s'], {}), /--service-discovery k8s is not supported yet/);
+  assert.equal((parseOptions(['--service-discovery', 'k8s', '--k8s-namespace', 'vllm'], {}) as RouterOptions).k8s.namespace, 'vllm');
+  assert.throws(() => parseOptions(['--service-discovery', 'k8s', '--static-backends', 'http://a:8000'], {}), /--static-backends lists engines, but --service-discovery k8s finds them in Kubernetes/);
+  assert.throws(() => parseOptions(['--service-discovery', 'dns'], {}), /--service-discovery dns: expected static or k8s/);
+  assert.throws(() => parseOptions(['--service-discovery', 'k8s', '--k8s-label-selector', 'a=b,'], {}), /--k8s-label-selector a=b,: "" is not a label selector requirement/);
   assert.equal((parseOptions([], { VLLM_ROUTER_API_KEY: 'k', VLLM_API_KEY: 'e' }) as RouterOptions).apiKey, 'k');
   assert.deepEqual((parseOptions(['--static-aliases', 'small:llama3:8b,opt:facebook/opt-125m'], {}) as RouterOptions).staticAliases, { small: 'llama3:8b', opt: 'facebook/opt-125m' });
   assert.throws(() => parseOptions(['--static-aliases', 'nocolon'], {}), /alias "nocolon" is not ALIAS:MODEL/);

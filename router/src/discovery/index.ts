@@ -1,18 +1,24 @@
 // Where the engines come from. A discovery source feeds the router's one
 // endpoint set (RouterServer.replaceBackends) with the backends it finds, as
-// often as they change; the dynamic config file feeds the same place. Static
-// discovery (--static-backends) is the source today; a Kubernetes source
-// plugs in here (--service-discovery k8s).
+// often as they change; the dynamic config file feeds the same place under
+// static discovery. Sources: the --static-backends list, and Kubernetes
+// (--service-discovery k8s, k8s-discovery.ts), loaded only when asked for:
+// its client library takes a second or more to load.
 import type { BackendSpec } from '../endpoints.js';
 import type { RouterOptions } from '../options.js';
+import type { LogFn } from './k8s-engines.js';
 
 export interface DiscoverySource {
   readonly name: string;
-  /** Starts feeding: `apply` replaces the endpoint set with the backends found, now and on each change. */
-  start(apply: (backends: BackendSpec[]) => void): void;
+  /** Starts feeding: `apply` replaces the endpoint set with the backends found, now and on each change; `log` takes its state changes. */
+  start(apply: (backends: BackendSpec[]) => void, log?: LogFn): void;
   stop(): void;
   /** False when the source has lost sight of the engines: the router's /health then answers 503. */
   healthy(): boolean;
+  /** Why it is unhealthy (or what is going wrong still within its bound); null when nothing is. */
+  problem?(): string | null;
+  /** What /engines shows about the source: its settings, health and every engine it has seen. */
+  describe?(): Record<string, unknown>;
 }
 
 /** The backends of --static-backends, with their models, types and labels, applied once. */
@@ -41,10 +47,16 @@ export function staticBackends(options: RouterOptions): BackendSpec[] {
   }));
 }
 
+/** The static source; Kubernetes discovery needs loadDiscovery(). */
 export function createDiscovery(options: RouterOptions): DiscoverySource {
-  switch (options.serviceDiscovery) {
-    case 'static': return new StaticDiscovery(staticBackends(options));
-    // Unreachable from typed code (options.ts refuses the others).
-    default: throw new Error(`service discovery "${String(options.serviceDiscovery)}" is not available`);
-  }
+  if (options.serviceDiscovery !== 'static') throw new Error(`service discovery "${options.serviceDiscovery}" is loaded with loadDiscovery()`);
+  return new StaticDiscovery(staticBackends(options));
+}
+
+/** The source the options ask for; throws when Kubernetes cannot be configured (no kubeconfig, no service account). */
+export async function loadDiscovery(options: RouterOptions): Promise<DiscoverySource> {
+  if (options.serviceDiscovery === 'static') return createDiscovery(options);
+  const { K8sDiscovery } = await import('./k8s-discovery.js');
+  const engineAuth: Record<string, string> = options.engineApiKey ? { authorization: `Bearer ${options.engineApiKey}` } : {};
+  return new K8sDiscovery(options.k8s, { engineAuth });
 }

@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type KubernetesObject, type V1Endpoints, type V1Pod } from '@kubernetes/client-node';
+import type { BackendSpec } from '../endpoints.js';
+import type { DiscoverySource } from './index.js';
 import { modelsFetcher, type ModelsFetcher } from './engine-models.js';
 import { EngineTracker, type DiscoveredEngine, type EngineState, type LogFn } from './k8s-engines.js';
 import { ResilientInformer, type InformerHealth, type InformerSettings, type InformerTarget } from './k8s-informer.js';
@@ -48,7 +50,8 @@ export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): { kc: Kube
 }
 
 export interface K8sDiscoveryDeps {
-  log: LogFn;
+  /** Where state changes are logged until start() is given the router's log. */
+  log?: LogFn;
   /** Headers for the engines (their API key), sent with GET /v1/models. */
   engineAuth: Record<string, string>;
   /** Default: loadKubeConfig(). */
@@ -58,13 +61,18 @@ export interface K8sDiscoveryDeps {
   timing?: Partial<Pick<InformerSettings, 'requestTimeoutMs' | 'watchGraceMs' | 'retryMinMs' | 'retryMaxMs'>> & { modelsRetryMinMs?: number; modelsRetryMaxMs?: number };
 }
 
-export class K8sDiscovery {
+/** What the router's endpoint set is given for an engine in rotation. */
+export function backendOf(e: DiscoveredEngine): BackendSpec {
+  return { url: e.url, models: e.models, label: e.label, pod: { name: e.name, namespace: e.namespace, readySince: e.readySince } };
+}
+
+export class K8sDiscovery implements DiscoverySource {
   readonly name = 'k8s';
   private readonly kc: KubeConfig;
   private readonly tracker: EngineTracker;
   private readonly informer: ResilientInformer<KubernetesObject>;
-  private apply: (engines: DiscoveredEngine[]) => void = () => undefined;
-  private readonly log: LogFn;
+  private apply: (backends: BackendSpec[]) => void = () => undefined;
+  private log: LogFn;
   /** Where the cluster configuration came from, for the startup log. */
   private readonly source: string;
   readonly what: string;
@@ -73,15 +81,16 @@ export class K8sDiscovery {
     const loaded = deps.kubeConfig ? { kc: deps.kubeConfig, source: `server ${deps.kubeConfig.getCurrentCluster()?.server ?? '?'}` } : loadKubeConfig();
     this.kc = loaded.kc;
     this.source = loaded.source;
-    this.log = deps.log;
+    this.log = deps.log ?? (() => undefined);
+    const log: LogFn = (level, message, fields) => this.log(level, message, fields);
     const timing = deps.timing ?? {};
     const resource = options.type === 'pod-ip' ? 'pods' : 'endpoints';
     this.what = `${resource} in namespace ${options.namespace}${options.labelSelector ? ` with labels ${options.labelSelector}` : ''}`;
     this.tracker = new EngineTracker({
       kind: options.type === 'pod-ip' ? 'pod' : 'service',
       fetchModels: deps.fetchModels ?? modelsFetcher(deps.engineAuth, options.modelsTimeoutSeconds * 1000),
-      apply: (engines) => this.apply(engines),
-      log: deps.log,
+      apply: (engines) => this.apply(engines.map(backendOf)),
+      log,
       now: Date.now,
       after: (ms, fn) => {
         const t = setTimeout(fn, ms);
@@ -109,12 +118,13 @@ export class K8sDiscovery {
       unhealthyAfterMs: options.unhealthyAfterSeconds * 1000,
       now: Date.now,
       random: Math.random,
-    }, deps.log);
+    }, log);
   }
 
   /** Starts watching; `apply` receives the engines in rotation after every change. */
-  start(apply: (engines: DiscoveredEngine[]) => void): void {
+  start(apply: (backends: BackendSpec[]) => void, log?: LogFn): void {
     this.apply = apply;
+    if (log) this.log = log;
     this.log('info', `k8s discovery: ${this.what}, engines on port ${this.options.port} (${this.options.type}), cluster from ${this.source}`);
     this.informer.start();
   }
@@ -130,6 +140,10 @@ export class K8sDiscovery {
 
   health(): InformerHealth {
     return this.informer.health();
+  }
+
+  problem(): string | null {
+    return this.informer.health().problem;
   }
 
   /** For /engines: where engines come from, whether that works, and every engine seen. */

@@ -55,6 +55,8 @@ export function describeError(err: unknown): string {
   const e = err as { code?: unknown; statusCode?: unknown; body?: unknown; message?: unknown } | null;
   const status = typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : null;
   let detail = typeof e?.message === 'string' ? e.message : String(err);
+  // node-fetch's words for a watch whose connection ended without the end of its chunked body.
+  if ((e as { code?: unknown } | null)?.code === 'ERR_STREAM_PREMATURE_CLOSE' || detail === 'Premature close') detail = 'the watch connection was cut (premature close)';
   if (typeof e?.body === 'string' || (typeof e?.body === 'object' && e?.body !== null)) {
     try {
       const body = (typeof e.body === 'string' ? JSON.parse(e.body) : e.body) as { message?: unknown };
@@ -64,8 +66,16 @@ export function describeError(err: unknown): string {
     }
   }
   if (status !== null && /^HTTP-Code: \d+/.test(detail)) detail = detail.replace(/\s+/g, ' ').slice(0, 200);
-  return status !== null ? `HTTP ${status}: ${detail}` : detail;
+  // A watch refused before its stream starts carries only the status line: say what it usually means.
+  const hint = status === null || detail.length > 40 ? '' : HINTS[status] ?? '';
+  return status !== null ? `HTTP ${status}: ${detail}${hint ? ` (${hint})` : ''}` : detail;
 }
+
+const HINTS: Record<number, string> = {
+  401: 'the API server does not accept these credentials',
+  403: 'the router\'s account may not list or watch them: the chart\'s Role grants get, list and watch on pods',
+  404: 'no such namespace or resource',
+};
 
 /**
  * client-node's Watch with the bounds its own lacks: the request is abandoned

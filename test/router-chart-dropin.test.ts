@@ -112,14 +112,15 @@ test('the chart\'s router argument vectors, for every routing logic and router o
   await until('both engine pods ready', () => api.list('Pod', NS).filter((p) => api.isReady(p)).length === POD_IPS.length, 30_000);
   const podNames = api.list('Pod', NS).map((p) => p.metadata.name).sort();
 
-  await Promise.all(cases.map(async (c, i) => {
+  // One router at a time: each loads the Kubernetes client (about a second of CPU), and a 2-core machine shares them badly.
+  for (const [i, c] of cases.entries()) {
     const args = (find(rendered[i] as KubeObject[], 'Deployment', 'test-deployment-router') as Deployment).spec.template.spec.containers[0]?.args ?? [];
     assert.equal(args[0], '--host', `${c.name}: the chart renders args only; the image's entry point is the router`);
     if (c.refused) {
       const out = await runToExit([ROUTER, ...adjusted(args)], env);
       assert.equal(out.code, 2, `${c.name}: exit code 2 (a flag it cannot honour)\n${out.output}`);
       assert.match(out.output, c.refused, c.name);
-      return;
+      continue;
     }
     const router = await startListening([ROUTER, ...adjusted(args)], env);
     routers.push(router);
@@ -134,7 +135,8 @@ test('the chart\'s router argument vectors, for every routing logic and router o
         return body.discovery?.type === 'service-name' && body.discovery.engines.some((e) => e.name === 'test-opt-engine-service' && e.condition === 'ready');
       });
       await until(`${c.name}: the models request tried`, () => router.output().includes(`GET http://test-opt-engine-service:${port}/v1/models failed`));
-      return;
+      await router.stop();
+      continue;
     }
     await until(`${c.name}: both engines in rotation`, async () => {
       const body = await (await fetch(`${url}/engines`)).json() as { engines: { healthy: boolean; pod: { name: string } | null }[] };
@@ -152,6 +154,7 @@ test('the chart\'s router argument vectors, for every routing logic and router o
       const body = await (await fetch(`${url}/engines`)).json() as { engines: { pod: { name: string } | null }[] };
       assert.deepEqual(body.engines.map((e) => e.pod?.name).sort(), podNames, `${c.name}: the pods, by name`);
     }
-  }));
+    await router.stop();
+  }
   assert.equal(routers.length, cases.filter((c) => !c.refused).length, 'every accepted vector started a serving router');
 });

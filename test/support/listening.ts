@@ -11,7 +11,8 @@ export interface Listening {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startListening(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<Listening> {
+/** timeoutMs bounds a hang, not a speed: a loaded 2-core machine takes seconds to load the router with its Kubernetes client. */
+export async function startListening(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<Listening> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   child.stdout?.setEncoding('utf8');

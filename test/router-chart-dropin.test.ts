@@ -133,15 +133,15 @@ test('the chart\'s router argument vectors, for every routing logic and router o
       await until(`${c.name}: the engine Service seen`, async () => {
         const body = await (await fetch(`${url}/engines`)).json() as { discovery?: { type: string; engines: { name: string; condition: string }[] } };
         return body.discovery?.type === 'service-name' && body.discovery.engines.some((e) => e.name === 'test-opt-engine-service' && e.condition === 'ready');
-      });
-      await until(`${c.name}: the models request tried`, () => router.output().includes(`GET http://test-opt-engine-service:${port}/v1/models failed`));
+      }, 30_000);
+      await until(`${c.name}: the models request tried`, () => router.output().includes(`GET http://test-opt-engine-service:${port}/v1/models failed`), 30_000);
       await router.stop();
       continue;
     }
     await until(`${c.name}: both engines in rotation`, async () => {
       const body = await (await fetch(`${url}/engines`)).json() as { engines: { healthy: boolean; pod: { name: string } | null }[] };
       return body.engines.filter((e) => e.healthy).length === POD_IPS.length;
-    });
+    }, 30_000);
     const ask = (headers: Record<string, string> = {}) => fetch(`${url}${root}/v1/completions`, {
       method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model: MODEL, prompt: 'Hello', max_tokens: 2 }),
     });

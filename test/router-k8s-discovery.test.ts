@@ -59,7 +59,7 @@ test('pods through their lifecycle under traffic: the routing set follows each e
     const sentAt = performance.now();
     const res = await fetch(`${url}/v1/completions`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: MODEL, prompt: 'Hello there', max_tokens: stream ? 40 : 1, stream }),
+      body: JSON.stringify({ model: MODEL, prompt: 'Hello there', max_tokens: stream ? 100 : 1, stream }),
     });
     const body = await res.text();
     const a = { sentAt, engine: engineOf.get(res.headers.get('x-router-engine') ?? '') ?? '(router)', status: res.status };
@@ -95,9 +95,11 @@ test('pods through their lifecycle under traffic: the routing set follows each e
     await until(`the router to route to [${set}]`, async () => (await rotation()) === set);
     return performance.now();
   };
-  const noneAfter = (since: number, pod: Pod) => {
+  /** Lets the traffic run until a few requests were sent after `since`, stops it, and checks where they went. */
+  const noneAfter = async (since: number, pod: Pod, stopTraffic: () => Promise<void>) => {
+    await until('traffic after the event', () => answers.filter((a) => a.sentAt > since).length >= 5);
+    await stopTraffic();
     const after = answers.filter((a) => a.sentAt > since);
-    assert.ok(after.length >= 3, `traffic kept flowing after the event (${after.length} requests)`);
     assert.deepEqual(after.filter((a) => a.engine === pod), [], `nothing sent after the router saw ${pod} leave reached it`);
     assert.ok(after.every((a) => a.status === 200), 'and every one of them was answered');
   };
@@ -113,12 +115,10 @@ test('pods through their lifecycle under traffic: the routing set follows each e
   assert.equal(await askN(6), 'pod-a,pod-a,pod-a,pod-b,pod-b,pod-b');
   // Unready while traffic runs: out at once.
   let stop = traffic();
-  await new Promise((r) => setTimeout(r, 100));
+  await until('traffic running', () => answers.length >= 14);
   api.setPodReady(NS, 'pod-a', false);
   const unreadySeen = await seen('pod-b');
-  await new Promise((r) => setTimeout(r, 300));
-  await stop();
-  noneAfter(unreadySeen, 'pod-a');
+  await noneAfter(unreadySeen, 'pod-a', stop);
   // Ready again, then terminating with streams running on it: they finish, new requests go elsewhere.
   api.setPodReady(NS, 'pod-a', true);
   await seen('pod-a,pod-b');
@@ -128,9 +128,7 @@ test('pods through their lifecycle under traffic: the routing set follows each e
   api.deletePod(NS, 'pod-a', 30);
   const terminatingSeen = await seen('pod-b');
   assert.ok((await api.get('Pod', NS, 'pod-a') as KubeObject).metadata.deletionTimestamp, 'pod-a is still there, terminating');
-  await new Promise((r) => setTimeout(r, 300));
-  await stop();
-  noneAfter(terminatingSeen, 'pod-a');
+  await noneAfter(terminatingSeen, 'pod-a', stop);
   const finished = await streams;
   assert.deepEqual(finished.map((s) => s.status), [200, 200, 200, 200]);
   assert.ok(finished.filter((s) => s.engine === 'pod-a').length >= 1 && finished.every((s) => s.body.trimEnd().endsWith('data: [DONE]')), 'the streams on the terminating pod ran to their end');
@@ -158,8 +156,7 @@ test('pods through their lifecycle under traffic: the routing set follows each e
     const res = await fetch(`${url}/health`);
     return { status: res.status, body: await res.json() as { status: string; reason?: string } };
   };
-  assert.equal((await health()).status, 200, 'within the bound');
-  assert.equal(await askN(2), 'pod-b,pod-c');
+  assert.equal(await askN(2), 'pod-b,pod-c', 'the engines found keep serving while discovery fails');
   await until('503 after 1 s of failures', async () => (await health()).status === 503, 5000);
   assert.match((await health()).body.reason ?? '', /Kubernetes discovery of pods in namespace vllm with labels environment=test,release=test has been failing for \d+\.\d s: HTTP 403: Forbidden \(the router's account may not list or watch them/);
   deny = false;

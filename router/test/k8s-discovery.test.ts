@@ -17,7 +17,7 @@ import { sharedFreePort, until } from '../../test/support/loopback.js';
 const NS = 'vllm';
 const ENGINE = { environment: 'test', release: 'test' };
 const SELECTOR = 'environment=test,release=test';
-const FAST = { requestTimeoutMs: 2000, watchGraceMs: 1000, retryMinMs: 50, retryMaxMs: 200, modelsRetryMinMs: 50, modelsRetryMaxMs: 200 };
+const FAST = { requestTimeoutMs: 5000, watchGraceMs: 1000, retryMinMs: 50, retryMaxMs: 200, modelsRetryMinMs: 50, modelsRetryMaxMs: 200 };
 
 interface FakeEngines {
   port: number;
@@ -41,7 +41,7 @@ async function fakeEngines(t: TestContext, hosts: string[]): Promise<FakeEngines
   return { port, auth };
 }
 
-function start(t: TestContext, server: { kubeconfig(ns: string): string }, port: number, flags: Record<string, string> = {}, timing: Partial<typeof FAST> = {}) {
+function start(t: TestContext, server: { kubeconfig(ns: string): string }, port: number, flags: Record<string, string> = {}, timing: Partial<typeof FAST> & { now?: () => number } = {}) {
   const kc = new KubeConfig();
   kc.loadFromString(server.kubeconfig(NS));
   const logs: string[] = [];
@@ -143,22 +143,34 @@ test('410 Gone relists and converges; a bookmark\'s resourceVersion spares a rel
 test('an API server that refuses: /health stays up within the bound, then 503 with the reason, logged once each; recovers by itself', async (t) => {
   const engines = await fakeEngines(t, ['127.0.0.2']);
   let deny = true;
-  const api = await KubeApiServer.start({ authorize: () => !deny || 'no RBAC for the test' });
+  const attempts: number[] = [];
+  const api = await KubeApiServer.start({
+    authorize: () => {
+      attempts.push(performance.now());
+      return !deny || 'no RBAC for the test';
+    },
+  });
   t.after(() => api.close());
   api.addPod(NS, 'engine-a', ENGINE, '127.0.0.2');
-  const { d, logs, names } = start(t, api, engines.port, { 'k8s-unhealthy-after': '1' });
+  // The health bound is read on a clock the test moves, so "within" and "past" do not depend on this machine's speed.
+  let clock = 1_000_000;
+  const { d, logs, names } = start(t, api, engines.port, { 'k8s-unhealthy-after': '1' }, { now: () => clock });
   await until('the first refusal', () => logs.some((l) => l.startsWith('warn')));
+  clock += 900;
   assert.equal(d.healthy(), true, 'within the bound');
-  assert.match(d.health().problem ?? '', /HTTP 403: pods "" is forbidden: User "test" cannot list resource "pods" in the namespace "vllm": no RBAC for the test/);
-  await until('the bound', () => !d.healthy(), 3000);
-  assert.match(d.describe().problem ?? '', /has been failing for 1\.\d s: HTTP 403/);
-  const attempts = api.requests.length;
-  assert.ok(attempts >= 3 && attempts <= 12, `retried with back-off, not in a loop (${attempts} requests in about 1 s)`);
+  assert.match(d.health().problem ?? '', /has been failing for 0\.9 s: HTTP 403: pods "" is forbidden: User "test" cannot list resource "pods" in the namespace "vllm": no RBAC for the test/);
+  clock += 200;
+  assert.equal(d.healthy(), false, 'past the bound');
+  assert.match(d.describe().problem ?? '', /has been failing for 1\.1 s: HTTP 403/);
+  await until('retries', () => attempts.length >= 4, 5000);
+  const gaps = attempts.slice(1).map((a, i) => a - (attempts[i] as number));
+  assert.ok(gaps.every((g) => g >= 0.8 * FAST.retryMinMs - 5), `retried with back-off, never in a loop (gaps ${gaps.map(Math.round).join(', ')} ms)`);
+  await until('the bound logged (on the real clock)', () => logs.some((l) => l.startsWith('error')), 5000);
   deny = false;
-  await until('recovery', () => d.healthy() && names() === 'engine-a', 3000);
+  await until('recovery', () => d.healthy() && names() === 'engine-a', 5000);
   assert.equal(count(logs, /^warn k8s discovery/), 1);
   assert.equal(count(logs, /^error k8s discovery of pods .* has failed for 1 s \(HTTP 403: .*\): \/health answers 503 until it works again$/), 1);
-  assert.equal(count(logs, /^info k8s discovery works again after 1\.\d s of failures$/), 1);
+  assert.equal(count(logs, /^info k8s discovery works again after \d+\.\d s of failures$/), 1);
 });
 
 test('an API server that goes away keeps the engines in rotation; when it is back the watch resumes from its resourceVersion', async (t) => {
@@ -223,11 +235,11 @@ test('an API server that hangs: a list or watch without an answer fails after th
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const kubeconfig = { kubeconfig: () => JSON.stringify({ apiVersion: 'v1', kind: 'Config', 'current-context': 'x', clusters: [{ name: 'x', cluster: { server: url, 'insecure-skip-tls-verify': true } }], users: [{ name: 'x', user: { token: 't' } }], contexts: [{ name: 'x', context: { cluster: 'x', user: 'x' } }] }) };
-  const { d } = start(t, kubeconfig, 8000, { 'k8s-watcher-timeout-seconds': '1' }, { requestTimeoutMs: 400, watchGraceMs: 300 });
+  const { d } = start(t, kubeconfig, 8000, { 'k8s-watcher-timeout-seconds': '1' }, { requestTimeoutMs: 1000, watchGraceMs: 300 });
   await until('a silent watch cut after 1 s + the grace', () => /still open 0\.3 s after its 1 s timeout; the connection is presumed dead/.test(d.health().problem ?? ''), 5000);
   await until('the watch asked again', () => seen.filter((s) => s === 'watch silent-watch').length >= 2);
   mode = 'hang';
-  await until('a request without an answer', () => /no answer within 0\.4 s/.test(d.health().problem ?? ''), 5000);
+  await until('a request without an answer', () => /no answer within 1 s/.test(d.health().problem ?? ''), 5000);
   await until('asked again after the request timeout', () => seen.filter((s) => s.endsWith('hang')).length >= 2, 3000);
   mode = 'answer';
 });

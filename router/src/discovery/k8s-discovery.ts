@@ -58,7 +58,7 @@ export interface K8sDiscoveryDeps {
   kubeConfig?: KubeConfig;
   fetchModels?: ModelsFetcher;
   /** Shorter timings for tests. */
-  timing?: Partial<Pick<InformerSettings, 'requestTimeoutMs' | 'watchGraceMs' | 'retryMinMs' | 'retryMaxMs'>> & { modelsRetryMinMs?: number; modelsRetryMaxMs?: number };
+  timing?: Partial<Pick<InformerSettings, 'requestTimeoutMs' | 'watchGraceMs' | 'retryMinMs' | 'retryMaxMs' | 'now'>> & { modelsRetryMinMs?: number; modelsRetryMaxMs?: number };
 }
 
 /** What the router's endpoint set is given for an engine in rotation. */
@@ -116,7 +116,7 @@ export class K8sDiscovery implements DiscoverySource {
       retryMinMs: timing.retryMinMs ?? 500,
       retryMaxMs: timing.retryMaxMs ?? 30_000,
       unhealthyAfterMs: options.unhealthyAfterSeconds * 1000,
-      now: Date.now,
+      now: timing.now ?? Date.now,
       random: Math.random,
     }, log);
   }

@@ -1,6 +1,7 @@
 // Engines as Kubernetes pods would have them: distinct addresses
 // (127.0.0.2, 127.0.0.3, ...) all listening on one container port.
 import { createServer, type Server } from 'node:net';
+import { freePortBase } from './temp-project.js';
 
 function bind(host: string, port: number): Promise<Server | null> {
   return new Promise((resolve) => {
@@ -10,15 +11,16 @@ function bind(host: string, port: number): Promise<Server | null> {
   });
 }
 
-/** A port that is free on every one of the hosts at once. */
+/**
+ * A port free on every one of the hosts at once: from the reserved test blocks below the
+ * ephemeral range (freePortBase), so that no concurrent test or client connection takes it.
+ */
 export async function sharedFreePort(hosts: string[]): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const first = await bind(hosts[0] ?? '127.0.0.2', 0);
-    if (!first) continue;
-    const port = (first.address() as { port: number }).port;
-    const held = [first];
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await freePortBase(1);
+    const held: Server[] = [];
     let ok = true;
-    for (const host of hosts.slice(1)) {
+    for (const host of hosts) {
       const s = await bind(host, port);
       if (!s) {
         ok = false;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -7,7 +7,8 @@ import { which } from 'zx';
 import { engineCommand, routerCommand, routerDynamicConfig } from '../scripts/lib/stack/process-commands.js';
 import { localStackSpec, offloadBlocks, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/stack/spec-from-config.js';
 import { readSecrets } from '../scripts/lib/stack/secrets.js';
-import { checkNode } from '../scripts/lib/stack/node-check.js';
+import { atLeast, checkNode } from '../scripts/lib/stack/node-check.js';
+import { REPO as REPO_DIR } from './support/temp-project.js';
 
 const vars: StackConfigVars = {
   vllm_engine: 'sim', vllm_model_url: 'facebook/opt-125m', vllm_model_name: '', vllm_replica_count: 2,
@@ -124,4 +125,14 @@ test('bring-up names each missing program once, with what to do, and still repor
   assert.equal(err.message.match(/no `vllm` executable/g)?.length, 1, err.message);
   assert.match(err.message, /install vLLM \(pip install vllm\) or choose the simulator \(CONFIG_VLLM_ENGINE_SIM\)/);
   assert.match(err.message, /✅ work dir/);
+});
+
+test('bring-up asks for the Node.js version package.json and README name', async () => {
+  const pkg = JSON.parse(await readFile(join(REPO_DIR, 'package.json'), 'utf8')) as { engines: { node: string } };
+  assert.equal(pkg.engines.node, '>=20.18.1');
+  assert.match(await readFile(join(REPO_DIR, 'README.md'), 'utf8'), /Node\.js ≥ 20\.18\.1/);
+  assert.equal(atLeast('20.18.1', [20, 18, 1]), true);
+  assert.equal(atLeast('v22.0.0', [20, 18, 1]), true);
+  assert.equal(atLeast('20.18.0', [20, 18, 1]), false);
+  assert.equal(atLeast('20.9.5', [20, 18, 1]), false);
 });

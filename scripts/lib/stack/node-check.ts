@@ -9,13 +9,24 @@ import { onPath } from '../exec.js';
 import type { LocalStackSpec } from './local-stack-spec.js';
 import { LocalStack } from './local-stack.js';
 
-const REQUIRED_NODE_MAJOR = 20;
+// package.json's engines.node, which README states too.
+const REQUIRED_NODE = [20, 18, 1] as const;
+
+/** True when version a (x.y.z) is at least b. */
+export function atLeast(a: string, b: readonly number[]): boolean {
+  const parts = a.replace(/^v/, '').split('.').map(Number);
+  for (let i = 0; i < b.length; i++) {
+    const x = parts[i] ?? 0;
+    const y = b[i] ?? 0;
+    if (x !== y) return x > y;
+  }
+  return true;
+}
 
 export async function checkNode(spec: LocalStackSpec): Promise<string[]> {
   const lines: string[] = [];
   const problems: string[] = [];
-  const major = Number(process.versions.node.split('.')[0]);
-  if (major < REQUIRED_NODE_MAJOR) problems.push(`Node.js ${process.version} is too old: ${REQUIRED_NODE_MAJOR} or newer is needed`);
+  if (!atLeast(process.versions.node, REQUIRED_NODE)) problems.push(`Node.js ${process.version} is too old: ${REQUIRED_NODE.join('.')} or newer is needed`);
   else lines.push(`✅ Node.js ${process.version}`);
 
   for (const [what, rel] of [['engine simulator', '../../../engine-sim/src/main.js'], ['router', '../../../router/src/main.js']] as const) {

@@ -1,7 +1,7 @@
 // The main job end to end, as a user runs it: make -> Ansible -> real engine
 // simulator and router processes on loopback -> results, status, teardown.
 import assert from 'node:assert/strict';
-import { readFile, readlink, stat } from 'node:fs/promises';
+import { readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { which } from 'zx';
@@ -114,6 +114,18 @@ test('make vllm on the local target: deploy, smoke, results, status, crash, rede
   for (const old of before) assert.equal(isRunning(old), false, `old process ${old.command} was stopped by the redeploy`);
   assert.ok(after.every(isRunning));
   assert.match((await p.make('vllm-status-simplified')).stdout, /🟢 vllm-baseline running/);
+
+  // Status reads the router's own settings: switched to round robin behind the harness's back, it says so.
+  const routerConfig = join(p.dir, 'work', 'vllm-baseline', 'router-config.json');
+  await writeFile(routerConfig, JSON.stringify({ ...JSON.parse(await readFile(routerConfig, 'utf8')), routing_logic: 'roundrobin' }));
+  for (let i = 0; i < 100; i++) {
+    const view = await (await fetch(`${router}/engines`)).json() as { routing_logic: string };
+    if (view.routing_logic === 'roundrobin') break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const live = await p.make('vllm-status-simplified');
+  assert.match(live.stdout, new RegExp(`router ${router} \\(builtin, roundrobin\\)`));
+  assert.match(live.stdout, /the router routes roundrobin, but was deployed with prefixaware/);
 
   const down = await p.make('vllm-teardown');
   assert.equal(down.exitCode, 0, down.stdout + down.stderr);

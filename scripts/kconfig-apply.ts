@@ -7,7 +7,11 @@ import { existsSync, statSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { describeLost, formatValue, lostSettings, parseDotConfig, readKconfigTree, varName, type ConfigEntry, type LostSetting } from './lib/config/index.js';
+// Not the config index: it loads the schema validator, which this tool never uses.
+import { formatValue, parseDotConfig, type ConfigEntry } from './lib/config/dotconfig.js';
+import { varName } from './lib/config/extra-vars.js';
+import { readKconfigTree } from './lib/config/kconfig-tree.js';
+import { describeLost, lostSettings, type LostSetting } from './lib/config/kconfig-verify.js';
 import { parseCli, runMain } from './lib/cli.js';
 import { execOk } from './lib/exec.js';
 import { writeFileAtomic } from './lib/results/atomic-write.js';

@@ -6,10 +6,9 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { stringify } from 'yaml';
 import { ExitError, parseCli, runMain } from './lib/cli.js';
 import { execOk } from './lib/exec.js';
-import { STATE_DIR } from './lib/config/index.js';
+import { STATE_DIR } from './lib/config/node-config.js';
 import { readRecord, withNodeLock, type NodeRef } from './lib/deployment/index.js';
 import { writeFileAtomic, writeJsonAtomic } from './lib/results/atomic-write.js';
 import { copyRunLogs, LOG_START_FILE, markRunStart, nodeRunDir, recordStep } from './lib/results/node-run.js';
@@ -116,6 +115,8 @@ async function main(): Promise<void> {
           await deploy();
           return;
         }
+        // Loaded here only: every other step of every node would pay for the YAML library.
+        const { stringify } = await import('yaml');
         await writeFileAtomic(join(runDir, 'config.yaml'), stringify({ node, vars }));
         await writeJsonAtomic(join(runDir, 'system.json'), await systemInfo());
         const result = await recordStep(runDir, 'deploy', deploy);

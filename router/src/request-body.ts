@@ -19,7 +19,8 @@ const BACKSLASH = 0x5c;
 
 /** True when the JSON text nests arrays and objects deeper than `max` (strings are skipped). */
 export function nestedDeeperThan(buf: Buffer, max: number): boolean {
-  // Fewer opening brackets than the limit cannot nest deeper: most bodies stop at this native count.
+  // A body shorter than the limit cannot hold enough brackets; nor can one with fewer opening brackets (a native count).
+  if (buf.length <= max) return false;
   let openers = 0;
   for (let at = buf.indexOf(OPEN_SQUARE); at >= 0 && openers <= max; at = buf.indexOf(OPEN_SQUARE, at + 1)) openers++;
   for (let at = buf.indexOf(OPEN_CURLY); at >= 0 && openers <= max; at = buf.indexOf(OPEN_CURLY, at + 1)) openers++;

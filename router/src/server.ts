@@ -63,9 +63,11 @@ function readBody(req: IncomingMessage, limit: number, done: (err: unknown, body
   req.on('error', (err) => finish(err, null));
 }
 
+const NO_QUERY = { id: null, rest: '' } as const;
+
 /** The query string without `id` (which names an engine for the router), '' when nothing is left. */
 function queryWithoutId(query: string): { id: string | null; rest: string } {
-  if (query === '') return { id: null, rest: '' };
+  if (query === '') return NO_QUERY;
   const params = new URLSearchParams(query);
   const id = params.get('id');
   params.delete('id');

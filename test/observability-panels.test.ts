@@ -30,7 +30,9 @@ const vars: StackConfigVars = {
   // Fast answers, and a GPU cache of 1,024 tokens, so that conversations get evicted to the offload tier.
   vllm_sim_prefill_time_per_token_us: 50, vllm_sim_inter_token_latency_us: 2000, vllm_sim_kv_blocks: 64, vllm_sim_block_size: 16,
   vllm_sim_load_factor_pct: 150, vllm_sim_seed: 7, vllm_sim_offload_time_per_token_us: 5, vllm_lmcache_cpu_buffer_size: 1, vllm_lmcache_disk_buffer_size: '',
-  vllm_router_enabled: true, vllm_router_session_key: 'x-user-id', vllm_router_engine_stats_interval: 1, vllm_router_request_stats_window: 60, vllm_router_outlier_consecutive_5xx: 5,
+  vllm_router_enabled: true, vllm_router_session_key: 'x-user-id', vllm_router_engine_stats_interval: 1, vllm_router_request_stats_window: 60,
+  // Off: the engines answer 500 on purpose below, and an engine ejected for it would leave its panels without data.
+  vllm_router_outlier_consecutive_5xx: 0,
   vllm_router_request_timeout: 600, vllm_router_max_concurrency: 4096,
   vllm_observability_enabled: true, vllm_autoscaling_enabled: false, vllm_autoscaling_max_replicas: ENGINES,
   vllm_prometheus_scrape_interval: 1, vllm_alert_error_rate_pct: 5, vllm_alert_ttft_p95_ms: 2000, vllm_alert_kv_cache_usage_pct: 90, vllm_alert_queue_depth: 10,

@@ -1,7 +1,8 @@
 // No option that nothing reads: every CONFIG_VLLM_* symbol, changed alone in a
 // configuration that has it, changes some generated output — the local
 // stack's command lines, the Helm values, the helm and minikube command lines,
-// the bring-up checks, the inventory. Exceptions are listed with their reason,
+// the bring-up checks, the inventory, the suites and their parameters, the
+// benchmark's workloads and the A/B verdict's thresholds. Exceptions are listed with their reason,
 // and an exception that stops being needed fails the test too.
 import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
@@ -21,12 +22,16 @@ import { kubeMonitorPlan } from '../scripts/lib/kube/monitor-kube.js';
 import { nodeConfigs, readKconfigTree, readSchema, renderInventory, varName, type ExtraVars } from '../scripts/lib/config/index.js';
 import { resultsDir } from '../scripts/lib/stack/load-node.js';
 import { readSecrets } from '../scripts/lib/stack/secrets.js';
+import { benchSettings } from '../scripts/lib/bench/settings.js';
+import { thresholdsFrom } from '../scripts/lib/compare/compare.js';
+import { testParams } from '../scripts/lib/suites/context.js';
+import { enabledSuites } from '../scripts/lib/suites/plan.js';
 import { localStackSpec } from '../scripts/lib/stack/spec-from-config.js';
 import { configureProject, kconfigMissing } from './support/configure.js';
 import { REPO, tempProject } from './support/temp-project.js';
 
 /** Configurations that together contain every symbol. */
-const BASES = ['vllm-local+ab', 'vllm-local+lmcache', 'vllm-quick-test', 'vllm+sim+autoscaling+ab', 'vllm-production-stack-gpu+ab', 'vllm-existing-cluster+ab-router', 'vllm-production-stack-cpu+lmcache'];
+const BASES = ['vllm-local+ab', 'vllm-local+lmcache', 'vllm-quick-test', 'vllm+sim+autoscaling+ab', 'vllm-production-stack-gpu+ab', 'vllm-existing-cluster+ab-router', 'vllm-production-stack-cpu+lmcache', 'vllm-local+serving'];
 
 /** Symbols that change no generated output, and why that is right. */
 const EXCEPTIONS: Record<string, string> = {
@@ -34,9 +39,6 @@ const EXCEPTIONS: Record<string, string> = {
   VLLM_KUBECTL_VERSION: 'read by Ansible in playbooks/roles/vllm_k8s_tools, which installs that kubectl release',
   VLLM_HF_TOKEN_FILE: 'names a file read at deploy time (scripts/lib/stack/secrets.ts, checked below); the secret reaches no generated file, by design',
   VLLM_API_KEY_FILE: 'names a file read at deploy time (scripts/lib/stack/secrets.ts, checked below); the secret reaches no generated file, by design',
-  ...Object.fromEntries(['VLLM_TEST_API', 'VLLM_TEST_ROUTING', 'VLLM_TEST_SCALING', 'VLLM_TEST_LMCACHE', 'VLLM_TEST_FAULTS'].map((s) => [s, 'selects a test suite: the suites are not on main yet (issue 12)'])),
-  ...Object.fromEntries(['VLLM_BENCHMARK_ENABLED', 'VLLM_BENCHMARK_DURATION', 'VLLM_BENCHMARK_CONCURRENT_USERS', 'VLLM_BENCHMARK_ROUNDS', 'VLLM_BENCHMARK_SYSTEM_PROMPT_LEN',
-    'VLLM_BENCHMARK_HISTORY_LEN', 'VLLM_BENCHMARK_ANSWER_LEN', 'VLLM_BENCHMARK_QPS', 'VLLM_AB_MAX_TTFT_REGRESSION_PCT', 'VLLM_AB_MAX_THROUGHPUT_REGRESSION_PCT'].map((s) => [s, 'a benchmark or A/B verdict parameter: the benchmark is not on main yet (issue 13)'])),
 };
 /** Where a playbook-only exception must be read. */
 const READ_BY_PLAYBOOKS = ['VLLM_HELM_VERSION', 'VLLM_KUBECTL_VERSION'];
@@ -74,6 +76,9 @@ function outputs(v: Vars, topdir: string, shipped: { dashboards: ShippedDashboar
     inventory: typeof nodes === 'string' ? nodes : renderInventory(nodes),
     perNode,
     results: resultsDir({ vars, topdir, nodes: [] }),
+    suites: [enabledSuites(vars), testParams(vars)],
+    benchmark: safe(() => benchSettings(vars)),
+    verdict: thresholdsFrom(vars),
     kube: vars.vllm_target === 'local' ? null : {
       minikube: [minikubeStartArgs(vars, 'docker'), ...minikubeAddonArgs(vars)],
       chart: pullArgs(chartSource(vars, topdir, {}), 'DIR'),

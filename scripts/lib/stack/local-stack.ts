@@ -444,6 +444,20 @@ export class LocalStack implements StackHandle {
       what: `node ${this.spec.node}: prometheus (${url})`, timeoutMs: 30_000,
       failure: () => this.processFailure(PROMETHEUS_ID),
     });
+    // Ready is not yet observing: until its first scrape of a target (up to one
+    // interval, by Prometheus' own offset), that target shows as unknown and a
+    // load run right away leaves the dashboards without a "before". Deployed
+    // means scraped once.
+    const targets = indexes.length + (this.spec.router ? 1 : 0);
+    await waitUntil(async () => {
+      const body = await httpJson<{ data: { activeTargets: { health: string }[] } }>(`${url}/api/v1/targets?state=active`);
+      const active = body?.data.activeTargets ?? [];
+      return active.length === targets && active.every((t) => t.health !== 'unknown');
+    }, {
+      what: `node ${this.spec.node}: prometheus's first scrape of ${targets} targets (${url}/targets)`,
+      timeoutMs: 30_000 + 2 * this.spec.prometheus.scrapeIntervalSeconds * 1000, intervalMs: 250,
+      failure: () => this.processFailure(PROMETHEUS_ID),
+    });
     return true;
   }
 

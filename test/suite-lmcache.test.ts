@@ -6,11 +6,14 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { outline, runSuite, testStack, type TestStack } from './support/suite-stack.js';
 
-// A small GPU tier (256 blocks × 16 tokens) keeps the workload to a few requests.
+// The GPU tier and batch of the local defconfig with offloading (192 blocks × 16 tokens, 32
+// sequences): a batch that large would size prompts below a block or two, which the cache
+// tiers cannot hold whole; the suite must still find the offload tier.
 let offloading: TestStack;
 let plain: TestStack;
 before(async () => {
-  [offloading, plain] = await Promise.all([testStack({ lmcache: true, kvBlocks: 256, replicas: 1, maxNumSeqs: 4 }), testStack({ lmcache: false, kvBlocks: 256, replicas: 1, maxNumSeqs: 4 })]);
+  const sizes = { kvBlocks: 192, replicas: 1, maxNumSeqs: 32 };
+  [offloading, plain] = await Promise.all([testStack({ lmcache: true, ...sizes }), testStack({ lmcache: false, ...sizes })]);
 });
 after(async () => {
   await offloading?.stop();

@@ -137,7 +137,10 @@ export const lmcacheSuite: SuiteDefinition = {
     // Word count stands for tokens; real tokenizers give somewhat more, which only overflows further.
     // Prompts short enough that the engine's full batch (max-num-seqs) pins at most a quarter of its GPU tier,
     // so that the passes run at full concurrency: the working set's prefill time is fixed, only concurrency cuts it.
-    const promptWords = Math.max(16, Math.min(1500, ctx.expect.maxModelLen - 64, Math.floor(capacity / 8), Math.floor(capacity / (4 * ctx.expect.maxNumSeqs))));
+    // But at least 8 blocks: KV is cached and offloaded in whole blocks, so a prompt of one or two blocks
+    // loses most of itself to its partial last block and its TTFT is overhead, not prefill.
+    const minWords = 8 * counters.blockSize;
+    const promptWords = Math.max(minWords, Math.min(1500, ctx.expect.maxModelLen - 64, Math.floor(capacity / 8), Math.floor(capacity / (4 * ctx.expect.maxNumSeqs))));
     const users = Math.ceil((OVERFLOW * capacity) / promptWords);
     if (users > MAX_USERS) return skip(`${engine.id}'s GPU tier holds ${capacity} tokens; overflowing it needs ${users} prompts of ${promptWords} tokens, more than this suite sends (${MAX_USERS})`);
     return cases(new Workload(ctx, engine, dir, Math.max(users, 4), promptWords, capacity, runNonce()));

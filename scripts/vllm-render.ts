@@ -5,7 +5,7 @@ import { parseCli, runMain } from './lib/cli.js';
 import { chartSource, findHelm, loadChart, resolveChart } from './lib/helm/chart.js';
 import { shellLine } from './lib/helm/commands.js';
 import { observabilityValues } from './lib/helm/observability-input.js';
-import { renderNode } from './lib/helm/render.js';
+import { checkedValues, renderNode, writeValues } from './lib/helm/render.js';
 import { clusterAccess } from './lib/kube/access.js';
 import { loadAllNodes } from './lib/stack/load-node.js';
 
@@ -32,7 +32,20 @@ async function main(): Promise<void> {
   const helm = await findHelm(topdir);
   const source = chartSource(vars, topdir);
   const first = config.nodes[0];
-  const chartDir = await resolveChart(source, helm, `${dirname(first?.node.workDir ?? `${topdir}/work/x`)}/charts`);
+  let chartDir: string;
+  try {
+    chartDir = await resolveChart(source, helm, `${dirname(first?.node.workDir ?? `${topdir}/work/x`)}/charts`);
+  } catch (err) {
+    // The values come from the configuration alone: write them, so they can be read and
+    // diffed offline, then fail, since nothing checked them against the chart or rendered them.
+    for (const { node, apiKey, hfToken, spec } of config.nodes) {
+      const { names, values: nodeValues } = checkedValues(vars, node, { apiKey: apiKey !== undefined, hfToken: hfToken !== undefined }, null, await observabilityValues(node, spec));
+      console.log(`${node.name} (release ${names.release}, namespace ${names.namespace})`);
+      console.log(`  values:    ${await writeValues(node, names, nodeValues)} (not checked against the chart)`);
+      console.log('  manifests: not rendered: the chart is not available (below)');
+    }
+    throw err;
+  }
   const chart = await loadChart(chartDir);
   const access = clusterAccess(vars);
   const rendered = [];

@@ -279,3 +279,23 @@ test('the keys allowed outside the chart schema and values.yaml are still read b
   }
   assert.ok(OPAQUE_KEYS.has('extraObjects[]'));
 });
+
+test('make vllm-render without the chart still writes every node\'s values, then fails naming the chart and the way out', async (t) => {
+  const why = await kconfigMissing();
+  if (why) return t.skip(why);
+  const p = await tempProject();
+  t.after(() => p.remove());
+  // A repository nothing listens on: the pull fails at once, as it does offline.
+  await configureProject(p, 'vllm+ab', { VLLM_PROD_STACK_CHART_REPO: 'http://127.0.0.1:9' });
+  const env = { ...process.env };
+  delete env.VLLM_PROD_STACK_CHART_PATH;
+  const out = await $({ cwd: p.dir, nothrow: true, quiet: true, env })`node ${join(REPO, 'dist/scripts/vllm-render.js')}`;
+  assert.notEqual(out.exitCode, 0);
+  assert.match(out.stderr, /VLLM_PROD_STACK_CHART_PATH/);
+  for (const node of ['vllm-baseline', 'vllm-dev']) {
+    const file = join(p.dir, 'work', node, 'helm', 'values.yaml');
+    assert.match(out.stdout, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(not checked against the chart\\)`));
+    assert.match(await readFile(file, 'utf8'), /servingEngineSpec:/);
+    assert.ok(!existsSync(join(p.dir, 'work', node, 'helm', 'manifests.yaml')));
+  }
+});

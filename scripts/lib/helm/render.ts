@@ -51,6 +51,15 @@ export function checkedValues(v: HelmConfigVars, node: HelmNode, secrets: Secret
   return { names, values };
 }
 
+/** Writes a node's values to <work dir>/<node>/helm/values.yaml; returns the path. */
+export async function writeValues(node: HelmNode & { workDir: string }, names: ReleaseNames, values: Values): Promise<string> {
+  const dir = join(node.workDir, 'helm');
+  await mkdir(dir, { recursive: true });
+  const valuesFile = join(dir, 'values.yaml');
+  await writeFileAtomic(valuesFile, `# Helm values of ${node.name} (release ${names.release}), generated from .config by the harness; secrets are only named.\n${stringify(values)}`);
+  return valuesFile;
+}
+
 export async function renderNode(opts: {
   vars: HelmConfigVars;
   node: HelmNode & { workDir: string };
@@ -63,10 +72,8 @@ export async function renderNode(opts: {
 }): Promise<RenderedNode> {
   const { vars, node, chartDir, helm } = opts;
   const { names, values } = checkedValues(vars, node, opts.secrets, opts.chart, opts.observability);
+  const valuesFile = await writeValues(node, names, values);
   const dir = join(node.workDir, 'helm');
-  await mkdir(dir, { recursive: true });
-  const valuesFile = join(dir, 'values.yaml');
-  await writeFileAtomic(valuesFile, `# Helm values of ${node.name} (release ${names.release}), generated from .config by the harness; secrets are only named.\n${stringify(values)}`);
   let manifestsFile: string | null = null;
   if (helm) {
     const out = await $({ quiet: true, nothrow: true })`${helm} ${templateArgs(names, chartDir, valuesFile)}`;

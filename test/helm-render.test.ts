@@ -37,7 +37,7 @@ const HELM = join(REPO, '.tools', 'bin', 'helm');
 const CASES: { spec: string; edit?: Record<string, string> }[] = [
   ...['vllm', 'vllm+ab', 'vllm+gpu', 'vllm+lmcache', 'vllm+ab-router', 'vllm+sim', 'vllm+sim+autoscaling', 'vllm+sim+lmcache',
     'vllm-production-stack-cpu', 'vllm-production-stack-cpu+gpu', 'vllm-production-stack-cpu+autoscaling', 'vllm-production-stack-gpu',
-    'vllm-production-stack-gpu+autoscaling', 'vllm-existing-cluster', 'vllm-existing-cluster+ab-router', 'vllm-production-stack-cpu+sim+ab'].map((spec) => ({ spec })),
+    'vllm-production-stack-gpu+autoscaling', 'vllm-existing-cluster', 'vllm-existing-cluster+ab-router', 'vllm-production-stack-cpu+sim+ab', 'vllm+ab-lmcache', 'vllm+sim+ab-lmcache'].map((spec) => ({ spec })),
   { spec: 'vllm-production-stack-gpu+ab', edit: { VLLM_DEV_ENGINE_IMAGE_TAG: 'v0.11.1', VLLM_DEV_EXTRA_ENGINE_ARGS: '--max-num-batched-tokens 4096', VLLM_MODEL_NAME: 'opt' } },
 ];
 
@@ -160,8 +160,9 @@ function assertOptionsReach(v: HelmConfigVars, loaded: LoadedNode, values: Value
   if (node.routerImpl === 'builtin') {
     assert.equal(flag(args, '--request-timeout'), String(v.vllm_router_request_timeout));
     assert.equal(flag(args, '--max-concurrency'), String(v.vllm_router_max_concurrency));
+    assert.equal(flag(args, '--outlier-consecutive-5xx'), String(v.vllm_router_outlier_consecutive_5xx));
   } else {
-    assert.ok(!args.includes('--request-timeout') && !args.includes('--max-concurrency'), 'flags the production-stack router does not have');
+    assert.ok(!args.includes('--request-timeout') && !args.includes('--max-concurrency') && !args.includes('--outlier-consecutive-5xx'), 'flags the production-stack router does not have');
   }
   assert.equal(flag(args, '--k8s-label-selector'), `environment=engine,release=${names.release}`);
   assert.equal(rc.image.startsWith(node.routerImpl === 'production-stack' ? 'lmcache/lmstack-router:' : 'ghcr.io/vllm-stack-harness/router:'), true, rc.image);

@@ -14,6 +14,9 @@ import { anyFailed, formatFailures, formatNodeTable } from '../scripts/lib/suite
 import { shuffle, words } from '../scripts/lib/suites/text.js';
 import type { SuiteResult } from '../scripts/lib/suites/types.js';
 import { usageProblems } from '../scripts/lib/suites/usage-check.js';
+import type { SuiteContext } from '../scripts/lib/suites/context.js';
+import type { CaseRun } from '../scripts/lib/suites/runner.js';
+import { scalingSuite } from '../scripts/lib/suites/scaling.js';
 import { REPO } from './support/temp-project.js';
 
 const DEFAULTS = {
@@ -52,12 +55,30 @@ test('the router\'s request timeout and concurrency limit reach its command line
   const args = routerCommand(spec, [0, 1]).args;
   assert.equal(args[args.indexOf('--request-timeout') + 1], '7');
   assert.equal(args[args.indexOf('--max-concurrency') + 1], '99');
-  const vars = { vllm_target: 'local', vllm_max_num_seqs: 32, vllm_max_model_len: 2048, vllm_enable_prefix_caching: true } as const;
+  const vars = { vllm_target: 'local', vllm_max_num_seqs: 32, vllm_max_model_len: 2048, vllm_enable_prefix_caching: true, vllm_autoscaling_enabled: true } as const;
   const expect = localExpectations(spec, vars, undefined);
   assert.deepEqual([expect.requestTimeoutS, expect.maxConcurrency, expect.outlierConsecutive5xx, expect.routingLogic, expect.lmcacheEnabled, expect.maxReplicas], [7, 99, 5, 'session', true, 4]);
   const ps = localExpectations({ ...spec, router: { ...spec.router, impl: 'production-stack' } }, vars, undefined);
   assert.deepEqual([ps.requestTimeoutS, ps.maxConcurrency, ps.outlierConsecutive5xx], [null, null, null], 'the production-stack router has none of them');
   assert.equal(localExpectations({ ...spec, router: null }, vars, undefined).routingLogic, null);
+});
+
+test('with KEDA owning the engine replicas on Kubernetes, the scaling suite skips saying so, and scales nothing', async () => {
+  const spec = {
+    node: 'vllm-baseline', role: 'baseline', workDir: '/w', stateDir: '/s', routerHost: '127.0.0.1', routerPort: 8000, enginePortBase: 8001, replicas: 2, maxReplicas: 4,
+    engine: { kind: 'sim', modelUrl: 'm', servedModelName: 'm', lmcacheEnabled: false, flags: [], env: {}, readyTimeoutMs: 1, drainTimeoutMs: 1 },
+    router: { impl: 'builtin', routingLogic: 'roundrobin', sessionKey: 'x-user-id', engineStatsInterval: 1, requestStatsWindow: 60, outlierConsecutive5xx: 0, requestTimeout: 7, maxConcurrency: 99, env: {} },
+    prometheus: null,
+  } satisfies LocalStackSpec;
+  const vars = { vllm_max_num_seqs: 32, vllm_max_model_len: 2048, vllm_enable_prefix_caching: true, vllm_autoscaling_enabled: true } as const;
+  // Locally the autoscaling switch only bounds the count the suites may scale to.
+  assert.equal(localExpectations(spec, { ...vars, vllm_target: 'local' }, undefined).kedaScaled, false);
+  const expect = localExpectations(spec, { ...vars, vllm_target: 'minikube' }, undefined);
+  assert.equal(expect.kedaScaled, true);
+  const stack = { scale: () => assert.fail('the suite scaled a KEDA-owned Deployment') } as unknown as SuiteContext['stack'];
+  const cases = await scalingSuite.cases({ expect, stack } as SuiteContext);
+  assert.equal(cases.length, 1);
+  await assert.rejects(async () => cases[0]?.run({ skip: (reason: string) => { throw new Error(reason); } } as unknown as CaseRun), /KEDA owns the engine replica count/);
 });
 
 function result(over: Partial<SuiteResult> = {}): SuiteResult {

@@ -177,7 +177,10 @@ export function helmValues(v: HelmConfigVars, node: HelmNode, secrets: SecretPre
       engineScrapeInterval: need(v, 'vllm_router_engine_stats_interval'),
       requestStatsWindow: need(v, 'vllm_router_request_stats_window'),
       // Flags only this project's router has; the suites expect what they say.
-      ...(node.routerImpl === 'builtin' ? { extraArgs: ['--request-timeout', String(need(v, 'vllm_router_request_timeout')), '--max-concurrency', String(need(v, 'vllm_router_max_concurrency'))] } : {}),
+      ...(node.routerImpl === 'builtin' ? {
+        extraArgs: ['--request-timeout', String(need(v, 'vllm_router_request_timeout')), '--max-concurrency', String(need(v, 'vllm_router_max_concurrency')),
+          '--outlier-consecutive-5xx', String(need(v, 'vllm_router_outlier_consecutive_5xx'))],
+      } : {}),
       serviceMonitor: { enabled: monitored },
     } : { enableRouter: false },
     // One Prometheus and Grafana per namespace: the baseline release brings them and scrapes both nodes.

@@ -30,7 +30,12 @@ export interface NodeExpectations {
   maxConcurrency: number | null;
   /** The router's --outlier-consecutive-5xx (0: off), null when its router has no outlier ejection. */
   outlierConsecutive5xx: number | null;
+  /** KEDA owns the engine replica count (Kubernetes with CONFIG_VLLM_AUTOSCALING_ENABLED): the suites may not scale by hand. */
+  kedaScaled: boolean;
 }
+
+/** Why a case that scales is skipped when kedaScaled. */
+export const KEDA_OWNS_REPLICAS = 'KEDA owns the engine replica count (CONFIG_VLLM_AUTOSCALING_ENABLED on Kubernetes): a count set by hand would be undone, so the suites do not scale; turn autoscaling off to test scaling by hand';
 
 export interface TestParams {
   /** Requests/s of the steady background load. */
@@ -56,7 +61,7 @@ export function testParams(vars: Pick<ExtraVars, 'vllm_test_load_rate' | 'vllm_t
 }
 
 /** The expectations of a local node: its stack spec is the configuration as this node applies it. */
-export function localExpectations(spec: LocalStackSpec, vars: Pick<ExtraVars, 'vllm_target' | 'vllm_max_num_seqs' | 'vllm_max_model_len' | 'vllm_enable_prefix_caching'>, apiKey: string | undefined): NodeExpectations {
+export function localExpectations(spec: LocalStackSpec, vars: Pick<ExtraVars, 'vllm_target' | 'vllm_max_num_seqs' | 'vllm_max_model_len' | 'vllm_enable_prefix_caching' | 'vllm_autoscaling_enabled'>, apiKey: string | undefined): NodeExpectations {
   const router = spec.router;
   return {
     node: spec.node,
@@ -76,5 +81,6 @@ export function localExpectations(spec: LocalStackSpec, vars: Pick<ExtraVars, 'v
     requestTimeoutS: router?.impl === 'builtin' ? router.requestTimeout : null,
     maxConcurrency: router?.impl === 'builtin' ? router.maxConcurrency : null,
     outlierConsecutive5xx: router?.impl === 'builtin' ? router.outlierConsecutive5xx : null,
+    kedaScaled: vars.vllm_target !== 'local' && vars.vllm_autoscaling_enabled,
   };
 }

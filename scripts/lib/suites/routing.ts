@@ -3,7 +3,7 @@
 // say which engine served a request, and must agree with the counters).
 // Every case also records per-engine requests, prefix-cache hit rate and
 // load skew, the telemetry production-stack users ask for.
-import type { SuiteContext } from './context.js';
+import { KEDA_OWNS_REPLICAS, type SuiteContext } from './context.js';
 import { EngineDirectory, NO_INJECTION, restoreOf, setSim, simSettings } from './engines.js';
 import { deltas, hitRate, loadSkew, type CounterDelta, type EngineCounters } from './engine-metrics.js';
 import { checkAllOk, checkAttribution, complete, countBy, type Sent } from './batch.js';
@@ -87,6 +87,7 @@ function sessions(ctx: SuiteContext, dir: EngineDirectory, nonce: string): CaseD
     expectation: `scaling ${n} → ${n + 1} engines moves at most 1/${n + 1} + ${Math.round(ctx.params.tolerance * 100)} points of 60 sessions, each to the new engine; scaled back to ${n} after`,
     async run(c: CaseRun) {
       needAttribution(c, dir);
+      if (ctx.expect.kedaScaled) c.skip(KEDA_OWNS_REPLICAS);
       if (!canScale) c.skip(`the node may not run ${n + 1} engines (CONFIG_VLLM_AUTOSCALING_MAX_REPLICAS is ${ctx.expect.maxReplicas})`);
       const ids = Array.from({ length: 60 }, (_, i) => `m-${nonce}-${i}`);
       const before = await complete(ctx, dir, ids.map((s) => item(s, 0)), 2 * n);

@@ -3,7 +3,7 @@
 // engines' own counters), no failed request during a scale-down (streams in
 // flight on the removed engines included: a graceful scale-down drains
 // them), and the stack back at its configured count at the end.
-import type { SuiteContext } from './context.js';
+import { KEDA_OWNS_REPLICAS, type SuiteContext } from './context.js';
 import { EngineDirectory } from './engines.js';
 import { deltas } from './engine-metrics.js';
 import { Load, describeFailures, sleep, within, type LoadSample } from './load.js';
@@ -215,6 +215,7 @@ export const scalingSuite: SuiteDefinition = {
     const configured = ctx.expect.replicas;
     const top = Math.max(configured, 2);
     const skip = (reason: string): CaseDefinition[] => [{ name: 'scaling', expectation: 'scale 1 → N → 1 under load', run: (c) => c.skip(reason) }];
+    if (ctx.expect.kedaScaled) return skip(KEDA_OWNS_REPLICAS);
     if (top > ctx.expect.maxReplicas) return skip(`the node may run at most ${ctx.expect.maxReplicas} engine (CONFIG_VLLM_REPLICA_COUNT, CONFIG_VLLM_AUTOSCALING_MAX_REPLICAS); scaling needs 2`);
     if (ctx.expect.routingLogic === null) return skip('the node runs no router, so clients cannot follow a changing set of engines');
     // Enough clients to keep N engines full, within the router's admission limit.

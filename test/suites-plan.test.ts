@@ -45,13 +45,15 @@ test('every VLLM_TEST_* option changes which suites run or how they measure', ()
   }
 });
 
+const SPEC = {
+  node: 'vllm-baseline', role: 'baseline', workDir: '/w', stateDir: '/s', routerHost: '127.0.0.1', routerPort: 8000, enginePortBase: 8001, replicas: 2, maxReplicas: 4,
+  engine: { kind: 'sim', modelUrl: 'm', servedModelName: 'm', lmcacheEnabled: true, flags: [], env: {}, readyTimeoutMs: 1, drainTimeoutMs: 1 },
+  router: { impl: 'builtin', routingLogic: 'session', sessionKey: 'x-user-id', engineStatsInterval: 1, requestStatsWindow: 60, outlierConsecutive5xx: 5, requestTimeout: 7, maxConcurrency: 99, env: {} },
+  prometheus: null,
+} satisfies LocalStackSpec;
+
 test('the router\'s request timeout and concurrency limit reach its command line and the fault suite\'s expectations', () => {
-  const spec = {
-    node: 'vllm-baseline', role: 'baseline', workDir: '/w', stateDir: '/s', routerHost: '127.0.0.1', routerPort: 8000, enginePortBase: 8001, replicas: 2, maxReplicas: 4,
-    engine: { kind: 'sim', modelUrl: 'm', servedModelName: 'm', lmcacheEnabled: true, flags: [], env: {}, readyTimeoutMs: 1, drainTimeoutMs: 1 },
-    router: { impl: 'builtin', routingLogic: 'session', sessionKey: 'x-user-id', engineStatsInterval: 1, requestStatsWindow: 60, outlierConsecutive5xx: 5, requestTimeout: 7, maxConcurrency: 99, env: {} },
-    prometheus: null,
-  } satisfies LocalStackSpec;
+  const spec = SPEC;
   const args = routerCommand(spec, [0, 1]).args;
   assert.equal(args[args.indexOf('--request-timeout') + 1], '7');
   assert.equal(args[args.indexOf('--max-concurrency') + 1], '99');
@@ -64,12 +66,7 @@ test('the router\'s request timeout and concurrency limit reach its command line
 });
 
 test('with KEDA owning the engine replicas on Kubernetes, the scaling suite skips saying so, and scales nothing', async () => {
-  const spec = {
-    node: 'vllm-baseline', role: 'baseline', workDir: '/w', stateDir: '/s', routerHost: '127.0.0.1', routerPort: 8000, enginePortBase: 8001, replicas: 2, maxReplicas: 4,
-    engine: { kind: 'sim', modelUrl: 'm', servedModelName: 'm', lmcacheEnabled: false, flags: [], env: {}, readyTimeoutMs: 1, drainTimeoutMs: 1 },
-    router: { impl: 'builtin', routingLogic: 'roundrobin', sessionKey: 'x-user-id', engineStatsInterval: 1, requestStatsWindow: 60, outlierConsecutive5xx: 0, requestTimeout: 7, maxConcurrency: 99, env: {} },
-    prometheus: null,
-  } satisfies LocalStackSpec;
+  const spec = SPEC;
   const vars = { vllm_max_num_seqs: 32, vllm_max_model_len: 2048, vllm_enable_prefix_caching: true, vllm_autoscaling_enabled: true } as const;
   // Locally the autoscaling switch only bounds the count the suites may scale to.
   assert.equal(localExpectations(spec, { ...vars, vllm_target: 'local' }, undefined).kedaScaled, false);

@@ -30,6 +30,8 @@ import { localExpectations, runSuites, selectSuites, testParams } from './lib/su
 import { progressFile } from './lib/suites/progress.js';
 
 /** Exit code of `test` when suites ran and a case failed (every result is written). */
+/** Kubernetes steps that change a node's release or cluster; suites and benchmark take the lock below. */
+const KUBE_LOCKED = new Set(['minikube-start', 'deploy', 'smoke', 'snapshot', 'teardown', 'cleanup']);
 const CASES_FAILED = 3;
 
 const USAGE = `usage: vllm-node <command> --node NAME [--extra-vars FILE] [--run-id ID] [--suites LIST] [--json]
@@ -89,7 +91,9 @@ async function main(): Promise<void> {
     const kube = command === 'check' || command === 'deploy' ? await configured(true) : anyConfig;
     const runDir = runId ? nodeRunDir(kube.spec.workDir, runId) : null;
     const { kubeNodeCommand } = await import('./lib/stack/kube/kube-node-command.js');
-    if (await kubeNodeCommand(command, { ...kube, topdir: dirname(extraVars) }, runDir, values.json ?? false, progress)) return;
+    const run = () => kubeNodeCommand(command, { ...kube, topdir: dirname(extraVars) }, runDir, values.json ?? false, progress);
+    // What changes the release or the cluster takes the node's lock, as on the local target.
+    if (await (KUBE_LOCKED.has(command) ? lock(run) : run())) return;
   }
 
   switch (command) {

@@ -6,6 +6,7 @@ import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { $ } from 'zx';
 import { fileURLToPath } from 'node:url';
 import {
   acquireNodeLock, describeDrift, listRecords, lockFile, lockHolder, NodeBusyError, readRecord, recordFile,
@@ -13,6 +14,10 @@ import {
 } from '../scripts/lib/deployment/index.js';
 import { copyRunLogs, markRunStart } from '../scripts/lib/results/node-run.js';
 import { localStackSpec, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/stack/spec-from-config.js';
+
+import { STATE_DIR } from '../scripts/lib/deployment/index.js';
+import { configureProject, kconfigMissing } from './support/configure.js';
+import { REPO, tempProject } from './support/temp-project.js';
 
 const LOCK_MODULE = fileURLToPath(new URL('../scripts/lib/deployment/node-lock.js', import.meta.url));
 
@@ -173,4 +178,21 @@ test("a run's logs hold only what was written during the run", async (t) => {
   assert.equal(await readFile(join(runDir, 'logs', 'engine-0.log'), 'utf8'), 'new\n', 'a log replaced during the run is the run\'s whole');
   assert.equal(await readFile(join(runDir, 'logs', 'prometheus.log'), 'utf8'), 'started during the run\n');
   assert.ok(!(await readdir(join(runDir, 'logs'))).includes('engine-1.log'), 'a log that gained nothing is left out');
+});
+
+test('on Kubernetes too, a step that changes the release is refused while another command holds the node', async (t) => {
+  const why = await kconfigMissing();
+  if (why) return t.skip(why);
+  const p = await tempProject();
+  t.after(() => p.remove());
+  await configureProject(p, 'vllm');
+  const holder = await lockHolderProcess(join(p.dir, STATE_DIR), 'make vllm');
+  t.after(async () => {
+    holder.kill();
+    await holder.exited;
+  });
+  // Without the lock, teardown would go on to look for the cluster.
+  const out = await $({ cwd: p.dir, nothrow: true, quiet: true })`node ${join(REPO, 'dist/scripts/vllm-node.js')} teardown --node vllm-baseline`;
+  assert.notEqual(out.exitCode, 0);
+  assert.match(out.stderr, new RegExp(`node vllm-baseline is busy: "make vllm" \\(pid ${holder.pid}\\)`));
 });

@@ -32,14 +32,17 @@ async function main(): Promise<void> {
   const helm = await findHelm(topdir);
   const source = chartSource(vars, topdir);
   const first = config.nodes[0];
+  const inputs = await Promise.all(config.nodes.map(async ({ node, spec, apiKey, hfToken }) => ({
+    node, secrets: { apiKey: apiKey !== undefined, hfToken: hfToken !== undefined }, observability: await observabilityValues(node, spec),
+  })));
   let chartDir: string;
   try {
     chartDir = await resolveChart(source, helm, `${dirname(first?.node.workDir ?? `${topdir}/work/x`)}/charts`);
   } catch (err) {
     // The values come from the configuration alone: write them, so they can be read and
     // diffed offline, then fail, since nothing checked them against the chart or rendered them.
-    for (const { node, apiKey, hfToken, spec } of config.nodes) {
-      const { names, values: nodeValues } = checkedValues(vars, node, { apiKey: apiKey !== undefined, hfToken: hfToken !== undefined }, null, await observabilityValues(node, spec));
+    for (const { node, secrets, observability } of inputs) {
+      const { names, values: nodeValues } = checkedValues(vars, node, secrets, null, observability);
       console.log(`${node.name} (release ${names.release}, namespace ${names.namespace})`);
       console.log(`  values:    ${await writeValues(node, names, nodeValues)} (not checked against the chart)`);
       console.log('  manifests: not rendered: the chart is not available (below)');
@@ -49,10 +52,7 @@ async function main(): Promise<void> {
   const chart = await loadChart(chartDir);
   const access = clusterAccess(vars);
   const rendered = [];
-  for (const { node, spec, apiKey, hfToken } of config.nodes) {
-    const secrets = { apiKey: apiKey !== undefined, hfToken: hfToken !== undefined };
-    rendered.push(await renderNode({ vars, node, secrets, observability: await observabilityValues(node, spec), chartDir, chart, helm, access }));
-  }
+  for (const { node, secrets, observability } of inputs) rendered.push(await renderNode({ vars, node, secrets, observability, chartDir, chart, helm, access }));
   if (values.json) {
     console.log(JSON.stringify(rendered.map((r) => ({ node: r.node, release: r.names.release, namespace: r.names.namespace, values: r.valuesFile, manifests: r.manifestsFile, chart: r.chartDir, install: r.installArgv })), null, 2));
     return;

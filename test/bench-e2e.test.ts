@@ -6,32 +6,18 @@ import assert from 'node:assert/strict';
 import { readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { which } from 'zx';
 import type { Comparison } from '../scripts/lib/compare/comparison.js';
 import { assertValid } from '../scripts/lib/results/schemas.js';
-import { freePortBase, tempProject, type TempProject } from './support/temp-project.js';
+import { configureOnPorts, freePortBase, tempProject, type TempProject } from './support/temp-project.js';
+import { e2eToolsMissing } from './support/configure.js';
 
 /** Shorter than vllm-local's 20 s to keep CI quick; long enough for the verdicts' margins. */
 const DURATION = 12;
 
-async function missingTools(): Promise<string | null> {
-  for (const tool of ['ansible-playbook', 'kconfig-conf']) {
-    if (!(await which(tool, { nothrow: true }))) return `${tool} is not installed (make deps installs it)`;
-  }
-  return null;
-}
-
-async function configure(p: TempProject, defconfig: string, base: number): Promise<void> {
-  const out = await p.make(`defconfig-${defconfig}`);
-  assert.equal(out.exitCode, 0, out.stdout + out.stderr);
-  // The suites have their own end-to-end test (e2e-suites.test.ts); here they would only cost time.
-  await p.setConfig({
-    VLLM_API_PORT: base, VLLM_PROMETHEUS_PORT: base + 90, VLLM_BENCHMARK_DURATION: DURATION,
-    VLLM_TEST_API: false, VLLM_TEST_ROUTING: false, VLLM_TEST_SCALING: false, VLLM_TEST_LMCACHE: false, VLLM_TEST_FAULTS: false,
-  });
-  const old = await p.make('olddefconfig');
-  assert.equal(old.exitCode, 0, old.stdout + old.stderr);
-}
+/** The suites have their own end-to-end test (e2e-suites.test.ts); here they would only cost time. */
+const configure = (p: TempProject, defconfig: string, base: number) => configureOnPorts(p, defconfig, base, {
+  VLLM_BENCHMARK_DURATION: DURATION, VLLM_TEST_API: false, VLLM_TEST_ROUTING: false, VLLM_TEST_SCALING: false, VLLM_TEST_LMCACHE: false, VLLM_TEST_FAULTS: false,
+});
 
 async function comparison(p: TempProject, runId: string): Promise<Comparison> {
   const c = JSON.parse(await readFile(join(p.dir, 'results', runId, 'compare.json'), 'utf8')) as Comparison;
@@ -47,7 +33,7 @@ async function slowDown(port: number, timeScale: number): Promise<void> {
 }
 
 test('A/A is no-change; dev slowed by 30 % is a TTFT regression with a failing exit; results and report follow', { timeout: 420_000 }, async (t) => {
-  const missing = await missingTools();
+  const missing = await e2eToolsMissing();
   if (missing) return t.skip(missing);
   const p = await tempProject();
   t.after(async () => {
@@ -114,7 +100,7 @@ test('A/A is no-change; dev slowed by 30 % is a TTFT regression with a failing e
 });
 
 test('+ab-lmcache: dev offloads KV to CPU and its TTFT is called an improvement, exit 0', { timeout: 300_000 }, async (t) => {
-  const missing = await missingTools();
+  const missing = await e2eToolsMissing();
   if (missing) return t.skip(missing);
   const p = await tempProject();
   t.after(async () => {

@@ -11,12 +11,13 @@ import { readdir, readFile, readlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { $, which } from 'zx';
+import { $ } from 'zx';
 import { isRunning, readPidFile, type PidRecord } from '../scripts/lib/stack/process-control.js';
 import type { StatusReport } from '../scripts/lib/status/node-status.js';
 import type { SimplifiedReport } from '../scripts/lib/status/format-status.js';
 import { DOCUMENTED, DOCUMENTED_LOCAL } from './support/documented-configs.js';
 import { configureOnPorts, freePortBase, processesUnder, REPO, tempProject, type TempProject } from './support/temp-project.js';
+import { e2eToolsMissing } from './support/configure.js';
 
 interface Expect { lmcache: boolean; routing: string; engines: number }
 const LOCAL: Record<string, Record<string, Expect>> = {
@@ -40,12 +41,6 @@ const SPINE_ONLY = {
 // What Ansible's default output looks like; none of it may reach users.
 const ANSIBLE_NOISE = /Could not match supplied host pattern|PLAY \[|PLAY RECAP|stderr_lines|\bdelta:|\bcmd:/;
 
-async function missingTools(): Promise<string | null> {
-  for (const tool of ['ansible-playbook', 'kconfig-conf']) {
-    if (!(await which(tool, { nothrow: true }))) return `${tool} is not installed (make deps installs it)`;
-  }
-  return null;
-}
 
 async function statusJson<T>(p: TempProject, ...flags: string[]): Promise<T> {
   const out = await $({ cwd: p.dir, quiet: true })`node ${join(REPO, 'dist', 'scripts', 'vllm-status.js')} --json ${flags}`;
@@ -73,7 +68,7 @@ test('the README names only documented configurations, and the local ones are al
 });
 
 test('a fresh project says what to do: no .config, an empty fragment, nothing deployed', async (t) => {
-  const missing = await missingTools();
+  const missing = await e2eToolsMissing();
   if (missing) return t.skip(missing);
   const p = await tempProject();
   t.after(() => p.remove());
@@ -104,7 +99,7 @@ test('a fresh project says what to do: no .config, an empty fragment, nothing de
 });
 
 test('every documented local configuration deploys through make, each replacing what the previous one left running', { timeout: 1_500_000 }, async (t) => {
-  const missing = await missingTools();
+  const missing = await e2eToolsMissing();
   if (missing) return t.skip(missing);
   const p = await tempProject();
   t.after(async () => {

@@ -8,15 +8,10 @@ import { which } from 'zx';
 import { readPidFile, isRunning, type PidRecord } from '../scripts/lib/stack/process-control.js';
 import { portsInUse } from '../scripts/lib/stack/port-check.js';
 import { configureOnPorts, freePortBase, tempProject, type TempProject } from './support/temp-project.js';
+import { e2eToolsMissing } from './support/configure.js';
 
 const MODEL = 'facebook/opt-125m';
 
-async function missingTools(): Promise<string | null> {
-  for (const tool of ['ansible-playbook', 'kconfig-conf']) {
-    if (!(await which(tool, { nothrow: true }))) return `${tool} is not installed (make deps installs it)`;
-  }
-  return null;
-}
 
 // The benchmark (bench-e2e.test.ts) and the suites (e2e-suites.test.ts) have their own end-to-end tests:
 // this one checks the workflow around them.
@@ -45,7 +40,7 @@ async function completion(url: string): Promise<{ status: number; engine: string
 }
 
 test('make vllm on the local target: deploy, smoke, results, status, crash, redeploy, teardown', { timeout: 300_000 }, async (t) => {
-  const missing = await missingTools();
+  const missing = await e2eToolsMissing();
   if (missing) return t.skip(missing);
   const p = await tempProject();
   t.after(async () => {

@@ -6,23 +6,18 @@ import assert from 'node:assert/strict';
 import { readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { $, which } from 'zx';
+import { $ } from 'zx';
 import { writeJsonAtomic } from '../scripts/lib/results/atomic-write.js';
 import { suiteResultProblems } from '../scripts/lib/suites/result-file.js';
 import type { SuiteResult } from '../scripts/lib/suites/types.js';
-import { freePortBase, tempProject } from './support/temp-project.js';
+import { configureOnPorts, freePortBase, tempProject } from './support/temp-project.js';
+import { e2eToolsMissing } from './support/configure.js';
 
-async function missingTools(): Promise<string | null> {
-  for (const tool of ['ansible-playbook', 'kconfig-conf']) {
-    if (!(await which(tool, { nothrow: true }))) return `${tool} is not installed (make deps installs it)`;
-  }
-  return null;
-}
 
 const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
 
 test('make vllm runs the suites on both A/B nodes at once; make vllm-test fails on a broken stack, naming the case and its file', { timeout: 300_000 }, async (t) => {
-  const missing = await missingTools();
+  const missing = await e2eToolsMissing();
   if (missing) return t.skip(missing);
   const p = await tempProject();
   t.after(async () => {
@@ -30,10 +25,8 @@ test('make vllm runs the suites on both A/B nodes at once; make vllm-test fails 
     await p.remove();
   });
   const base = await freePortBase(200);
-  assert.equal((await p.make('defconfig-vllm-local+ab')).exitCode, 0);
   // The suites this test is about; scaling, lmcache and faults have their own tests.
-  await p.setConfig({ VLLM_API_PORT: base, VLLM_PROMETHEUS_PORT: base + 90, VLLM_TEST_SCALING: false, VLLM_TEST_LMCACHE: false, VLLM_TEST_FAULTS: false, VLLM_BENCHMARK_ENABLED: false });
-  assert.equal((await p.make('olddefconfig')).exitCode, 0);
+  await configureOnPorts(p, 'vllm-local+ab', base, { VLLM_TEST_SCALING: false, VLLM_TEST_LMCACHE: false, VLLM_TEST_FAULTS: false, VLLM_BENCHMARK_ENABLED: false });
 
   const run = await p.make('vllm');
   assert.equal(run.exitCode, 0, run.stdout + run.stderr);

@@ -2,7 +2,7 @@
 // real chart renders for the simulator and real processes as their pods
 // (each on its own loopback address): the suites' handle works unchanged.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -20,30 +20,13 @@ import { quickTest } from '../scripts/lib/smoke/quick-test.js';
 import { KubeStack } from '../scripts/lib/stack/kube/kube-stack.js';
 import { configureProject, kconfigMissing } from './support/configure.js';
 import { KubeApiServer, type KubeObject } from './support/kube-api-server.js';
+import { startListening } from './support/listening.js';
 import { referenceChartDir } from './support/reference.js';
 import { REPO, tempProject } from './support/temp-project.js';
 
 const HELM = join(REPO, '.tools', 'bin', 'helm');
 
 interface Proc { child: ChildProcess; ip: string; port: number }
-
-/** Starts a program that prints "listening on http://HOST:PORT" and resolves with the port. */
-async function startListening(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  let out = '';
-  child.stdout?.setEncoding('utf8');
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (c: string) => { out += c; });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout?.on('data', (c: string) => {
-      out += c;
-      const m = /listening on http:\/\/[\d.]+:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.on('exit', (code) => reject(new Error(`${args[0]} exited ${code}: ${out}`)));
-  });
-  return { child, port };
-}
 
 const local = (cmd: string[], ip: string) => cmd.map((a, i, all) => (all[i - 1] === '--host' ? ip : all[i - 1] === '--port' ? '0' : a));
 

@@ -9,6 +9,14 @@ export async function kconfigMissing(): Promise<string | null> {
   return (await which('kconfig-conf', { nothrow: true })) ? null : 'kconfig-conf is not installed (make deps installs kconfig-frontends-nox)';
 }
 
+/** Why `make vllm` cannot run end to end here, or null: the Ansible and Kconfig tools it calls. */
+export async function e2eToolsMissing(): Promise<string | null> {
+  for (const tool of ['ansible-playbook', 'kconfig-conf']) {
+    if (!(await which(tool, { nothrow: true }))) return `${tool} is not installed (make deps installs it)`;
+  }
+  return null;
+}
+
 export async function tool(p: TempProject, name: string, ...args: string[]) {
   return $({ cwd: p.dir, nothrow: true, quiet: true })`node ${join(REPO, 'dist', 'scripts', `${name}.js`)} ${args}`;
 }

@@ -14,6 +14,10 @@ import type { StreamResult } from './http.js';
 const MAX_CLIENTS = 1024;
 /** A new engine must serve this soon after the scale call returned (it was ready then). */
 const TRAFFIC_BOUND_S = 30;
+/** Tokens of each drain stream: long enough to be in flight when the scale-down begins. */
+const DRAIN_TOKENS = 100;
+/** Most drain streams per engine, within the router's admission limit beside the load. */
+const DRAIN_STREAMS_PER_ENGINE = 8;
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** State the cases share: one load runs from the first scale-down to the last. */
@@ -26,6 +30,8 @@ class Scenario {
     readonly configured: number,
     readonly top: number,
     readonly clients: number,
+    /** Requests the router admits beyond the load's clients: the bound on drain streams. */
+    readonly spareSlots: number,
     readonly nonce: string,
   ) {}
 
@@ -40,9 +46,12 @@ class Scenario {
   }
 
   /**
-   * Opens long streams until every engine serves at least one (so a
+   * Opens streams in bursts until every engine serves at least one (so a
    * scale-down always removes an engine with a stream in flight), then
-   * scales down while the load and the streams run.
+   * scales down while the load and the streams run. Bursts, not one stream
+   * at a time: a router balancing on stale engine stats can send every
+   * lone stream to the same engine for seconds, while a burst fills the
+   * less loaded engine first and then spreads.
    */
   async scaleDown(c: CaseRun, to: number): Promise<void> {
     const { ctx } = this;
@@ -50,24 +59,26 @@ class Scenario {
     if (!load) throw new Error('no load runs (an earlier case failed to start it)');
     const dir = await EngineDirectory.read(ctx);
     const from = dir.engines.length;
-    const streams: Promise<{ engine: string | null; r: StreamResult }>[] = [];
+    const streams: Promise<{ engine: string | null; r: StreamResult; endedAt: number }>[] = [];
     const covered = new Set<string>();
-    for (let k = 0; k < 4 * from && covered.size < from; k++) {
+    const open = (k: number): Promise<void> => new Promise<void>((admitted) => {
       let engine: string | null = null;
-      const admitted = new Promise<void>((resolve) => {
-        streams.push(ctx.http.stream(`${ctx.stack.routerUrl}/v1/completions`, { model: ctx.expect.model, prompt: `drain ${this.nonce} ${k}`, max_tokens: 40, ignore_eos: true }, {
-          timeoutMs: 60_000, signal: ctx.signal,
-          onHeaders: (h) => {
-            engine = dir.servedBy(h);
-            if (engine) covered.add(engine);
-            resolve();
-          },
-        }).then((r) => {
-          resolve();
-          return { engine, r };
-        }));
-      });
-      await admitted;
+      streams.push(ctx.http.stream(`${ctx.stack.routerUrl}/v1/completions`, { model: ctx.expect.model, prompt: `drain ${this.nonce} ${k}`, max_tokens: DRAIN_TOKENS, ignore_eos: true }, {
+        timeoutMs: 60_000, signal: ctx.signal,
+        onHeaders: (h) => {
+          engine = dir.servedBy(h);
+          if (engine) covered.add(engine);
+          admitted();
+        },
+      }).then((r) => {
+        admitted();
+        return { engine, r, endedAt: performance.now() };
+      }));
+    });
+    const burst = Math.min(2 * from, this.spareSlots);
+    while (covered.size < from && burst > 0 && streams.length + burst <= this.spareSlots && !ctx.signal.aborted) {
+      const k = streams.length;
+      await Promise.all(Array.from({ length: burst }, (_, i) => open(k + i)));
     }
     const t0 = load.now();
     const started = performance.now();
@@ -77,7 +88,7 @@ class Scenario {
     const ended = await Promise.all(streams);
     const after = new Set((await ctx.stack.engines()).filter((e) => e.running).map((e) => e.id));
     const removed = dir.ids.filter((id) => !after.has(id));
-    const onRemoved = ended.filter((s) => s.engine !== null && removed.includes(s.engine));
+    const onRemoved = ended.filter((s) => s.engine !== null && removed.includes(s.engine) && s.endedAt > started);
     const cut = ended.filter((s) => s.r.end !== 'done');
     const during = within(load.samples, t0, t1);
     const failed = during.filter((s) => !s.ok);
@@ -88,7 +99,7 @@ class Scenario {
     c.summary = `${during.length} requests + ${ended.length} streams during ${round(scaleS)} s, ${failed.length + cut.length} failed`;
     c.check(failed.length === 0, `${failed.length} of ${during.length} requests failed while scaling ${from} → ${to} (${describeFailures(failed)}): the scale-down does not take engines out of rotation and drain them first`);
     c.check(cut.length === 0, `${cut.length} of ${ended.length} streams did not finish while scaling ${from} → ${to} (${cut.map((s) => `${s.engine ?? '?'}: ${s.r.end} ${s.r.error ?? ''}`).slice(0, 3).join('; ')}): requests in flight on a removed engine were cut`);
-    c.check(onRemoved.length > 0 || removed.length === 0, `no stream was in flight on the removed ${removed.join(', ')}, so draining was not tested`);
+    c.check(onRemoved.length > 0 || removed.length === 0, `no stream was in flight on the removed ${removed.join(', ')} when the scale-down began (${ended.length} streams opened, on ${[...covered].join(', ') || 'no known engine'}), so draining was not tested`);
     c.check((await this.count()) === to, `the stack runs ${await this.count()} engines after scaling to ${to}`);
   }
 
@@ -221,7 +232,8 @@ export const scalingSuite: SuiteDefinition = {
     // Enough clients to keep N engines full, within the router's admission limit.
     const limit = Math.min(MAX_CLIENTS, ctx.expect.maxConcurrency !== null ? ctx.expect.maxConcurrency - 8 : MAX_CLIENTS);
     const clients = Math.max(1, Math.min(limit, ctx.expect.maxNumSeqs * top));
-    const s = new Scenario(ctx, configured, top, clients, runNonce());
+    const spare = Math.min(DRAIN_STREAMS_PER_ENGINE * top, ctx.expect.maxConcurrency !== null ? ctx.expect.maxConcurrency - clients : MAX_CLIENTS);
+    const s = new Scenario(ctx, configured, top, clients, spare, runNonce());
     return Object.assign(cases(s), { cleanup: () => s.cleanup() });
   },
 };

@@ -1,6 +1,6 @@
 // Requests waiting for an engine's response headers, checked against
-// --request-timeout by one coarse timer. undici's own headers timeout makes
-// a timer object per request that lives until its next sweep, long enough to
+// --request-timeout by one coarse timer. A timer per request (as undici's
+// headers timeout) makes an object that lives until its next sweep, long enough to
 // be promoted to the old heap; a Set of waiting requests did the same with
 // its tables. This list is threaded through the requests themselves, so
 // waiting costs no allocation, and every request shares one timeout, so the

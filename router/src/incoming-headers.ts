@@ -8,7 +8,7 @@ export const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'pr
 /**
  * Never sent on to the engine: hop-by-hop, or set by the router itself.
  * `expect` is the client's conversation with the router (which answered
- * 100 Continue already); undici refuses to send it.
+ * 100 Continue already); content-length and host are the engine pool's to write.
  */
 const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'host', 'expect', 'authorization', 'content-type', 'content-length', 'x-request-id']);
 

@@ -1,17 +1,17 @@
 // One client request on its way to an engine: choose, forward, relay the
 // answer chunk by chunk with backpressure both ways, and fail over to another
 // engine when a connection fails before any response header. The object is
-// its own undici handler, so a request costs one allocation here, not a
+// its own engine-pool handler, so a request costs one allocation here, not a
 // promise and a closure per step: this is the router's hot path.
 //
 // Only the engine's faults count against it (connection failures, timeouts,
-// a broken answer): a request undici cannot send as the client wrote it, or a
-// client that stops reading, never ejects an engine.
-import type { Dispatcher, Pool } from 'undici';
+// a broken answer): a client that stops reading or leaves never ejects an
+// engine.
 import type { DeadlineSweep, Expiring } from './deadlines.js';
 import type { Endpoint, EndpointSet, OutlierPolicy } from './endpoints.js';
 import { errorBody, errors, type RouterError } from './errors.js';
 import type { ClientResponse } from './http1/client-response.js';
+import type { EngineHandler, EnginePool } from './http1/engine-pool.js';
 import { HOP_BY_HOP } from './incoming-headers.js';
 import type { Logger } from './logger.js';
 import type { RouterMetrics } from './metrics.js';
@@ -33,7 +33,7 @@ export interface ForwardContext {
   /** Where answers in progress wait for their next byte. */
   readonly idleStreams: DeadlineSweep;
   readonly outlier: OutlierPolicy;
-  pool(url: string): Pool;
+  pool(url: string): EnginePool;
   choose(candidates: Endpoint[], request: RoutedRequest): Endpoint;
   /** The routing decision, logged before the request is forwarded. */
   decided(spec: ForwardSpec, endpoint: Endpoint, attempt: number): void;
@@ -71,8 +71,6 @@ const ENGINE_IDLE = 'ROUTER_ENGINE_IDLE';
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT']);
 /** The engine's faults that are not connection failures: timeouts, and answers that break HTTP. */
 const ENGINE_FAULTS = new Set([...RETRYABLE, HEADERS_TIMEOUT, ENGINE_IDLE, 'ETIMEDOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_HEADERS_OVERFLOW', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_RES_EXCEEDED_MAX_SIZE']);
-/** undici refused the request as the client wrote it: the client's mistake, never the engine's. */
-const REQUEST_FAULTS = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH']);
 /** Engine response headers that describe the engine's connection, not the answer. */
 const NOT_RELAYED = new Set([...HOP_BY_HOP, 'x-request-id']);
 const LF = 10;
@@ -91,7 +89,7 @@ function timeoutError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
-export class ProxiedRequest implements Dispatcher.DispatchHandler, Expiring {
+export class ProxiedRequest implements EngineHandler, Expiring {
   deadline = 0;
   sweepPrev: Expiring | null = null;
   sweepNext: Expiring | null = null;
@@ -154,11 +152,8 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Expiring {
     endpoint.inFlight++;
     endpoint.awaitingFirstByte++;
     endpoint.stats.started();
-    ctx.pool(endpoint.url).dispatch({
-      method: spec.method, path: spec.path, headers: spec.headers, body: spec.payload,
-      // No undici timers: --request-timeout and --stream-idle-timeout are kept by the sweeps.
-      headersTimeout: 0, bodyTimeout: 0,
-    }, this);
+    // --request-timeout and --stream-idle-timeout are kept by the sweeps, not by the pool.
+    ctx.pool(endpoint.url).dispatch({ method: spec.method, path: spec.path, headers: spec.headers, body: spec.payload }, this);
   }
 
   /** Into a timeout list (out of the other one), with its deadline from now. */
@@ -197,18 +192,18 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Expiring {
     }
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+  onHeaders(statusCode: number, rawHeaders: string[], resume: () => void): boolean {
     const endpoint = this.endpoint as Endpoint;
     this.status = statusCode;
     this.resumeUpstream = resume;
-    // A flat name, value list as Node takes it; latin1 relays header bytes unchanged.
+    // A flat name, value list as Node takes it, latin1 as read: header bytes are relayed unchanged.
     const out: string[] = [];
     let sized = false;
     for (let i = 0; i < rawHeaders.length; i += 2) {
-      const name = (rawHeaders[i] as Buffer).toString('latin1');
+      const name = rawHeaders[i] as string;
       const lower = name.toLowerCase();
       if (NOT_RELAYED.has(lower)) continue;
-      const value = (rawHeaders[i + 1] as Buffer).toString('latin1');
+      const value = rawHeaders[i + 1] as string;
       if (lower === 'content-length') sized = true;
       else if (lower === 'content-type' && value.startsWith('text/event-stream')) this.sse = true;
       out.push(name, value);
@@ -272,7 +267,6 @@ export class ProxiedRequest implements Dispatcher.DispatchHandler, Expiring {
     if (this.cancelled || this.res.destroyed) return this.ctx.done();
     this.lastError = err;
     const code = codeOf(err);
-    if (REQUEST_FAULTS.has(code)) return this.end(errors.badRequest(`the request cannot be forwarded as sent: ${err.message}`));
     this.ctx.metrics.countError(endpoint.url, this.spec.requested, code);
     if (engineFault(code) && endpoint.failed(Date.now())) this.ctx.log.log('warn', `engine ${endpoint.url} ejected after ${endpoint.consecutiveFailures} consecutive failures`);
     if (this.res.headersSent || !RETRYABLE.has(code)) return this.giveUp();

@@ -7,7 +7,6 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, maxHeaderSize, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { Pool } from 'undici';
 import { DeadlineSweep } from './deadlines.js';
 import { createDiscovery, type DiscoverySource } from './discovery/index.js';
 import type { DynamicConfig } from './dynamic-config.js';
@@ -15,6 +14,7 @@ import { EndpointSet, type BackendSpec, type Endpoint, type ModelCard, type Outl
 import { EngineWatch } from './engine-watch.js';
 import { errorBody, errors, RouterError } from './errors.js';
 import type { ClientResponse } from './http1/client-response.js';
+import { EnginePool } from './http1/engine-pool.js';
 import { installFastPath, type FastPath } from './http1/fast-path.js';
 import { scanHeaders, type IncomingHeaders } from './incoming-headers.js';
 import { Logger, textValue } from './logger.js';
@@ -88,7 +88,7 @@ export class RouterServer implements ForwardContext {
   /** The session key as a header name, lower-cased once rather than per request. */
   private sessionHeader: string;
   private aliases: Record<string, string>;
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new Map<string, EnginePool>();
   private readonly watch: EngineWatch;
   private readonly clientKey: Buffer | null;
   private readonly engineAuthHeader: string[];
@@ -165,7 +165,7 @@ export class RouterServer implements ForwardContext {
   /** The one place the endpoint set changes: discovery sources and the dynamic config come here. */
   replaceBackends(backends: BackendSpec[]): void {
     // Pools first: if one cannot be made, nothing has changed yet.
-    const pools = backends.filter((b) => !this.pools.has(b.url)).map((b) => [b.url, new Pool(b.url, { connections: this.options.maxConcurrency, pipelining: 1, keepAliveTimeout: 60_000 })] as const);
+    const pools = backends.filter((b) => !this.pools.has(b.url)).map((b) => [b.url, new EnginePool(b.url, { connections: this.options.maxConcurrency })] as const);
     const { added, removed } = this.endpoints.replace(backends);
     for (const url of removed) {
       const pool = this.pools.get(url);
@@ -269,8 +269,8 @@ export class RouterServer implements ForwardContext {
     });
   }
 
-  pool(url: string): Pool {
-    return this.pools.get(url) as Pool;
+  pool(url: string): EnginePool {
+    return this.pools.get(url) as EnginePool;
   }
 
   choose(candidates: Endpoint[], request: RoutedRequest): Endpoint {

@@ -45,7 +45,7 @@ export interface EnginePoolOptions {
   maxHeadBytes: number;
 }
 
-export const ENGINE_POOL_DEFAULTS: Omit<EnginePoolOptions, 'connections'> = { keepAliveMs: 60_000, connectTimeoutMs: 10_000, maxHeadBytes: 64 * 1024 };
+const ENGINE_POOL_DEFAULTS: Omit<EnginePoolOptions, 'connections'> = { keepAliveMs: 60_000, connectTimeoutMs: 10_000, maxHeadBytes: 64 * 1024 };
 
 function codeError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -57,8 +57,6 @@ class EngineConnection {
   private readonly reader: ResponseReader;
   private handler: EngineHandler | null = null;
   private connectTimer: NodeJS.Timeout | null = null;
-  /** The engine's Keep-Alive timeout hint, in ms. */
-  private hintMs = Infinity;
 
   constructor(private readonly pool: EnginePool, url: URL, private readonly options: EnginePoolOptions) {
     const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
@@ -73,7 +71,9 @@ class EngineConnection {
       this.connectTimer = null;
     });
     this.reader = new ResponseReader({
-      head: (status, raw) => this.head(status, raw),
+      head: (status, raw) => {
+        if (this.handler && !this.handler.onHeaders(status, raw, () => this.socket.resume())) this.socket.pause();
+      },
       data: (chunk) => {
         if (this.handler && !this.handler.onData(chunk)) this.socket.pause();
       },
@@ -121,24 +121,16 @@ class EngineConnection {
     }
   }
 
-  private head(status: number, raw: string[]): void {
-    for (let i = 0; i < raw.length; i += 2) {
-      if ((raw[i] as string).length !== 10 || (raw[i] as string).toLowerCase() !== 'keep-alive') continue;
-      const timeout = /timeout=(\d+)/i.exec(raw[i + 1] as string);
-      // As undici: the engine's own timeout, less a second for the race with its close.
-      if (timeout) this.hintMs = Number(timeout[1]) * 1000 - 1000;
-    }
-    if (this.handler && !this.handler.onHeaders(status, raw, () => this.socket.resume())) this.socket.pause();
-  }
-
   private complete(reusable: boolean): void {
     const handler = this.handler as EngineHandler;
     this.handler = null;
-    const keep = reusable && !this.socket.destroyed && this.hintMs > 0;
+    // As undici: the engine's own Keep-Alive timeout less a second, for the race with its close.
+    const idleMs = Math.min(this.options.keepAliveMs, this.reader.keepAliveHintMs - 1000);
+    const keep = reusable && !this.socket.destroyed && idleMs > 0;
     if (this.socket.isPaused()) this.socket.resume();
     handler.onComplete();
     if (keep) {
-      this.socket.setTimeout(Math.min(this.options.keepAliveMs, this.hintMs));
+      this.socket.setTimeout(idleMs);
       this.pool.released(this);
     } else {
       this.socket.destroy();

@@ -41,6 +41,8 @@ export class ResponseReader {
   private remaining = 0;
   private keepAlive = true;
   private noBody = false;
+  /** The engine's Keep-Alive timeout, from the last answer that gave one. */
+  keepAliveHintMs = Infinity;
   /** The response just completed: feed tells its owner once the bytes of this read are accounted for. */
   private finished = false;
 
@@ -124,25 +126,19 @@ export class ResponseReader {
 
   /** Returns where the body starts, or -1 when the head is not all here yet. */
   private readHead(data: Buffer, at: number): number {
-    let bytes: Buffer;
-    let start: number;
     if (this.pieces.length === 0) {
       const end = data.indexOf(CRLF2, at);
-      if (end < 0) return this.keep(data.subarray(at));
-      bytes = data;
-      start = at;
-      return this.parseHead(bytes, start, end, end + 4);
+      return end < 0 ? this.keep(data.subarray(at)) : this.parseHead(data, at, end);
     }
     // The head came in pieces: join what is kept with this read (the terminator may straddle them).
     const kept = this.pending;
-    bytes = Buffer.concat([...this.pieces, data.subarray(at)]);
+    const bytes = Buffer.concat([...this.pieces, data.subarray(at)]);
     this.pieces = [];
     this.pending = 0;
     const end = bytes.indexOf(CRLF2, Math.max(0, kept - 3));
     if (end < 0) return this.keep(bytes);
-    const next = this.parseHead(bytes, 0, end, end + 4);
     // Where the body starts in `data`: what of the head came from this read.
-    return at + (next - kept);
+    return at + (this.parseHead(bytes, 0, end) - kept);
   }
 
   private keep(piece: Buffer): number {
@@ -153,7 +149,9 @@ export class ResponseReader {
     return -1;
   }
 
-  private parseHead(bytes: Buffer, start: number, end: number, next: number): number {
+  /** Parses the head in bytes[start, end) and returns where its blank line ends. */
+  private parseHead(bytes: Buffer, start: number, end: number): number {
+    const next = end + 4;
     if (end - start > this.maxHeadBytes) throw new ResponseError('UND_ERR_HEADERS_OVERFLOW', `the engine's response head is over ${this.maxHeadBytes} bytes`);
     const text = bytes.toString('latin1', start, end);
     const lines = text.split('\r\n');
@@ -178,6 +176,9 @@ export class ResponseReader {
             const v = value.toLowerCase();
             if (v.includes('close')) keepAlive = false;
             else if (v.includes('keep-alive')) keepAlive = true;
+          } else if (name.toLowerCase() === 'keep-alive') {
+            const timeout = /timeout=(\d+)/i.exec(value);
+            if (timeout) this.keepAliveHintMs = Number(timeout[1]) * 1000;
           }
           break;
         case 14:

@@ -106,6 +106,9 @@ test('what is not HTTP is an engine fault with an HPE_ code, and an oversized he
     ['HTTP/1.1 200 OK\r\n folded: value\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
     ['HTTP/1.1 200 OK\r\nno colon\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
     ['HTTP/1.1 200 OK\r\nbare: lf\nx: y\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
+    ['HTTP/1.1 200 OK\r\nbare: cr\rx: y\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
+    ['HTTP/1.1 200 OK\r\ncontrol: a\x01b\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
+    ['HTTP/1.1 200 OK\r\nx : y\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
     ['HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\n', 'HPE_UNEXPECTED_CONTENT_LENGTH'],
     ['HTTP/1.1 200 OK\r\ncontent-length: -1\r\n\r\n', 'HPE_UNEXPECTED_CONTENT_LENGTH'],
     ['HTTP/1.1 200 OK\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n', 'HPE_UNEXPECTED_CONTENT_LENGTH'],
@@ -121,4 +124,12 @@ test('what is not HTTP is an engine fault with an HPE_ code, and an oversized he
       assert.throws(() => feedIn(r, text, cuts), (err: ResponseError) => err.code === code, `${JSON.stringify(text.slice(0, 50))} at ${cuts.join(',')}`);
     }
   }
+});
+
+test('header values are relayed as sent, surrounding spaces and tabs dropped, obs-text bytes kept', () => {
+  const { r, seen } = reader();
+  feedIn(r, 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\nx-empty:\r\nx-padded: \t a  b \t\r\nx-latin1: caf\xe9\r\n\r\n', []);
+  assert.equal(seen.status, 200);
+  assert.deepEqual(seen.headers, ['content-length', '0', 'x-empty', '', 'x-padded', 'a  b', 'x-latin1', 'caf\xe9']);
+  assert.deepEqual(seen.completions, [true]);
 });

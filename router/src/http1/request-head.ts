@@ -5,6 +5,7 @@
 // or repeated Host, an oversized head) is "unsupported": Node's own HTTP
 // parser then handles the connection, so the lenient cases never get a
 // second, different interpretation here.
+import { COLON, CR, HT, LF, SP, TARGET_BYTE, TOKEN_BYTE, VALUE_BYTE } from './header-bytes.js';
 
 export type RequestHead =
   | { kind: 'incomplete' }
@@ -24,22 +25,6 @@ export type RequestHead =
 
 const INCOMPLETE: RequestHead = { kind: 'incomplete' };
 const UNSUPPORTED: RequestHead = { kind: 'unsupported' };
-const CR = 13;
-const LF = 10;
-const SP = 32;
-const HT = 9;
-const COLON = 58;
-/** Character classes, so that the head is checked in one pass over its characters. */
-const TOKEN_BYTE = new Uint8Array(256);
-const VALUE_BYTE = new Uint8Array(256);
-const TARGET_BYTE = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_BYTE[c.charCodeAt(0)] = 1;
-for (let b = 0x21; b <= 0x7e; b++) {
-  VALUE_BYTE[b] = 1;
-  TARGET_BYTE[b] = 1;
-}
-VALUE_BYTE[SP] = 1;
-VALUE_BYTE[HT] = 1;
 const DIGITS = /^\d{1,15}$/;
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 

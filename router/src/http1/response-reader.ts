@@ -4,6 +4,7 @@
 // anything that is not plain HTTP/1.x (obs-fold, a bare LF, conflicting
 // lengths, an oversized head) is an error with an llhttp-style HPE_ code, an
 // engine fault. Pure: no sockets, so every split of the bytes is testable.
+import { COLON, CR, FIELD_VALUE_BYTE, HT, LF, SP, TOKEN_BYTE } from './header-bytes.js';
 
 export interface ResponseEvents {
   /** Status and headers as a flat name, value list (latin1, as sent). */
@@ -19,9 +20,7 @@ export class ResponseError extends Error {
   }
 }
 
-const LF = 10;
 const CRLF2 = Buffer.from('\r\n\r\n');
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: [^\r\n]*)?$/;
 
 type State =
@@ -153,22 +152,41 @@ export class ResponseReader {
   private parseHead(bytes: Buffer, start: number, end: number): number {
     const next = end + 4;
     if (end - start > this.maxHeadBytes) throw new ResponseError('UND_ERR_HEADERS_OVERFLOW', `the engine's response head is over ${this.maxHeadBytes} bytes`);
-    const text = bytes.toString('latin1', start, end);
-    const lines = text.split('\r\n');
-    const status = STATUS_LINE.exec(lines[0] as string);
-    if (!status) throw new ResponseError('HPE_INVALID_CONSTANT', `the engine's answer is not HTTP/1.x: ${JSON.stringify((lines[0] as string).slice(0, 40))}`);
+    // One string for the whole head (its last line's CRLF included), scanned once: this is on every answer's path.
+    const text = bytes.toString('latin1', start, end + 2);
+    const lineEnd = text.indexOf('\r\n');
+    const status = STATUS_LINE.exec(text.slice(0, lineEnd));
+    if (!status) throw new ResponseError('HPE_INVALID_CONSTANT', `the engine's answer is not HTTP/1.x: ${JSON.stringify(text.slice(0, Math.min(lineEnd, 40)))}`);
     const code = Number(status[2]);
     const raw: string[] = [];
     let length = -1;
     let chunked = false;
     let encoded = false;
     let keepAlive = status[1] === '1';
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i] as string;
-      const colon = line.indexOf(':');
-      const name = colon > 0 ? line.slice(0, colon) : '';
-      if (!TOKEN.test(name) || line.includes('\n')) throw new ResponseError('HPE_INVALID_HEADER_TOKEN', `the engine sent a malformed header line: ${JSON.stringify(line.slice(0, 40))}`);
-      const value = line.slice(colon + 1).trim();
+    const headEnd = text.length;
+    let i = lineEnd + 2;
+    while (i < headEnd) {
+      const nameStart = i;
+      while (TOKEN_BYTE[text.charCodeAt(i)]) i++;
+      const nameEnd = i;
+      let ok = nameEnd > nameStart && text.charCodeAt(i) === COLON;
+      if (ok) {
+        i++;
+        while (text.charCodeAt(i) === SP || text.charCodeAt(i) === HT) i++;
+        while (FIELD_VALUE_BYTE[text.charCodeAt(i)]) i++;
+        ok = text.charCodeAt(i) === CR && text.charCodeAt(i + 1) === LF;
+      }
+      if (!ok) {
+        const line = text.slice(nameStart, text.indexOf('\r\n', nameStart));
+        throw new ResponseError('HPE_INVALID_HEADER_TOKEN', `the engine sent a malformed header line: ${JSON.stringify(line.slice(0, 40))}`);
+      }
+      let valueStart = nameEnd + 1;
+      while (text.charCodeAt(valueStart) === SP || text.charCodeAt(valueStart) === HT) valueStart++;
+      let valueEnd = i;
+      while (valueEnd > valueStart && (text.charCodeAt(valueEnd - 1) === SP || text.charCodeAt(valueEnd - 1) === HT)) valueEnd--;
+      i += 2;
+      const name = text.slice(nameStart, nameEnd);
+      const value = text.slice(valueStart, valueEnd);
       raw.push(name, value);
       switch (name.length) {
         case 10:

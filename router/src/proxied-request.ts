@@ -216,24 +216,32 @@ export class ProxiedRequest implements EngineHandler, Expiring {
     return true;
   }
 
-  /** Time to first token, as a client sees it: a stream's headers come before its first token. */
-  private firstByte(): void {
-    const endpoint = this.endpoint as Endpoint;
+  /** The engine's first body byte is here: the request no longer waits for it. */
+  private firstByte(): number {
     this.gotFirstByte = true;
-    endpoint.awaitingFirstByte--;
-    const ttft = performance.now() - this.spec.arrival;
+    (this.endpoint as Endpoint).awaitingFirstByte--;
+    return performance.now();
+  }
+
+  /** Time to first token, as a client sees it: a stream's headers come before its first token. */
+  private observeTtft(at: number): void {
+    const endpoint = this.endpoint as Endpoint;
+    const ttft = at - this.spec.arrival;
     endpoint.stats.firstByte(ttft);
     this.ctx.metrics.observeTtft(endpoint.url, ttft / 1000);
   }
 
   onData(chunk: Buffer): boolean {
-    if (!this.gotFirstByte) this.firstByte();
+    const firstAt = this.gotFirstByte ? 0 : this.firstByte();
     if (this.sse) {
       const n = chunk.length;
       this.atEventEnd = n > 0 ? chunk[n - 1] === LF && (chunk[n - 2] === LF || (chunk[n - 2] === CR && chunk[n - 3] === LF)) : this.atEventEnd;
     }
     this.wait('body', this.ctx.streamIdleMs);
-    if (this.res.write(chunk)) return true;
+    const flowing = this.res.write(chunk);
+    // Observed once the bytes are on their way: the client does not wait for the router's bookkeeping.
+    if (firstAt > 0) this.observeTtft(firstAt);
+    if (flowing) return true;
     // Backpressure: the engine's stream waits while the client's socket is full.
     this.clientFull = true;
     this.res.once('drain', () => this.drained());
@@ -247,7 +255,7 @@ export class ProxiedRequest implements EngineHandler, Expiring {
   }
 
   onComplete(): void {
-    if (!this.gotFirstByte) this.firstByte();
+    if (!this.gotFirstByte) this.observeTtft(this.firstByte());
     this.res.end();
     const endpoint = this.settle();
     const { ctx, spec, status } = this;

@@ -83,9 +83,9 @@ class FastResponse implements ClientResponse {
     let dated = false;
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i] as string;
-      const lower = name.toLowerCase();
-      if (lower === 'content-length') sized = true;
-      else if (lower === 'date') dated = true;
+      // Only content-length (14) and date (4) matter here: other names are not lower-cased.
+      if (name.length === 14) sized ||= name.toLowerCase() === 'content-length';
+      else if (name.length === 4) dated ||= name.toLowerCase() === 'date';
       head += `${name}: ${headers[i + 1] as string}\r\n`;
     }
     if (!sized && status !== 204 && status !== 304) {

@@ -1,12 +1,16 @@
 // The engine-side connection pool on loopback: one write per request, kept-alive
 // connections reused (and not when the engine says otherwise or the answer is
 // out of step), waiting for a free connection, and connection failures with
-// the codes failover sorts them by, the connect timeout included.
+// the codes failover sorts them by, the connect timeout included; and an
+// https engine, whose certificate is checked.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, test } from 'node:test';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { EnginePool, type EngineHandler, type EngineRequest } from '../src/http1/engine-pool.js';
 
 interface Outcome { status: number | null; headers: string[]; body: string; error: string | null }
@@ -34,11 +38,12 @@ function send(pool: EnginePool, request: EngineRequest, onConnect?: (abort: (err
 
 const POST = (body: string): EngineRequest => ({ method: 'POST', path: '/v1/completions', headers: ['x-test', '1'], body: Buffer.from(body) });
 
-/** A raw engine: `answer` gets each request's bytes (head and body as one read) and its socket. */
-async function rawEngine(answer: (request: string, socket: Socket) => void): Promise<{ url: string; server: Server; connections: number; requests: string[] }> {
-  const state = { connections: 0, requests: [] as string[] };
-  const server = createServer((socket) => {
+/** A raw engine: `answer` gets each request's bytes (head and body as one read) and its socket; over TLS when given a certificate. */
+async function rawEngine(answer: (request: string, socket: Socket) => void, tls?: { cert: Buffer; key: Buffer }): Promise<{ url: string; server: Server; connections: number; requests: string[]; sockets: Socket[] }> {
+  const state = { connections: 0, requests: [] as string[], sockets: [] as Socket[] };
+  const serve = (socket: Socket) => {
     state.connections++;
+    state.sockets.push(socket);
     let buffered = '';
     socket.on('data', (d: Buffer) => {
       buffered += d.toString('latin1');
@@ -52,12 +57,13 @@ async function rawEngine(answer: (request: string, socket: Socket) => void): Pro
       answer(request, socket);
     });
     socket.on('error', () => undefined);
-  });
+  };
+  const server = tls ? createTlsServer({ ...tls, ALPNProtocols: ['http/1.1'] }, serve) : createServer(serve);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   after(() => server.close());
   const port = (server.address() as { port: number }).port;
-  return Object.assign(state, { url: `http://127.0.0.1:${port}`, server });
+  return Object.assign(state, { url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`, server });
 }
 
 const ok = (body: string, extra = '') => `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n${extra}\r\n${body}`;
@@ -153,4 +159,33 @@ test('a connection the engine host never completes fails with UND_ERR_CONNECT_TI
   const r = await send(pool, POST('x'));
   assert.equal(r.error, 'UND_ERR_CONNECT_TIMEOUT');
   assert.ok(performance.now() - t0 >= 290, 'not before the timeout');
+});
+
+test('an https engine: an untrusted certificate fails the request, a trusted one carries requests on one kept-alive TLS connection (ALPN http/1.1, no SNI for an IP)', { timeout: 20_000 }, async () => {
+  const fixture = (name: string) => fileURLToPath(new URL(`../../../router/test/fixtures/${name}`, import.meta.url));
+  const [cert, key] = await Promise.all([readFile(fixture('engine-tls-cert.pem')), readFile(fixture('engine-tls-key.pem'))]);
+  const engine = await rawEngine((req, socket) => socket.write(ok(`{"echo":${JSON.stringify(req.split('\r\n\r\n')[1])}}`)), { cert, key });
+  const untrusted = new EnginePool(engine.url, { connections: 2 });
+  assert.equal((await send(untrusted, POST('x'))).error, 'DEPTH_ZERO_SELF_SIGNED_CERT');
+  await untrusted.close();
+  assert.equal(engine.requests.length, 0, 'nothing was sent to an engine whose certificate failed');
+  // Node reads extra trusted CAs at start only (as a user would give them): the trusted case runs in a child.
+  const script = `const { EnginePool } = await import(process.argv[1]);
+const pool = new EnginePool(process.argv[2], { connections: 2 });
+const send = (body) => new Promise((resolve) => { let out = ''; pool.dispatch({ method: 'POST', path: '/v1/completions', headers: [], body: Buffer.from(body) }, {
+  onConnect() {}, onHeaders(status) { out += status + ' '; return true; }, onData(c) { out += c; return true; }, onComplete() { resolve(out); }, onError(e) { resolve('error ' + (e.code ?? e.message)); } }); });
+console.log(JSON.stringify([await send('{"a":1}'), await send('{"b":2}')]));
+await pool.close();`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, new URL('../src/http1/engine-pool.js', import.meta.url).href, engine.url], {
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: fixture('engine-tls-cert.pem') }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number];
+  assert.equal(code, 0);
+  assert.deepEqual(JSON.parse(output), ['200 {"echo":"{\\"a\\":1}"}', '200 {"echo":"{\\"b\\":2}"}']);
+  assert.equal(engine.connections, 1, 'one connection for both trusted requests (the untrusted attempt never completed its handshake)');
+  const tlsSocket = engine.sockets[0] as TLSSocket;
+  assert.equal(tlsSocket.alpnProtocol, 'http/1.1');
+  assert.equal(tlsSocket.servername, false);
 });

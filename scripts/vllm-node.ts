@@ -74,7 +74,15 @@ async function main(): Promise<void> {
   const configuredIfAny = async (): Promise<LoadedNode | null> => (existsSync(extraVars) ? configured().catch(() => null) : null);
   const runId = values['run-id'];
   const progress = (line: string) => console.log(line);
-  const lock = <T>(fn: () => Promise<T>) => withNodeLock(ref, `vllm-node ${command}${runId ? ` --run-id ${runId}` : ''}`, fn);
+  const label = `vllm-node ${command}${runId ? ` --run-id ${runId}` : ''}`;
+  const anyConfig = await configuredIfAny();
+  const kubeNode = anyConfig && anyConfig.vars.vllm_target !== 'local' ? anyConfig : null;
+  // On Kubernetes the release also takes the cluster's lock (a Lease), for colleagues sharing the cluster.
+  const lock = <T>(fn: () => Promise<T>) => withNodeLock(ref, label, async () => {
+    if (!kubeNode || command === 'minikube-start') return fn();
+    const { withReleaseLease } = await import('./lib/stack/kube/kube-node.js');
+    return withReleaseLease({ ...kubeNode, topdir: dirname(extraVars) }, command, label, fn, (line) => console.error(line));
+  });
 
   /** The run's folder on this node, its log start noted on the run's first step there. */
   const runDirFor = async (workDir: string, logsOf: string): Promise<string | null> => {
@@ -86,9 +94,8 @@ async function main(): Promise<void> {
 
   // A Kubernetes node: the cluster and its Helm release hold what is deployed. Its modules are
   // loaded only here: they cost the local target's every call time.
-  const anyConfig = await configuredIfAny();
-  if (anyConfig && anyConfig.vars.vllm_target !== 'local') {
-    const kube = command === 'check' || command === 'deploy' ? await configured(true) : anyConfig;
+  if (kubeNode) {
+    const kube = command === 'check' || command === 'deploy' ? await configured(true) : kubeNode;
     const runDir = runId ? nodeRunDir(kube.spec.workDir, runId) : null;
     const { kubeNodeCommand } = await import('./lib/stack/kube/kube-node-command.js');
     const run = () => kubeNodeCommand(command, { ...kube, topdir: dirname(extraVars) }, runDir, values.json ?? false, progress);

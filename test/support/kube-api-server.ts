@@ -28,7 +28,7 @@
 //   WebSocket /api/v1/namespaces/NS/pods/NAME/portforward?ports=P     v4.channel.k8s.io, to the pod's
 //                                                          status.podIP (or options.forwardTarget)
 // Resources: pods, services, endpoints, secrets, configmaps, events, namespaces, nodes (core, /api/v1),
-// deployments (/apis/apps/v1) and customresourcedefinitions (/apis/apiextensions.k8s.io/v1). Every write takes the next cluster-wide resourceVersion.
+// deployments (/apis/apps/v1), leases (/apis/coordination.k8s.io/v1) and customresourcedefinitions (/apis/apiextensions.k8s.io/v1). Every write takes the next cluster-wide resourceVersion.
 // Deployments are reconciled as the controller manager would (pods follow spec.replicas; see
 // kube-api/workloads.ts), with options.pods deciding pod addresses and when they turn Ready.
 // Requests need `Authorization: Bearer <token>` (401 otherwise; options.anonymous also lets requests
@@ -75,6 +75,8 @@ export interface KubeApiOptions {
   authorize?: (a: AccessAttributes) => boolean | string;
   pods?: PodLifecycle;
   forwardTarget?: ForwardTarget;
+  /** Refuse to create a namespaced object in a namespace that does not exist (404), as a real API server does. Off by default: most tests put objects in namespaces they never create. */
+  requireNamespaces?: boolean;
 }
 
 export interface SeenRequest {
@@ -424,6 +426,7 @@ export class KubeApiServer {
     if (namespace !== null) {
       if (meta.namespace && meta.namespace !== namespace) throw new ApiError(400, 'BadRequest', `the namespace of the object (${meta.namespace}) does not match the namespace on the request (${namespace})`);
       meta.namespace = namespace;
+      if (this.options.requireNamespaces && !this.store.get('namespaces', '', namespace)) throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`);
     }
     if (this.store.get(resource, meta.namespace, meta.name)) throw new ApiError(409, 'AlreadyExists', `${resource} "${meta.name}" already exists`);
     meta.generation = 1;

@@ -1,7 +1,7 @@
 // Bring-up checks of a cluster, before anything is installed: it answers, we
-// may create what the chart creates in the namespace (SelfSubjectAccessReview,
-// as `kubectl auth can-i` asks), enough GPUs are advertised, and KEDA runs when
-// autoscaling needs it. Each failure says what is missing and what to do.
+// may create what the chart creates in the namespace and the release's lock
+// (SelfSubjectAccessReview, as `kubectl auth can-i` asks), enough GPUs are
+// advertised, and KEDA runs when autoscaling needs it. Each failure says what is missing and what to do.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ReleaseNames } from '../helm/names.js';
 import { kubeClient } from './access.js';
@@ -27,6 +27,8 @@ export const NAMESPACE_NEEDS: AccessNeed[] = [
   { verb: 'delete', group: '', resource: 'pods', why: 'the fault suite stopping engines' },
   { verb: 'create', group: '', resource: 'pods', subresource: 'portforward', why: 'reaching the router and engines from this node' },
   { verb: 'update', group: 'apps', resource: 'deployments', subresource: 'scale', why: 'the scaling suite' },
+  { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', why: 'the harness\'s lock on the release, for colleagues sharing the cluster' },
+  { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', why: 'renewing that lock' },
 ];
 
 export interface GpuVars {
@@ -80,7 +82,7 @@ export async function checkCluster(input: ClusterCheckInput): Promise<string[]> 
     if (!r.allowed) denied.push(`${need.verb} ${need.resource}${need.subresource ? `/${need.subresource}` : ''}${need.group ? `.${need.group}` : ''} (${need.why})${r.reason ? `: ${r.reason}` : ''}`);
   }
   if (denied.length === 0) lines.push(`✅ may create the chart's objects in namespace ${namespace}${exists ? '' : ' (and create the namespace)'}`);
-  else problems.push(`you may not, in namespace ${namespace}: ${denied.join('; ')}. Ask the cluster's admin for these rights (an edit RoleBinding in the namespace covers them), or set CONFIG_VLLM_HELM_NAMESPACE to a namespace you own`);
+  else problems.push(`you may not, in namespace ${namespace}: ${denied.join('; ')}. Ask the cluster's admin for these rights in the namespace (a RoleBinding to the built-in admin ClusterRole covers the chart's objects, which include Roles; leases in coordination.k8s.io may need a Role of their own), or set CONFIG_VLLM_HELM_NAMESPACE to a namespace you own`);
 
   const gpus = vars.vllm_engine === 'vllm' ? vars.vllm_request_gpu ?? 0 : 0;
   if (gpus > 0) {

@@ -55,6 +55,7 @@ export const RESOURCES: Record<string, ResourceType> = {
   nodes: { prefix: '/api/v1', apiVersion: 'v1', kind: 'Node', namespaced: false },
   deployments: { prefix: '/apis/apps/v1', apiVersion: 'apps/v1', kind: 'Deployment', namespaced: true },
   customresourcedefinitions: { prefix: '/apis/apiextensions.k8s.io/v1', apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', namespaced: false },
+  leases: { prefix: '/apis/coordination.k8s.io/v1', apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespaced: true },
 };
 
 export function resourceOfKind(kind: string): string {

@@ -11,6 +11,7 @@ import { renderNode, type RenderedNode } from '../../helm/render.js';
 import { nodeReleaseNames } from '../../helm/values.js';
 import { clusterAccess, loadKubeConfig } from '../../kube/access.js';
 import { applySecrets, clients, ensureGrafanaAdmin, ensureNamespace, failureReport, formatProgress, releaseProgress } from '../../kube/cluster.js';
+import { holdReleaseLease, thisHolder } from '../../kube/release-lease.js';
 import type { LoadedNode } from '../load-node.js';
 import { KubeStack } from './kube-stack.js';
 
@@ -19,6 +20,29 @@ export interface KubeNodeContext extends LoadedNode {
 }
 
 const PROGRESS_EVERY_MS = 5_000;
+
+/**
+ * Runs a node step holding its release's Lease on the cluster (kube/release-lease.ts):
+ * refused while another project holds it. Deploy creates the namespace the
+ * lease lives in; teardown and cleanup that succeed free the lease.
+ */
+export async function withReleaseLease<T>(ctx: KubeNodeContext, command: string, label: string, fn: () => Promise<T>, warn: (line: string) => void): Promise<T> {
+  const names = nodeReleaseNames(ctx.vars, ctx.node);
+  const kc = await loadKubeConfig(clusterAccess(ctx.vars));
+  const lease = await holdReleaseLease(kc, names.namespace, names.release, thisHolder(ctx.topdir, label), {
+    createNamespace: command === 'deploy' ? async () => ensureNamespace(await clients(kc), names.namespace) : undefined,
+    warn,
+  });
+  let ok = false;
+  try {
+    const result = await fn();
+    ok = true;
+    return result;
+  } finally {
+    if (ok && (command === 'teardown' || command === 'cleanup')) await lease.release();
+    else lease.stop();
+  }
+}
 
 async function helmBinary(topdir: string): Promise<string> {
   const helm = await findHelm(topdir);

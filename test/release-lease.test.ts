@@ -1,7 +1,8 @@
 // The cluster-side lock of a Helm release (scripts/lib/kube/release-lease.ts):
 // the decision alone, then Leases on the Kubernetes API test server as a real
 // API server keeps them (optimistic concurrency, namespaces that must exist),
-// and a node step refused while another project holds the release.
+// a node step refused while another project holds the release, and status
+// saying who holds it.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { $ } from 'zx';
 import { nodeReleaseNames } from '../scripts/lib/helm/values.js';
+import { formatKubeStatus, kubeNodeStatus } from '../scripts/lib/status/kube-status.js';
 import { holdReleaseLease, LEASE_SECONDS, leaseDecision, leaseName, ReleaseBusyError, type LeaseHolder } from '../scripts/lib/kube/release-lease.js';
 import { configureProject, kconfigMissing } from './support/configure.js';
 import { KubeApiServer, type KubeObject } from './support/kube-api-server.js';
@@ -91,23 +93,51 @@ test('on the API server: a held lease is renewed while its step runs; an expired
   assert.ok(results.some((r) => r.status === 'rejected' && r.reason instanceof ReleaseBusyError));
 });
 
-test('a Kubernetes node step is refused while another project holds its release, before touching the release', async (t) => {
-  const why = await kconfigMissing();
-  if (why) return t.skip(why);
+/** A vllm+sim project beside a Kubernetes API test server, its baseline node and a kubeconfig for the server; the caller skips first when kconfig is missing. */
+async function kubeProject(t: { after: (fn: () => Promise<unknown>) => void }) {
   const p = await tempProject();
   const dir = await mkdtemp(join(tmpdir(), 'release-lease-'));
   t.after(() => Promise.all([p.remove(), rm(dir, { recursive: true, force: true })]));
   const config = await configureProject(p, 'vllm+sim');
-  const names = nodeReleaseNames(config.vars, { role: 'baseline' });
+  const loaded = config.nodes[0];
+  assert.ok(loaded);
+  const names = nodeReleaseNames(config.vars, loaded.node);
   const server = await KubeApiServer.start({ anonymous: true });
   t.after(() => server.close());
-  server.put({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: leaseName(names.release), namespace: names.namespace },
-    spec: { holderIdentity: JSON.stringify(colleague), leaseDurationSeconds: LEASE_SECONDS, renewTime: new Date().toISOString() } });
   const kubeconfig = await server.writeKubeconfig(join(dir, 'kubeconfig'), names.namespace);
+  /** Puts the release's Lease as `holder` renewed `renewedAgoS` ago. */
+  const held = (holder: LeaseHolder, renewedAgoS: number) => server.put({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: leaseName(names.release), namespace: names.namespace },
+    spec: { holderIdentity: JSON.stringify(holder), leaseDurationSeconds: LEASE_SECONDS, renewTime: new Date(Date.now() - renewedAgoS * 1000).toISOString() } });
+  return { p, loaded, names, server, kubeconfig, held };
+}
+
+test('a Kubernetes node step is refused while another project holds its release, before touching the release', async (t) => {
+  const why = await kconfigMissing();
+  if (why) return t.skip(why);
+  const { p, names, server, kubeconfig, held } = await kubeProject(t);
+  held(colleague, 0);
   const before = server.requests.length;
   const out = await $({ cwd: p.dir, nothrow: true, quiet: true, env: { ...process.env, VLLM_KUBECONFIG: kubeconfig, VLLM_K8S_CONTEXT: 'test' } })`node ${join(REPO, 'dist/scripts/vllm-node.js')} teardown --node vllm-baseline`;
   assert.notEqual(out.exitCode, 0);
   assert.match(out.stderr, new RegExp(`release ${names.release} in namespace ${names.namespace} is in use by ben@box-b \\(project /home/ben/harness\\): "vllm-node test --run-id r1"`));
   assert.deepEqual(server.requests.slice(before).map((r) => `${r.method} ${r.path}`), [`GET /apis/coordination.k8s.io/v1/namespaces/${names.namespace}/leases/${leaseName(names.release)}`], 'nothing but the lease was read');
-  assert.notEqual(hostname(), 'box-b');
+});
+
+test('status names who holds the release: another project with when it is free, or this project', async (t) => {
+  const why = await kconfigMissing();
+  if (why) return t.skip(why);
+  const { p, loaded, kubeconfig, held } = await kubeProject(t);
+  const vars = { ...loaded.vars, vllm_kubeconfig: kubeconfig, vllm_k8s_context: 'test' };
+  const ctx = { ...loaded, vars, topdir: p.dir };
+  assert.equal((await kubeNodeStatus(ctx)).lock, null, 'no lease: nothing said');
+  held(colleague, 40);
+  const busy = await kubeNodeStatus(ctx);
+  assert.equal(busy.lock?.mine, false);
+  assert.ok(Math.abs((busy.lock?.free_in_s ?? 0) - (LEASE_SECONDS - 40)) <= 2);
+  assert.match(formatKubeStatus(busy), /🔒 in use by ben@box-b \(project \/home\/ben\/harness\): "vllm-node test --run-id r1" \(pid 20\), renewed 4\d s ago, free in 2\d\d s/);
+  assert.ok(busy.hints.some((h) => h.startsWith('another project holds this release')));
+  held({ ...colleague, host: hostname(), project: p.dir }, 5);
+  assert.match(formatKubeStatus(await kubeNodeStatus(ctx)), /🔒 held by this project, renewed \d s ago/);
+  held(colleague, LEASE_SECONDS + 1);
+  assert.equal((await kubeNodeStatus(ctx)).lock, null, 'expired: free');
 });

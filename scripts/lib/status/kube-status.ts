@@ -1,12 +1,13 @@
 // A Kubernetes node's live state, read from the cluster: its Helm release,
 // pods ready/total per Deployment, images, the router Service, recent warning
-// events, and what to do next. Kept apart from the local target's status.
+// events, who holds the release's lock, and what to do next. Kept apart from the local target's status.
 import { $ } from 'zx';
 import { findHelm } from '../helm/chart.js';
 import { statusArgs } from '../helm/commands.js';
 import { nodeReleaseNames } from '../helm/values.js';
-import { clusterAccess, loadKubeConfig } from '../kube/access.js';
+import { clusterAccess, kubeClient, loadKubeConfig } from '../kube/access.js';
 import { clients } from '../kube/cluster.js';
+import { leaseDecision, leaseName, thisHolder } from '../kube/release-lease.js';
 import type { LoadedNode } from '../stack/load-node.js';
 
 export interface KubeNodeStatus {
@@ -18,6 +19,8 @@ export interface KubeNodeStatus {
   deployments: { name: string; ready: number; wanted: number; images: string[] }[];
   router_service: string | null;
   warnings: string[];
+  /** The release's Lease (kube/release-lease.ts) when someone holds it: this project, or another one. */
+  lock: { holder: string; mine: boolean; renewed_s_ago: number; free_in_s: number } | null;
   state: 'ready' | 'degraded' | 'deploying' | 'down';
   hints: string[];
   error?: string;
@@ -28,14 +31,26 @@ const MAX_WARNINGS = 5;
 export async function kubeNodeStatus(ctx: LoadedNode & { topdir: string }): Promise<KubeNodeStatus> {
   const names = nodeReleaseNames(ctx.vars, ctx.node);
   const access = clusterAccess(ctx.vars);
-  const base: KubeNodeStatus = { node: ctx.node.name, release: names.release, namespace: names.namespace, helm: 'unknown', deployments: [], router_service: null, warnings: [], state: 'down', hints: [] };
+  const base: KubeNodeStatus = { node: ctx.node.name, release: names.release, namespace: names.namespace, helm: 'unknown', deployments: [], router_service: null, warnings: [], lock: null, state: 'down', hints: [] };
   const helm = await findHelm(ctx.topdir);
   if (helm) {
     const out = await $({ quiet: true, nothrow: true })`${helm} ${statusArgs(names, access)}`;
     base.helm = out.exitCode === 0 ? (JSON.parse(out.stdout) as { info?: { status?: string } }).info?.status ?? 'unknown' : /not found/.test(out.stderr) ? 'not installed' : `unknown: ${out.stderr.trim().split('\n')[0]}`;
   }
   try {
-    const c = await clients(await loadKubeConfig(access));
+    const kc = await loadKubeConfig(access);
+    const c = await clients(kc);
+    const k8s = await kubeClient();
+    const lease = await kc.makeApiClient(k8s.CoordinationV1Api).readNamespacedLease({ name: leaseName(names.release), namespace: names.namespace }).catch(() => null);
+    const decision = leaseDecision(lease?.spec ?? null, thisHolder(ctx.topdir, ''), Date.now());
+    const renewed = lease?.spec?.renewTime ? Math.max(0, Math.round((Date.now() - new Date(lease.spec.renewTime).getTime()) / 1000)) : 0;
+    const held = (lease?.spec?.leaseDurationSeconds ?? 0) - renewed;
+    if (decision.kind === 'busy') {
+      const h = decision.holder;
+      base.lock = { holder: `${h.user}@${h.host} (project ${h.project}): "${h.command}" (pid ${h.pid})`, mine: false, renewed_s_ago: decision.renewedAgoS, free_in_s: decision.freeInS };
+    } else if (decision.kind === 'mine' && held > 0) {
+      base.lock = { holder: 'this project', mine: true, renewed_s_ago: renewed, free_in_s: held };
+    }
     const deployments = await c.apps.listNamespacedDeployment({ namespace: names.namespace, labelSelector: `app.kubernetes.io/instance=${names.release}` });
     base.deployments = deployments.items.map((d) => ({
       name: d.metadata?.name ?? '', ready: d.status?.readyReplicas ?? 0, wanted: d.spec?.replicas ?? 0,
@@ -52,6 +67,7 @@ export async function kubeNodeStatus(ctx: LoadedNode & { topdir: string }): Prom
   }
   const all = base.deployments.length > 0 && base.deployments.every((d) => d.ready >= d.wanted && d.wanted > 0);
   base.state = base.deployments.length === 0 ? 'down' : all ? 'ready' : base.helm.startsWith('pending') ? 'deploying' : 'degraded';
+  if (base.lock && !base.lock.mine) base.hints.push(`another project holds this release for ${base.lock.free_in_s} s more: your commands on it are refused until then (or use your own CONFIG_VLLM_HELM_RELEASE_NAME or CONFIG_VLLM_HELM_NAMESPACE)`);
   if (base.error) base.hints.push(`the cluster did not answer (${base.error}): check CONFIG_VLLM_KUBECONFIG / CONFIG_VLLM_K8S_CONTEXT, or minikube status`);
   else if (base.state === 'down') base.hints.push('nothing deployed: make vllm');
   else if (base.state === 'degraded') base.hints.push(`pods not ready: kubectl -n ${names.namespace} get pods -l app.kubernetes.io/instance=${names.release}; kubectl -n ${names.namespace} describe pod <name>`);
@@ -64,6 +80,7 @@ export function formatKubeStatus(s: KubeNodeStatus): string {
   const lines = [`${icon} ${s.node}: ${s.state} (release ${s.release} in ${s.namespace}, helm: ${s.helm})`];
   for (const d of s.deployments) lines.push(`   ${d.ready}/${d.wanted} ready  ${d.name}  ${d.images.join(', ')}`);
   if (s.router_service) lines.push(`   router service ${s.router_service}`);
+  if (s.lock) lines.push(`   🔒 ${s.lock.mine ? 'held by this project' : `in use by ${s.lock.holder}`}, renewed ${s.lock.renewed_s_ago} s ago, free in ${s.lock.free_in_s} s`);
   for (const w of s.warnings) lines.push(`   ⚠️  ${w}`);
   for (const h of s.hints) lines.push(`   → ${h}`);
   return lines.join('\n');

@@ -69,8 +69,8 @@ const HEADERS_TIMEOUT = 'ROUTER_HEADERS_TIMEOUT';
 const ENGINE_IDLE = 'ROUTER_ENGINE_IDLE';
 /** Connection failures before any response header: safe to retry elsewhere. */
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT']);
-/** The engine's faults that are not connection failures: timeouts, and answers that break HTTP. */
-const ENGINE_FAULTS = new Set([...RETRYABLE, HEADERS_TIMEOUT, ENGINE_IDLE, 'ETIMEDOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_HEADERS_OVERFLOW', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_RES_EXCEEDED_MAX_SIZE']);
+/** The engine's faults that are not connection failures: timeouts, and answers that break HTTP (HPE_… too, below). */
+const ENGINE_FAULTS = new Set([...RETRYABLE, HEADERS_TIMEOUT, ENGINE_IDLE, 'ETIMEDOUT', 'UND_ERR_HEADERS_OVERFLOW']);
 /** Engine response headers that describe the engine's connection, not the answer. */
 const NOT_RELAYED = new Set([...HOP_BY_HOP, 'x-request-id']);
 const LF = 10;

@@ -25,3 +25,6 @@ VALUE_BYTE[SP] = 1;
 VALUE_BYTE[HT] = 1;
 FIELD_VALUE_BYTE.set(VALUE_BYTE);
 FIELD_VALUE_BYTE.fill(1, 0x80);
+
+/** A Content-Length value this router accepts: digits only, at most 15 (below 2^53). */
+export const CONTENT_LENGTH = /^\d{1,15}$/;

@@ -5,7 +5,7 @@
 // or repeated Host, an oversized head) is "unsupported": Node's own HTTP
 // parser then handles the connection, so the lenient cases never get a
 // second, different interpretation here.
-import { COLON, CR, HT, LF, SP, TARGET_BYTE, TOKEN_BYTE, VALUE_BYTE } from './header-bytes.js';
+import { COLON, CONTENT_LENGTH, CR, HT, LF, SP, TARGET_BYTE, TOKEN_BYTE, VALUE_BYTE } from './header-bytes.js';
 
 export type RequestHead =
   | { kind: 'incomplete' }
@@ -25,7 +25,6 @@ export type RequestHead =
 
 const INCOMPLETE: RequestHead = { kind: 'incomplete' };
 const UNSUPPORTED: RequestHead = { kind: 'unsupported' };
-const DIGITS = /^\d{1,15}$/;
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 
 /** Reads the head at the start of `buf`; `maxHeadBytes` as Node's --max-http-header-size (16 KiB by default). */
@@ -65,7 +64,7 @@ export function parseRequestHead(buf: Buffer, maxHeadBytes = 16_384): RequestHea
     if (n === 4 || n === 6 || n === 7 || n === 10 || n === 14 || n === 17) {
       switch (name.toLowerCase()) {
         case 'content-length':
-          if (contentLength >= 0 || !DIGITS.test(value)) return UNSUPPORTED;
+          if (contentLength >= 0 || !CONTENT_LENGTH.test(value)) return UNSUPPORTED;
           contentLength = Number(value);
           break;
         case 'host':

@@ -4,7 +4,7 @@
 // anything that is not plain HTTP/1.x (obs-fold, a bare LF, conflicting
 // lengths, an oversized head) is an error with an llhttp-style HPE_ code, an
 // engine fault. Pure: no sockets, so every split of the bytes is testable.
-import { COLON, CR, FIELD_VALUE_BYTE, HT, LF, SP, TOKEN_BYTE } from './header-bytes.js';
+import { COLON, CONTENT_LENGTH, CR, FIELD_VALUE_BYTE, HT, LF, SP, TOKEN_BYTE } from './header-bytes.js';
 
 export interface ResponseEvents {
   /** Status and headers as a flat name, value list (latin1, as sent). */
@@ -201,7 +201,7 @@ export class ResponseReader {
           break;
         case 14:
           if (name.toLowerCase() === 'content-length') {
-            if (!/^\d{1,15}$/.test(value) || (length >= 0 && length !== Number(value))) throw new ResponseError('HPE_UNEXPECTED_CONTENT_LENGTH', `the engine sent an invalid Content-Length: ${JSON.stringify(value)}`);
+            if (!CONTENT_LENGTH.test(value) || (length >= 0 && length !== Number(value))) throw new ResponseError('HPE_UNEXPECTED_CONTENT_LENGTH', `the engine sent an invalid Content-Length: ${JSON.stringify(value)}`);
             length = Number(value);
           }
           break;

@@ -60,15 +60,21 @@ function parseHolder(identity: string | undefined): LeaseHolder | null {
   return { user: '?', host: identity, project: '?', pid: 0, command: '?' };
 }
 
+/** How long ago a lease was renewed and how long it stays held, in seconds (≤ 0: expired). Pure. */
+export function leaseTiming(spec: NonNullable<V1Lease['spec']>, nowMs: number): { renewedAgoS: number; freeInS: number } {
+  const renewed = spec.renewTime ? new Date(spec.renewTime).getTime() : 0;
+  const until = renewed + (spec.leaseDurationSeconds ?? LEASE_SECONDS) * 1000;
+  return { renewedAgoS: Math.max(0, Math.round((nowMs - renewed) / 1000)), freeInS: Math.ceil((until - nowMs) / 1000) };
+}
+
 /** Whether `me` may hold a lease whose spec is `spec` (null: no lease yet) at `nowMs`. Pure. */
 export function leaseDecision(spec: V1Lease['spec'] | null, me: LeaseHolder, nowMs: number): LeaseDecision {
   const holder = parseHolder(spec?.holderIdentity ?? undefined);
   if (!spec || !holder) return { kind: 'take' };
   if (holder.host === me.host && holder.project === me.project) return { kind: 'mine' };
-  const renewed = spec.renewTime ? new Date(spec.renewTime).getTime() : 0;
-  const until = renewed + (spec.leaseDurationSeconds ?? LEASE_SECONDS) * 1000;
-  if (until <= nowMs) return { kind: 'take' };
-  return { kind: 'busy', holder, renewedAgoS: Math.max(0, Math.round((nowMs - renewed) / 1000)), freeInS: Math.ceil((until - nowMs) / 1000) };
+  const timing = leaseTiming(spec, nowMs);
+  if (timing.freeInS <= 0) return { kind: 'take' };
+  return { kind: 'busy', holder, ...timing };
 }
 
 export function thisHolder(project: string, command: string): LeaseHolder {

@@ -7,7 +7,7 @@ import { statusArgs } from '../helm/commands.js';
 import { nodeReleaseNames } from '../helm/values.js';
 import { clusterAccess, kubeClient, loadKubeConfig } from '../kube/access.js';
 import { clients } from '../kube/cluster.js';
-import { leaseDecision, leaseName, thisHolder } from '../kube/release-lease.js';
+import { leaseDecision, leaseName, leaseTiming, thisHolder } from '../kube/release-lease.js';
 import type { LoadedNode } from '../stack/load-node.js';
 
 export interface KubeNodeStatus {
@@ -42,14 +42,14 @@ export async function kubeNodeStatus(ctx: LoadedNode & { topdir: string }): Prom
     const c = await clients(kc);
     const k8s = await kubeClient();
     const lease = await kc.makeApiClient(k8s.CoordinationV1Api).readNamespacedLease({ name: leaseName(names.release), namespace: names.namespace }).catch(() => null);
-    const decision = leaseDecision(lease?.spec ?? null, thisHolder(ctx.topdir, ''), Date.now());
-    const renewed = lease?.spec?.renewTime ? Math.max(0, Math.round((Date.now() - new Date(lease.spec.renewTime).getTime()) / 1000)) : 0;
-    const held = (lease?.spec?.leaseDurationSeconds ?? 0) - renewed;
+    const now = Date.now();
+    const decision = leaseDecision(lease?.spec ?? null, thisHolder(ctx.topdir, ''), now);
+    const timing = lease?.spec ? leaseTiming(lease.spec, now) : null;
     if (decision.kind === 'busy') {
       const h = decision.holder;
       base.lock = { holder: `${h.user}@${h.host} (project ${h.project}): "${h.command}" (pid ${h.pid})`, mine: false, renewed_s_ago: decision.renewedAgoS, free_in_s: decision.freeInS };
-    } else if (decision.kind === 'mine' && held > 0) {
-      base.lock = { holder: 'this project', mine: true, renewed_s_ago: renewed, free_in_s: held };
+    } else if (decision.kind === 'mine' && timing && timing.freeInS > 0) {
+      base.lock = { holder: 'this project', mine: true, renewed_s_ago: timing.renewedAgoS, free_in_s: timing.freeInS };
     }
     const deployments = await c.apps.listNamespacedDeployment({ namespace: names.namespace, labelSelector: `app.kubernetes.io/instance=${names.release}` });
     base.deployments = deployments.items.map((d) => ({

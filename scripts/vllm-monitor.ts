@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   } else {
     // Kubernetes: Prometheus and Grafana come with the baseline release; checked through port-forwards.
     const [{ nodeReleaseNames }, { clusterAccess, loadKubeConfig }, { kubeMonitorPlan, kubeMonitorServices }] = await Promise.all([
-      import('./lib/helm/values.js'), import('./lib/kube/access.js'), import('./lib/kube/monitor-kube.js'),
+      import('./lib/helm/values.js'), import('./lib/targets/kube/access.js'), import('./lib/targets/kube/monitor-kube.js'),
     ]);
     const baseline = nodes.find((n) => n.node.role === 'baseline') ?? nodes[0];
     if (!baseline) throw new Error('no node in this configuration');

@@ -18,11 +18,11 @@ import { benchSettings } from './lib/bench/settings.js';
 import { benchLine } from './lib/report/format-bench.js';
 import { formatQuickTest, quickTest } from './lib/smoke/quick-test.js';
 import { DEFAULT_EXTRA_VARS, loadNode, type LoadedNode } from './lib/stack/load-node.js';
-import { KUBE_COMMANDS_USAGE } from './lib/stack/kube/usage.js';
-import { LocalStack } from './lib/stack/local-stack.js';
+import { KUBE_COMMANDS_USAGE } from './lib/targets/kube/usage.js';
+import { LocalStack } from './lib/targets/local/local-stack.js';
 import { snapshotSources } from './lib/observability/snapshot-sources.js';
 import { takeSnapshot } from './lib/observability/metrics-snapshot.js';
-import { checkNode } from './lib/stack/node-check.js';
+import { checkNode } from './lib/targets/local/node-check.js';
 import { systemInfo } from './lib/results/system-info.js';
 import { formatFull } from './lib/status/format-status.js';
 import { localNodeStatus } from './lib/status/collect-status.js';
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   // On Kubernetes the release also takes the cluster's lock (a Lease), for colleagues sharing the cluster.
   const lock = <T>(fn: () => Promise<T>) => withNodeLock(ref, label, async () => {
     if (!kubeNode || command === 'minikube-start') return fn();
-    const { withReleaseLease } = await import('./lib/stack/kube/kube-node.js');
+    const { withReleaseLease } = await import('./lib/targets/kube/kube-node.js');
     return withReleaseLease({ ...kubeNode, topdir: dirname(extraVars) }, command, label, fn, (line) => console.error(line));
   });
 
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   if (kubeNode) {
     const kube = command === 'check' || command === 'deploy' ? await configured(true) : kubeNode;
     const runDir = runId ? nodeRunDir(kube.spec.workDir, runId) : null;
-    const { kubeNodeCommand } = await import('./lib/stack/kube/kube-node-command.js');
+    const { kubeNodeCommand } = await import('./lib/targets/kube/kube-node-command.js');
     const run = () => kubeNodeCommand(command, { ...kube, topdir: dirname(extraVars) }, runDir, values.json ?? false, progress);
     // What changes the release or the cluster takes the node's lock, as on the local target.
     if (await (KUBE_LOCKED.has(command) ? lock(run) : run())) return;
@@ -205,7 +205,7 @@ async function main(): Promise<void> {
       await lock(async () => {
         // The same suites on every target: only the stack handle differs.
         const kube = vars.vllm_target !== 'local'
-          ? await (await import('./lib/stack/kube/kube-node.js')).attachKubeStack({ ...(await configured()), topdir: dirname(extraVars) }, progress)
+          ? await (await import('./lib/targets/kube/kube-node.js')).attachKubeStack({ ...(await configured()), topdir: dirname(extraVars) }, progress)
           : null;
         const stack = kube ?? await LocalStack.attach(ref, progress);
         const runDir = await runDirFor(spec.workDir, (stack instanceof LocalStack ? stack.spec.workDir : null) ?? spec.workDir);

@@ -6,7 +6,7 @@ import { chartSource, findHelm, loadChart, resolveChart } from './lib/helm/chart
 import { shellLine } from './lib/helm/commands.js';
 import { observabilityValues } from './lib/helm/observability-input.js';
 import { checkedValues, renderNode, writeValues } from './lib/helm/render.js';
-import { clusterAccess } from './lib/kube/access.js';
+import { clusterAccess } from './lib/targets/kube/access.js';
 import { loadAllNodes } from './lib/stack/load-node.js';
 
 const USAGE = `usage: vllm-render [--extra-vars FILE] [--json]

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     : null;
   if (config && config.vars.vllm_target !== 'local') {
     // Kubernetes: the cluster and the nodes' Helm releases hold what is deployed (lib/status/kube-status.ts).
-    const { kubeStatusReport } = await import('./lib/status/kube-status.js');
+    const { kubeStatusReport } = await import('./lib/targets/kube/kube-status.js');
     const dir = resultsDir(config);
     const run = await latestRun(dir);
     console.log(await kubeStatusReport(config.nodes, project, run ? { run_id: run.run_id, verdict: run.verdict, path: relative(process.cwd(), `${dir}/${run.run_id}`) } : null, values.json ?? false));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { which } from 'zx';
 import { readPidFile, isRunning, type PidRecord } from '../scripts/lib/stack/process-control.js';
-import { portsInUse } from '../scripts/lib/stack/port-check.js';
+import { portsInUse } from '../scripts/lib/targets/local/port-check.js';
 import { configureOnPorts, freePortBase, tempProject, type TempProject } from './support/temp-project.js';
 import { e2eToolsMissing } from './support/configure.js';
 

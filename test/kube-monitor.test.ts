@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { releaseNames } from '../scripts/lib/helm/names.js';
-import { kubeMonitorPlan, kubeMonitorServices, monitoringNames } from '../scripts/lib/kube/monitor-kube.js';
+import { kubeMonitorPlan, kubeMonitorServices, monitoringNames } from '../scripts/lib/targets/kube/monitor-kube.js';
 import { checkService } from '../scripts/lib/observability/monitor.js';
 import { KubeApiServer } from './support/kube-api-server.js';
 

@@ -17,7 +17,7 @@ import { parseMetricsText } from '../scripts/lib/observability/metrics-text.js';
 import { formatMonitor, localServices } from '../scripts/lib/observability/monitor.js';
 import { prometheusConfig } from '../scripts/lib/observability/prometheus-config.js';
 import { writePrometheusConfig } from '../scripts/lib/observability/prometheus-files.js';
-import { nodeLayout } from '../scripts/lib/stack/process-commands.js';
+import { nodeLayout } from '../scripts/lib/targets/local/process-commands.js';
 import type { LocalStackSpec } from '../scripts/lib/stack/local-stack-spec.js';
 import { judge, panelQueries, substitute, type Dashboard, type PanelQuery } from './support/dashboard-queries.js';
 import { REPO } from './support/temp-project.js';

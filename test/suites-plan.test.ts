@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readKconfigTree, varName, type ExtraVars } from '../scripts/lib/config/index.js';
-import { routerCommand } from '../scripts/lib/stack/process-commands.js';
+import { routerCommand } from '../scripts/lib/targets/local/process-commands.js';
 import type { LocalStackSpec } from '../scripts/lib/stack/local-stack-spec.js';
 import { localExpectations, selectSuites, testParams } from '../scripts/lib/suites/index.js';
 import { countersFrom, delta, loadSkew, parsePrometheus } from '../scripts/lib/suites/engine-metrics.js';

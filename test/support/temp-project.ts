@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { $, type ProcessOutput } from 'zx';
-import { portsInUse } from '../../scripts/lib/stack/port-check.js';
+import { portsInUse } from '../../scripts/lib/targets/local/port-check.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 

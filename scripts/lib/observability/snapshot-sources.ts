@@ -2,7 +2,7 @@
 // its Prometheus (when one runs) and, as the fallback, every /metrics page.
 import type { SnapshotSources } from './metrics-snapshot.js';
 import { routerUrl } from '../stack/local-stack-spec.js';
-import type { LocalStack } from '../stack/local-stack.js';
+import type { LocalStack } from '../targets/local/local-stack.js';
 
 export async function snapshotSources(stack: LocalStack): Promise<SnapshotSources> {
   const { spec } = stack;

@@ -6,8 +6,8 @@
 import { join } from 'node:path';
 import { describeDrift, lockHolder, readRecord, specDrift, type NodeRef } from '../deployment/index.js';
 import { engineUrl, routerUrl, type LocalStackSpec } from '../stack/local-stack-spec.js';
-import { deployInProgress, LocalStack } from '../stack/local-stack.js';
-import { httpGet, httpJson, httpOk } from '../stack/wait-ready.js';
+import { deployInProgress, LocalStack } from '../targets/local/local-stack.js';
+import { httpGet, httpJson, httpOk } from '../targets/local/wait-ready.js';
 import { nodeState, type EngineStatus, type NodeStatus } from './node-status.js';
 import { sumMetric } from './prometheus-text.js';
 

@@ -4,9 +4,9 @@ import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { listRecords } from '../deployment/index.js';
-import { onPath } from '../exec.js';
-import type { LocalStackSpec } from './local-stack-spec.js';
+import { listRecords } from '../../deployment/index.js';
+import { onPath } from '../../exec.js';
+import type { LocalStackSpec } from '../../stack/local-stack-spec.js';
 import { LocalStack } from './local-stack.js';
 
 // package.json's engines.node, which README states too.
@@ -29,7 +29,7 @@ export async function checkNode(spec: LocalStackSpec): Promise<string[]> {
   if (!atLeast(process.versions.node, REQUIRED_NODE)) problems.push(`Node.js ${process.version} is too old: ${REQUIRED_NODE.join('.')} or newer is needed`);
   else lines.push(`✅ Node.js ${process.version}`);
 
-  for (const [what, rel] of [['engine simulator', '../../../engine-sim/src/main.js'], ['router', '../../../router/src/main.js']] as const) {
+  for (const [what, rel] of [['engine simulator', '../../../../engine-sim/src/main.js'], ['router', '../../../../router/src/main.js']] as const) {
     const path = fileURLToPath(new URL(rel, import.meta.url));
     try {
       await access(path, constants.R_OK);

@@ -7,8 +7,8 @@ import { $ } from 'zx';
 import type { ClusterAccess } from '../../helm/commands.js';
 import { uninstallArgs } from '../../helm/commands.js';
 import type { ReleaseNames } from '../../helm/names.js';
-import { kubeClient } from '../../kube/access.js';
-import type { EngineInfo, StackHandle } from '../stack-handle.js';
+import { kubeClient } from './access.js';
+import type { EngineInfo, StackHandle } from '../../stack/stack-handle.js';
 import { ManagedForward } from './port-forward.js';
 
 /** The chart's container port for engines and router. */

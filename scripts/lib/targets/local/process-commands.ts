@@ -2,7 +2,7 @@
 // spec: what `ps` shows is exactly what these return.
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { ENGINE_HOST, engineId, enginePort, engineUrl, type LocalStackSpec } from './local-stack-spec.js';
+import { ENGINE_HOST, engineId, enginePort, engineUrl, type LocalStackSpec } from '../../stack/local-stack-spec.js';
 
 export interface ProcessCommand {
   command: string;
@@ -13,8 +13,8 @@ export interface ProcessCommand {
 }
 
 // The compiled services sit beside this library in dist/.
-const SIM_MAIN = fileURLToPath(new URL('../../../engine-sim/src/main.js', import.meta.url));
-const ROUTER_MAIN = fileURLToPath(new URL('../../../router/src/main.js', import.meta.url));
+const SIM_MAIN = fileURLToPath(new URL('../../../../engine-sim/src/main.js', import.meta.url));
+const ROUTER_MAIN = fileURLToPath(new URL('../../../../router/src/main.js', import.meta.url));
 
 export function nodeLayout(workDir: string) {
   return {

@@ -2,13 +2,13 @@
 // pods ready/total per Deployment, images, the router Service, recent warning
 // events, who holds the release's lock, and what to do next. Kept apart from the local target's status.
 import { $ } from 'zx';
-import { findHelm } from '../helm/chart.js';
-import { statusArgs } from '../helm/commands.js';
-import { nodeReleaseNames } from '../helm/values.js';
-import { clusterAccess, kubeClient, loadKubeConfig } from '../kube/access.js';
-import { clients } from '../kube/cluster.js';
-import { leaseDecision, leaseName, leaseTiming, thisHolder } from '../kube/release-lease.js';
-import type { LoadedNode } from '../stack/load-node.js';
+import { findHelm } from '../../helm/chart.js';
+import { statusArgs } from '../../helm/commands.js';
+import { nodeReleaseNames } from '../../helm/values.js';
+import { clusterAccess, kubeClient, loadKubeConfig } from './access.js';
+import { clients } from './cluster.js';
+import { leaseDecision, leaseName, leaseTiming, thisHolder } from './release-lease.js';
+import type { LoadedNode } from '../../stack/load-node.js';
 
 export interface KubeNodeStatus {
   node: string;

@@ -9,10 +9,10 @@ import { shellLine } from '../../helm/commands.js';
 import { observabilityValues } from '../../helm/observability-input.js';
 import { renderNode, type RenderedNode } from '../../helm/render.js';
 import { nodeReleaseNames } from '../../helm/values.js';
-import { clusterAccess, loadKubeConfig } from '../../kube/access.js';
-import { applySecrets, clients, ensureGrafanaAdmin, ensureNamespace, failureReport, formatProgress, releaseProgress } from '../../kube/cluster.js';
-import { holdReleaseLease, thisHolder } from '../../kube/release-lease.js';
-import type { LoadedNode } from '../load-node.js';
+import { clusterAccess, loadKubeConfig } from './access.js';
+import { applySecrets, clients, ensureGrafanaAdmin, ensureNamespace, failureReport, formatProgress, releaseProgress } from './cluster.js';
+import { holdReleaseLease, thisHolder } from './release-lease.js';
+import type { LoadedNode } from '../../stack/load-node.js';
 import { KubeStack } from './kube-stack.js';
 
 export interface KubeNodeContext extends LoadedNode {

@@ -3,7 +3,7 @@
 // progress of the Deployments, and what to show when pods do not come up.
 import { randomBytes } from 'node:crypto';
 import type { CoreV1Api, AppsV1Api, KubeConfig, V1Secret } from '@kubernetes/client-node';
-import type { ReleaseNames } from '../helm/names.js';
+import type { ReleaseNames } from '../../helm/names.js';
 import { kubeClient } from './access.js';
 
 export interface Clients {

@@ -4,7 +4,7 @@
 // so the forward survives rollouts and engine restarts; close() stops it.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { kubeClient } from '../../kube/access.js';
+import { kubeClient } from './access.js';
 
 export type PodPicker = () => Promise<string | null>;
 

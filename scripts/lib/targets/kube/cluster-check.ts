@@ -3,7 +3,7 @@
 // (SelfSubjectAccessReview, as `kubectl auth can-i` asks), enough GPUs are
 // advertised, and KEDA runs when autoscaling needs it. Each failure says what is missing and what to do.
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { ReleaseNames } from '../helm/names.js';
+import type { ReleaseNames } from '../../helm/names.js';
 import { kubeClient } from './access.js';
 
 export interface AccessNeed {

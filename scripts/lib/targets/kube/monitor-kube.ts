@@ -3,11 +3,11 @@
 // forwards to their pods for the checks, and prints the kubectl port-forward
 // lines that keep them at CONFIG_VLLM_PROMETHEUS_PORT and CONFIG_VLLM_GRAFANA_PORT.
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { ClusterAccess } from '../helm/commands.js';
-import type { ReleaseNames } from '../helm/names.js';
-import type { MonitoredService } from '../observability/monitor.js';
-import { ManagedForward } from '../stack/kube/port-forward.js';
-import { selector } from '../stack/kube/kube-stack.js';
+import type { ClusterAccess } from '../../helm/commands.js';
+import type { ReleaseNames } from '../../helm/names.js';
+import type { MonitoredService } from '../../observability/monitor.js';
+import { ManagedForward } from './port-forward.js';
+import { selector } from './kube-stack.js';
 import { clients } from './cluster.js';
 
 /** kube-prometheus-stack's names, fixed by fullnameOverride in the values (helmValues). */

@@ -12,11 +12,11 @@ import { formatQuickTest, quickTest } from '../../smoke/quick-test.js';
 import { takeSnapshot } from '../../observability/metrics-snapshot.js';
 import { nodeReleaseNames } from '../../helm/values.js';
 import { shellLine } from '../../helm/commands.js';
-import { clusterAccess, loadKubeConfig } from '../../kube/access.js';
-import { checkCluster } from '../../kube/cluster-check.js';
-import { checkHost, hostFacts, minikubeDriver } from '../../kube/host-check.js';
-import { minikubeAddonArgs, minikubeStartArgs } from '../../kube/minikube.js';
-import { kubeNodeStatus, formatKubeStatus } from '../../status/kube-status.js';
+import { clusterAccess, loadKubeConfig } from './access.js';
+import { checkCluster } from './cluster-check.js';
+import { checkHost, hostFacts, minikubeDriver } from './host-check.js';
+import { minikubeAddonArgs, minikubeStartArgs } from './minikube.js';
+import { kubeNodeStatus, formatKubeStatus } from './kube-status.js';
 import { attachKubeStack, kubeDeploy, kubeTeardown, type KubeNodeContext } from './kube-node.js';
 
 

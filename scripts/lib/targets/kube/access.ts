@@ -5,7 +5,7 @@
 // the local target never needs it.
 import { homedir } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { ClusterAccess } from '../helm/commands.js';
+import type { ClusterAccess } from '../../helm/commands.js';
 
 export function expandHome(path: string): string {
   return path === '~' ? homedir() : path.startsWith('~/') ? `${homedir()}${path.slice(1)}` : path;

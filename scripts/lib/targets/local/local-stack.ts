@@ -6,17 +6,17 @@
 // never from the configuration as it is now.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { listRecords, readRecord, removeRecord, restoreSecrets, writeRecord, type DeploymentRecord, type NodeRef } from '../deployment/index.js';
-import { exec, onPath } from '../exec.js';
-import { writeJsonAtomic } from '../results/atomic-write.js';
-import { engineId, engineUrl, routerUrl, type LocalStackSpec } from './local-stack-spec.js';
+import { listRecords, readRecord, removeRecord, restoreSecrets, writeRecord, type DeploymentRecord, type NodeRef } from '../../deployment/index.js';
+import { exec, onPath } from '../../exec.js';
+import { writeJsonAtomic } from '../../results/atomic-write.js';
+import { engineId, engineUrl, routerUrl, type LocalStackSpec } from '../../stack/local-stack-spec.js';
 import { engineCommand, nodeLayout, prometheusCommand, routerCommand, routerDynamicConfig, type ProcessCommand } from './process-commands.js';
-import { isRunning, processStartTime, readPidFile, removePidFile, startDetached, stopProcess, type PidRecord } from './process-control.js';
-import type { EngineInfo, StackHandle } from './stack-handle.js';
+import { isRunning, processStartTime, readPidFile, removePidFile, startDetached, stopProcess, type PidRecord } from '../../stack/process-control.js';
+import type { EngineInfo, StackHandle } from '../../stack/stack-handle.js';
 import { portsInUse } from './port-check.js';
-import { readSecrets } from './secrets.js';
+import { readSecrets } from '../../stack/secrets.js';
 import { httpJson, httpOk, httpText, waitUntil } from './wait-ready.js';
-import { sumMetric } from '../status/prometheus-text.js';
+import { sumMetric } from '../../status/prometheus-text.js';
 
 export type Progress = (line: string) => void;
 
@@ -30,7 +30,7 @@ export interface DeployInfo {
 }
 
 // Loaded when Prometheus is (re)configured only: it brings the YAML library, which status never needs.
-const prometheusFiles = () => import('../observability/prometheus-files.js');
+const prometheusFiles = () => import('../../observability/prometheus-files.js');
 
 const ROUTER_ID = 'router';
 const PROMETHEUS_ID = 'prometheus';

@@ -20,7 +20,7 @@ import { formatQuickTest, quickTest } from './lib/smoke/quick-test.js';
 import { DEFAULT_EXTRA_VARS, loadNode, type LoadedNode } from './lib/stack/load-node.js';
 import { KUBE_COMMANDS_USAGE } from './lib/targets/kube/usage.js';
 import { LocalStack } from './lib/targets/local/local-stack.js';
-import { snapshotSources } from './lib/observability/snapshot-sources.js';
+import { snapshotSources } from './lib/targets/local/metrics-sources.js';
 import { takeSnapshot } from './lib/observability/metrics-snapshot.js';
 import { checkNode } from './lib/targets/local/node-check.js';
 import { systemInfo } from './lib/results/system-info.js';
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   if (kubeNode) {
     const kube = command === 'check' || command === 'deploy' ? await configured(true) : kubeNode;
     const runDir = runId ? nodeRunDir(kube.spec.workDir, runId) : null;
-    const { kubeNodeCommand } = await import('./lib/targets/kube/kube-node-command.js');
+    const { kubeNodeCommand } = await import('./lib/targets/kube/kube-target.js');
     const run = () => kubeNodeCommand(command, { ...kube, topdir: dirname(extraVars) }, runDir, values.json ?? false, progress);
     // What changes the release or the cluster takes the node's lock, as on the local target.
     if (await (KUBE_LOCKED.has(command) ? lock(run) : run())) return;

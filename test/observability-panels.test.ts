@@ -12,7 +12,7 @@ import { which } from 'zx';
 import { parseMetricsText } from '../scripts/lib/observability/metrics-text.js';
 import { takeSnapshot } from '../scripts/lib/observability/metrics-snapshot.js';
 import { PrometheusApi } from '../scripts/lib/observability/prometheus-api.js';
-import { snapshotSources } from '../scripts/lib/observability/snapshot-sources.js';
+import { snapshotSources } from '../scripts/lib/targets/local/metrics-sources.js';
 import { LocalStack } from '../scripts/lib/targets/local/local-stack.js';
 import { localStackSpec, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/stack/spec-from-config.js';
 import { checkPanelQueries, formatFindings, panelQueries, substitute, variableValues, type Dashboard, type Expectation } from './support/dashboard-queries.js';

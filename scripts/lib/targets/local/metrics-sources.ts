@@ -1,8 +1,8 @@
 // Where a deployed local stack's metrics can be read at the end of a run:
 // its Prometheus (when one runs) and, as the fallback, every /metrics page.
-import type { SnapshotSources } from './metrics-snapshot.js';
-import { routerUrl } from '../stack/local-stack-spec.js';
-import type { LocalStack } from '../targets/local/local-stack.js';
+import type { SnapshotSources } from '../../observability/metrics-snapshot.js';
+import { routerUrl } from '../../stack/local-stack-spec.js';
+import type { LocalStack } from './local-stack.js';
 
 export async function snapshotSources(stack: LocalStack): Promise<SnapshotSources> {
   const { spec } = stack;

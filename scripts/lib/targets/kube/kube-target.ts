@@ -1,25 +1,24 @@
-// vllm-node's commands on a Kubernetes node (minikube or an existing
-// cluster). Returns false for a command that works the same on every target
-// (pack), so the caller runs its own. Loaded only on Kubernetes targets (see usage.ts).
-import { rm } from 'node:fs/promises';
+// The Kubernetes target (minikube or an existing cluster): the node is a Helm
+// release of the production-stack chart, reached through the cluster's API
+// (@kubernetes/client-node) and port-forwards. Loaded only on Kubernetes
+// targets: the client library costs the local target's every call time.
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { $ } from 'zx';
-import { stringify } from 'yaml';
-import { writeFileAtomic, writeJsonAtomic } from '../../results/atomic-write.js';
-import { recordStep } from '../../results/node-run.js';
-import { systemInfo } from '../../results/system-info.js';
-import { formatQuickTest, quickTest } from '../../smoke/quick-test.js';
-import { takeSnapshot } from '../../observability/metrics-snapshot.js';
+import { withNodeLock } from '../../deployment/index.js';
 import { nodeReleaseNames } from '../../helm/values.js';
 import { shellLine } from '../../helm/commands.js';
+import { writeJsonAtomic } from '../../results/atomic-write.js';
+import { LOG_START_FILE } from '../../results/node-run.js';
+import type { AttachedStack, HostCommand, NodeEnv, NodeTarget } from '../target.js';
 import { clusterAccess, loadKubeConfig } from './access.js';
+import { clients } from './cluster.js';
 import { checkCluster } from './cluster-check.js';
 import { checkHost, hostFacts, minikubeDriver } from './host-check.js';
+import { attachKubeStack, kubeDeploy, kubeTeardown, withReleaseLease, type KubeNodeContext } from './kube-node.js';
+import { formatKubeStatus, kubeNodeStatus } from './kube-status.js';
 import { minikubeAddonArgs, minikubeStartArgs } from './minikube.js';
-import { kubeNodeStatus, formatKubeStatus } from './kube-status.js';
-import { attachKubeStack, kubeDeploy, kubeTeardown, type KubeNodeContext } from './kube-node.js';
-
-
+import { collectPodLogs } from './pod-logs.js';
 
 /** The installed kubectl, helm and minikube versions (null when missing), read from their JSON or template output. */
 async function toolVersions(): Promise<Record<string, string | null>> {
@@ -40,94 +39,120 @@ async function toolVersions(): Promise<Record<string, string | null>> {
   };
 }
 
-export async function kubeNodeCommand(command: string, ctx: KubeNodeContext, runDir: string | null, json: boolean, progress: (line: string) => void): Promise<boolean> {
-  const { vars, node } = ctx;
-  const names = nodeReleaseNames(vars, node);
-  switch (command) {
-    case 'check-host': {
-      const { lines, problems } = checkHost(vars, await hostFacts());
-      if (problems.length > 0) throw new Error(`node ${node.name} cannot run minikube yet:\n${problems.map((p) => `  ❌ ${p}`).join('\n')}\n${lines.map((l) => `  ${l}`).join('\n')}`);
-      for (const l of lines) progress(l);
-      return true;
-    }
-    case 'tool-versions': {
-      progress(JSON.stringify(await toolVersions()));
-      return true;
-    }
-    case 'minikube-start': {
-      const driver = minikubeDriver(await hostFacts());
-      if (!driver) throw new Error('neither docker nor podman is installed: run make bringup, which says how to install one');
-      for (const args of [minikubeStartArgs(vars, driver), ...minikubeAddonArgs(vars)]) {
-        progress(`minikube ${shellLine(args)}`);
-        const out = await $({ nothrow: true })`minikube ${args}`;
-        if (out.exitCode !== 0) throw new Error(`minikube ${args[0]} failed (exit ${out.exitCode}); minikube logs shows why`);
-      }
-      return true;
-    }
-    case 'check': {
-      const kc = await loadKubeConfig(clusterAccess(vars));
-      for (const l of await checkCluster({ kc, names: [names, ...(vars.vllm_baseline_and_dev && node.role === 'baseline' ? [nodeReleaseNames(vars, { role: 'dev' })] : [])], vars })) progress(l);
-      return true;
-    }
-    case 'deploy': {
-      if (!runDir) {
-        await kubeDeploy(ctx, progress, null);
-        return true;
-      }
-      await writeFileAtomic(join(runDir, 'config.yaml'), stringify({ node, vars }));
-      await writeJsonAtomic(join(runDir, 'system.json'), await systemInfo());
-      const result = await recordStep(runDir, 'deploy', () => kubeDeploy(ctx, progress, runDir));
-      await writeJsonAtomic(join(runDir, 'deploy.json'), result);
-      return true;
-    }
-    case 'smoke': {
-      const smoke = async () => {
-        const stack = await attachKubeStack(ctx);
-        try {
-          const result = await quickTest(stack.routerUrl, ctx.spec.engine.servedModelName, ctx.apiKey);
-          progress(formatQuickTest(node.name, result));
-          if (runDir) await writeJsonAtomic(join(runDir, 'smoke.json'), result);
-          if (!result.passed) throw new Error(`node ${node.name}: the smoke test failed (see above); make vllm-status shows the pods, kubectl -n ${names.namespace} logs deploy/${names.engineDeployment} their logs`);
-        } finally {
-          await stack.close();
-        }
-      };
-      await (runDir ? recordStep(runDir, 'smoke', smoke) : smoke());
-      return true;
-    }
-    case 'snapshot': {
-      if (!runDir) throw new Error('snapshot needs --run-id');
+/** When the run began on this node, kept in the run's log-start note (pod logs are read since then). */
+interface KubeLogStart {
+  since_ms: number;
+}
+
+export class KubeTarget implements NodeTarget {
+  readonly kind: string;
+  readonly hostCommands: Readonly<Record<string, HostCommand>>;
+  private readonly ctx: KubeNodeContext;
+
+  constructor(private readonly env: NodeEnv, readonly configured: KubeNodeContext) {
+    this.ctx = configured;
+    this.kind = configured.vars.vllm_target;
+    const { vars, node } = configured;
+    this.hostCommands = {
+      'check-host': {
+        locked: false,
+        run: async () => {
+          const { lines, problems } = checkHost(vars, await hostFacts());
+          if (problems.length > 0) throw new Error(`node ${node.name} cannot run minikube yet:\n${problems.map((p) => `  ❌ ${p}`).join('\n')}\n${lines.map((l) => `  ${l}`).join('\n')}`);
+          for (const l of lines) env.progress(l);
+        },
+      },
+      'tool-versions': { locked: false, run: async () => env.progress(JSON.stringify(await toolVersions())) },
+      'minikube-start': {
+        // The node's lock only: there is no cluster yet to hold a Lease in.
+        locked: true,
+        run: async () => {
+          const driver = minikubeDriver(await hostFacts());
+          if (!driver) throw new Error('neither docker nor podman is installed: run make bringup, which says how to install one');
+          for (const args of [minikubeStartArgs(vars, driver), ...minikubeAddonArgs(vars)]) {
+            env.progress(`minikube ${shellLine(args)}`);
+            const out = await $({ nothrow: true })`minikube ${args}`;
+            if (out.exitCode !== 0) throw new Error(`minikube ${args[0]} failed (exit ${out.exitCode}); minikube logs shows why`);
+          }
+        },
+      },
+    };
+  }
+
+  private get names() {
+    return nodeReleaseNames(this.ctx.vars, this.ctx.node);
+  }
+
+  /** The node's lock, and the release's Lease for colleagues sharing the cluster (minikube-start has no cluster yet). */
+  withLock<T>(command: string, fn: () => Promise<T>): Promise<T> {
+    return withNodeLock(this.env.ref, this.env.label, () => (command === 'minikube-start' ? fn() : withReleaseLease(this.ctx, command, this.env.label, fn, this.env.warn)));
+  }
+
+  async check(): Promise<string[]> {
+    const { vars, node } = this.ctx;
+    const kc = await loadKubeConfig(clusterAccess(vars));
+    return checkCluster({ kc, names: [this.names, ...(vars.vllm_baseline_and_dev && node.role === 'baseline' ? [nodeReleaseNames(vars, { role: 'dev' })] : [])], vars });
+  }
+
+  deploy(runDir: string | null): Promise<Record<string, unknown>> {
+    return kubeDeploy(this.ctx, this.env.progress, runDir);
+  }
+
+  async attach(): Promise<AttachedStack | null> {
+    const { names, ctx } = this;
+    // Nothing deployed is said as on the local target, not as a port-forward that finds no pod.
+    const { apps } = await clients(await loadKubeConfig(clusterAccess(ctx.vars)));
+    const deployed = await apps.readNamespacedDeployment({ name: names.engineDeployment, namespace: names.namespace }).then(() => true, (err: { code?: number }) => {
+      if (err.code === 404) return false;
+      throw err;
+    });
+    if (!deployed) return null;
+    const stack = await attachKubeStack(ctx, this.env.progress);
+    return {
+      handle: stack,
+      model: ctx.spec.engine.servedModelName,
+      apiKey: ctx.apiKey,
+      sessionKey: ctx.spec.router?.sessionKey ?? 'x-user-id',
+      workDir: ctx.node.workDir,
+      logsHint: `make vllm-status shows the pods, kubectl -n ${names.namespace} logs deploy/${names.engineDeployment} their logs`,
       // The cluster's Prometheus is not reachable from the node without a forward: the /metrics pages are read instead.
-      await recordStep(runDir, 'metrics', async () => {
-        const stack = await attachKubeStack(ctx);
-        try {
-          const engines = await stack.engines();
-          const snapshot = await takeSnapshot({
-            node: node.name, prometheusUrl: null, scrapeIntervalSeconds: 0, sinceMs: Date.now(),
-            pages: [...engines.filter((e) => e.running).map((e) => ({ target: e.id, url: e.metricsUrl })), ...(vars.vllm_router_enabled ? [{ target: 'router', url: `${stack.routerUrl}/metrics` }] : [])],
-          });
-          await writeJsonAtomic(join(runDir, 'metrics.json'), snapshot);
-          progress(`${node.name}: metrics snapshot: ${snapshot.pages.filter((p) => p.error === null).length} /metrics pages`);
-        } finally {
-          await stack.close();
-        }
-      }).catch((err: Error) => console.error(`${node.name}: no metrics snapshot: ${err.message}`));
-      return true;
-    }
-    case 'teardown':
-      await kubeTeardown(ctx, progress);
-      return true;
-    case 'cleanup':
-      await kubeTeardown(ctx, progress);
-      await rm(node.workDir, { recursive: true, force: true });
-      progress(`${node.name}: removed ${node.workDir}`);
-      return true;
-    case 'status': {
-      const status = await kubeNodeStatus(ctx);
-      progress(json ? JSON.stringify(status, null, 2) : formatKubeStatus(status));
-      return true;
-    }
-    default:
-      return false;
+      metricsSources: async () => {
+        const engines = await stack.engines();
+        return {
+          node: ctx.node.name, prometheusUrl: null, scrapeIntervalSeconds: 0, sinceMs: Date.now(),
+          pages: [...engines.filter((e) => e.running).map((e) => ({ target: e.id, url: e.metricsUrl })), ...(ctx.vars.vllm_router_enabled ? [{ target: 'router', url: `${stack.routerUrl}/metrics` }] : [])],
+        };
+      },
+      close: () => stack.close(),
+    };
+  }
+
+  async teardown(): Promise<string[]> {
+    await kubeTeardown(this.ctx, this.env.progress);
+    return [];
+  }
+
+  async cleanup(): Promise<string[]> {
+    await this.teardown();
+    await rm(this.ctx.node.workDir, { recursive: true, force: true });
+    return [`${this.ctx.node.name}: removed ${this.ctx.node.workDir}`];
+  }
+
+  async status(json: boolean): Promise<string> {
+    const status = await kubeNodeStatus(this.ctx);
+    return json ? JSON.stringify(status, null, 2) : formatKubeStatus(status);
+  }
+
+  async markRunStart(runDir: string): Promise<void> {
+    const file = join(runDir, LOG_START_FILE);
+    if (await readFile(file).then(() => true, () => false)) return;
+    await writeJsonAtomic(file, { since_ms: Date.now() } satisfies KubeLogStart);
+  }
+
+  async collectLogs(runDir: string): Promise<string[]> {
+    const start = await readFile(join(runDir, LOG_START_FILE), 'utf8').then((t) => (JSON.parse(t) as Partial<KubeLogStart>).since_ms, () => undefined);
+    const kc = await loadKubeConfig(clusterAccess(this.ctx.vars));
+    // A run whose start was never noted (pack alone): the pods' whole logs.
+    return collectPodLogs(kc, this.names, runDir, start ?? 0);
   }
 }

@@ -9,7 +9,7 @@ import { STATE_DIR } from './lib/config/node-config.js';
 import { listRecords } from './lib/deployment/index.js';
 import { latestRun } from './lib/results/run-store.js';
 import { DEFAULT_EXTRA_VARS, loadAllNodes, resultsDir, type LoadedConfig } from './lib/stack/load-node.js';
-import { localNodeStatus, remoteNodeStatus } from './lib/status/collect-status.js';
+import { localNodeStatus, remoteNodeStatus } from './lib/targets/local/local-status.js';
 import { formatFull, formatSimplified, simplifiedReport } from './lib/status/format-status.js';
 import { nextSteps, type NodeStatus, type StatusReport } from './lib/status/node-status.js';
 

@@ -7,7 +7,7 @@ import { readRecord, withNodeLock } from '../../deployment/index.js';
 import { copyRunLogs, markRunStart } from '../../results/node-run.js';
 import type { LoadedNode } from '../../stack/load-node.js';
 import { formatFull } from '../../status/format-status.js';
-import { localNodeStatus } from '../../status/collect-status.js';
+import { localNodeStatus } from './local-status.js';
 import type { AttachedStack, NodeEnv, NodeTarget } from '../target.js';
 import { LocalStack } from './local-stack.js';
 import { snapshotSources } from './metrics-sources.js';

@@ -4,12 +4,12 @@
 // the configuration changed since deploy. Status runs after every step users
 // take, so it answers in a fraction of a second.
 import { join } from 'node:path';
-import { describeDrift, lockHolder, readRecord, specDrift, type NodeRef } from '../deployment/index.js';
-import { engineUrl, routerUrl, type LocalStackSpec } from '../stack/local-stack-spec.js';
-import { deployInProgress, LocalStack } from '../targets/local/local-stack.js';
-import { httpGet, httpJson, httpOk } from '../targets/local/wait-ready.js';
-import { nodeState, type EngineStatus, type NodeStatus } from './node-status.js';
-import { sumMetric } from './prometheus-text.js';
+import { describeDrift, lockHolder, readRecord, specDrift, type NodeRef } from '../../deployment/index.js';
+import { engineUrl, routerUrl, type LocalStackSpec } from '../../stack/local-stack-spec.js';
+import { deployInProgress, LocalStack } from './local-stack.js';
+import { httpGet, httpJson, httpOk } from './wait-ready.js';
+import { nodeState, type EngineStatus, type NodeStatus } from '../../status/node-status.js';
+import { sumMetric } from '../../status/prometheus-text.js';
 
 const TIMEOUT_MS = 600;
 

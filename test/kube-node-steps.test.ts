@@ -90,12 +90,23 @@ test('vllm-node smoke, test, bench, snapshot and pack on a Kubernetes node reach
     for (const proc of procs.values()) proc.child.kill('SIGKILL');
   });
   const kubeconfig = await server.writeKubeconfig(join(dir, 'kubeconfig'));
-  const node = (...args: string[]) => $({ cwd: p.dir, nothrow: true, quiet: true, env: { ...process.env, VLLM_KUBECONFIG: kubeconfig, VLLM_K8S_CONTEXT: 'test' } })`node ${join(REPO, 'dist/scripts/vllm-node.js')} ${args} --node vllm-baseline`;
+  const node = (...args: string[]) => $({ cwd: p.dir, nothrow: true, quiet: true, env: { ...process.env, VLLM_KUBECONFIG: kubeconfig, VLLM_K8S_CONTEXT: 'test', VLLM_PROD_STACK_CHART_PATH: chartDir } })`node ${join(REPO, 'dist/scripts/vllm-node.js')} ${args} --node vllm-baseline`;
 
   // Before anything is deployed: said as on the local target.
   const none = await node('bench', '--run-id', RUN);
   assert.equal(none.exitCode, 1, none.stdout);
   assert.match(none.stderr, /node vllm-baseline has nothing deployed; run make vllm first/);
+
+  // Bring-up checks the release as rendered: no CRD serves the chart's ServiceMonitors yet, and no node has room for its pods.
+  const check = await node('check');
+  assert.equal(check.exitCode, 1, check.stdout);
+  assert.match(check.stderr, /release vllm-baseline cannot run on this cluster as configured:\n.*❌ the cluster does not serve PrometheusRule/);
+  assert.match(check.stderr, /❌ the cluster does not serve ServiceMonitor \(monitoring\.coreos\.com\/v1\), which the release renders \(vllm-baseline-engine-servicemonitor, vllm-baseline-router-servicemonitor\)/);
+  assert.match(check.stderr, /❌ Deployment vllm-baseline-deployment-router cannot be scheduled: the cluster has no schedulable node/);
+  server.put({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'small' }, status: { allocatable: { cpu: '1500m', memory: '4Gi' } } });
+  const small = await node('check');
+  assert.match(small.stderr, /❌ Deployment vllm-baseline-opt-125m-deployment-vllm \(pod 2 of 2\) cannot be scheduled: 1 CPU requested, at most 500m CPU free on a node \(Insufficient resources: it would stay Pending\)\. Lower CONFIG_VLLM_REQUEST_CPU/);
+  assert.doesNotMatch(small.stderr, /deployment-router cannot/, 'the router fits beside the first engine');
 
   server.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: names.namespace } });
   const ready = (prefix: string) => server.list('Pod', names.namespace).filter((x) => x.metadata.name.startsWith(prefix) && server.isReady(x)).length;

@@ -14,12 +14,29 @@ import { applySecrets, clients, ensureGrafanaAdmin, ensureNamespace, failureRepo
 import { holdReleaseLease, thisHolder } from './release-lease.js';
 import type { LoadedNode } from '../../stack/load-node.js';
 import { KubeStack } from './kube-stack.js';
+import { checkRendered } from './rendered-check.js';
 
 export interface KubeNodeContext extends LoadedNode {
   topdir: string;
 }
 
 const PROGRESS_EVERY_MS = 5_000;
+
+/** What to do when the cluster has too little room, by target. */
+export function sizeHint(vars: { vllm_target: string }): string {
+  return vars.vllm_target === 'minikube'
+    ? 'give minikube more: CONFIG_VLLM_MINIKUBE_CPUS / CONFIG_VLLM_MINIKUBE_MEMORY (then minikube delete and make bringup)'
+    : 'free room in the cluster or add nodes';
+}
+
+/** The rendered release against the cluster: kinds served, pods schedulable. Throws naming each problem and the setting to change. */
+export async function checkRenderedNode(ctx: KubeNodeContext, rendered: RenderedNode): Promise<string[]> {
+  if (!rendered.manifestsFile) return ['⚠️  helm is not installed: the rendered release is not checked against the cluster'];
+  const kc = await loadKubeConfig(clusterAccess(ctx.vars));
+  const { lines, problems } = await checkRendered(kc, [{ names: rendered.names, manifestsFile: rendered.manifestsFile, chartDir: rendered.chartDir }], sizeHint(ctx.vars));
+  if (problems.length > 0) throw new Error(`release ${rendered.names.release} cannot run on this cluster as configured:\n${problems.map((p) => `  ❌ ${p}`).join('\n')}\n${lines.map((l) => `  ${l}`).join('\n')}`);
+  return lines;
+}
 
 /**
  * Runs a node step holding its release's Lease on the cluster (kube/release-lease.ts):
@@ -64,6 +81,8 @@ export async function kubeDeploy(ctx: KubeNodeContext, progress: (line: string) 
   const started = performance.now();
   const rendered = await renderKubeNode(ctx);
   const { names } = rendered;
+  // Caught here, not half-way through helm install or as pods Pending forever.
+  for (const l of await checkRenderedNode(ctx, rendered)) progress(l);
   const access = clusterAccess(ctx.vars);
   const c = await clients(await loadKubeConfig(access));
   if (await ensureNamespace(c, names.namespace)) progress(`${names.release}: created namespace ${names.namespace}`);

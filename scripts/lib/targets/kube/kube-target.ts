@@ -15,7 +15,7 @@ import { clusterAccess, loadKubeConfig } from './access.js';
 import { clients } from './cluster.js';
 import { checkCluster } from './cluster-check.js';
 import { checkHost, hostFacts, minikubeDriver } from './host-check.js';
-import { attachKubeStack, kubeDeploy, kubeTeardown, withReleaseLease, type KubeNodeContext } from './kube-node.js';
+import { attachKubeStack, checkRenderedNode, kubeDeploy, kubeTeardown, renderKubeNode, withReleaseLease, type KubeNodeContext } from './kube-node.js';
 import { formatKubeStatus, kubeNodeStatus } from './kube-status.js';
 import { minikubeAddonArgs, minikubeStartArgs } from './minikube.js';
 import { collectPodLogs } from './pod-logs.js';
@@ -91,7 +91,9 @@ export class KubeTarget implements NodeTarget {
   async check(): Promise<string[]> {
     const { vars, node } = this.ctx;
     const kc = await loadKubeConfig(clusterAccess(vars));
-    return checkCluster({ kc, names: [this.names, ...(vars.vllm_baseline_and_dev && node.role === 'baseline' ? [nodeReleaseNames(vars, { role: 'dev' })] : [])], vars });
+    const lines = await checkCluster({ kc, names: [this.names, ...(vars.vllm_baseline_and_dev && node.role === 'baseline' ? [nodeReleaseNames(vars, { role: 'dev' })] : [])], vars });
+    // The release as helm renders it, before anything is installed.
+    return [...lines, ...(await checkRenderedNode(this.ctx, await renderKubeNode(this.ctx)))];
   }
 
   deploy(runDir: string | null): Promise<Record<string, unknown>> {

@@ -241,7 +241,7 @@ test('every Kubernetes defconfig and fragment: values pass the chart, helm rende
   assert.deepEqual(lines, {
     vllm: { helm: helm(1200, ' --kube-context minikube'), minikube: ['start --driver docker --cpus 4 --memory 16384mb'] },
     'vllm-production-stack-cpu': { helm: helm(1200, ' --kube-context minikube'), minikube: ['start --driver docker --cpus 4 --memory 16384mb'] },
-    'vllm-production-stack-gpu': { helm: helm(1800, ' --kube-context minikube'), minikube: ['start --driver docker --cpus 4 --memory 16384mb --container-runtime docker --gpus all', 'addons enable nvidia-device-plugin'] },
+    'vllm-production-stack-gpu': { helm: helm(1800, ' --kube-context minikube'), minikube: ['start --driver docker --cpus 6 --memory 69632mb --container-runtime docker --gpus all', 'addons enable nvidia-device-plugin'] },
     'vllm-existing-cluster': { helm: helm(1800, ''), minikube: [] },
   });
 });

@@ -52,10 +52,10 @@ async function cluster(t: { after: (fn: () => Promise<void>) => void }, options 
 test('on the API server: deploy takes the lease (making the namespace), another project is refused naming the holder, the same project goes on, release frees it', async (t) => {
   const { kc, createNamespace, lease } = await cluster(t);
   const none = await holdReleaseLease(kc, NS, 'rel', me, {});
-  none.stop();
+  await none.stop();
   assert.equal(lease(), undefined, 'no namespace and not deploying: nothing is deployed, no lease is made');
   const held = await holdReleaseLease(kc, NS, 'rel', me, { createNamespace });
-  held.stop();
+  await held.stop();
   assert.deepEqual(JSON.parse(lease()?.spec.holderIdentity ?? '{}'), me);
   assert.equal(lease()?.spec.leaseDurationSeconds, LEASE_SECONDS);
   await assert.rejects(holdReleaseLease(kc, NS, 'rel', colleague, {}), (err: ReleaseBusyError) => {
@@ -68,7 +68,7 @@ test('on the API server: deploy takes the lease (making the namespace), another 
   assert.equal(JSON.parse(lease()?.spec.holderIdentity ?? '{}').command, 'vllm-node teardown', 'the next step of the same project holds it now');
   await next.release();
   assert.equal(lease()?.spec.holderIdentity, undefined);
-  (await holdReleaseLease(kc, NS, 'rel', colleague, {})).stop();
+  await (await holdReleaseLease(kc, NS, 'rel', colleague, {})).stop();
   assert.equal(JSON.parse(lease()?.spec.holderIdentity ?? '{}').user, 'ben', 'free after release');
 });
 
@@ -78,17 +78,17 @@ test('on the API server: a held lease is renewed while its step runs; an expired
   const held = await holdReleaseLease(kc, NS, 'rel', me, { renewMs: 30 });
   const first = Date.parse(lease()?.spec.renewTime ?? '');
   await new Promise((resolve) => setTimeout(resolve, 200));
-  held.stop();
+  await held.stop();
   assert.ok(Date.parse(lease()?.spec.renewTime ?? '') > first, 'renewed');
   assert.match(lease()?.spec.renewTime ?? '', /\.\d{6}Z$/, 'MicroTime, as the API server parses it');
   const stale = lease() as KubeObject & { spec: Record<string, unknown> };
   server.put({ ...stale, spec: { ...stale.spec, renewTime: new Date(Date.now() - (LEASE_SECONDS + 5) * 1000).toISOString() } });
-  (await holdReleaseLease(kc, NS, 'rel', colleague, {})).stop();
+  await (await holdReleaseLease(kc, NS, 'rel', colleague, {})).stop();
   assert.equal(JSON.parse(lease()?.spec.holderIdentity ?? '{}').user, 'ben', 'taken over from a holder that stopped renewing');
   server.remove('Lease', NS, leaseName('rel'));
   const third: LeaseHolder = { ...colleague, user: 'cy', project: '/home/cy/harness' };
   const results = await Promise.allSettled([holdReleaseLease(kc, NS, 'rel', me, {}), holdReleaseLease(kc, NS, 'rel', third, {})]);
-  for (const r of results) if (r.status === 'fulfilled') r.value.stop();
+  for (const r of results) if (r.status === 'fulfilled') await r.value.stop();
   assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
   assert.ok(results.some((r) => r.status === 'rejected' && r.reason instanceof ReleaseBusyError));
 });

@@ -57,7 +57,7 @@ export async function withReleaseLease<T>(ctx: KubeNodeContext, command: string,
     return result;
   } finally {
     if (ok && (command === 'teardown' || command === 'cleanup')) await lease.release();
-    else lease.stop();
+    else await lease.stop();
   }
 }
 

@@ -82,13 +82,13 @@ export function thisHolder(project: string, command: string): LeaseHolder {
 }
 
 export interface HeldLease {
-  /** Stops renewing; the lease stays held until it expires (the run's next step takes it on). */
-  stop(): void;
+  /** Stops renewing, once a renewal under way has ended; the lease stays held until it expires (the run's next step takes it on). */
+  stop(): Promise<void>;
   /** Stops renewing and frees the lease now (the release is gone). */
   release(): Promise<void>;
 }
 
-const NOT_HELD: HeldLease = { stop: () => {}, release: async () => {} };
+const NOT_HELD: HeldLease = { stop: async () => {}, release: async () => {} };
 
 function status(err: unknown): number | undefined {
   return (err as { code?: number }).code;
@@ -143,12 +143,21 @@ export async function holdReleaseLease(kc: KubeConfig, namespace: string, releas
       warned = true;
     }
   };
-  const timer = setInterval(() => void renew(), opts.renewMs ?? (LEASE_SECONDS * 1000) / 3);
+  // A renewal under way when the step ends must not write after it: it could renew a lease
+  // that someone has since taken over, or that expired, in the holder's name.
+  let renewing: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    renewing = renewing.then(renew);
+  }, opts.renewMs ?? (LEASE_SECONDS * 1000) / 3);
   timer.unref();
+  const stop = async () => {
+    clearInterval(timer);
+    await renewing;
+  };
   return {
-    stop: () => clearInterval(timer),
+    stop,
     release: async () => {
-      clearInterval(timer);
+      await stop();
       const current = await api.readNamespacedLease({ name, namespace }).catch(() => null);
       // Only a lease still ours is freed; the namespace may be gone with the release (cleanup).
       if (current?.spec?.holderIdentity !== identity) return;

@@ -103,10 +103,13 @@ test('vllm-node smoke, test, bench, snapshot and pack on a Kubernetes node reach
   assert.match(check.stderr, /release vllm-baseline cannot run on this cluster as configured:\n.*❌ the cluster does not serve PrometheusRule/);
   assert.match(check.stderr, /❌ the cluster does not serve ServiceMonitor \(monitoring\.coreos\.com\/v1\), which the release renders \(vllm-baseline-engine-servicemonitor, vllm-baseline-router-servicemonitor\)/);
   assert.match(check.stderr, /❌ Deployment vllm-baseline-deployment-router cannot be scheduled: the cluster has no schedulable node/);
+  assert.doesNotMatch(check.stderr, /images/, 'with no node, no node can hold them either: said once, as no node');
   server.put({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'small' }, status: { allocatable: { cpu: '1500m', memory: '4Gi' } } });
   const small = await node('check');
   assert.match(small.stderr, /❌ Deployment vllm-baseline-opt-125m-deployment-vllm \(pod 2 of 2\) cannot be scheduled: 1 CPU requested, at most 500m CPU free on a node \(Insufficient resources: it would stay Pending\)\. Lower CONFIG_VLLM_REQUEST_CPU/);
   assert.doesNotMatch(small.stderr, /deployment-router cannot/, 'the router fits beside the first engine');
+  // minikube (vllm+sim): the router and simulator images must have been loaded into its node.
+  assert.match(small.stderr, /❌ this project's images ghcr\.io\/vllm-stack-harness\/router:0\.1\.0 \(vllm-baseline router\), .* are not in minikube and published nowhere.*run make vllm-images/);
 
   server.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: names.namespace } });
   const ready = (prefix: string) => server.list('Pod', names.namespace).filter((x) => x.metadata.name.startsWith(prefix) && server.isReady(x)).length;

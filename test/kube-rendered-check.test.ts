@@ -18,6 +18,7 @@ import { nodeReleaseNames } from '../scripts/lib/helm/values.js';
 import { loadKubeConfig } from '../scripts/lib/targets/kube/access.js';
 import { fitProblems, nodeRoom, parseQuantity, podDemands, type RenderedObject } from '../scripts/lib/targets/kube/pod-requests.js';
 import { checkRendered, parseManifests } from '../scripts/lib/targets/kube/rendered-check.js';
+import { projectImageFindings } from '../scripts/lib/targets/kube/project-images.js';
 import { kindsOfCrds, unservedKinds } from '../scripts/lib/targets/kube/served-kinds.js';
 import { configureProject, kconfigMissing } from './support/configure.js';
 import { KubeApiServer } from './support/kube-api-server.js';
@@ -78,6 +79,21 @@ test('kinds no CRD serves are named with what provides them; built-in kinds and 
   assert.equal(unservedKinds(objects, kindsOfCrds([chartCrd, kps])).filter((m) => /ServiceMonitor/.test(m)).length, 0);
   // A chart that carries kube-prometheus-stack as a sub-chart brings the operator's CRDs with it.
   assert.equal(unservedKinds(objects, [], new Set(['monitoring.coreos.com'])).filter((m) => /monitoring/.test(m)).length, 0);
+});
+
+test('this project\'s images: on minikube, missing from its node is a problem naming make vllm-images; loaded ones pass; an existing cluster gets the names to push', () => {
+  const images = [{ tag: 'ghcr.io/vllm-stack-harness/router:0.1.0', usedBy: ['vllm-baseline router'] }, { tag: 'engine-sim:dev', usedBy: ['vllm-baseline engines'] }];
+  const none = projectImageFindings(images, [[]], 'minikube');
+  assert.equal(none.problems.length, 1);
+  assert.match(none.problems[0] ?? '', /images ghcr\.io\/vllm-stack-harness\/router:0\.1\.0 \(vllm-baseline router\), engine-sim:dev \(vllm-baseline engines\) are not in minikube and published nowhere.*run make vllm-images/);
+  // Nodes list a docker.io image by its long name.
+  const loaded = projectImageFindings(images, [['registry.k8s.io/pause:3.10'], ['ghcr.io/vllm-stack-harness/router:0.1.0', 'docker.io/library/engine-sim:dev']], 'minikube');
+  assert.deepEqual(loaded.problems, []);
+  assert.match(loaded.lines.join(''), /✅ this project's images are loaded in minikube/);
+  const existing = projectImageFindings(images, [[]], 'existing');
+  assert.deepEqual(existing.problems, [], 'a registry is only checked by the pull');
+  assert.match(existing.lines.join(''), /pulled from a registry the cluster reaches: make vllm-images builds them/);
+  assert.deepEqual(projectImageFindings([], [[]], 'minikube'), { lines: [], problems: [] });
 });
 
 test('checkRendered reads the nodes, the pods already placed and the CRDs from the cluster', async (t) => {

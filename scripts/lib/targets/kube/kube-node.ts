@@ -8,6 +8,7 @@ import { chartSource, findHelm, loadChart, resolveChart } from '../../helm/chart
 import { shellLine } from '../../helm/commands.js';
 import { observabilityValues } from '../../helm/observability-input.js';
 import { renderNode, type RenderedNode } from '../../helm/render.js';
+import { configuredImageNames } from '../../images/plan.js';
 import { nodeReleaseNames } from '../../helm/values.js';
 import { clusterAccess, loadKubeConfig } from './access.js';
 import { applySecrets, clients, ensureGrafanaAdmin, ensureNamespace, failureReport, formatProgress, releaseProgress } from './cluster.js';
@@ -33,13 +34,14 @@ export function sizeHint(vars: { vllm_target: string }): string {
 export async function checkRenderedNode(ctx: KubeNodeContext, rendered: RenderedNode): Promise<string[]> {
   if (!rendered.manifestsFile) return ['⚠️  helm is not installed: the rendered release is not checked against the cluster'];
   const kc = await loadKubeConfig(clusterAccess(ctx.vars));
-  const { lines, problems } = await checkRendered(kc, [{ names: rendered.names, manifestsFile: rendered.manifestsFile, chartDir: rendered.chartDir }], sizeHint(ctx.vars));
+  const images = configuredImageNames(ctx.vars, [ctx.node]);
+  const { lines, problems } = await checkRendered(kc, [{ names: rendered.names, manifestsFile: rendered.manifestsFile, chartDir: rendered.chartDir }], sizeHint(ctx.vars), { images, target: ctx.vars.vllm_target });
   if (problems.length > 0) throw new Error(`release ${rendered.names.release} cannot run on this cluster as configured:\n${problems.map((p) => `  ❌ ${p}`).join('\n')}\n${lines.map((l) => `  ${l}`).join('\n')}`);
   return lines;
 }
 
 /**
- * Runs a node step holding its release's Lease on the cluster (kube/release-lease.ts):
+ * Runs a node step holding its release's Lease on the cluster (release-lease.ts):
  * refused while another project holds it. Deploy creates the namespace the
  * lease lives in; teardown and cleanup that succeed free the lease.
  */

@@ -1,6 +1,6 @@
 // The checks of a release as rendered, against the cluster it goes to, before
 // helm install: every kind served (or its CRD named), every pod schedulable
-// on the nodes' room. Run by bring-up (vllm-node check) and again by deploy.
+// on the nodes' room, this project's images where the cluster finds them. Run by bring-up (vllm-node check) and again by deploy.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KubeConfig, V1PodSpec } from '@kubernetes/client-node';
@@ -8,12 +8,19 @@ import { parseAllDocuments } from 'yaml';
 import type { ReleaseNames } from '../../helm/names.js';
 import { kubeClient } from './access.js';
 import { fitProblems, nodeRoom, podDemands, podRequests, type RenderedObject } from './pod-requests.js';
+import { projectImageFindings } from './project-images.js';
 import { kindsOfCrds, SUB_CHART_GROUPS, unservedKinds } from './served-kinds.js';
 
 export interface RenderedRelease {
   names: ReleaseNames;
   manifestsFile: string;
   chartDir: string;
+}
+
+/** This project's images the releases use, and the target (minikube must hold them; a registry serves an existing cluster). */
+export interface ProjectImages {
+  images: { tag: string; usedBy: string[] }[];
+  target: string;
 }
 
 export function parseManifests(text: string): RenderedObject[] {
@@ -37,7 +44,7 @@ async function subChartGroups(chartDir: string): Promise<Set<string>> {
 const forbidden = (err: unknown) => (err as { code?: number }).code === 403;
 
 /** Lines of what was checked and the problems found (each naming what to change); throws only when the cluster cannot be read at all. */
-export async function checkRendered(kc: KubeConfig, releases: RenderedRelease[], sizeHint: string): Promise<{ lines: string[]; problems: string[] }> {
+export async function checkRendered(kc: KubeConfig, releases: RenderedRelease[], sizeHint: string, project: ProjectImages = { images: [], target: 'existing' }): Promise<{ lines: string[]; problems: string[] }> {
   const k8s = await kubeClient();
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
@@ -67,6 +74,10 @@ export async function checkRendered(kc: KubeConfig, releases: RenderedRelease[],
     lines.push('⚠️  may not list the cluster\'s nodes: whether the pods fit is left to the scheduler');
     return { lines, problems };
   }
+  // With no node at all, that is the problem to name; which images it lacks would only repeat it.
+  const images = nodes.length === 0 ? { lines: [], problems: [] } : projectImageFindings(project.images, nodes.map((n) => (n.status?.images ?? []).flatMap((i) => i.names ?? [])), project.target);
+  lines.push(...images.lines);
+  problems.push(...images.problems);
   const schedulable = nodes.filter((n) => !n.spec?.unschedulable);
   const ours = new Set(releases.map((r) => r.names.release));
   // Pods already placed use room, except the releases' own, which the deploy replaces.

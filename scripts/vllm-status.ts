@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     })
     : null;
   if (config && config.vars.vllm_target !== 'local') {
-    // Kubernetes: the cluster and the nodes' Helm releases hold what is deployed (lib/status/kube-status.ts).
+    // Kubernetes: the cluster and the nodes' Helm releases hold what is deployed (lib/targets/kube/kube-status.ts).
     const { kubeStatusReport } = await import('./lib/targets/kube/kube-status.js');
     const dir = resultsDir(config);
     const run = await latestRun(dir);

@@ -1,4 +1,4 @@
-// The cluster-side lock of a Helm release (scripts/lib/kube/release-lease.ts):
+// The cluster-side lock of a Helm release (scripts/lib/targets/kube/release-lease.ts):
 // the decision alone, then Leases on the Kubernetes API test server as a real
 // API server keeps them (optimistic concurrency, namespaces that must exist),
 // a node step refused while another project holds the release, and status

@@ -184,7 +184,7 @@ export function helmValues(v: HelmConfigVars, node: HelmNode, secrets: SecretPre
       serviceMonitor: { enabled: monitored },
     } : { enableRouter: false },
     // One Prometheus and Grafana per namespace: the baseline release brings them and scrapes both nodes.
-    // Fixed names, so that vllm-monitor finds Prometheus and Grafana (monitoringNames in kube/monitor-kube.ts).
+    // Fixed names, so that vllm-monitor finds Prometheus and Grafana (monitoringNames in targets/kube/monitor-kube.ts).
     'kube-prometheus-stack': monitored && node.role === 'baseline'
       ? { enabled: true, fullnameOverride: `${names.release}-kps`, grafana: { fullnameOverride: `${names.release}-grafana`, admin: { existingSecret: names.grafanaAdmin, userKey: 'admin-user', passwordKey: 'admin-password' } } }
       : { enabled: false },

@@ -19,7 +19,7 @@ export interface KubeNodeStatus {
   deployments: { name: string; ready: number; wanted: number; images: string[] }[];
   router_service: string | null;
   warnings: string[];
-  /** The release's Lease (kube/release-lease.ts) when someone holds it: this project, or another one. */
+  /** The release's Lease (release-lease.ts) when someone holds it: this project, or another one. */
   lock: { holder: string; mine: boolean; renewed_s_ago: number; free_in_s: number } | null;
   state: 'ready' | 'degraded' | 'deploying' | 'down';
   hints: string[];

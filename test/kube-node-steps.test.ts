@@ -31,7 +31,7 @@ interface Proc { child: ChildProcess; ip: string; port: number }
 
 const local = (cmd: string[], ip: string) => cmd.map((a, i, all) => (all[i - 1] === '--host' ? ip : all[i - 1] === '--port' ? '0' : a));
 
-test('vllm-node smoke, test, bench, snapshot and pack on a Kubernetes node reach the stack handle and write a local run\'s files, logs from the pods', { timeout: 180_000 }, async (t) => {
+test('vllm-node check, smoke, test, bench, snapshot, status and pack on a Kubernetes node: the same steps as locally reach the stack handle and write a local run\'s files, logs from the pods', { timeout: 180_000 }, async (t) => {
   const chartDir = referenceChartDir();
   const why = (await kconfigMissing()) ?? (chartDir && existsSync(HELM) ? null : 'the reference chart or .tools/bin/helm is missing (make deps)');
   if (why || !chartDir) return t.skip(why ?? '');
@@ -130,6 +130,12 @@ test('vllm-node smoke, test, bench, snapshot and pack on a Kubernetes node reach
     assert.equal(out.exitCode, 0, `${step}: ${out.stdout}${out.stderr}`);
     if (step === 'bench') assert.match(out.stdout, /multi_round_qa/);
   }
+  // status through the same contract: the release's Deployments, read from the cluster.
+  const status = await node('status', '--json');
+  assert.equal(status.exitCode, 0, status.stderr);
+  const live = JSON.parse(status.stdout) as { release: string; deployments: { name: string; ready: number; wanted: number }[] };
+  assert.equal(live.release, names.release);
+  assert.deepEqual(live.deployments.map((d) => [d.name, d.ready, d.wanted]), [[names.routerDeployment, 1, 1], [names.engineDeployment, 2, 2]]);
   const runDir = join(loaded.node.workDir, 'runs', RUN);
   // What the controller gets: the tarball (the run's log-start note stays on the node).
   const tarball = join(loaded.node.workDir, 'runs', `${RUN}.tar.gz`);

@@ -259,7 +259,7 @@ async function main(): Promise<void> {
   const ref: NodeRef = { node: values.node, stateDir: join(topdir, STATE_DIR) };
   const runId = values['run-id'] ?? null;
   const env: NodeEnv = {
-    ref, topdir, runId, label: `vllm-node ${command}${runId ? ` --run-id ${runId}` : ''}`,
+    ref, extraVars, topdir, runId, label: `vllm-node ${command}${runId ? ` --run-id ${runId}` : ''}`,
     progress: (line) => console.log(line), warn: (line) => console.error(line),
   };
   const step: Step | undefined = isStep(command) ? STEPS[command] : undefined;

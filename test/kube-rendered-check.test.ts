@@ -126,6 +126,38 @@ test('checkRendered reads the nodes, the pods already placed and the CRDs from t
   assert.match(good.lines.join('\n'), /✅ the release's 2 pods fit the nodes \(2\.4 CPU, 9.0Gi requested; 1 schedulable node\(s\)\)/);
 });
 
+test('with A/B, the baseline node\'s bring-up checks both releases together: they share the cluster', async (t) => {
+  const chartDir = referenceChartDir();
+  const why = (await kconfigMissing()) ?? (chartDir && existsSync(HELM) ? null : 'the reference chart or .tools/bin/helm is missing (make deps)');
+  if (why || !chartDir) return t.skip(why ?? '');
+  const p = await tempProject();
+  const server = await KubeApiServer.start({ anonymous: true });
+  t.after(async () => {
+    await server.close();
+    await p.remove();
+  });
+  // Each release: 2 engines of 1 CPU and the router's 400m. A node of 3 CPUs holds one release, not two.
+  await configureProject(p, 'vllm+sim+ab', { VLLM_REPLICA_COUNT: 2 });
+  for (const kind of ['ServiceMonitor', 'PrometheusRule']) {
+    const plural = `${kind.toLowerCase()}s`;
+    server.put({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `${plural}.monitoring.coreos.com` },
+      spec: { group: 'monitoring.coreos.com', names: { kind, plural }, scope: 'Namespaced', versions: [{ name: 'v1', served: true, storage: true }] } });
+  }
+  server.put({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'one' }, status: { allocatable: { cpu: '3', memory: '16Gi' }, images: [{ names: ['ghcr.io/vllm-stack-harness/router:0.1.0', 'ghcr.io/vllm-stack-harness/engine-sim:0.1.0'] }] } });
+  const kubeconfig = await server.writeKubeconfig(join(p.dir, 'kubeconfig'));
+  const run = async (node: string) => {
+    const out = await $({ cwd: p.dir, nothrow: true, quiet: true, env: { ...process.env, VLLM_KUBECONFIG: kubeconfig, VLLM_K8S_CONTEXT: 'test', VLLM_PROD_STACK_CHART_PATH: chartDir } })`node ${join(REPO, 'dist/scripts/vllm-node.js')} check --node ${node}`;
+    return out;
+  };
+  const baseline = await run('vllm-baseline');
+  assert.equal(baseline.exitCode, 1, baseline.stdout);
+  assert.match(baseline.stderr, /releases vllm-baseline and vllm-dev cannot run on this cluster as configured/);
+  assert.match(baseline.stderr, /✅ this project's images are loaded in minikube/);
+  const dev = await run('vllm-dev');
+  assert.equal(dev.exitCode, 0, `the dev node alone fits: ${dev.stderr}`);
+  assert.match(dev.stdout, /✅ the release's 3 pods fit the nodes \(2\.4 CPU/);
+});
+
 test('every shipped defconfig that starts minikube fits it: its release, as the real chart renders it, beside minikube\'s own pods', async (t) => {
   const chartDir = referenceChartDir();
   const why = (await kconfigMissing()) ?? (chartDir && existsSync(HELM) ? null : 'the reference chart or .tools/bin/helm is missing (make deps)');

@@ -11,7 +11,8 @@ import type { StackHandle } from '../stack/stack-handle.js';
 /** Where a node tool runs and how it reports. */
 export interface NodeEnv {
   ref: NodeRef;
-  /** The project directory (where extra_vars.yaml lives). */
+  /** The configuration file (extra_vars.yaml) and the project directory it lives in. */
+  extraVars: string;
   topdir: string;
   /** The command as a user would recognise it, for whoever finds the node locked. */
   label: string;

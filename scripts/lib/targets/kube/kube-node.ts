@@ -30,13 +30,19 @@ export function sizeHint(vars: { vllm_target: string }): string {
     : 'free room in the cluster or add nodes';
 }
 
-/** The rendered release against the cluster: kinds served, pods schedulable. Throws naming each problem and the setting to change. */
-export async function checkRenderedNode(ctx: KubeNodeContext, rendered: RenderedNode): Promise<string[]> {
-  if (!rendered.manifestsFile) return ['⚠️  helm is not installed: the rendered release is not checked against the cluster'];
+/**
+ * The rendered releases (this node's, and with A/B at bring-up the other node's, which share the
+ * cluster) against the cluster: kinds served, pods schedulable, this project's images there.
+ * Throws naming each problem and the setting to change.
+ */
+export async function checkRenderedNodes(ctx: KubeNodeContext, rendered: { node: LoadedNode['node']; release: RenderedNode }[]): Promise<string[]> {
+  const manifests = rendered.flatMap(({ release: r }) => (r.manifestsFile ? [{ names: r.names, manifestsFile: r.manifestsFile, chartDir: r.chartDir }] : []));
+  if (manifests.length === 0) return ['⚠️  helm is not installed: the rendered release is not checked against the cluster'];
   const kc = await loadKubeConfig(clusterAccess(ctx.vars));
-  const images = configuredImageNames(ctx.vars, [ctx.node]);
-  const { lines, problems } = await checkRendered(kc, [{ names: rendered.names, manifestsFile: rendered.manifestsFile, chartDir: rendered.chartDir }], sizeHint(ctx.vars), { images, target: ctx.vars.vllm_target });
-  if (problems.length > 0) throw new Error(`release ${rendered.names.release} cannot run on this cluster as configured:\n${problems.map((p) => `  ❌ ${p}`).join('\n')}\n${lines.map((l) => `  ${l}`).join('\n')}`);
+  const images = configuredImageNames(ctx.vars, rendered.map((r) => r.node));
+  const { lines, problems } = await checkRendered(kc, manifests, sizeHint(ctx.vars), { images, target: ctx.vars.vllm_target });
+  const what = manifests.map((m) => m.names.release).join(' and ');
+  if (problems.length > 0) throw new Error(`${manifests.length > 1 ? 'releases' : 'release'} ${what} cannot run on this cluster as configured:\n${problems.map((p) => `  ❌ ${p}`).join('\n')}\n${lines.map((l) => `  ${l}`).join('\n')}`);
   return lines;
 }
 
@@ -84,7 +90,7 @@ export async function kubeDeploy(ctx: KubeNodeContext, progress: (line: string) 
   const rendered = await renderKubeNode(ctx);
   const { names } = rendered;
   // Caught here, not half-way through helm install or as pods Pending forever.
-  for (const l of await checkRenderedNode(ctx, rendered)) progress(l);
+  for (const l of await checkRenderedNodes(ctx, [{ node: ctx.node, release: rendered }])) progress(l);
   const access = clusterAccess(ctx.vars);
   const c = await clients(await loadKubeConfig(access));
   if (await ensureNamespace(c, names.namespace)) progress(`${names.release}: created namespace ${names.namespace}`);

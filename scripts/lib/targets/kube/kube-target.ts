@@ -10,12 +10,13 @@ import { nodeReleaseNames } from '../../helm/values.js';
 import { shellLine } from '../../helm/commands.js';
 import { writeJsonAtomic } from '../../results/atomic-write.js';
 import { LOG_START_FILE } from '../../results/node-run.js';
+import { loadAllNodes } from '../../stack/load-node.js';
 import type { AttachedStack, HostCommand, NodeEnv, NodeTarget } from '../target.js';
 import { clusterAccess, loadKubeConfig } from './access.js';
 import { clients } from './cluster.js';
 import { checkCluster } from './cluster-check.js';
 import { checkHost, hostFacts, minikubeDriver } from './host-check.js';
-import { attachKubeStack, checkRenderedNode, kubeDeploy, kubeTeardown, renderKubeNode, withReleaseLease, type KubeNodeContext } from './kube-node.js';
+import { attachKubeStack, checkRenderedNodes, kubeDeploy, kubeTeardown, renderKubeNode, withReleaseLease, type KubeNodeContext } from './kube-node.js';
 import { formatKubeStatus, kubeNodeStatus } from './kube-status.js';
 import { minikubeAddonArgs, minikubeStartArgs } from './minikube.js';
 import { collectPodLogs } from './pod-logs.js';
@@ -92,8 +93,15 @@ export class KubeTarget implements NodeTarget {
     const { vars, node } = this.ctx;
     const kc = await loadKubeConfig(clusterAccess(vars));
     const lines = await checkCluster({ kc, names: [this.names, ...(vars.vllm_baseline_and_dev && node.role === 'baseline' ? [nodeReleaseNames(vars, { role: 'dev' })] : [])], vars });
-    // The release as helm renders it, before anything is installed.
-    return [...lines, ...(await checkRenderedNode(this.ctx, await renderKubeNode(this.ctx)))];
+    // The releases as helm renders them, before anything is installed: with A/B, the baseline
+    // node checks both, which share the cluster (the dev node's check, run before either is
+    // deployed, could not see the baseline's pods).
+    const nodes = vars.vllm_baseline_and_dev && node.role === 'baseline'
+      ? (await loadAllNodes(this.env.extraVars)).nodes.map((n) => ({ ...n, topdir: this.ctx.topdir }))
+      : [this.ctx];
+    const rendered = [];
+    for (const n of nodes) rendered.push({ node: n.node, release: await renderKubeNode(n) });
+    return [...lines, ...(await checkRenderedNodes(this.ctx, rendered))];
   }
 
   deploy(runDir: string | null): Promise<Record<string, unknown>> {

@@ -8,17 +8,19 @@ import { ExitError, parseCli, runMain } from './lib/cli.js';
 import { exec } from './lib/exec.js';
 import { formatNodeResults } from './lib/report/format-results.js';
 import { latestPerNode, nodeResults } from './lib/results/latest-per-node.js';
+import { checkRunArguments } from './lib/results/run-arguments.js';
 import { collectNode, latestRun, readRun, startRun } from './lib/results/run-store.js';
 import { readSuiteResults } from './lib/suites/result-file.js';
 import { anyFailed, formatFailures, formatNodeTable, type NodeSuites } from './lib/suites/table.js';
 import { DEFAULT_EXTRA_VARS, loadAllNodes, resultsDir } from './lib/stack/load-node.js';
 
-const USAGE = `usage: vllm-results start [--extra-vars FILE]
+const USAGE = `usage: vllm-results start [--extra-vars FILE] [--suites LIST] [--tags LIST]
        vllm-results collect --results-dir DIR --run-id ID --node NAME --tarball FILE
        vllm-results show [--json] [--extra-vars FILE]
        vllm-results suites [--extra-vars FILE] [--run-id ID] [--json]
 
-start    creates results/<run-id>/run.json for the configured nodes and prints the run id
+start    checks the run's arguments (--suites: SUITES=, --tags: the playbook's tags), then creates
+         results/<run-id>/run.json for the configured nodes and prints the run id
 collect  unpacks a node's results tarball into results/<run-id>/<node>/ and updates the verdict
 show     each node's newest run: steps, smoke test, every suite case and benchmark figure
 suites   a table of every suite case per node of the run (default: the latest), then each failed
@@ -35,13 +37,14 @@ async function gitRevision(cwd: string): Promise<string> {
 async function main(): Promise<void> {
   const { values, positionals } = parseCli(USAGE, {
     'extra-vars': { type: 'string' }, 'results-dir': { type: 'string' }, 'run-id': { type: 'string' },
-    node: { type: 'string' }, tarball: { type: 'string' }, json: { type: 'boolean' },
+    node: { type: 'string' }, tarball: { type: 'string' }, json: { type: 'boolean' }, suites: { type: 'string' }, tags: { type: 'string' },
   });
   switch (positionals[0]) {
     case 'start': {
       const path = values['extra-vars'] ?? DEFAULT_EXTRA_VARS;
       // make validated the file when it wrote it.
       const config = await loadAllNodes(path, { validate: false });
+      checkRunArguments(config.vars, { suites: values.suites, tags: values.tags });
       const configHash = createHash('sha256').update(await readFile(path)).digest('hex').slice(0, 16);
       const run = await startRun(resultsDir(config), {
         configHash, gitRevision: await gitRevision(config.topdir), target: config.vars.vllm_target, nodes: config.nodes.map((n) => n.node.name),

@@ -17,6 +17,8 @@ export interface ReportInput {
   /** Per workload, the nodes that ran it. */
   workloads: Map<string, NodeSeries[]>;
   compare: Comparison | null;
+  /** This run against earlier ones (make vllm-compare across runs). */
+  history?: Comparison[];
   generatedAt?: Date;
 }
 
@@ -62,12 +64,38 @@ export async function renderReport(input: ReportInput): Promise<string> {
     });
   }
   const compare = input.compare;
+  const section = (c: Comparison, title: string, baseLabel: string, devLabel: string) => ({
+    title, baseLabel, devLabel, compare: c,
+    tables: c.workloads.map((w) => ({ workload: w, rows: c.metrics.filter((m) => m.workload === w).map(compareRow) })),
+  });
+  const comparisons = [
+    ...(compare ? [section(compare, 'Baseline vs dev', 'baseline', 'dev')] : []),
+    ...(input.history ?? []).map((c) => section(c, `Against an earlier run: ${c.base} → ${c.dev}`, 'earlier run', 'this run')),
+  ];
   return template({
     run: input.run,
     nodes: Object.keys(input.run.nodes),
-    compare,
-    compareTables: compare ? compare.workloads.map((w) => ({ workload: w, rows: compare.metrics.filter((m) => m.workload === w).map(compareRow) })) : [],
+    overview: overview(input.run, workloads.length > 0 ? [...input.workloads.values()] : [], compare),
+    comparisons,
     workloads,
     generatedAt: (input.generatedAt ?? new Date()).toISOString(),
   });
+}
+
+/** The run at a glance: its verdict, each node's steps, the benchmark headline per node. */
+function overview(run: RunRecord, series: NodeSeries[][], compare: Comparison | null) {
+  const byNode = new Map<string, string[]>();
+  for (const s of series.flat()) {
+    const r = s.result;
+    byNode.set(s.node, [...(byNode.get(s.node) ?? []), `${r.workload}: ${num(r.request_throughput, 2)} req/s, TTFT p50 ${num(r.median_ttft_ms, 0)} ms, ${r.completed} ok / ${r.failed} failed`]);
+  }
+  return {
+    verdict: run.verdict,
+    ab: compare?.verdict ?? null,
+    nodes: Object.entries(run.nodes).map(([node, n]) => ({
+      node, verdict: n.verdict,
+      steps: Object.entries(n.steps).map(([step, v]) => ({ step, verdict: v })),
+      bench: byNode.get(node) ?? [],
+    })),
+  };
 }

@@ -8,6 +8,8 @@ import { ExitError, parseCli, runMain } from './lib/cli.js';
 import { exec } from './lib/exec.js';
 import { formatNodeResults } from './lib/report/format-results.js';
 import { latestPerNode, nodeResults } from './lib/results/latest-per-node.js';
+import { writeFileAtomic } from './lib/results/atomic-write.js';
+import { RUN_ID_FILE_ENV } from './lib/run-control/interrupted-run.js';
 import { checkRunArguments } from './lib/results/run-arguments.js';
 import { collectNode, latestRun, readRun, startRun } from './lib/results/run-store.js';
 import { readSuiteResults } from './lib/suites/result-file.js';
@@ -49,6 +51,8 @@ async function main(): Promise<void> {
       const run = await startRun(resultsDir(config), {
         configHash, gitRevision: await gitRevision(config.topdir), target: config.vars.vllm_target, nodes: config.nodes.map((n) => n.node.name),
       });
+      // vllm-playbook's way to learn the run it runs, to record it should the command be interrupted.
+      if (process.env[RUN_ID_FILE_ENV]) await writeFileAtomic(process.env[RUN_ID_FILE_ENV], `${run.run_id}\n`);
       console.log(run.run_id);
       return;
     }

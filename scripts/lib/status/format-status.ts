@@ -3,7 +3,7 @@
 import type { NodeState, NodeStatus, StatusReport } from './node-status.js';
 
 const ICON: Record<NodeState, string> = { running: '🟢', degraded: '🟡', stopped: '🔴', deploying: '🔵' };
-const VERDICT_ICON: Record<string, string> = { pass: '✅', fail: '❌', incomplete: '⏳' };
+const VERDICT_ICON: Record<string, string> = { pass: '✅', fail: '❌', incomplete: '⏳', interrupted: '⏹️' };
 
 function runLine(report: StatusReport): string {
   const run = report.last_run;

@@ -14,6 +14,7 @@ import { fail, runMain } from './lib/cli.js';
 import { renderNodesInventory } from './lib/config/inventory.js';
 import { STATE_DIR } from './lib/config/node-config.js';
 import { acquireNodeLock, listRecords } from './lib/deployment/index.js';
+import { holderEnv, LOCK_HOLDER_ENV } from './lib/deployment/node-lock.js';
 import { recordInterruptedRun, RUN_ID_FILE_ENV } from './lib/run-control/interrupted-run.js';
 import { runInGroup, type GroupRun } from './lib/run-control/process-group.js';
 import { loadAllNodes, resultsDir } from './lib/stack/load-node.js';
@@ -128,7 +129,7 @@ async function main(): Promise<void> {
       return file;
     };
     const runIdFile = join(tmp, 'run-id');
-    const env = { ...process.env, [RUN_ID_FILE_ENV]: runIdFile };
+    const env = { ...process.env, [RUN_ID_FILE_ENV]: runIdFile, [LOCK_HOLDER_ENV]: holderEnv() };
     if (stale.length > 0) {
       console.log(`${stale.map((n) => n.name).join(', ')}: deployed but not in the configuration any more; stopping first`);
       code = await ansible(['-i', await inventoryOf(stale, 'unconfigured'), ...common, join(project, 'playbooks', 'vllm.yml'), '--tags', 'teardown'], env);

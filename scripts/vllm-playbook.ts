@@ -7,14 +7,17 @@
 // teardown finds what runs even when .config changed or is gone, and make vllm
 // first stops deployed nodes the configuration no longer has.
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fail, runMain } from './lib/cli.js';
+import { thresholdsFrom } from './lib/compare/compare.js';
 import { renderNodesInventory } from './lib/config/inventory.js';
 import { STATE_DIR } from './lib/config/node-config.js';
 import { acquireNodeLock, listRecords } from './lib/deployment/index.js';
 import { holderEnv, LOCK_HOLDER_ENV } from './lib/deployment/node-lock.js';
+import { closingBlock } from './lib/report/closing-block.js';
+import { runOutcome } from './lib/results/run-outcome.js';
 import { recordInterruptedRun, RUN_ID_FILE_ENV } from './lib/run-control/interrupted-run.js';
 import { runInGroup, type GroupRun } from './lib/run-control/process-group.js';
 import { loadAllNodes, resultsDir } from './lib/stack/load-node.js';
@@ -148,11 +151,14 @@ async function main(): Promise<void> {
         return null;
       }) : null;
       process.stderr.write(`\n⏹️  ${command}: interrupted (${interrupted}); every process of it has ended and its locks are free\n`);
-      if (run) {
-        process.stderr.write(`   run ${run.run_id} recorded as interrupted, with what it collected: ${join(resultsDir(config!), run.run_id)}\n`);
-        for (const n of run.interrupted?.not_collected ?? []) process.stderr.write(`   not collected: ${n}\n`);
-      }
-      process.stderr.write('   make vllm-status shows what runs now; make vllm starts a clean run\n');
+      if (run) process.stderr.write(`   run ${run.run_id} recorded as interrupted, with what it collected\n`);
+    }
+    const runId = (await readFile(runIdFile, 'utf8').catch(() => '')).trim();
+    if (config && runId !== '') {
+      // One closing block per run: what a person reads last.
+      await runOutcome(resultsDir(config), runId, command, thresholdsFrom(config.vars))
+        .then((o) => console.log(closingBlock(o).join('\n')))
+        .catch((err: Error) => process.stderr.write(`error: could not summarize run ${runId}: ${err.message}\n`));
     }
   } finally {
     for (const release of releases.reverse()) await release();

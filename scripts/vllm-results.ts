@@ -62,8 +62,6 @@ async function main(): Promise<void> {
       const run = await collectNode(dir, runId, node, tarball);
       const summary = run.nodes[node];
       console.log(`${node}: ${summary?.verdict} (${Object.entries(summary?.steps ?? {}).map(([s, v]) => `${s} ${v}`).join(', ')}) -> ${join(dir, runId, node)}`);
-      // The run's verdict once every node has reported, not after each of them.
-      if (Object.values(run.nodes).every((n) => Object.keys(n.steps).length > 0)) console.log(`run ${runId}: ${run.verdict}`);
       return;
     }
     case 'show': {

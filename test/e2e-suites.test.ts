@@ -32,7 +32,7 @@ test('make vllm runs the suites on both A/B nodes at once; make vllm-test fails 
   assert.equal(run.exitCode, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /vllm-baseline: 2 suite\(s\), \d+ passed, 0 failed, 1 skipped/);
   assert.match(run.stdout, /vllm-dev: 2 suite\(s\), \d+ passed, 0 failed, 1 skipped/);
-  assert.match(run.stdout, /^ {2}… vllm-(baseline|dev): (api|routing) › .+ \d+\.\d s {2}\d+ requests sent/m, 'live progress while the suites ran');
+  assert.match(run.stdout, /^ {2}… vllm-(baseline|dev): (api|routing) › .+ {2}(started|running \d+ s), \d+ requests sent so far/m, 'live progress while the suites ran');
   const first = await readlink(join(p.dir, 'results', 'latest'));
   const record = JSON.parse(await readFile(join(p.dir, 'results', first, 'run.json'), 'utf8'));
   assert.equal(record.verdict, 'pass');

@@ -33,4 +33,6 @@ test('a single-node report has an overview banner and draws its verdict against 
   assert.match(html, /verdict: <span class="verdict regression">regression<\/span>/);
   assert.match(html, /<th>earlier run<\/th><th>this run<\/th>/);
   assert.doesNotMatch(html, /Baseline vs dev/, 'one node: no A/B section');
+  assert.match(html, /<td>TTFT median, round 1 \(cold\) \/ later rounds \(warm\) \(ms\)<\/td><td>[\d.]+ \/ [\d.]+<\/td>/);
+  assert.match(html, /Multi-round QA's TTFT comes in two steps/);
 });

@@ -34,7 +34,7 @@ export interface RunOutcome {
 const ICON: Record<string, string> = { pass: '✅', fail: '❌', incomplete: '⏳', interrupted: '⏹️', regression: '❌', improvement: '✅', 'no-change': '✅' };
 /** Steps in the order a run takes them; others (a future step) after them. */
 const STEP_ORDER = ['deploy', 'smoke', 'test', 'benchmark', 'metrics'];
-const stepRank = (s: string) => (STEP_ORDER.includes(s) ? STEP_ORDER.indexOf(s) : STEP_ORDER.length);
+export const stepRank = (s: string) => (STEP_ORDER.includes(s) ? STEP_ORDER.indexOf(s) : STEP_ORDER.length);
 const ms = (x: number | null) => (x === null ? '-' : `${x.toFixed(x >= 100 ? 0 : 1)} ms`);
 
 function benchHeadline(r: BenchResult): string {

@@ -7,7 +7,8 @@ import type { BenchResult } from '../bench/run-benchmark.js';
 import type { MetricComparison } from '../compare/compare.js';
 import type { Comparison } from '../compare/comparison.js';
 import type { RunRecord } from '../results/run-store.js';
-import { workloadCharts, type NodeSeries } from './charts.js';
+import { coldWarmTtft, workloadCharts, type NodeSeries } from './charts.js';
+import { stepRank } from './closing-block.js';
 import { renderSvg } from './render-svg.js';
 
 const TEMPLATE = fileURLToPath(new URL('../../../../scripts/lib/report/report.hbs', import.meta.url));
@@ -56,10 +57,16 @@ export async function renderReport(input: ReportInput): Promise<string> {
   const workloads = [];
   for (const [name, series] of input.workloads) {
     const charts = [];
-    for (const chart of workloadCharts(series)) charts.push({ id: `${name}-${chart.id}`, svg: await renderSvg(chart.spec) });
+    // The timeline is twice as wide as the others: it takes a row of its own.
+    for (const chart of workloadCharts(series)) charts.push({ id: `${name}-${chart.id}`, svg: await renderSvg(chart.spec), wide: chart.id === 'timeline' });
+    const coldWarm = series.map(coldWarmTtft);
     workloads.push({
       name, nodes: series.map((s) => s.node), charts,
-      figures: FIGURES.map(([label, f]) => ({ label, values: series.map((s) => f(s.result)) })),
+      rounds: coldWarm.some((c) => c !== null),
+      figures: [
+        ...FIGURES.map(([label, f]) => ({ label, values: series.map((s) => f(s.result)) })),
+        ...(coldWarm.some((c) => c !== null) ? [{ label: 'TTFT median, round 1 (cold) / later rounds (warm) (ms)', values: coldWarm.map((c) => (c ? `${num(c.cold)} / ${num(c.warm)}` : '-')) }] : []),
+      ],
       warnings: series.flatMap((s) => s.result.warnings.map((w) => `${s.node}: ${w}`)),
     });
   }
@@ -94,7 +101,7 @@ function overview(run: RunRecord, series: NodeSeries[][], compare: Comparison | 
     ab: compare?.verdict ?? null,
     nodes: Object.entries(run.nodes).map(([node, n]) => ({
       node, verdict: n.verdict,
-      steps: Object.entries(n.steps).map(([step, v]) => ({ step, verdict: v })),
+      steps: Object.entries(n.steps).sort(([a], [b]) => stepRank(a) - stepRank(b)).map(([step, v]) => ({ step, verdict: v })),
       bench: byNode.get(node) ?? [],
     })),
   };

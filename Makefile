@@ -46,7 +46,7 @@ deps: ## install what the project needs (Debian packages, npm dependencies); saf
 		echo "installing$$missing"; \
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
-	$(Q)$(MAKE) --no-print-directory $(NPM_STAMP) $(KUBE_TOOLS)
+	$(Q)$(MAKE) -s --no-print-directory $(NPM_STAMP) $(KUBE_TOOLS)
 
 $(NPM_STAMP): package-lock.json
 	$(Q)npm ci --no-audit --no-fund

@@ -38,7 +38,7 @@ vllm-test: $(VLLM_INPUTS) ## the enabled test suites (or SUITES=api,routing,...)
 vllm-benchmark: $(VLLM_INPUTS) ## benchmark the deployed stacks (baseline and dev together) into a new run
 	$(Q)$(VLLM_WATCH) $(VLLM_PLAYBOOK) playbooks/vllm.yml --tags benchmark,results
 
-vllm-compare: $(VLLM_INPUTS) ## baseline vs dev of the latest run, or BASE=<run>[:<node>] DEV=<run>[:<node>]; exit 1 on regression
+vllm-compare: $(VLLM_INPUTS) ## A/B: baseline vs dev of the latest run; one node: its latest run vs the previous one; or BASE=<run>[:<node>] DEV=<run>[:<node>]; exit 1 on regression
 	$(Q)$(VLLM_TOOL)/vllm-compare.js --base '$(BASE)' --dev '$(DEV)'
 
 vllm-results: $(VLLM_INPUTS) ## each node's newest run: steps, suites, every benchmark figure (JSON: node dist/scripts/vllm-results.js show --json)

@@ -42,10 +42,11 @@ async function main(): Promise<void> {
     for (const w of watched) {
       const p = await readProgress(w.file);
       // Only this command's benchmark, and a line when its phase changes or every few seconds.
-      if (!p || p.updated_at < since || p.phase === 'waiting') continue;
+      // Done: the step's own result line, which Ansible prints as it ends, has the figures.
+      if (!p || p.updated_at < since || p.phase === 'waiting' || p.phase === 'done') continue;
       const key = `${p.workload}/${p.repeat}/${p.phase}`;
       const now = Date.now();
-      if (key === w.shown && (now - w.shownAt < every || p.phase === 'done' || p.phase === 'failed')) continue;
+      if (key === w.shown && (now - w.shownAt < every || p.phase === 'failed')) continue;
       w.shown = key;
       w.shownAt = now;
       process.stdout.write(`  ⏱  ${progressLine(p)}\n`);

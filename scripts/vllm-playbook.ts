@@ -6,16 +6,21 @@
 // nodes from the configuration, from the deployment records, or both, so
 // teardown finds what runs even when .config changed or is gone, and make vllm
 // first stops deployed nodes the configuration no longer has.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fail, runMain } from './lib/cli.js';
+import { thresholdsFrom } from './lib/compare/compare.js';
 import { renderNodesInventory } from './lib/config/inventory.js';
 import { STATE_DIR } from './lib/config/node-config.js';
 import { acquireNodeLock, listRecords } from './lib/deployment/index.js';
-import { loadAllNodes } from './lib/stack/load-node.js';
+import { holderEnv, LOCK_HOLDER_ENV } from './lib/deployment/node-lock.js';
+import { closingBlock } from './lib/report/closing-block.js';
+import { runOutcome } from './lib/results/run-outcome.js';
+import { recordInterruptedRun, RUN_ID_FILE_ENV } from './lib/run-control/interrupted-run.js';
+import { runInGroup, type GroupRun } from './lib/run-control/process-group.js';
+import { loadAllNodes, resultsDir } from './lib/stack/load-node.js';
 
 const USAGE = `usage: vllm-playbook [--as "make TARGET"] [--nodes configured|deployed|all] [--replace-unconfigured] [--none-ok]
                      PLAYBOOK [ansible-playbook options...]
@@ -52,26 +57,40 @@ function parse(argv: string[]) {
   return opts;
 }
 
-let running: ChildProcess | null = null;
-// Ctrl-C reaches ansible-playbook itself (same process group): this waits for it
-// to stop, then releases the locks. A TERM sent to this process is passed on.
-process.on('SIGINT', () => {});
-process.on('SIGTERM', () => (running ? running.kill('SIGTERM') : process.exit(143)));
+/** How long an interrupted run's processes get to stop (suites undo their faults) before they are killed. */
+const STOP_GRACE_MS = 30_000;
+const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
-/** Runs ansible-playbook with the terminal; its exit code. */
-function ansible(args: string[]): Promise<number> {
-  return new Promise((done) => {
-    const child = spawn('ansible-playbook', args, { stdio: 'inherit' });
-    running = child;
-    child.once('error', (err) => {
-      process.stderr.write(`error: cannot run ansible-playbook (${err.message}); make deps installs ansible-core\n`);
-      done(127);
-    });
-    child.once('exit', (code, signal) => {
-      running = null;
-      done(code ?? (signal === 'SIGINT' ? 130 : 1));
-    });
+let running: GroupRun | null = null;
+let interrupted: NodeJS.Signals | null = null;
+// ansible-playbook runs in a process group of its own (lib/run-control/process-group.ts):
+// Ctrl-C, a TERM from make (kill of make, or of make's whole group) or a hang-up
+// is passed to all of it once (its workers and the node steps they run), and
+// this process waits until none of them is left before it records the run as
+// interrupted and frees the locks: nothing of the run outlives the command.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    interrupted ??= sig;
+    running?.signal(sig === 'SIGHUP' ? 'SIGTERM' : sig);
   });
+}
+
+/** Runs ansible-playbook with the terminal, in its own process group; its exit code once every process of it ended. */
+async function ansible(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (interrupted) return SIGNAL_EXIT[interrupted] ?? 1;
+  const group = runInGroup('ansible-playbook', args, {
+    env,
+    onSpawnError: (err) => process.stderr.write(`error: cannot run ansible-playbook (${err.message}); make deps installs ansible-core\n`),
+  });
+  running = group;
+  if (interrupted) group.signal(interrupted === 'SIGHUP' ? 'SIGTERM' : interrupted);
+  const code = await group.exited;
+  // On an interruption the node steps may still be undoing what they did: wait for them, bounded.
+  if (interrupted && (await group.drain(STOP_GRACE_MS))) {
+    process.stderr.write(`some processes of the run did not stop within ${STOP_GRACE_MS / 1000} s of ${interrupted} and were killed\n`);
+  }
+  running = null;
+  return interrupted ? SIGNAL_EXIT[interrupted] ?? code : code;
 }
 
 async function main(): Promise<void> {
@@ -112,13 +131,34 @@ async function main(): Promise<void> {
       await writeFile(file, renderNodesInventory(nodes, `# ${name}: written by vllm-playbook for one run`));
       return file;
     };
+    const runIdFile = join(tmp, 'run-id');
+    const env = { ...process.env, [RUN_ID_FILE_ENV]: runIdFile, [LOCK_HOLDER_ENV]: holderEnv() };
     if (stale.length > 0) {
       console.log(`${stale.map((n) => n.name).join(', ')}: deployed but not in the configuration any more; stopping first`);
-      code = await ansible(['-i', await inventoryOf(stale, 'unconfigured'), ...common, join(project, 'playbooks', 'vllm.yml'), '--tags', 'teardown']);
+      code = await ansible(['-i', await inventoryOf(stale, 'unconfigured'), ...common, join(project, 'playbooks', 'vllm.yml'), '--tags', 'teardown'], env);
     }
     if (code === 0) {
       const inventory = opts.nodes === 'configured' ? hostsFile : await inventoryOf(targets, opts.nodes);
-      code = await ansible(['-i', inventory, ...common, opts.playbook, ...opts.rest]);
+      code = await ansible(['-i', inventory, ...common, opts.playbook, ...opts.rest], env);
+    }
+    if (interrupted) {
+      // Still holding the locks: the record is complete before another command may start.
+      const run = config ? await recordInterruptedRun({
+        project, extraVars, resultsDir: resultsDir(config), runIdFile, signal: interrupted,
+        nodes: config.nodes.map(({ node, spec }) => ({ name: node.name, host: node.host, workDir: spec.workDir })),
+      }).catch((err: Error) => {
+        process.stderr.write(`error: could not record the interrupted run: ${err.message}\n`);
+        return null;
+      }) : null;
+      process.stderr.write(`\n⏹️  ${command}: interrupted (${interrupted}); every process of it has ended and its locks are free\n`);
+      if (run) process.stderr.write(`   run ${run.run_id} recorded as interrupted, with what it collected\n`);
+    }
+    const runId = (await readFile(runIdFile, 'utf8').catch(() => '')).trim();
+    if (config && runId !== '') {
+      // One closing block per run: what a person reads last.
+      await runOutcome(resultsDir(config), runId, command, thresholdsFrom(config.vars))
+        .then((o) => console.log(closingBlock(o).join('\n')))
+        .catch((err: Error) => process.stderr.write(`error: could not summarize run ${runId}: ${err.message}\n`));
     }
   } finally {
     for (const release of releases.reverse()) await release();

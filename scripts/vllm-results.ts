@@ -8,17 +8,21 @@ import { ExitError, parseCli, runMain } from './lib/cli.js';
 import { exec } from './lib/exec.js';
 import { formatNodeResults } from './lib/report/format-results.js';
 import { latestPerNode, nodeResults } from './lib/results/latest-per-node.js';
+import { writeFileAtomic } from './lib/results/atomic-write.js';
+import { RUN_ID_FILE_ENV } from './lib/run-control/interrupted-run.js';
+import { checkRunArguments } from './lib/results/run-arguments.js';
 import { collectNode, latestRun, readRun, startRun } from './lib/results/run-store.js';
 import { readSuiteResults } from './lib/suites/result-file.js';
 import { anyFailed, formatFailures, formatNodeTable, type NodeSuites } from './lib/suites/table.js';
 import { DEFAULT_EXTRA_VARS, loadAllNodes, resultsDir } from './lib/stack/load-node.js';
 
-const USAGE = `usage: vllm-results start [--extra-vars FILE]
+const USAGE = `usage: vllm-results start [--extra-vars FILE] [--suites LIST] [--tags LIST]
        vllm-results collect --results-dir DIR --run-id ID --node NAME --tarball FILE
        vllm-results show [--json] [--extra-vars FILE]
        vllm-results suites [--extra-vars FILE] [--run-id ID] [--json]
 
-start    creates results/<run-id>/run.json for the configured nodes and prints the run id
+start    checks the run's arguments (--suites: SUITES=, --tags: the playbook's tags), then creates
+         results/<run-id>/run.json for the configured nodes and prints the run id
 collect  unpacks a node's results tarball into results/<run-id>/<node>/ and updates the verdict
 show     each node's newest run: steps, smoke test, every suite case and benchmark figure
 suites   a table of every suite case per node of the run (default: the latest), then each failed
@@ -35,17 +39,20 @@ async function gitRevision(cwd: string): Promise<string> {
 async function main(): Promise<void> {
   const { values, positionals } = parseCli(USAGE, {
     'extra-vars': { type: 'string' }, 'results-dir': { type: 'string' }, 'run-id': { type: 'string' },
-    node: { type: 'string' }, tarball: { type: 'string' }, json: { type: 'boolean' },
+    node: { type: 'string' }, tarball: { type: 'string' }, json: { type: 'boolean' }, suites: { type: 'string' }, tags: { type: 'string' },
   });
   switch (positionals[0]) {
     case 'start': {
       const path = values['extra-vars'] ?? DEFAULT_EXTRA_VARS;
       // make validated the file when it wrote it.
       const config = await loadAllNodes(path, { validate: false });
+      checkRunArguments(config.vars, { suites: values.suites, tags: values.tags });
       const configHash = createHash('sha256').update(await readFile(path)).digest('hex').slice(0, 16);
       const run = await startRun(resultsDir(config), {
         configHash, gitRevision: await gitRevision(config.topdir), target: config.vars.vllm_target, nodes: config.nodes.map((n) => n.node.name),
       });
+      // vllm-playbook's way to learn the run it runs, to record it should the command be interrupted.
+      if (process.env[RUN_ID_FILE_ENV]) await writeFileAtomic(process.env[RUN_ID_FILE_ENV], `${run.run_id}\n`);
       console.log(run.run_id);
       return;
     }
@@ -55,8 +62,6 @@ async function main(): Promise<void> {
       const run = await collectNode(dir, runId, node, tarball);
       const summary = run.nodes[node];
       console.log(`${node}: ${summary?.verdict} (${Object.entries(summary?.steps ?? {}).map(([s, v]) => `${s} ${v}`).join(', ')}) -> ${join(dir, runId, node)}`);
-      // The run's verdict once every node has reported, not after each of them.
-      if (Object.values(run.nodes).every((n) => Object.keys(n.steps).length > 0)) console.log(`run ${runId}: ${run.verdict}`);
       return;
     }
     case 'show': {

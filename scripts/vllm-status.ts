@@ -6,12 +6,11 @@ import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseCli, runMain } from './lib/cli.js';
 import { STATE_DIR } from './lib/config/node-config.js';
-import { listRecords } from './lib/deployment/index.js';
 import { latestRun } from './lib/results/run-store.js';
 import { DEFAULT_EXTRA_VARS, loadAllNodes, resultsDir, type LoadedConfig } from './lib/stack/load-node.js';
-import { localNodeStatus, remoteNodeStatus } from './lib/targets/local/local-status.js';
-import { formatFull, formatSimplified, simplifiedReport } from './lib/status/format-status.js';
-import { nextSteps, type NodeStatus, type StatusReport } from './lib/status/node-status.js';
+import { formatFull, formatFullNodes, formatSimplified, formatSimplifiedNodes, simplifiedReport } from './lib/status/format-status.js';
+import { localNodeStatuses } from './lib/targets/local/local-report.js';
+import { nextSteps, type StatusReport } from './lib/status/node-status.js';
 
 const USAGE = `usage: vllm-status [--simplified] [--json] [--extra-vars FILE]
 
@@ -20,8 +19,6 @@ deployed (processes, /health, the router's /engines, engine /metrics), and what
 the configuration changed since deploy.
   --simplified   the short emoji summary with next-step hints (with --json: its own small shape)
   --json         machine-readable report`;
-
-const ROLE_ORDER = (name: string) => (name === 'vllm-baseline' ? 0 : name === 'vllm-dev' ? 1 : 2);
 
 async function main(): Promise<void> {
   const { values } = parseCli(USAGE, { simplified: { type: 'boolean' }, json: { type: 'boolean' }, 'extra-vars': { type: 'string' } });
@@ -32,33 +29,33 @@ async function main(): Promise<void> {
       throw new Error(`${err.message}\n(no usable configuration: run make defconfig-vllm-local, or another defconfig, first)`);
     })
     : null;
+  const dir = config ? resultsDir(config) : join(project, 'results');
+  const run = await latestRun(dir);
+  const lastRun = run ? { run_id: run.run_id, verdict: run.verdict, started_at: run.started_at, path: relative(process.cwd(), `${dir}/${run.run_id}`) } : null;
+  // Local stacks this project deployed are shown on every target: on a Kubernetes
+  // configuration they are the ones it no longer has, and still run.
+  const local = await localNodeStatuses(project, config);
   if (config && config.vars.vllm_target !== 'local') {
     // Kubernetes: the cluster and the nodes' Helm releases hold what is deployed (lib/targets/kube/kube-status.ts).
     const { kubeStatusReport } = await import('./lib/targets/kube/kube-status.js');
-    const dir = resultsDir(config);
-    const run = await latestRun(dir);
-    console.log(await kubeStatusReport(config.nodes, project, run ? { run_id: run.run_id, verdict: run.verdict, path: relative(process.cwd(), `${dir}/${run.run_id}`) } : null, values.json ?? false));
+    const kube = await kubeStatusReport(config.nodes, project, lastRun, values.json ?? false);
+    if (values.json) {
+      console.log(JSON.stringify({ ...(JSON.parse(kube) as object), local_nodes: local }, null, 2));
+      return;
+    }
+    const lines = [kube];
+    if (local.length > 0) {
+      lines.push('', `Also on the local target, deployed by this project (${STATE_DIR}/) but not in the configuration:`);
+      lines.push(values.simplified ? formatSimplifiedNodes(local) : formatFullNodes(local));
+      lines.push(`👉 make vllm-teardown stops ${local.filter((n) => n.state !== 'stopped').map((n) => n.node).join(', ') || 'them'} (whatever .config says)`);
+    }
+    if (!values.simplified && lastRun) lines.push(`last run started at ${lastRun.started_at}; make vllm-results shows it`);
+    console.log(lines.join('\n'));
     return;
   }
-  const stateDir = join(project, STATE_DIR);
-  const records = await listRecords(stateDir);
-  const names = [...new Set([...(config?.nodes.map((n) => n.node.name) ?? []), ...records.map((r) => r.node)])]
-    .sort((a, b) => ROLE_ORDER(a) - ROLE_ORDER(b) || a.localeCompare(b));
-  const target = config?.vars.vllm_target ?? null;
-  const dir = config ? resultsDir(config) : join(project, 'results');
-  const status = (name: string): Promise<NodeStatus> => {
-    const conf = config?.nodes.find((n) => n.node.name === name) ?? null;
-    const record = records.find((r) => r.node === name);
-    const host = record ? record.host : conf?.node.host ?? null;
-    const spec = record?.spec ?? conf?.spec;
-    if (host !== null && spec) return remoteNodeStatus(spec, host, target ?? 'local', conf !== null);
-    return localNodeStatus({ node: name, stateDir }, conf?.spec ?? null, target ?? 'local');
-  };
-  const [statuses, run] = await Promise.all([Promise.all(names.map(status)), latestRun(dir)]);
-  const lastRun = run ? { run_id: run.run_id, verdict: run.verdict, started_at: run.started_at, path: relative(process.cwd(), `${dir}/${run.run_id}`) } : null;
   const report: StatusReport = {
-    generated_at: new Date().toISOString(), target, ab: config?.vars.vllm_baseline_and_dev ?? false,
-    nodes: statuses, last_run: lastRun, hints: nextSteps(statuses, lastRun, config !== null),
+    generated_at: new Date().toISOString(), target: config?.vars.vllm_target ?? null, ab: config?.vars.vllm_baseline_and_dev ?? false,
+    nodes: local, last_run: lastRun, hints: nextSteps(local, lastRun, config !== null),
   };
   if (values.json) console.log(JSON.stringify(values.simplified ? simplifiedReport(report) : report, null, 2));
   else console.log(values.simplified ? formatSimplified(report) : formatFull(report));

@@ -7,15 +7,15 @@ import { thresholdsFrom } from './lib/compare/compare.js';
 import { renderReport } from './lib/report/report-html.js';
 import { writeFileAtomic } from './lib/results/atomic-write.js';
 import { resolveRunId } from './lib/results/bench-files.js';
-import { runBenchmarks, runComparison } from './lib/results/run-benchmarks.js';
+import { runBenchmarks, runComparison, runHistory } from './lib/results/run-benchmarks.js';
 import { DEFAULT_EXTRA_VARS, loadAllNodes, resultsDir } from './lib/stack/load-node.js';
 
 const USAGE = `usage: vllm-visualize [--run RUN] [--extra-vars FILE]
 
 Writes results/<run-id>/report.html for RUN (a run id, default: latest): TTFT and E2E
 latency CDFs, inter-token latency distribution, throughput, goodput, prefix-cache hit
-rates, per-engine load, a timeline of the run, and the baseline-vs-dev comparison
-(compare.json, or computed now). The page opens offline: charts are inline SVG.`;
+rates, per-engine load, a timeline of the run, the baseline-vs-dev comparison
+(compare.json, or computed now) and the comparisons with earlier runs (compare-<run>.json). The page opens offline: charts are inline SVG.`;
 
 async function main(): Promise<void> {
   const { values } = parseCli(USAGE, { run: { type: 'string' }, 'extra-vars': { type: 'string' } });
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const { run, workloads } = await runBenchmarks(dir, runId);
   const compare = await runComparison(dir, runId, workloads, thresholdsFrom(config.vars));
   const file = join(dir, runId, 'report.html');
-  await writeFileAtomic(file, await renderReport({ run, workloads, compare }));
+  await writeFileAtomic(file, await renderReport({ run, workloads, compare, history: await runHistory(dir, runId) }));
   const charts = [...workloads.values()].length;
   console.log(`${file}${charts === 0 ? ' (this run has no benchmark results)' : ''}`);
 }

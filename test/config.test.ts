@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { parseDotConfig } from '../scripts/lib/config/dotconfig.js';
 import { $, which } from 'zx';
 import { parse } from 'yaml';
 import { buildSchema, readKconfigTree, readSchema, renderNodesInventory, varName } from '../scripts/lib/config/index.js';
@@ -76,7 +77,8 @@ interface InvalidCase {
 }
 
 const INVALID: InvalidCase[] = [
-  { name: 'an int Kconfig would silently reset', defconfig: 'vllm-local', edit: { VLLM_REPLICA_COUNT: 0 }, error: /CONFIG_VLLM_REPLICA_COUNT=0 did not survive: outside its range 1\.\.64/ },
+  { name: 'an int Kconfig would silently reset', defconfig: 'vllm-local', edit: { VLLM_REPLICA_COUNT: 0 }, error: /CONFIG_VLLM_REPLICA_COUNT=0 did not survive: outside its range 1\.\.64; Kconfig would reset it to 1\n/ },
+  { name: 'two options of one choice', defconfig: 'vllm-local', edit: { VLLM_ROUTER_ROUND_ROBIN: true }, error: /CONFIG_VLLM_ROUTER_\w+=y did not survive: another option of the same choice won \(CONFIG_VLLM_ROUTER_\w+=y\): set only one option of a choice/ },
   { name: 'a malformed Kubernetes quantity', defconfig: 'vllm', edit: { VLLM_REQUEST_MEMORY: '16GB' }, error: /CONFIG_VLLM_REQUEST_MEMORY="16GB": not a Kubernetes quantity/ },
   { name: 'ports that collide', defconfig: 'vllm-local', edit: { VLLM_API_PORT: 9088 }, error: /CONFIG_VLLM_PROMETHEUS_PORT=9090: gives vllm-baseline prometheus port 9090, which vllm-baseline engine-1 already uses/ },
   { name: 'min replicas above max', defconfig: 'vllm-local', edit: { VLLM_AUTOSCALING_MIN_REPLICAS: 5 }, error: /CONFIG_VLLM_AUTOSCALING_MIN_REPLICAS=5: larger than CONFIG_VLLM_AUTOSCALING_MAX_REPLICAS=4/ },
@@ -99,6 +101,7 @@ for (const c of INVALID) {
     const out = await p.make('extra_vars.yaml');
     assert.notEqual(out.exitCode, 0, 'make must fail');
     assert.match(out.stderr, c.error);
+    assert.doesNotMatch(out.stderr, /\(now /, '".config left unchanged" and "now X" would contradict each other');
     assert.equal(await readFile(join(p.dir, 'extra_vars.yaml'), 'utf8'), before);
   });
 }
@@ -191,4 +194,8 @@ test('inventories always define both node groups, so plays on baseline:dev never
   const two = renderNodesInventory([{ name: 'vllm-baseline', role: 'baseline', host: 'a.example' }, { name: 'vllm-dev', role: 'dev', host: null }], '# test');
   assert.match(two, /vllm-baseline ansible_host=a\.example\n/);
   assert.match(two, /\[dev\]\nvllm-dev ansible_connection=local\n/);
+});
+
+test('a .config value that is neither y, n, a number nor a quoted string names its setting and line', () => {
+  assert.throws(() => parseDotConfig('CONFIG_VLLM_TARGET_LOCAL=y\nCONFIG_VLLM_API_PORT=80a0\n'), /\.config line 2: CONFIG_VLLM_API_PORT=80a0: the value is neither y, n, a number nor a "quoted string"; fix it with make menuconfig/);
 });

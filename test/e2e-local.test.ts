@@ -8,7 +8,7 @@ import { which } from 'zx';
 import { readPidFile, isRunning, type PidRecord } from '../scripts/lib/stack/process-control.js';
 import { portsInUse } from '../scripts/lib/targets/local/port-check.js';
 import { configureOnPorts, freePortBase, tempProject, type TempProject } from './support/temp-project.js';
-import { e2eToolsMissing } from './support/configure.js';
+import { e2eToolsMissing, tool } from './support/configure.js';
 
 const MODEL = 'facebook/opt-125m';
 
@@ -92,6 +92,26 @@ test('make vllm on the local target: deploy, smoke, results, status, crash, rede
   assert.match(status.stdout, /🟢 vllm-baseline running/);
   assert.match(status.stdout, new RegExp(`2/2 engines ready serving ${MODEL}`));
   assert.match(status.stdout, new RegExp(`last run ${runId}: pass`));
+
+  // .config switched to a Kubernetes cluster (here one that does not answer): status still shows the
+  // local stack this project runs, from its deployment record, in full or simplified.
+  const kube = await tempProject();
+  t.after(() => kube.remove());
+  assert.equal((await kube.make('defconfig-vllm-existing-cluster')).exitCode, 0);
+  await writeFile(join(kube.dir, 'kubeconfig'), 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\n'
+    + 'contexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\nusers: [{name: u, user: {token: x}}]\n');
+  await kube.setConfig({ VLLM_KUBECONFIG: join(kube.dir, 'kubeconfig') });
+  assert.equal((await kube.make('extra_vars.yaml')).exitCode, 0);
+  const kubeVars = join(p.dir, 'kube-extra-vars.yaml');
+  await writeFile(kubeVars, await readFile(join(kube.dir, 'extra_vars.yaml')));
+  const elsewhere = await tool(p, 'vllm-status', '--extra-vars', kubeVars);
+  const elsewhereShort = await tool(p, 'vllm-status', '--simplified', '--extra-vars', kubeVars);
+  assert.equal(elsewhere.exitCode, 0, elsewhere.stderr);
+  assert.match(elsewhere.stdout, /vllm-baseline: down \(release/);
+  assert.match(elsewhere.stdout, /Also on the local target, deployed by this project \(\.deployed\/\) but not in the configuration/);
+  assert.match(elsewhere.stdout, new RegExp(`🟢 node vllm-baseline \\(baseline\\): running, not in the configuration[\\s\\S]*engine-0 +http://127.0.0.1:\\d+`));
+  assert.match(elsewhereShort.stdout, /🟢 vllm-baseline running \(not in the configuration\)/);
+  assert.ok(elsewhere.stdout.length > elsewhereShort.stdout.length, 'make vllm-status shows more than -simplified');
 
   // A crashed engine is reported by status, and the next make vllm restarts it.
   const before = await pids(p, 'vllm-baseline');

@@ -32,8 +32,15 @@ test('make vllm runs the suites on both A/B nodes at once; make vllm-test fails 
   assert.equal(run.exitCode, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /vllm-baseline: 2 suite\(s\), \d+ passed, 0 failed, 1 skipped/);
   assert.match(run.stdout, /vllm-dev: 2 suite\(s\), \d+ passed, 0 failed, 1 skipped/);
-  assert.match(run.stdout, /^ {2}… vllm-(baseline|dev): (api|routing) › .+ \d+\.\d s {2}\d+ requests sent/m, 'live progress while the suites ran');
+  assert.match(run.stdout, /^ {2}… vllm-(baseline|dev): (api|routing) › .+ {2}(started|running \d+ s), \d+ requests sent so far/m, 'live progress while the suites ran');
   const first = await readlink(join(p.dir, 'results', 'latest'));
+  // Progress sits under the suites' own header, and the run ends with its closing block.
+  const header = run.stdout.indexOf('• Run the test suites against the stack');
+  const progress = run.stdout.search(/^ {2}… vllm-/m);
+  assert.ok(header >= 0 && header < progress, 'the suites\' header comes before their progress');
+  assert.match(run.stdout, new RegExp(`━━ make vllm: run ${first} ✅ pass in \\d+ s ━━\nvllm-baseline {2}✅ pass {3}deploy ✅ {2}smoke ✅ {2}test ✅ {2}metrics ✅\n {2}suites {5}\\d+ passed, 0 failed, 1 skipped\nvllm-dev`));
+  assert.match(run.stdout, new RegExp(`^results {6}results/${first}/$`, 'm'));
+  assert.doesNotMatch(run.stdout, /localhost:|…$/m, 'no host prefix on the controller\'s summary, no cut column');
   const record = JSON.parse(await readFile(join(p.dir, 'results', first, 'run.json'), 'utf8'));
   assert.equal(record.verdict, 'pass');
   const read = async (runId: string, node: string, suite: string) => JSON.parse(await readFile(join(p.dir, 'results', runId, node, 'suites', `${suite}.json`), 'utf8')) as SuiteResult;

@@ -61,6 +61,16 @@ test('report.html loads in headless Chromium with every chart drawn as SVG, no c
     assert.ok(c.marks > 5, `${c.id} has marks`);
   }
   assert.equal(await page.$$eval('table.compare .verdict.regression', (e) => e.length) > 0, true, 'a regression is shown coloured');
+  // The charts use the page's width: two a row, each drawn across its column.
+  const [a, b] = await page.$$eval('figure.chart', (figures) => figures.slice(0, 2).map((f) => {
+    const r = f.getBoundingClientRect();
+    return { top: r.top, left: r.left, right: r.right, width: r.width, svg: f.querySelector('svg')?.getBoundingClientRect().width ?? 0 };
+  }));
+  const layout = { page: await page.$eval('h2', (h) => h.getBoundingClientRect().width), a: a!, b: b!, svg: { width: a!.svg } };
+  assert.equal(layout.a.top, layout.b.top, 'the first two charts share a row');
+  assert.ok(layout.b.right - layout.a.left > 0.95 * layout.page, `the row spans the page (${layout.b.right - layout.a.left} of ${layout.page} px)`);
+  assert.ok(layout.svg.width > 0.9 * layout.a.width, 'each chart fills its column');
+  assert.ok(charts.some((c) => c.id.endsWith('-rounds')), 'multi-round QA has its TTFT by round');
   const shot = join(tmpdir(), 'vllm-report-screenshot.png');
   await page.screenshot({ path: shot, fullPage: true });
   assert.ok((await readFile(shot)).length > 10_000, `screenshot at ${shot}`);

@@ -7,6 +7,7 @@ import { $ } from 'zx';
 import { nodeRunDir, recordStep } from '../scripts/lib/results/node-run.js';
 import { assertRunId, newRunId } from '../scripts/lib/results/run-id.js';
 import { collectNode, latestRun, readRun, startRun } from '../scripts/lib/results/run-store.js';
+import { formatNodeResults } from '../scripts/lib/report/format-results.js';
 import { nodeVerdict, runVerdict } from '../scripts/lib/results/verdict.js';
 
 test('run ids sort by time and are validated', () => {
@@ -63,4 +64,13 @@ test('two runs started in the same second never share a folder', async (t) => {
   assert.notEqual(a.run_id, b.run_id);
   await mkdir(join(dir, 'not-a-run'));
   assert.ok([a.run_id, b.run_id].includes((await latestRun(dir))?.run_id ?? ''));
+});
+
+test('make vllm-results: a space after each mark, "1 case" in the singular', () => {
+  const text = formatNodeResults({
+    node: 'vllm-baseline', run_id: '20261207-010203-abcd', steps: [], smoke: null, bench: [],
+    suites: [{ suite: 'api', status: 'passed', duration_s: 1.5, cases: [{ name: 'models', status: 'passed', summary: 'facebook/opt-125m' }] }],
+  });
+  assert.match(text, /suite api: ✅ passed \(1 case, 1\.5 s\)/);
+  assert.match(text, /^ {4}✅ models: facebook\/opt-125m$/m);
 });

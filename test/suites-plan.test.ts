@@ -110,6 +110,15 @@ test('the table shows each case with its status, measurement and expectation; fa
   assert.match(lines[2] ?? '', /routing\s+prefix affinity\s+❌ failed\s+affinity 50\.0 %\s+follow-ups on the first engine/);
   assert.match(lines[3] ?? '', /wrong API key\s+⏭ {2}skipped\s+no API key is configured/);
   assert.ok(lines.every((l) => [...l].length <= 140), 'fits the width');
+  const long = result({ cases: [{ ...result().cases[0]!, summary: 'outage 0.81 s, 33/118 failed, restart took 0.52 s', expectation: 'restart the router under 40 requests/s: clients see errors only while it is down, and it serves again within 10 s' }] });
+  const narrow = formatNodeTable({ node: 'vllm-baseline', results: [long], files: {} }, 90);
+  assert.ok(narrow.every((l) => !l.includes('…')), `nothing is cut off:\n${narrow.join('\n')}`);
+  const words = narrow.join(' ').split(/\s+/);
+  for (const text of [long.cases[0]!.summary, long.cases[0]!.expectation]) {
+    for (const w of text.split(' ')) assert.ok(words.includes(w), `"${w}" is shown`);
+  }
+  assert.ok(narrow.length > 4, 'long texts wrap onto lines of their own');
+  assert.ok(narrow.every((l) => [...l].length <= 90), 'and it fits the width');
   assert.deepEqual(formatFailures(nodes), ['FAILED vllm-baseline routing › prefix affinity: only 9 of 18 follow-ups …\n       see /r/vllm-baseline/suites/routing.json']);
   assert.equal(anyFailed(nodes), true);
   assert.equal(anyFailed([{ ...nodes[0], results: [result({ status: 'passed' })] } as (typeof nodes)[0]]), false);

@@ -21,6 +21,7 @@ DOCUMENTATION = '''
 
 from ansible import constants as C
 from ansible.plugins.callback import CallbackBase
+from ansible.template import Templar
 
 
 def _lines(value):
@@ -47,6 +48,7 @@ class CallbackModule(CallbackBase):
         self._task_name = None
         self._task_shown = True
         self._failed = {}
+        self._play = None
 
     def _show_play(self):
         if not self._play_shown:
@@ -61,13 +63,29 @@ class CallbackModule(CallbackBase):
 
     def _print(self, host, lines, color=None, stderr=False):
         for line in lines:
-            # Tools that name their node ("vllm-dev: ...") keep their line; others get the host in front.
-            text = line if (host + ':') in line else u'%s: %s' % (host, line)
+            # Tools that name their node ("vllm-dev: ...") keep their line; others get the host in
+            # front, but the controller's (localhost) own summaries are not any node's.
+            text = line if host == 'localhost' or (host + ':') in line else u'%s: %s' % (host, line)
             self._display.display(u'    %s' % text, color=color, stderr=stderr)
 
     def v2_playbook_on_play_start(self, play):
         self._play_name = play.get_name().strip() or 'play'
         self._play_shown = False
+        self._play = play
+
+    def _will_run(self, host, task):
+        """Whether a conditional task runs on the host: its `when` evaluated as Ansible will."""
+        try:
+            variables = self._play.get_variable_manager().get_vars(play=self._play, host=host, task=task)
+            return task.evaluate_conditional(Templar(loader=self._play._loader, variables=variables), variables)
+        except Exception:
+            return False
+
+    def v2_runner_on_start(self, host, task):
+        # A long conditional step (the suites, the benchmark) shows its name as it starts on the
+        # first host that runs it, so that the progress make prints meanwhile sits under it.
+        if not self._task_shown and task.when and self._will_run(host, task):
+            self._show_task()
 
     def v2_playbook_on_task_start(self, task, is_conditional):
         # The task's own name, without the role in front of it.

@@ -61,19 +61,29 @@ export async function readCounters(engines: EngineInfo[]): Promise<Map<string, C
   return new Map(await Promise.all(engines.map(read)));
 }
 
-/** after - before, per engine and counter; null where either side is unknown. */
+/**
+ * after - before, per engine and counter, read as Prometheus' rate() reads a
+ * counter: one absent from a "before" that was read (a labelled counter
+ * appears with its first request, as after an engine restart) or lower
+ * "after" (the engine restarted in between) counts from zero. Null where the
+ * engine or the counter is unknown: "after" unread or without the series (an
+ * engine without LMCache has no offload counters), or "before" unread.
+ */
 export function counterDeltas(engines: EngineInfo[], before: Map<string, Counters | null>, after: Map<string, Counters | null>): EngineCounters[] {
   return engines.map((e) => {
     const b = before.get(e.id) ?? null;
     const a = after.get(e.id) ?? null;
     const delta = {} as Counters;
-    for (const key of Object.keys(NAMES) as (keyof Counters)[]) {
-      const x = b?.[key];
-      const y = a?.[key];
-      delta[key] = x === null || x === undefined || y === null || y === undefined ? null : Math.max(0, y - x);
-    }
+    for (const key of Object.keys(NAMES) as (keyof Counters)[]) delta[key] = counterIncrease(b === null ? undefined : b[key], a?.[key] ?? null);
     return { id: e.id, url: e.url, ...delta };
   });
+}
+
+/** One counter's increase; `before` undefined: not read, null: read but absent. */
+export function counterIncrease(before: number | null | undefined, after: number | null): number | null {
+  if (after === null || before === undefined) return null;
+  if (before === null || after < before) return after;
+  return after - before;
 }
 
 /** Sums of one counter over engines and repeats; null when no engine reported it. */

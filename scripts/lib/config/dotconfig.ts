@@ -14,9 +14,9 @@ export interface ConfigEntry {
 const SET = /^CONFIG_([A-Za-z0-9_]+)=(.*)$/;
 const UNSET = /^# CONFIG_([A-Za-z0-9_]+) is not set$/;
 
-function unquote(raw: string, line: number): string {
+function unquote(symbol: string, raw: string, line: number): string {
   if (!raw.startsWith('"') || !raw.endsWith('"') || raw.length < 2) {
-    throw new Error(`.config line ${line}: ${raw} is neither y, n, a number nor a "quoted string"`);
+    throw new Error(`.config line ${line}: CONFIG_${symbol}=${raw}: the value is neither y, n, a number nor a "quoted string"; fix it with make menuconfig (or in .config)`);
   }
   return raw.slice(1, -1).replace(/\\(["\\])/g, '$1');
 }
@@ -33,7 +33,7 @@ export function parseDotConfig(text: string): Map<string, ConfigEntry> {
     const set = SET.exec(line);
     if (!set?.[1] || set[2] === undefined) return;
     const raw = set[2];
-    const value: ConfigValue = raw === 'y' ? true : raw === 'n' ? false : /^-?\d+$/.test(raw) ? Number(raw) : /^0x[0-9a-fA-F]+$/.test(raw) ? Number(raw) : unquote(raw, i + 1);
+    const value: ConfigValue = raw === 'y' ? true : raw === 'n' ? false : /^-?\d+$/.test(raw) ? Number(raw) : /^0x[0-9a-fA-F]+$/.test(raw) ? Number(raw) : unquote(set[1], raw, i + 1);
     entries.set(set[1], { symbol: set[1], value, raw, line: i + 1 });
   });
   return entries;

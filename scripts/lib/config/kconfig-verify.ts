@@ -11,16 +11,19 @@ export interface LostSetting {
   reason: string;
 }
 
-function reasonFor(sym: KconfigSymbol | undefined, requested: ConfigEntry, result: ConfigEntry | undefined): string {
+function reasonFor(sym: KconfigSymbol | undefined, requested: ConfigEntry, result: ConfigEntry | undefined, all: Map<string, ConfigEntry>, tree: Map<string, KconfigSymbol>): string {
   if (!sym) return 'no such option in the Kconfig tree (misspelt, or removed)';
   if (!sym.prompt) return 'it is derived from a choice and cannot be set; set one of the choice\'s options instead';
   if (result === undefined) return `its dependencies are not met (depends on ${sym.dependsOn.join(' && ') || 'nothing'})`;
   if (sym.range && typeof requested.value === 'number' && (requested.value < sym.range[0] || requested.value > sym.range[1])) {
-    return `outside its range ${sym.range[0]}..${sym.range[1]}; Kconfig reset it to ${String(result.value)}`;
+    return `outside its range ${sym.range[0]}..${sym.range[1]}; Kconfig would reset it to ${String(result.value)}`;
   }
   if (sym.type === 'int' && typeof requested.value !== 'number') return 'not a whole number';
-  if (sym.choice) return 'another option of the same choice won';
-  return `Kconfig changed it to ${result.raw}`;
+  if (sym.choice) {
+    const won = [...tree.values()].filter((o) => o.choice === sym.choice && o.name !== sym.name && all.get(o.name)?.value === true).map((o) => `CONFIG_${o.name}=y`);
+    return `another option of the same choice won${won.length > 0 ? ` (${won.join(', ')})` : ''}: set only one option of a choice`;
+  }
+  return `Kconfig would change it to ${result.raw}`;
 }
 
 /**
@@ -41,12 +44,14 @@ export function lostSettings(requested: Map<string, ConfigEntry>, result: Map<st
       symbol: entry.symbol,
       requested: formatValue(entry.symbol, entry.value),
       result: got ? formatValue(got.symbol, got.value) : null,
-      reason: reasonFor(sym, entry, got),
+      reason: reasonFor(sym, entry, got, result, tree),
     });
   }
   return lost;
 }
 
 export function describeLost(l: LostSetting): string {
-  return `${l.requested} did not survive: ${l.reason}${l.result ? ` (now ${l.result})` : ' (dropped)'}`;
+  // What Kconfig would write instead, unless the reason says it already.
+  const instead = l.result === null ? ' (Kconfig would drop it)' : / would (reset|change) it /.test(l.reason) ? '' : ` (Kconfig would write ${l.result})`;
+  return `${l.requested} did not survive: ${l.reason}${instead}`;
 }

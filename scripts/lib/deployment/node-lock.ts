@@ -12,6 +12,11 @@
 // the lock of every node in its controller-side process, and the node-side
 // steps Ansible starts beneath it (deploy, smoke, suites, benchmark) find their
 // own ancestor holding it and go ahead; a step run by hand takes it itself.
+// Such a step lives no longer than the lock it borrows: when the holder is gone
+// (killed with SIGKILL, so that it could not stop its run), the step is sent
+// SIGTERM, which the suites answer by undoing their faults; and a step started
+// for a holder that is gone already (the rest of an orphaned playbook) refuses
+// to run rather than take the lock over.
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -71,6 +76,16 @@ export async function lockHolder(ref: NodeRef): Promise<LockHolder | null> {
   return holder && alive(holder) ? holder : null;
 }
 
+/** How often a step that borrows an ancestor's lock checks that the ancestor still runs. */
+const HOLDER_POLL_MS = 1000;
+/** Set by the lock's holder for the steps it starts (vllm-playbook): "<pid> <start time>". */
+export const LOCK_HOLDER_ENV = 'VLLM_LOCK_HOLDER';
+
+export function holderEnv(): string {
+  const self = processLineage()[0];
+  return self ? `${self.pid} ${self.start}` : '';
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -85,6 +100,10 @@ export async function acquireNodeLock(ref: NodeRef, command: string, opts: { wai
   if (!self) throw new Error('cannot read /proc/self/stat: node locks need Linux /proc');
   const mine: LockHolder = { pid: self.pid, start: self.start, host: hostname(), command, since: new Date().toISOString() };
   const deadline = Date.now() + (opts.waitMs ?? 0);
+  const [startedForPid, startedForStart] = (process.env[LOCK_HOLDER_ENV] ?? '').split(' ');
+  if (startedForPid && processStartTime(Number(startedForPid)) !== startedForStart) {
+    throw new Error(`node ${ref.node}: the command that started this step (pid ${startedForPid}) has ended, so this step does not run (it would measure or change the node unlocked); run the command again`);
+  }
   await mkdir(ref.stateDir, { recursive: true });
   for (;;) {
     // link() creates the lock whole or fails with EEXIST: no reader sees half a file, no two writers both win.
@@ -104,7 +123,14 @@ export async function acquireNodeLock(ref: NodeRef, command: string, opts: { wai
     const holder = await readHolder(path);
     if (holder === null) continue;
     if (holder.host === mine.host && lineage.some((p) => p.pid === holder.pid && p.start === holder.start)) {
-      return async () => {};
+      const watch = setInterval(() => {
+        if (alive(holder)) return;
+        clearInterval(watch);
+        process.stderr.write(`node ${ref.node}: "${holder.command}" (pid ${holder.pid}), whose lock this step runs under, has ended; stopping\n`);
+        process.kill(process.pid, 'SIGTERM');
+      }, HOLDER_POLL_MS);
+      watch.unref();
+      return async () => clearInterval(watch);
     }
     if (!alive(holder)) {
       // Its holder died: take the lock over, unless someone else already did.

@@ -143,11 +143,47 @@ function timeline(series: NodeSeries[]): Chart {
   };
 }
 
+/** Multi-round QA: each round's TTFT, p50 and p90 per node; null when the samples have no rounds. */
+function byRound(series: NodeSeries[]): Chart | null {
+  const values: { node: string; round: number; stat: string; ms: number }[] = [];
+  for (const s of series) {
+    const rounds = new Map<number, number[]>();
+    for (const x of measuredOk(s)) if (x.round !== null && x.ttft_ms !== null) rounds.set(x.round, [...(rounds.get(x.round) ?? []), x.ttft_ms]);
+    for (const [round, list] of rounds) {
+      const sorted = sortedCopy(list);
+      values.push({ node: s.node, round, stat: 'p50', ms: percentileSorted(sorted, 50) }, { node: s.node, round, stat: 'p90', ms: percentileSorted(sorted, 90) });
+    }
+  }
+  if (values.length === 0) return null;
+  const title = 'TTFT by conversation round (round 1 cold, later rounds warm)';
+  return {
+    id: 'rounds', title,
+    spec: {
+      ...base(title), data: { values }, mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'round', type: 'ordinal', title: 'round of the conversation', axis: { labelAngle: 0 } },
+        y: { field: 'ms', type: 'quantitative', title: 'TTFT (ms)' },
+        color: nodeColour(series.map((s) => s.node)),
+        strokeDash: { field: 'stat', type: 'nominal', title: 'percentile' },
+      },
+    } as TopLevelSpec,
+  };
+}
+
+/** Median TTFT of first rounds (nothing of the conversation cached yet) and of later rounds; null without rounds. */
+export function coldWarmTtft(s: NodeSeries): { cold: number | null; warm: number | null } | null {
+  const ok = measuredOk(s).filter((x) => x.round !== null && x.ttft_ms !== null);
+  if (ok.length === 0) return null;
+  const median = (xs: number[]) => (xs.length === 0 ? null : percentileSorted(sortedCopy(xs), 50));
+  return { cold: median(ok.filter((x) => x.round === 1).map((x) => x.ttft_ms as number)), warm: median(ok.filter((x) => (x.round as number) > 1).map((x) => x.ttft_ms as number)) };
+}
+
 /** Every chart of one workload, for the nodes that ran it. */
 export function workloadCharts(series: NodeSeries[]): Chart[] {
   const nodes = series.map((s) => s.node);
   const charts = [
     cdf('ttft', 'Time to first token (CDF)', series, (x) => x.ttft_ms, 'TTFT (ms, log scale)'),
+    byRound(series),
     cdf('e2el', 'End-to-end latency (CDF)', series, (x) => x.e2el_ms, 'E2E latency (ms, log scale)'),
     itlHistogram(series),
     bars('throughput', 'Throughput and goodput', series.flatMap((s) => [
@@ -162,5 +198,5 @@ export function workloadCharts(series: NodeSeries[]): Chart[] {
     bars('engines', 'Requests per engine (engine counters)', series.flatMap((s) => s.result.engines.map((e) => ({ node: s.node, group: e.id, value: e.requests ?? 0 }))), 'requests served', nodes),
     timeline(series),
   ];
-  return charts;
+  return charts.filter((c): c is Chart => c !== null);
 }

@@ -3,7 +3,8 @@
 import type { NodeResults } from '../results/latest-per-node.js';
 import { benchFigures } from './format-bench.js';
 
-const MARK: Record<string, string> = { pass: '✅', passed: '✅', fail: '❌', failed: '❌', skipped: '⏭️ ' };
+const MARK: Record<string, string> = { pass: '✅ ', passed: '✅ ', fail: '❌ ', failed: '❌ ', skipped: '⏭️  ' };
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
 export function formatNodeResults(r: NodeResults): string {
   const lines = [`${r.node}: run ${r.run_id}`];
@@ -12,7 +13,7 @@ export function formatNodeResults(r: NodeResults): string {
   if (r.smoke) lines.push(`  smoke: ${r.smoke.passed === true ? 'passed' : 'FAILED'}`);
   for (const suite of r.suites) {
     const failed = suite.cases.filter((c) => c.status === 'failed').length;
-    lines.push(`  suite ${suite.suite}: ${MARK[suite.status] ?? ''}${suite.status} (${suite.cases.length} cases${failed > 0 ? `, ${failed} failed` : ''}${suite.duration_s !== undefined ? `, ${suite.duration_s.toFixed(1)} s` : ''})`);
+    lines.push(`  suite ${suite.suite}: ${MARK[suite.status] ?? ''}${suite.status} (${plural(suite.cases.length, 'case', 'cases')}${failed > 0 ? `, ${failed} failed` : ''}${suite.duration_s !== undefined ? `, ${suite.duration_s.toFixed(1)} s` : ''})`);
     for (const c of suite.cases) lines.push(`    ${MARK[c.status] ?? ''}${c.name}${c.summary ? `: ${c.summary}` : ''}${c.reason ? ` (${c.reason})` : ''}`);
   }
   for (const b of r.bench) lines.push(...benchFigures(b).map((l) => `  ${l}`));

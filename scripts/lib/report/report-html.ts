@@ -7,7 +7,8 @@ import type { BenchResult } from '../bench/run-benchmark.js';
 import type { MetricComparison } from '../compare/compare.js';
 import type { Comparison } from '../compare/comparison.js';
 import type { RunRecord } from '../results/run-store.js';
-import { workloadCharts, type NodeSeries } from './charts.js';
+import { coldWarmTtft, workloadCharts, type NodeSeries } from './charts.js';
+import { stepRank } from './closing-block.js';
 import { renderSvg } from './render-svg.js';
 
 const TEMPLATE = fileURLToPath(new URL('../../../../scripts/lib/report/report.hbs', import.meta.url));
@@ -17,6 +18,8 @@ export interface ReportInput {
   /** Per workload, the nodes that ran it. */
   workloads: Map<string, NodeSeries[]>;
   compare: Comparison | null;
+  /** This run against earlier ones (make vllm-compare across runs). */
+  history?: Comparison[];
   generatedAt?: Date;
 }
 
@@ -54,20 +57,52 @@ export async function renderReport(input: ReportInput): Promise<string> {
   const workloads = [];
   for (const [name, series] of input.workloads) {
     const charts = [];
-    for (const chart of workloadCharts(series)) charts.push({ id: `${name}-${chart.id}`, svg: await renderSvg(chart.spec) });
+    // The timeline is twice as wide as the others: it takes a row of its own.
+    for (const chart of workloadCharts(series)) charts.push({ id: `${name}-${chart.id}`, svg: await renderSvg(chart.spec), wide: chart.id === 'timeline' });
+    const coldWarm = series.map(coldWarmTtft);
     workloads.push({
       name, nodes: series.map((s) => s.node), charts,
-      figures: FIGURES.map(([label, f]) => ({ label, values: series.map((s) => f(s.result)) })),
+      rounds: coldWarm.some((c) => c !== null),
+      figures: [
+        ...FIGURES.map(([label, f]) => ({ label, values: series.map((s) => f(s.result)) })),
+        ...(coldWarm.some((c) => c !== null) ? [{ label: 'TTFT median, round 1 (cold) / later rounds (warm) (ms)', values: coldWarm.map((c) => (c ? `${num(c.cold)} / ${num(c.warm)}` : '-')) }] : []),
+      ],
       warnings: series.flatMap((s) => s.result.warnings.map((w) => `${s.node}: ${w}`)),
     });
   }
   const compare = input.compare;
+  const section = (c: Comparison, title: string, baseLabel: string, devLabel: string) => ({
+    title, baseLabel, devLabel, compare: c,
+    tables: c.workloads.map((w) => ({ workload: w, rows: c.metrics.filter((m) => m.workload === w).map(compareRow) })),
+  });
+  const comparisons = [
+    ...(compare ? [section(compare, 'Baseline vs dev', 'baseline', 'dev')] : []),
+    ...(input.history ?? []).map((c) => section(c, `Against an earlier run: ${c.base} → ${c.dev}`, 'earlier run', 'this run')),
+  ];
   return template({
     run: input.run,
     nodes: Object.keys(input.run.nodes),
-    compare,
-    compareTables: compare ? compare.workloads.map((w) => ({ workload: w, rows: compare.metrics.filter((m) => m.workload === w).map(compareRow) })) : [],
+    overview: overview(input.run, workloads.length > 0 ? [...input.workloads.values()] : [], compare),
+    comparisons,
     workloads,
     generatedAt: (input.generatedAt ?? new Date()).toISOString(),
   });
+}
+
+/** The run at a glance: its verdict, each node's steps, the benchmark headline per node. */
+function overview(run: RunRecord, series: NodeSeries[][], compare: Comparison | null) {
+  const byNode = new Map<string, string[]>();
+  for (const s of series.flat()) {
+    const r = s.result;
+    byNode.set(s.node, [...(byNode.get(s.node) ?? []), `${r.workload}: ${num(r.request_throughput, 2)} req/s, TTFT p50 ${num(r.median_ttft_ms, 0)} ms, ${r.completed} ok / ${r.failed} failed`]);
+  }
+  return {
+    verdict: run.verdict,
+    ab: compare?.verdict ?? null,
+    nodes: Object.entries(run.nodes).map(([node, n]) => ({
+      node, verdict: n.verdict,
+      steps: Object.entries(n.steps).sort(([a], [b]) => stepRank(a) - stepRank(b)).map(([step, v]) => ({ step, verdict: v })),
+      bench: byNode.get(node) ?? [],
+    })),
+  };
 }

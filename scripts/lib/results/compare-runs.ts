@@ -5,19 +5,24 @@ import { compareWorkload, type Thresholds } from '../compare/compare.js';
 import { comparison, type Comparison } from '../compare/comparison.js';
 import { writeJsonAtomic } from './atomic-write.js';
 import { benchWorkloads, parseRunRef, readBenchResult, readSamples, resolveRunId, type RunRef } from './bench-files.js';
+import { previousOf, runsWithBenchmark } from './previous-run.js';
 import { assertValid } from './schemas.js';
 
 export const BASELINE_NODE = 'vllm-baseline';
 export const DEV_NODE = 'vllm-dev';
 
 /**
- * BASE and DEV as users give them. Defaults: the latest run's baseline vs its
- * dev. Two different runs without nodes: the baseline node of each (one node's
- * regression history).
+ * BASE and DEV as users give them. With two nodes configured (A/B), the
+ * default is the latest run's baseline vs its dev; two different runs without
+ * nodes: the baseline node of each. With one node configured, comparing means
+ * comparing runs: the default is its latest benchmarked run against the
+ * previous one of the same configuration, and BASE or DEV alone is compared
+ * with the latest (or the one before DEV).
  */
-export async function resolveSides(resultsDir: string, base: string, dev: string): Promise<{ base: RunRef; dev: RunRef }> {
+export async function resolveSides(resultsDir: string, base: string, dev: string, configuredNodes: string[] = [BASELINE_NODE, DEV_NODE]): Promise<{ base: RunRef; dev: RunRef }> {
   const b = parseRunRef(base);
   const d = parseRunRef(dev);
+  if (configuredNodes.length === 1) return resolveOneNode(resultsDir, b, d, configuredNodes[0]!);
   const baseRun = await resolveRunId(resultsDir, b.run);
   const devRun = await resolveRunId(resultsDir, d.run === '' ? baseRun : d.run);
   const sameRun = baseRun === devRun;
@@ -25,6 +30,30 @@ export async function resolveSides(resultsDir: string, base: string, dev: string
     base: { runId: baseRun, node: b.node ?? BASELINE_NODE },
     dev: { runId: devRun, node: d.node ?? (sameRun ? DEV_NODE : b.node ?? BASELINE_NODE) },
   };
+}
+
+type Ref = { run: string; node: string | null };
+
+async function resolveOneNode(resultsDir: string, b: Ref, d: Ref, configured: string): Promise<{ base: RunRef; dev: RunRef }> {
+  const node = d.node ?? b.node ?? configured;
+  const runs = await runsWithBenchmark(resultsDir, node);
+  const newest = runs.at(-1);
+  if (!newest) throw new Error(`no run in ${resultsDir} has a benchmark of ${node} yet: run make vllm-benchmark twice (the first run is the reference), then make vllm-compare`);
+  // "latest" means the newest benchmark of the node: a suites-only run (make vllm-test) has none.
+  const pick = async (ref: string) => (ref === '' || ref === 'latest' ? newest.runId : resolveRunId(resultsDir, ref));
+  const devRun = d.run === '' && b.run !== '' ? newest.runId : await pick(d.run);
+  let baseRun: string;
+  if (b.run !== '') baseRun = await pick(b.run);
+  else {
+    const previous = previousOf(runs, devRun);
+    if (!previous) {
+      const others = runs.filter((r) => r.runId !== devRun).slice(-5).map((r) => r.runId);
+      throw new Error(`run ${devRun} is the only benchmark of ${node} with this configuration: run make vllm-benchmark again for a second one to compare with`
+        + (others.length > 0 ? `, or compare with a run of another configuration: make vllm-compare BASE=${others.at(-1)} (runs with a benchmark of ${node}: ${others.join(', ')})` : ''));
+    }
+    baseRun = previous.runId;
+  }
+  return { base: { runId: baseRun, node: b.node ?? node }, dev: { runId: devRun, node: d.node ?? node } };
 }
 
 export const refText = (r: RunRef): string => `${r.runId}:${r.node}`;

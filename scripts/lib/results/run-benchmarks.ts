@@ -38,3 +38,9 @@ export async function runComparison(resultsDir: string, runId: string, workloads
   const both = [...workloads.values()].some((s) => s.some((x) => x.node === BASELINE_NODE) && s.some((x) => x.node === DEV_NODE));
   return both ? compareRuns(resultsDir, { base: { runId, node: BASELINE_NODE }, dev: { runId, node: DEV_NODE } }, thresholds) : null;
 }
+
+/** The run's comparisons with earlier runs (compare-<base run>.json, written by make vllm-compare), oldest base first. */
+export async function runHistory(resultsDir: string, runId: string): Promise<Comparison[]> {
+  const files = (await readdir(join(resultsDir, runId))).filter((f) => /^compare-\d{8}-\d{6}-[0-9a-f]{4}\.json$/.test(f)).sort();
+  return Promise.all(files.map(async (f) => JSON.parse(await readFile(join(resultsDir, runId, f), 'utf8')) as Comparison));
+}

@@ -18,6 +18,8 @@ export interface RunRecord {
   git_revision: string;
   target: string;
   nodes: Record<string, NodeSummary>;
+  /** Set when the command was stopped before the run ended: by which signal, when, and what was not collected. */
+  interrupted?: { signal: string; at: string; not_collected: string[] };
 }
 
 export interface RunInfo {
@@ -105,6 +107,16 @@ export async function collectNode(resultsDir: string, runId: string, node: strin
   record.nodes[node] = nodeVerdict(await readSteps(target));
   record.verdict = runVerdict(Object.keys(record.nodes), record.nodes);
   record.finished_at = now.toISOString();
+  await writeJsonAtomic(runFile(resultsDir, runId), record);
+  return record;
+}
+
+/** Marks the run as interrupted, keeping each node's verdict from what it collected. */
+export async function markInterrupted(resultsDir: string, runId: string, signal: string, notCollected: string[], now: Date = new Date()): Promise<RunRecord> {
+  const record = await readRun(resultsDir, runId);
+  record.verdict = 'interrupted';
+  record.finished_at = now.toISOString();
+  record.interrupted = { signal, at: now.toISOString(), not_collected: notCollected };
   await writeJsonAtomic(runFile(resultsDir, runId), record);
   return record;
 }

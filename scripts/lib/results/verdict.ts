@@ -1,7 +1,8 @@
 // A run's verdict from the step records its nodes wrote: one failed step
 // fails the run; a node that recorded no step leaves it incomplete.
 
-export type Verdict = 'pass' | 'fail' | 'incomplete';
+/** interrupted: the command was stopped (Ctrl-C, kill); the run holds what it collected until then. */
+export type Verdict = 'pass' | 'fail' | 'incomplete' | 'interrupted';
 
 export interface StepRecord {
   step: string;

@@ -3,7 +3,7 @@
 import type { NodeState, NodeStatus, StatusReport } from './node-status.js';
 
 const ICON: Record<NodeState, string> = { running: '🟢', degraded: '🟡', stopped: '🔴', deploying: '🔵' };
-const VERDICT_ICON: Record<string, string> = { pass: '✅', fail: '❌', incomplete: '⏳' };
+const VERDICT_ICON: Record<string, string> = { pass: '✅', fail: '❌', incomplete: '⏳', interrupted: '⏹️' };
 
 function runLine(report: StatusReport): string {
   const run = report.last_run;
@@ -24,7 +24,19 @@ const busyLine = (n: NodeStatus) => (n.busy ? `⏳ busy: "${n.busy.command}" (pi
 
 export function formatSimplified(report: StatusReport): string {
   const lines = [`🚀 vLLM stack: ${heading(report)}`];
-  for (const n of report.nodes) {
+  if (report.nodes.length > 0) lines.push(formatSimplifiedNodes(report.nodes));
+  lines.push(runLine(report));
+  if (report.hints.length > 0) {
+    lines.push('👉 next:');
+    for (const h of report.hints) lines.push(`   ${h}`);
+  }
+  return lines.join('\n');
+}
+
+/** A few lines per node: state, router, engines, what changed, problems. */
+export function formatSimplifiedNodes(nodes: NodeStatus[]): string {
+  const lines: string[] = [];
+  for (const n of nodes) {
     lines.push(`${ICON[n.state]} ${n.node} ${n.state}${n.configured ? '' : ' (not in the configuration)'}`);
     const busy = busyLine(n);
     if (busy) lines.push(`   ${busy}`);
@@ -33,11 +45,6 @@ export function formatSimplified(report: StatusReport): string {
     lines.push(`   🧠 ${engineSummary(n)} (${n.engine_kind === 'sim' ? 'simulated' : 'vLLM'}, LMCache ${n.lmcache ? 'on' : 'off'})`);
     if (n.drift.length > 0) lines.push(`   ⚠️  configuration changed since deploy: run make vllm (${n.drift.slice(0, 3).join(', ')}${n.drift.length > 3 ? `, ${n.drift.length - 3} more: make vllm-status` : ''})`);
     for (const p of n.problems) lines.push(`   ⚠️  ${p}`);
-  }
-  lines.push(runLine(report));
-  if (report.hints.length > 0) {
-    lines.push('👉 next:');
-    for (const h of report.hints) lines.push(`   ${h}`);
   }
   return lines.join('\n');
 }
@@ -72,8 +79,16 @@ export function simplifiedReport(report: StatusReport): SimplifiedReport {
 const num = (v: number | null, digits = 0) => (v === null ? '-' : v.toFixed(digits));
 
 export function formatFull(report: StatusReport): string {
-  const lines = [`vLLM stack status at ${report.generated_at}: ${heading(report)}`];
-  for (const n of report.nodes) {
+  const lines = [`vLLM stack status at ${report.generated_at}: ${heading(report)}`, formatFullNodes(report.nodes)];
+  lines.push('', runLine(report));
+  if (report.hints.length > 0) lines.push('next steps:', ...report.hints.map((h) => `  ${h}`));
+  return lines.join('\n');
+}
+
+/** Everything known per node: work dir, deploy time, router, each engine's load, drift, problems. */
+export function formatFullNodes(nodes: NodeStatus[]): string {
+  const lines: string[] = [];
+  for (const n of nodes) {
     lines.push('', `${ICON[n.state]} node ${n.node} (${n.role}): ${n.state}${n.configured ? '' : ', not in the configuration'}`);
     const busy = busyLine(n);
     if (busy) lines.push(`  ${busy}`);
@@ -92,7 +107,5 @@ export function formatFull(report: StatusReport): string {
     }
     for (const p of n.problems) lines.push(`  problem:       ${p}`);
   }
-  lines.push('', runLine(report));
-  if (report.hints.length > 0) lines.push('next steps:', ...report.hints.map((h) => `  ${h}`));
   return lines.join('\n');
 }

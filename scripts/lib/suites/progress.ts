@@ -107,5 +107,7 @@ export async function readProgress(workDir: string): Promise<ProgressState | nul
 export function formatProgress(p: ProgressState): string {
   if (p.done) return `${p.node}: suites done, ${p.cases_done} cases, ${p.cases_failed} failed, ${p.requests} requests`;
   const where = p.suite === null ? 'starting' : `${p.suite} › ${p.case ?? ''}`;
-  return `${p.node}: ${where}  ${p.elapsed_s.toFixed(1)} s  ${p.requests} requests sent${p.cases_failed > 0 ? `  (${p.cases_failed} failed so far)` : ''}`;
+  // The watcher prints a line as a case starts, then every few seconds: "started" rather than a "0.0 s" that reads as the case's duration.
+  const time = p.elapsed_s < 1 ? 'started' : `running ${p.elapsed_s.toFixed(0)} s`;
+  return `${p.node}: ${where}  ${time}, ${p.requests} requests sent so far${p.cases_failed > 0 ? `  (${p.cases_failed} failed so far)` : ''}`;
 }

@@ -12,9 +12,17 @@ export interface NodeSuites {
 
 const MARK = { passed: '✅ passed', failed: '❌ failed', skipped: '⏭  skipped' } as const;
 
-function cut(text: string, width: number): string {
-  const flat = text.replace(/\s+/g, ' ');
-  return flat.length <= width ? flat : `${flat.slice(0, width - 1)}…`;
+/** The text in lines of at most `width` characters, broken at spaces (a longer word stays whole): nothing is cut off. */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.replace(/\s+/g, ' ').trim().split(' ')) {
+    if (line !== '' && [...line].length + 1 + [...word].length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  return [...lines, line];
 }
 
 function pad(text: string, width: number): string {
@@ -33,8 +41,16 @@ export function formatNodeTable(n: NodeSuites, width = 160): string[] {
   const rest = Math.max(40, width - fixed.reduce((a, b) => a + b + 2, 0) - 4);
   const measuredWidth = Math.min(48, Math.max(8, Math.floor(rest * 0.45)));
   const expectWidth = Math.max(20, rest - measuredWidth);
-  const line = (r: string[]) => `  ${pad(r[0] ?? '', fixed[0] as number)}  ${pad(r[1] ?? '', fixed[1] as number)}  ${pad(r[2] ?? '', fixed[2] as number)}  ${pad(cut(r[3] ?? '', measuredWidth), measuredWidth)}  ${cut(r[4] ?? '', expectWidth)}`.trimEnd();
-  return [head, line(header), ...rows.map(line)];
+  // Measured and expectation wrap onto lines of their own columns rather than being cut.
+  const line = (r: string[]): string[] => {
+    const measured = wrap(r[3] ?? '', measuredWidth);
+    const expectation = wrap(r[4] ?? '', expectWidth);
+    return Array.from({ length: Math.max(measured.length, expectation.length) }, (_, i) => (i === 0
+      ? `  ${pad(r[0] ?? '', fixed[0] as number)}  ${pad(r[1] ?? '', fixed[1] as number)}  ${pad(r[2] ?? '', fixed[2] as number)}  `
+      : `  ${' '.repeat((fixed[0] as number) + (fixed[1] as number) + (fixed[2] as number) + 4)}  `)
+      + `${pad(measured[i] ?? '', measuredWidth)}  ${expectation[i] ?? ''}`.trimEnd());
+  };
+  return [head, ...line(header), ...rows.flatMap(line)];
 }
 
 /** One line per failed case: node, suite › case, why, and the file with everything it measured. */

@@ -60,8 +60,9 @@ export async function checkNode(spec: LocalStackSpec): Promise<string[]> {
   const busy = await LocalStack.busyPorts(spec, () => true);
   problems.push(...busy);
   if (busy.length === 0) {
-    const recorded = (await listRecords(spec.stateDir)).map((r) => r.node);
-    lines.push(`✅ ports free: router ${spec.routerPort}, engines ${spec.enginePortBase}..${spec.enginePortBase + spec.maxReplicas - 1}${spec.prometheus ? `, prometheus ${spec.prometheus.port}` : ''}${recorded.length > 0 ? ` (or held by ${recorded.join(', ')}, which make vllm replaces)` : ''}`);
+    // Only this node's own deployment can hold its ports (each node has ports of its own).
+    const deployed = (await listRecords(spec.stateDir)).some((r) => r.node === spec.node);
+    lines.push(`✅ ports free: router ${spec.routerPort}, engines ${spec.enginePortBase}..${spec.enginePortBase + spec.maxReplicas - 1}${spec.prometheus ? `, prometheus ${spec.prometheus.port}` : ''}${deployed ? ' (or held by its running deployment, which make vllm replaces)' : ''}`);
   }
   if (problems.length > 0) throw new Error(`node ${spec.node} is not ready:\n${problems.map((p) => `  ❌ ${p}`).join('\n')}\n${lines.map((l) => `  ${l}`).join('\n')}`);
   return lines;

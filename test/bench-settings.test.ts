@@ -16,6 +16,7 @@ const BENCH: BenchConfigVars = {
   vllm_benchmark_serving: true, vllm_benchmark_serving_request_rate: 20, vllm_benchmark_serving_burstiness_pct: 100,
   vllm_benchmark_serving_max_concurrency: 0, vllm_benchmark_serving_input_len: 256, vllm_benchmark_serving_output_len: 32,
   vllm_benchmark_slo_ttft_ms: 0, vllm_benchmark_slo_tpot_ms: 0, vllm_benchmark_slo_e2el_ms: 0, vllm_benchmark_results_dir: 'results',
+  vllm_benchmark_lora: true, vllm_benchmark_lora_request_rate: 12, vllm_benchmark_lora_base_pct: 20, vllm_lora_enabled: true, vllm_lora_adapters: 'a=/a b=/b:1',
 };
 const AB: ThresholdVars = {
   vllm_ab_max_ttft_regression_pct: 10, vllm_ab_max_itl_regression_pct: 10, vllm_ab_max_e2el_regression_pct: 10,
@@ -55,7 +56,7 @@ test('settings that cannot run are refused naming their symbol', () => {
   assert.match(long.map((p) => `${p.symbol}: ${p.message}`).join('\n'), /VLLM_BENCHMARK_HISTORY_LEN: the last round's prompt and answer come to about \d+ tokens .* more than CONFIG_VLLM_MAX_MODEL_LEN=1024/);
   const unbounded = benchProblems({ ...BENCH, vllm_max_model_len: 4096, vllm_benchmark_serving_request_rate: 0 });
   assert.deepEqual(unbounded.map((p) => p.symbol), ['VLLM_BENCHMARK_SERVING_MAX_CONCURRENCY']);
-  const nothing = benchProblems({ ...BENCH, vllm_max_model_len: 4096, vllm_benchmark_multi_round_qa: false, vllm_benchmark_serving: false });
+  const nothing = benchProblems({ ...BENCH, vllm_max_model_len: 4096, vllm_benchmark_multi_round_qa: false, vllm_benchmark_serving: false, vllm_benchmark_lora: false });
   assert.deepEqual(nothing.map((p) => p.symbol), ['VLLM_BENCHMARK_MULTI_ROUND_QA']);
   assert.deepEqual(benchProblems({ ...BENCH, vllm_max_model_len: 4096 }), []);
   assert.deepEqual(benchProblems({ ...BENCH, vllm_benchmark_enabled: false, vllm_max_model_len: 16 }), [], 'an unused benchmark is not checked');

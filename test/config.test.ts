@@ -171,7 +171,7 @@ test('the committed schema is the one the Kconfig tree and the choice constants 
 });
 
 test('every option and every choice member has help text; options and choices state their default', async () => {
-  const files = ['Kconfig.target', 'Kconfig.engine', 'Kconfig.lmcache', 'Kconfig.router', 'Kconfig.observability', 'Kconfig.autoscaling', 'Kconfig.tests', 'Kconfig.benchmark', 'Kconfig.ab'];
+  const files = ['Kconfig.target', 'Kconfig.engine', 'Kconfig.lmcache', 'Kconfig.lora', 'Kconfig.router', 'Kconfig.observability', 'Kconfig.autoscaling', 'Kconfig.tests', 'Kconfig.benchmark', 'Kconfig.ab'];
   const tree = readKconfigTree(join(REPO, 'Kconfig'));
   const text = (await Promise.all(files.map((f) => readFile(join(REPO, 'kconfigs', f), 'utf8')))).join('\n');
   for (const sym of tree.values()) {

@@ -37,7 +37,7 @@ const HELM = join(REPO, '.tools', 'bin', 'helm');
 const CASES: { spec: string; edit?: Record<string, string> }[] = [
   ...['vllm', 'vllm+ab', 'vllm+gpu', 'vllm+lmcache', 'vllm+ab-router', 'vllm+sim', 'vllm+sim+autoscaling', 'vllm+sim+lmcache',
     'vllm-production-stack-cpu', 'vllm-production-stack-cpu+gpu', 'vllm-production-stack-cpu+autoscaling', 'vllm-production-stack-gpu',
-    'vllm-production-stack-gpu+autoscaling', 'vllm-existing-cluster', 'vllm-existing-cluster+ab-router', 'vllm-production-stack-cpu+sim+ab', 'vllm+ab-lmcache', 'vllm+sim+ab-lmcache'].map((spec) => ({ spec })),
+    'vllm-production-stack-gpu+autoscaling', 'vllm-existing-cluster', 'vllm-existing-cluster+ab-router', 'vllm-production-stack-cpu+sim+ab', 'vllm+ab-lmcache', 'vllm+sim+ab-lmcache', 'vllm+sim+lora', 'vllm+sim+ab-lora-affinity'].map((spec) => ({ spec })),
   { spec: 'vllm-production-stack-gpu+ab', edit: { VLLM_DEV_ENGINE_IMAGE_TAG: 'v0.11.1', VLLM_DEV_EXTRA_ENGINE_ARGS: '--max-num-batched-tokens 4096', VLLM_MODEL_NAME: 'opt' } },
 ];
 
@@ -126,6 +126,19 @@ function assertOptionsReach(v: HelmConfigVars, loaded: LoadedNode, values: Value
   } else {
     assert.ok(!cmd.includes('--kv-transfer-config') && !env.has('LMCACHE_LOCAL_CPU'), 'no LMCache without it');
   }
+  // LoRA: the engine flags, the runtime routes for the chart's controller, one LoraAdapter per adapter.
+  const adapters = docs.filter((d) => d.kind === 'LoraAdapter') as (KubeDoc & { spec: { adapterSource: { adapterName: string }; loraAdapterDeploymentConfig: { replicas: number } } })[];
+  if (v.vllm_lora_enabled) {
+    assert.ok(cmd.includes('--enable-lora'));
+    assert.equal(flag(cmd, '--max_loras'), String(v.vllm_lora_max_loras));
+    assert.equal(env.get('VLLM_ALLOW_RUNTIME_LORA_UPDATING')?.value, 'True');
+    const want = (v.vllm_lora_adapters ?? '').trim().split(/\s+/).map((a) => a.split('=')[0]);
+    assert.deepEqual(adapters.map((a) => a.spec.adapterSource.adapterName), want);
+    assert.ok(adapters.every((a) => a.metadata.name.startsWith(`${names.release}-`) && a.spec.loraAdapterDeploymentConfig.replicas >= 1));
+    assert.ok(docs.some((d) => d.kind === 'Deployment' && d.metadata.name === `${names.release}-lora-controller`), 'the LoRA controller places them');
+  } else {
+    assert.ok(!cmd.includes('--enable-lora') && adapters.length === 0, 'no LoRA without it');
+  }
   // Resources, GPUs and their runtime.
   assert.equal(c.resources?.requests?.cpu, String(v.vllm_request_cpu));
   assert.equal(c.resources?.requests?.memory, v.vllm_request_memory);
@@ -161,6 +174,7 @@ function assertOptionsReach(v: HelmConfigVars, loaded: LoadedNode, values: Value
     assert.equal(flag(args, '--request-timeout'), String(v.vllm_router_request_timeout));
     assert.equal(flag(args, '--max-concurrency'), String(v.vllm_router_max_concurrency));
     assert.equal(flag(args, '--outlier-consecutive-5xx'), String(v.vllm_router_outlier_consecutive_5xx));
+    assert.equal(args.includes('--lora-affinity'), v.vllm_lora_enabled && (node.loraAffinity ?? false));
   } else {
     assert.ok(!args.includes('--request-timeout') && !args.includes('--max-concurrency') && !args.includes('--outlier-consecutive-5xx'), 'flags the production-stack router does not have');
   }

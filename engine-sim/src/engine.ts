@@ -3,6 +3,8 @@
 // request and receives tokens through a callback.
 import { ApiError, badRequest } from './errors.js';
 import { interTokenMs, prefillMs, seededRandom, type LatencySettings } from './latency.js';
+import { LoraAdapters } from './lora/adapters.js';
+import { placementMs } from './lora/slots.js';
 import { EngineMetrics } from './metrics.js';
 import type { EngineSimOptions, FailureKind } from './options.js';
 import { blockHashes, PrefixCache } from './prefix-cache.js';
@@ -51,6 +53,7 @@ export class SimEngine {
   readonly scheduler: Scheduler;
   readonly metrics: EngineMetrics;
   readonly tunables: Tunables;
+  readonly lora: LoraAdapters;
   private readonly random: () => number;
 
   constructor(readonly options: EngineSimOptions) {
@@ -68,6 +71,7 @@ export class SimEngine {
       waiting: () => this.scheduler.waiting,
       kvUsage: () => this.cache.stats().pinned / this.cache.capacity,
     }, { blockSize: options.blockSize, kvBlocks: options.kvBlocks, prefixCaching: options.prefixCaching });
+    this.lora = new LoraAdapters(options.lora, options.servedModelNames[0] ?? options.model, this.metrics.registry);
   }
 
   /** A failure to inject for this request, drawn from the failure rate. */
@@ -84,9 +88,10 @@ export class SimEngine {
   /**
    * Runs one request: waits for admission, "prefills" what the cache does not
    * hold, then emits tokens one by one. `onStart` runs once admitted (streams
-   * send their headers then); `onToken` gets each token's text.
+   * send their headers then); `onToken` gets each token's text. `adapter`:
+   * the LoRA adapter the request names, brought onto the GPU first when it is not there.
    */
-  async run(req: GenerationRequest, signal: AbortSignal, onStart: () => void, onToken: (text: string) => void): Promise<RunResult> {
+  async run(req: GenerationRequest, signal: AbortSignal, onStart: () => void, onToken: (text: string) => void, adapter: string | null = null): Promise<RunResult> {
     const o = this.options;
     const arrival = performance.now();
     const tokens = tokenize(req.prompt);
@@ -104,9 +109,20 @@ export class SimEngine {
     }
     const hashes = o.prefixCaching ? blockHashes(tokens, o.blockSize) : [];
     let pinned: number[] = [];
+    let holdsAdapter = false;
     try {
       const admitted = performance.now();
       onStart();
+      let swapMs = 0;
+      if (adapter !== null) {
+        const placement = await this.lora.slots.acquire(adapter, signal).catch(() => {
+          throw new Aborted();
+        });
+        holdsAdapter = true;
+        this.lora.metrics.placed(adapter, placement);
+        const l = o.lora;
+        swapMs = placementMs(placement, l.swapTime, l.loadTime, l.maxLoraRank) * this.tunables.timeScale;
+      }
       // As vLLM: the last prompt token is always computed (its logits start the answer), so a
       // fully cached prompt still misses its last block.
       const match = this.cache.match(hashes.slice(0, Math.floor((promptTokens - 1) / o.blockSize)));
@@ -129,7 +145,7 @@ export class SimEngine {
       }
       const running = this.scheduler.running;
       const prefill = prefillMs(this.tunables, promptTokens - gpuTokens - offloadTokens, offloadTokens, running, o.maxNumSeqs, this.random);
-      if (prefill > 0) await sleep(prefill, signal);
+      if (prefill + swapMs > 0) await sleep(prefill + swapMs, signal);
       const out = generate(o.seed, req.prompt, maxTokens, req.ignoreEos, o.echo ? req.echoText : null);
       let first = 0;
       let last = 0;
@@ -151,6 +167,7 @@ export class SimEngine {
       m.generationHist.observe(completionTokens);
       m.success.inc({ model_name: o.servedModelNames[0] ?? o.model, finished_reason: out.finishReason });
       m.ttft.observe((first - arrival) / 1000);
+      if (adapter !== null) this.lora.metrics.firstToken(adapter, (first - arrival) / 1000);
       m.queue.observe((admitted - arrival) / 1000);
       m.prefill.observe((first - admitted) / 1000);
       m.decode.observe((end - first) / 1000);
@@ -168,6 +185,7 @@ export class SimEngine {
         },
       };
     } finally {
+      if (holdsAdapter) this.lora.slots.release(adapter as string);
       this.cache.release(pinned);
       this.scheduler.finish();
     }

@@ -2,6 +2,7 @@
 // concept exists, simulator knobs otherwise. Time flags are milliseconds.
 import { parseArgs } from 'node:util';
 import type { LatencySettings } from './latency.js';
+import { checkLoraSettings, expandLoraModules, LORA_DEFAULTS, parseLoraModule, runtimeUpdatingAllowed, type LoraSettings } from './lora/modules.js';
 
 export const FAILURE_KINDS = ['429', '500', '503', 'reset'] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
@@ -27,6 +28,9 @@ export interface EngineSimOptions extends LatencySettings {
   maxBodySize: number;
   apiKey: string | null;
   shutdownTimeout: number;
+  lora: LoraSettings;
+  /** VLLM_ALLOW_RUNTIME_LORA_UPDATING: the load and unload routes exist. */
+  loraRuntimeUpdating: boolean;
 }
 
 export const DEFAULTS: EngineSimOptions = {
@@ -35,6 +39,7 @@ export const DEFAULTS: EngineSimOptions = {
   prefixCaching: true, prefillOverhead: 5, prefillTimePerToken: 0.2, offloadTimePerToken: 0.02,
   interTokenLatency: 10, loadFactor: 1.5, jitter: 0, timeScale: 1, seed: 42, failureRate: 0,
   failureKinds: ['500'], echo: false, maxBodySize: 4 * 1024 * 1024, apiKey: null, shutdownTimeout: 5000,
+  lora: LORA_DEFAULTS, loraRuntimeUpdating: false,
 };
 
 export const USAGE = `usage: vllm-engine-sim [options]
@@ -70,6 +75,14 @@ tier, request queueing and a load-dependent latency model.
   --max-body-size BYTES             larger bodies get 413 (default 4194304)
   --api-key KEY                     require Authorization: Bearer KEY (also VLLM_API_KEY)
   --shutdown-timeout MS             on SIGTERM, how long in-flight requests may finish (default 5000)
+  --enable-lora                     serve LoRA adapters (requests name one as their model)
+  --lora-modules NAME=PATH|JSON ... adapters to serve from the start; JSON: {"name","path","base_model_name"}
+  --max-loras N                     adapters on the GPU at once (default 1)
+  --max-cpu-loras N                 adapters in the CPU cache, at least --max-loras (default: --max-loras)
+  --max-lora-rank N                 one of 1 8 16 32 64 128 256 320 512 (default 16); scales the swap time
+  --lora-swap-time MS               bringing an adapter from the CPU cache onto the GPU, at rank 16 (default 20)
+  --lora-load-time MS               reading an adapter from its path into the CPU cache (default 100)
+  VLLM_ALLOW_RUNTIME_LORA_UPDATING=True  enables POST /v1/load_lora_adapter and /v1/unload_lora_adapter
   -h, --help`;
 
 function num(name: string, text: string | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER, integer = false): number {
@@ -94,13 +107,15 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   const s = { type: 'string' } as const;
   const b = { type: 'boolean' } as const;
   const { values: v } = parseArgs({
-    args: argv, strict: true, allowPositionals: false,
+    args: expandLoraModules(argv), strict: true, allowPositionals: false,
     options: {
       host: s, port: s, model: s, 'served-model-name': s, 'instance-id': s, 'max-model-len': s, 'max-num-seqs': s,
       'max-waiting': s, 'block-size': s, 'kv-blocks': s, 'offload-blocks': s, 'enable-prefix-caching': b,
       'no-enable-prefix-caching': b, 'no-prefix-caching': b, 'prefill-overhead': s, 'prefill-time-per-token': s,
       'offload-time-per-token': s, 'inter-token-latency': s, 'load-factor': s, jitter: s, 'time-scale': s, seed: s,
-      'failure-rate': s, 'failure-kinds': s, echo: b, 'max-body-size': s, 'api-key': s, 'shutdown-timeout': s, help: { type: 'boolean', short: 'h' },
+      'failure-rate': s, 'failure-kinds': s, echo: b, 'max-body-size': s, 'api-key': s, 'shutdown-timeout': s,
+      'enable-lora': b, 'lora-modules': { type: 'string', multiple: true }, 'max-loras': s, 'max-cpu-loras': s, 'max-lora-rank': s,
+      'lora-swap-time': s, 'lora-load-time': s, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) return 'help';
@@ -133,5 +148,15 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     maxBodySize: num('max-body-size', v['max-body-size'], d.maxBodySize, 64, 1 << 30, true),
     apiKey: v['api-key'] ?? (env.VLLM_API_KEY || null),
     shutdownTimeout: num('shutdown-timeout', v['shutdown-timeout'], d.shutdownTimeout, 0, 3_600_000),
+    lora: checkLoraSettings({
+      enabled: v['enable-lora'] ?? false,
+      modules: (v['lora-modules'] ?? []).map(parseLoraModule),
+      maxLoras: num('max-loras', v['max-loras'], d.lora.maxLoras, 1, 1024, true),
+      maxCpuLoras: v['max-cpu-loras'] === undefined ? null : num('max-cpu-loras', v['max-cpu-loras'], 0, 1, 100_000, true),
+      maxLoraRank: num('max-lora-rank', v['max-lora-rank'], d.lora.maxLoraRank, 1, 512, true),
+      swapTime: num('lora-swap-time', v['lora-swap-time'], d.lora.swapTime, 0, 600_000),
+      loadTime: num('lora-load-time', v['lora-load-time'], d.lora.loadTime, 0, 600_000),
+    }),
+    loraRuntimeUpdating: runtimeUpdatingAllowed(env),
   };
 }

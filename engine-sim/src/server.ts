@@ -151,6 +151,8 @@ export class SimServer {
     }
     const routes: Record<string, string> = {
       '/v1/chat/completions': 'POST', '/v1/completions': 'POST', '/v1/models': 'GET', '/tokenize': 'POST', '/admin/config': 'GET|POST',
+      // As vLLM: the routes exist only with VLLM_ALLOW_RUNTIME_LORA_UPDATING.
+      ...(this.options.loraRuntimeUpdating ? { '/v1/load_lora_adapter': 'POST', '/v1/unload_lora_adapter': 'POST' } : {}),
     };
     const allowed = routes[path];
     if (!allowed) throw notFound(`no route ${method} ${path}`);
@@ -159,7 +161,8 @@ export class SimServer {
     if (path === '/v1/models') {
       sendJson(res, 200, {
         object: 'list',
-        data: [...this.models].map((id) => ({ id, object: 'model', created: this.created, owned_by: 'vllm', root: this.options.model, parent: null, max_model_len: this.options.maxModelLen, permission: [] })),
+        data: [...[...this.models].map((id) => ({ id, object: 'model', created: this.created, owned_by: 'vllm', root: this.options.model, parent: null, max_model_len: this.options.maxModelLen, permission: [] })),
+          ...this.engine.lora.cards(this.created)],
       });
       return;
     }
@@ -169,6 +172,12 @@ export class SimServer {
       return;
     }
     const body = parseJson(await readBody(req, this.options.maxBodySize));
+    if (path === '/v1/load_lora_adapter' || path === '/v1/unload_lora_adapter') {
+      // vLLM answers success as bare text, with no content type.
+      const text = path === '/v1/load_lora_adapter' ? this.engine.lora.load(body) : this.engine.lora.unload(body);
+      res.writeHead(200, { 'content-length': Buffer.byteLength(text) }).end(text);
+      return;
+    }
     if (path === '/tokenize') {
       const b = body as { prompt?: unknown; messages?: unknown };
       const prompt = b && typeof b === 'object' && 'messages' in b
@@ -181,11 +190,12 @@ export class SimServer {
     }
     const kind: RequestKind = path === '/v1/chat/completions' ? 'chat' : 'completion';
     const request = parseGenerationRequest(kind, body);
-    if (!this.models.has(request.model)) throw notFound(`The model \`${request.model}\` does not exist.`);
-    await this.generate(req, res, request);
+    const adapter = this.models.has(request.model) ? null : this.engine.lora.has(request.model) ? request.model : undefined;
+    if (adapter === undefined) throw notFound(`The model \`${request.model}\` does not exist.`);
+    await this.generate(req, res, request, adapter);
   }
 
-  private async generate(req: IncomingMessage, res: ServerResponse, request: GenerationRequest): Promise<void> {
+  private async generate(req: IncomingMessage, res: ServerResponse, request: GenerationRequest, adapter: string | null): Promise<void> {
     const failure = this.engine.drawFailure();
     if (failure === '429' || failure === '500' || failure === '503') {
       const status = Number(failure);
@@ -204,7 +214,7 @@ export class SimServer {
     const base = { id, object: request.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model: request.model };
     if (!request.stream) {
       const parts: string[] = [];
-      const result = await this.engine.run(request, abort.signal, () => {}, (t) => parts.push(t));
+      const result = await this.engine.run(request, abort.signal, () => {}, (t) => parts.push(t), adapter);
       sendJson(res, 200, this.fullResponse(request, id, created, parts.join(''), result));
       return;
     }
@@ -235,7 +245,7 @@ export class SimServer {
       // At time scale 0 every token is ready at once: one write instead of many.
       if (this.engine.tunables.timeScale === 0) pending.push(line);
       else res.write(line);
-    });
+    }, adapter);
     if (failure === 'reset') {
       // Too short to be cut after its first token: cut before its end.
       cut(pending.join(''));

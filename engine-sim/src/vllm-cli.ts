@@ -6,18 +6,20 @@
 // else is refused, as vLLM would refuse it.
 
 /** vLLM flags with a value that the simulator models under the same name. */
-const MODELED_WITH_VALUE = ['host', 'port', 'model', 'served-model-name', 'max-model-len', 'max-num-seqs', 'block-size', 'api-key', 'seed'];
+const MODELED_WITH_VALUE = ['host', 'port', 'model', 'served-model-name', 'max-model-len', 'max-num-seqs', 'block-size', 'api-key', 'seed',
+  'max-loras', 'max-cpu-loras', 'max-lora-rank'];
 /** vLLM switches the simulator models. */
-const MODELED_SWITCHES = ['enable-prefix-caching', 'no-enable-prefix-caching'];
+const MODELED_SWITCHES = ['enable-prefix-caching', 'no-enable-prefix-caching', 'enable-lora'];
 /** The simulator's own knobs (no vLLM equivalent), passed through by the harness's extra args. */
 const SIM_WITH_VALUE = ['instance-id', 'max-waiting', 'kv-blocks', 'offload-blocks', 'prefill-overhead', 'prefill-time-per-token', 'offload-time-per-token',
-  'inter-token-latency', 'load-factor', 'jitter', 'time-scale', 'failure-rate', 'failure-kinds', 'max-body-size', 'shutdown-timeout'];
+  'inter-token-latency', 'load-factor', 'jitter', 'time-scale', 'failure-rate', 'failure-kinds', 'max-body-size', 'shutdown-timeout',
+  'lora-swap-time', 'lora-load-time'];
 const SIM_SWITCHES = ['echo', 'no-prefix-caching'];
 /** vLLM flags with a value that change nothing a simulator has: GPUs, weights, kernels, adapters, templates, LMCache's connector. */
-export const IGNORED_WITH_VALUE = ['dtype', 'tensor-parallel-size', 'pipeline-parallel-size', 'gpu-memory-utilization', 'max-loras', 'runner', 'convert',
+export const IGNORED_WITH_VALUE = ['dtype', 'tensor-parallel-size', 'pipeline-parallel-size', 'gpu-memory-utilization', 'runner', 'convert',
   'revision', 'kv-transfer-config', 'chat-template', 'tool-call-parser', 'max-num-batched-tokens', 'kv-cache-dtype', 'quantization', 'swap-space',
   'cpu-offload-gb', 'uvicorn-log-level', 'tokenizer', 'download-dir'];
-export const IGNORED_SWITCHES = ['enable-lora', 'enable-auto-tool-choice', 'enable-chunked-prefill', 'no-enable-chunked-prefill', 'trust-remote-code',
+export const IGNORED_SWITCHES = ['enable-auto-tool-choice', 'enable-chunked-prefill', 'no-enable-chunked-prefill', 'trust-remote-code',
   'enforce-eager', 'disable-log-requests', 'disable-log-stats'];
 
 export interface Translated {
@@ -50,6 +52,13 @@ export function translateVllmArgs(argv: string[], env: NodeJS.ProcessEnv = {}): 
       return v;
     };
     if (name === 'help' || name === 'h') simArgs.push('--help');
+    else if (name === 'lora-modules') {
+      // vLLM takes one or more modules after the flag (nargs "+").
+      const modules = inline !== undefined ? [inline] : [];
+      while (inline === undefined && rest[i] !== undefined && !(rest[i] as string).startsWith('--')) modules.push(rest[i++] as string);
+      if (modules.length === 0) throw new VllmCliError('--lora-modules needs at least one name=path');
+      for (const m of modules) simArgs.push('--lora-modules', m);
+    }
     else if (MODELED_WITH_VALUE.includes(name) || SIM_WITH_VALUE.includes(name)) simArgs.push(`--${name}`, value());
     else if (MODELED_SWITCHES.includes(name) || SIM_SWITCHES.includes(name)) simArgs.push(`--${name}`);
     else if (IGNORED_WITH_VALUE.includes(name)) ignored.push(`--${name} ${value()}`);

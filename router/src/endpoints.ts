@@ -5,6 +5,7 @@
 // again; with outlier detection on, one answering 5xx several times in a row
 // is ejected for a time (as Envoy's consecutive_5xx).
 import type { ModelType } from './health-probe.js';
+import { EngineAdapters } from './lora/index.js';
 import type { EndpointView, EngineLoad } from './routing/index.js';
 import { RequestStats, type StatsSnapshot } from './request-stats.js';
 
@@ -46,6 +47,8 @@ export class Endpoint implements EndpointView {
   pod: PodRef | null = null;
   /** The engine's own model objects, by id, from its last /v1/models; null before the first answer. */
   cards: Map<string, ModelCard> | null = null;
+  /** Its LoRA adapters (from /v1/models) and which are likely in a GPU slot. */
+  readonly lora = new EngineAdapters();
   readonly stats: RequestStats;
   readonly addedAt = Date.now();
 
@@ -55,6 +58,19 @@ export class Endpoint implements EndpointView {
 
   healthy(): boolean {
     return this.ejected === null;
+  }
+
+  /** Requests for the model may come here: a base model of its discovery, or an adapter it lists now. */
+  serves(model: string): boolean {
+    return this.models.includes(model) || this.lora.served.has(model);
+  }
+
+  /** Its /v1/models was read: the cards, and its adapters exactly as listed (one gone is dropped from the discovered models too). */
+  setCards(cards: Map<string, ModelCard>): string[] {
+    this.cards = cards;
+    const { added, removed } = this.lora.fromCards(cards.values());
+    if (removed.length > 0) this.models = this.models.filter((m) => !removed.includes(m));
+    return added;
   }
 
   /** Counted only when an algorithm asks: round robin never does. */
@@ -116,7 +132,7 @@ export class Endpoint implements EndpointView {
       id: this.id, url: this.url, models: this.models, model_label: this.label, model_type: this.modelType, healthy: this.healthy(),
       ejected: this.ejected, sleeping: this.sleeping, in_flight: this.inFlight, qps: s.qps, requests_in_window: s.requests,
       ttft_ms_avg: s.avgTtftMs, latency_ms_avg: s.avgLatencyMs, consecutive_failures: this.consecutiveFailures,
-      consecutive_5xx: this.consecutive5xx, engine_load: this.engine, added_at: new Date(this.addedAt).toISOString(),
+      consecutive_5xx: this.consecutive5xx, engine_load: this.engine, lora: this.lora.snapshot(), added_at: new Date(this.addedAt).toISOString(),
       pod: this.pod ? { name: this.pod.name, namespace: this.pod.namespace, ready_since: this.pod.readySince } : null,
     };
   }
@@ -143,6 +159,8 @@ export class EndpointSet {
   private sorted: Endpoint[] = [];
   /** Every model ever served, so that "no engine now" (503) differs from "unknown model" (404). */
   readonly modelsSeen = new Set<string>();
+  /** Every name an engine listed as a LoRA adapter: one no engine lists now is unknown (404), not waiting for an engine (503). */
+  readonly adaptersSeen = new Set<string>();
   private nextId = 0;
 
   constructor(private readonly windowSeconds: number) {}
@@ -186,10 +204,15 @@ export class EndpointSet {
 
   /** Endpoints in rotation serving the model, URL-sorted, minus those already tried. */
   candidates(model: string, exclude: Set<string>): Endpoint[] {
-    return this.sorted.filter((e) => e.models.includes(model) && e.ejected === null && !e.sleeping && !exclude.has(e.url));
+    return this.sorted.filter((e) => e.serves(model) && e.ejected === null && !e.sleeping && !exclude.has(e.url));
   }
 
   models(): string[] {
-    return [...new Set(this.sorted.flatMap((e) => e.models))].sort();
+    return [...new Set(this.sorted.flatMap((e) => [...e.models, ...e.lora.served.keys()]))].sort();
+  }
+
+  /** Whether a missing model is an adapter (404 when no engine lists it) rather than a base model (503). */
+  isAdapter(model: string): boolean {
+    return this.adaptersSeen.has(model);
   }
 }

@@ -1,12 +1,14 @@
 // Background work on the engines: every --engine-stats-interval, scrape each
 // one's /metrics (for least-loaded and prefix-aware routing, and /engines) and
-// /v1/models (their model objects, for the router's /v1/models); bring
+// /v1/models (their model objects and LoRA adapters, for routing and the
+// router's /v1/models); bring
 // ejected ones back once they pass a check (or, after an outlier ejection,
 // once its time is over); and with --static-backend-health-checks, check the
 // ones in rotation every --static-backend-health-check-interval.
 import { request } from 'undici';
 import type { Endpoint, EndpointSet, ModelCard } from './endpoints.js';
 import { probe } from './health-probe.js';
+import { parseLoraInfo } from './lora/index.js';
 import type { Level } from './logger.js';
 
 const SCRAPE_TIMEOUT_MS = 2000;
@@ -102,9 +104,13 @@ export class EngineWatch {
   /** Reads one engine's load and model objects; a failed read keeps the previous values. */
   async scrape(e: Endpoint): Promise<void> {
     const [metrics, models] = await Promise.all([get(`${e.url}/metrics`, this.engineAuth, SCRAPE_TIMEOUT_MS), get(`${e.url}/v1/models`, this.engineAuth, SCRAPE_TIMEOUT_MS)]);
-    if (metrics !== null) e.engine = parseEngineLoad(metrics);
     const cards = models === null ? null : parseModelCards(models);
-    if (cards !== null) e.cards = cards;
+    if (cards !== null) for (const a of e.setCards(cards)) this.endpoints.adaptersSeen.add(a);
+    if (metrics !== null) {
+      e.engine = parseEngineLoad(metrics);
+      const lora = parseLoraInfo(metrics);
+      if (lora !== null) e.lora.fromMetrics(lora);
+    }
   }
 
   private check(e: Endpoint, timeoutMs: number): Promise<boolean> {

@@ -34,6 +34,8 @@ export interface RouterOptions {
   prefixMinMatchLength: number;
   /** prefixaware: the cost of one request of load against a full hit on the prompt's uncached part; 0 = longest match wins. */
   prefixLoadWeight: number;
+  /** Prefer engines where a request's LoRA adapter is likely in a GPU slot already. */
+  loraAffinity: boolean;
   engineStatsInterval: number;
   requestStatsWindow: number;
   maxInstanceFailoverRerouteAttempts: number;
@@ -80,6 +82,7 @@ ${K8S_USAGE}
   --session-key NAME                            header or body field naming the session (default x-user-id)
   --prefix-min-match-length N                   prefix matches shorter than N characters count as cold (default 0)
   --prefix-load-weight W                        prefixaware: cost of a request of load against a full cache hit (default 0.5; 0 = longest match wins)
+  --lora-affinity                               adapter requests prefer engines whose GPU slots likely hold the adapter (off by default)
   --engine-stats-interval S                     scrape each engine's /metrics and /v1/models every S seconds (default 30)
   --request-stats-window S                      window of per-engine QPS and latency (default 60)
   --max-instance-failover-reroute-attempts N    retries on another engine when a connection fails (default 1)
@@ -197,7 +200,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       host: s, port: s, 'root-path': s, 'service-discovery': s, 'static-backends': s, 'static-models': s, 'static-aliases': s,
       'static-model-types': s, 'static-model-labels': s, 'static-backend-health-checks': b, 'static-backend-health-check-interval': s,
       'static-backend-health-check-timeout-seconds': s, 'routing-logic': s, 'session-key': s, 'prefix-min-match-length': s, 'prefix-load-weight': s,
-      'engine-stats-interval': s, 'request-stats-window': s, 'max-instance-failover-reroute-attempts': s,
+      'lora-affinity': b, 'engine-stats-interval': s, 'request-stats-window': s, 'max-instance-failover-reroute-attempts': s,
       'max-body-size': s, 'max-concurrency': s, 'max-connections': s, 'request-timeout': s, 'client-request-timeout': s,
       'stream-idle-timeout': s, 'drain-timeout': s, 'outlier-consecutive-5xx': s, 'outlier-ejection-time': s, 'api-key': s,
       'dynamic-config-json': s, 'dynamic-config-yaml': s, 'log-format': s, 'log-level': s, version: b, help: { type: 'boolean', short: 'h' },
@@ -239,6 +242,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     sessionKey: v['session-key'] ?? 'x-user-id',
     prefixMinMatchLength: int('prefix-min-match-length', v['prefix-min-match-length'], 0, 0),
     prefixLoadWeight: weight('prefix-load-weight', v['prefix-load-weight'], PREFIX_DEFAULTS.loadWeight),
+    loraAffinity: v['lora-affinity'] ?? false,
     engineStatsInterval: int('engine-stats-interval', v['engine-stats-interval'], 30, 1),
     requestStatsWindow: int('request-stats-window', v['request-stats-window'], 60, 1),
     maxInstanceFailoverRerouteAttempts: int('max-instance-failover-reroute-attempts', v['max-instance-failover-reroute-attempts'], 1, 0),

@@ -138,7 +138,7 @@ export class ProxiedRequest implements EngineHandler, Expiring {
     if (candidates.length === 0 || this.attempts > ctx.failoverAttempts) {
       if (this.tried.size > 0) return this.giveUp();
       if (spec.pinned !== null) return this.end(errors.badRequest(`no engine with id ${spec.pinned}; /engines lists them`, 'id'));
-      if (ctx.endpoints.modelsSeen.has(model)) return this.end(errors.unavailable(`no engine serving ${model} is available now; retry later`));
+      if (ctx.endpoints.modelsSeen.has(model) && !ctx.endpoints.isAdapter(model)) return this.end(errors.unavailable(`no engine serving ${model} is available now; retry later`));
       return this.end(errors.notFound(`The model \`${spec.requested}\` does not exist.`));
     }
     const endpoint = candidates.length === 1 && spec.pinned !== null ? (candidates[0] as Endpoint) : ctx.choose(candidates, spec.routed);

@@ -22,6 +22,7 @@ import { RouterMetrics } from './metrics.js';
 import type { RouterOptions } from './options.js';
 import { ProxiedRequest, type ForwardContext, type ForwardSpec } from './proxied-request.js';
 import { isMultipart, parseForm, parseJsonBody, promptOf } from './request-body.js';
+import { LORA_ADMIN_ROUTES, preferResident } from './lora/index.js';
 import { createAlgorithm, type RoutedRequest, type RoutingAlgorithm, type RoutingLogic } from './routing/index.js';
 
 export const VERSION = '0.1.0';
@@ -35,7 +36,9 @@ const PROXIED: Record<string, 'POST' | 'GET'> = {
 /** Every POST under these is proxied too (speech, transcriptions, translations; generations, edits, …). */
 const PROXIED_PREFIXES = ['/v1/audio/', '/v1/images/'];
 /** Engine administration, sent to the engine named by ?id= (production-stack's sleep mode routes). */
-const ADMIN: Record<string, 'POST' | 'GET'> = { '/sleep': 'POST', '/wake_up': 'POST', '/is_sleeping': 'GET' };
+const ADMIN: Record<string, 'POST' | 'GET'> = {
+  '/sleep': 'POST', '/wake_up': 'POST', '/is_sleeping': 'GET', ...Object.fromEntries(LORA_ADMIN_ROUTES.map((r) => [r, 'POST' as const])),
+};
 const JSON_HEADERS = ['content-type', 'application/json'];
 const KEEP_ALIVE_MS = 65_000;
 /** How long a connection closed after an error answer may linger, so the client reads the answer before the close. */
@@ -274,7 +277,31 @@ export class RouterServer implements ForwardContext {
   }
 
   choose(candidates: Endpoint[], request: RoutedRequest): Endpoint {
-    return this.algorithm.choose(candidates, request) as Endpoint;
+    const adapter = candidates[0]?.lora.served.has(request.model) ? request.model : null;
+    if (adapter === null) return this.algorithm.choose(candidates, request) as Endpoint;
+    const among = this.options.loraAffinity ? preferResident(candidates, (e) => e.lora.resident(adapter)) : candidates;
+    const chosen = this.algorithm.choose(among, request) as Endpoint;
+    chosen.lora.routed(adapter);
+    return chosen;
+  }
+
+  /** A load or unload through this router succeeded: the engine's adapters change now, and its models are read again. */
+  private adapterChanged(endpoint: Endpoint, path: string, payload: Buffer | null): void {
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(payload?.toString('utf8') ?? '{}') as Record<string, unknown>;
+    } catch {
+      // The engine accepted it; the re-read below says what changed.
+    }
+    const name = typeof body.lora_name === 'string' ? body.lora_name : '';
+    if (name !== '' && path.startsWith('/v1/load_lora_adapter')) {
+      endpoint.lora.loaded(name, endpoint.models[0] ?? '');
+      this.endpoints.adaptersSeen.add(name);
+    } else if (name !== '') {
+      endpoint.lora.unloaded(name);
+      endpoint.models = endpoint.models.filter((m) => m !== name);
+    }
+    void this.watch.scrape(endpoint);
   }
 
   /** production-stack's decision line (its e2e routing test reads it), written before the request is forwarded. */
@@ -374,6 +401,10 @@ export class RouterServer implements ForwardContext {
       for (const m of e.models) {
         if (!byId.has(m)) byId.set(m, e.cards?.get(m) ?? { id: m, object: 'model', created, owned_by: 'vllm', root: null, parent: null });
       }
+      // Each adapter once, with its parent, however many engines hold it.
+      for (const [m, parent] of e.lora.served) {
+        if (!byId.has(m)) byId.set(m, e.cards?.get(m) ?? { id: m, object: 'model', created, owned_by: 'vllm', root: null, parent });
+      }
     }
     for (const [alias, target] of Object.entries(this.aliases)) {
       const card = byId.get(target);
@@ -388,11 +419,14 @@ export class RouterServer implements ForwardContext {
     if (target.admin) {
       if (target.pinned === null) throw errors.badRequest(`${target.path} needs the engine's id as ?id= (see /engines)`, 'id');
       const sleeping = target.path === '/sleep' ? true : target.path === '/wake_up' ? false : null;
+      const lora = (LORA_ADMIN_ROUTES as readonly string[]).includes(target.path);
       return this.start(res, {
         method: target.path === '/is_sleeping' ? 'GET' : 'POST', path: target.enginePath, payload: raw && raw.length > 0 ? raw : null,
         headers: this.engineHeaders(requestId, headers, raw && raw.length > 0 ? headers.contentType ?? 'application/json' : null),
         requestId, requested: '', routed: { model: '', sessionId: null, prompt: '' }, arrival, pinned: target.pinned,
-        answered: sleeping === null ? undefined : (endpoint, status) => {
+        answered: lora ? (endpoint, status) => {
+          if (status >= 200 && status < 300) this.adapterChanged(endpoint, target.path, raw);
+        } : sleeping === null ? undefined : (endpoint, status) => {
           if (status >= 200 && status < 300) endpoint.sleeping = sleeping;
         },
       });
@@ -427,7 +461,7 @@ export class RouterServer implements ForwardContext {
     if (this.inFlight >= this.options.maxConcurrency) throw errors.tooMany(this.options.maxConcurrency);
     const model = this.aliases[requested] ?? requested;
     // Only names the router knows become metric labels: invented ones would make a series each.
-    if (this.endpoints.modelsSeen.has(model)) this.metrics.countIncoming(requested);
+    if (this.endpoints.modelsSeen.has(model) || this.endpoints.isAdapter(model)) this.metrics.countIncoming(requested);
     this.start(res, {
       method: payload === null ? 'GET' : 'POST', path: target.enginePath, payload,
       headers: this.engineHeaders(requestId, headers, contentType),

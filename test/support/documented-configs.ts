@@ -6,6 +6,7 @@ export const DOCUMENTED = [
   'vllm-local+ab', 'vllm-local+lmcache', 'vllm-local+ab-lmcache', 'vllm-local+ab-router', 'vllm-local+ab+lmcache',
   'vllm+ab', 'vllm+gpu', 'vllm+ab-lmcache', 'vllm+serving', 'vllm-production-stack-cpu+gpu', 'vllm-existing-cluster+ab-router',
   'vllm+sim', 'vllm+sim+autoscaling', 'vllm-production-stack-cpu+sim+ab', 'vllm-production-stack-gpu+ab',
+  'vllm-local+lora', 'vllm-local+ab-lora-affinity', 'vllm+sim+lora',
 ];
 
 /** The documented configurations of the local target: what a fresh clone runs with `make vllm`. */

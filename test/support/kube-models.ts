@@ -4,7 +4,29 @@
 // manifest can never pass unchecked. Each kind's model is loaded on first use:
 // a whole API group costs seconds to import.
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { parse } from 'yaml';
+import { referenceChartDir } from './reference.js';
+
 type Model = new (data: object) => { validate(): void };
+
+/** The chart's own custom resources, checked against the openAPIV3Schema of its CRD (crds/ of the reference chart). */
+const CHART_CRDS: Record<string, string> = { 'production-stack.vllm.ai/v1alpha1/LoraAdapter': 'crd-lora-adapter.yaml' };
+
+function crdModel(file: string, kind: string): Model {
+  const dir = referenceChartDir();
+  if (dir === null) throw new Error(`no reference chart beside the project to read crds/${file} from`);
+  const crd = parse(readFileSync(join(dir, 'crds', file), 'utf8')) as { spec: { versions: { schema: { openAPIV3Schema: object } }[] } };
+  const check = new Ajv({ strict: false, allErrors: true }).compile(crd.spec.versions[0]?.schema.openAPIV3Schema ?? {});
+  return class {
+    constructor(private readonly data: object) {}
+    validate(): void {
+      if (!check(this.data)) throw new Error(`${kind}: ${check.errors?.map((e) => `${e.instancePath} ${e.message}`).join('; ')}`);
+    }
+  };
+}
 
 const PACKAGES: Record<string, string> = {
   v1: 'kubernetes-models/v1',
@@ -29,6 +51,11 @@ const models = new Map<string, Promise<Model>>();
 function model(apiVersion: string, kind: string): Promise<Model> {
   const key = `${apiVersion}/${kind}`;
   let m = models.get(key);
+  const crd = CHART_CRDS[key];
+  if (!m && crd) {
+    m = Promise.resolve().then(() => crdModel(crd, kind));
+    models.set(key, m);
+  }
   if (!m) {
     const pkg = PACKAGES[apiVersion];
     if (!pkg || !/^[A-Za-z]+$/.test(kind)) return Promise.reject(new Error(`no schema model for ${apiVersion} ${kind}; add its group to test/support/kube-models.ts`));

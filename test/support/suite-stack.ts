@@ -28,6 +28,8 @@ export interface StackOptions {
   maxConcurrency?: number;
   /** The router's --outlier-consecutive-5xx; default 0 (off), the router's own default. */
   outlier5xx?: number;
+  /** LoRA adapters (CONFIG_VLLM_LORA_ADAPTERS), runtime updating on; absent: LoRA off. */
+  loraAdapters?: string;
 }
 
 export interface TestStack {
@@ -53,6 +55,7 @@ export async function testStack(o: StackOptions = {}): Promise<TestStack> {
     vllm_router_session_key: 'x-user-id', vllm_router_engine_stats_interval: 1, vllm_router_request_stats_window: 60,
     vllm_router_request_timeout: o.requestTimeout ?? 3, vllm_router_max_concurrency: o.maxConcurrency ?? 64, vllm_router_outlier_consecutive_5xx: o.outlier5xx ?? 0,
     vllm_observability_enabled: false, vllm_autoscaling_enabled: true, vllm_autoscaling_max_replicas: maxReplicas,
+    ...(o.loraAdapters ? { vllm_lora_enabled: true, vllm_lora_adapters: o.loraAdapters, vllm_lora_max_loras: 1, vllm_lora_runtime_updating: true, vllm_sim_lora_swap_time_ms: 5 } : {}),
   };
   const spec = localStackSpec(vars, {
     name: 'vllm-baseline', role: 'baseline', host: null, workDir: join(dir, 'work'), stateDir: join(dir, 'state'), routerPort: base, enginePortBase: base + 1, prometheusPort: 0,

@@ -10,6 +10,8 @@ import { assertValid } from '../results/schemas.js';
 import type { StackHandle } from '../stack/stack-handle.js';
 import { ClientLoad, type ClientCpu } from './client-load.js';
 import { counterDeltas, readCounters, total, type EngineCounters } from './engine-counters.js';
+import { loraFigures, readLoraCounters, type LoraFigures } from './lora-counters.js';
+import { runLoraMix } from './lora-mix.js';
 import { runMultiRoundQa } from './multi-round-qa.js';
 import { ProgressReporter } from './progress.js';
 import { succeeded, type RequestSample } from './sample.js';
@@ -60,6 +62,8 @@ export interface BenchResult extends BenchSummary {
   client: ClientCpu;
   warnings: string[];
   samples_file: string;
+  /** The adapter workload: per-adapter requests, swap-ins and TTFT from the engines' counters (null where they export none). */
+  lora?: LoraFigures | null;
 }
 
 /** Gap left between two workloads' slots, for the counters to be read and the next to start. */
@@ -71,6 +75,7 @@ interface WorkloadRun {
   client: ClientCpu;
   warnings: string[];
   startedAt: Date;
+  lora: LoraFigures | null;
 }
 
 function vllmDate(d: Date): string {
@@ -84,6 +89,7 @@ async function runOnce(input: BenchmarkInput, spec: WorkloadSpec, repeat: number
   const { settings, stack } = input;
   const engines = (await stack.engines()).filter((e) => e.running);
   const before = await readCounters(engines);
+  const loraBefore = spec.name === 'lora' ? await readLoraCounters(engines) : null;
   const drain = drainMs(settings.durationS);
   const timeout = settings.durationS * 1000 + drain;
   const client = new StreamClient(stack.routerUrl, { apiKey: input.apiKey, headersTimeoutMs: timeout, bodyTimeoutMs: timeout });
@@ -108,7 +114,7 @@ async function runOnce(input: BenchmarkInput, spec: WorkloadSpec, repeat: number
     lag: (ms) => load.lag(ms),
   };
   progress.begin(spec.name, repeat);
-  const driver = spec.name === 'multi_round_qa' ? runMultiRoundQa(ctx, spec.params) : runServing(ctx, spec.params);
+  const driver = spec.name === 'multi_round_qa' ? runMultiRoundQa(ctx, spec.params) : spec.name === 'lora' ? runLoraMix(ctx, spec.params) : runServing(ctx, spec.params);
   const sendingEnds = setTimeout(() => progress.phase('draining'), settings.durationS * 1000);
   // Requests still running when the drain time is up are cancelled, so a hung engine cannot hang the benchmark.
   const drained = setTimeout(() => client.cancelAll(), settings.durationS * 1000 + drain);
@@ -122,7 +128,8 @@ async function runOnce(input: BenchmarkInput, spec: WorkloadSpec, repeat: number
   }
   const { cpu, warnings } = load.finish();
   const after = await readCounters(engines);
-  return { samples, counters: counterDeltas(engines, before, after), client: cpu, warnings, startedAt };
+  const lora = spec.name === 'lora' ? loraFigures(loraBefore, await readLoraCounters(engines), spec.params.adapters) : null;
+  return { samples, counters: counterDeltas(engines, before, after), client: cpu, warnings, startedAt, lora };
 }
 
 function sumCounters(runs: WorkloadRun[]): EngineCounters[] {
@@ -140,6 +147,24 @@ function sumCounters(runs: WorkloadRun[]): EngineCounters[] {
     }
   }
   return [...byId.values()];
+}
+
+/** Per-adapter figures over repeats: counts add up, mean TTFTs weighted by requests. */
+function sumLora(runs: WorkloadRun[]): LoraFigures | null {
+  const known = runs.map((r) => r.lora);
+  if (known.some((l) => l === null)) return null;
+  const adapters: LoraFigures['adapters'] = {};
+  for (const l of known as LoraFigures[]) {
+    for (const [name, f] of Object.entries(l.adapters)) {
+      const s = adapters[name] ?? { requests: 0, swaps: 0, mean_ttft_ms: null };
+      const total = s.requests + f.requests;
+      const mean = f.mean_ttft_ms === null ? s.mean_ttft_ms : s.mean_ttft_ms === null ? f.mean_ttft_ms : (s.mean_ttft_ms * s.requests + f.mean_ttft_ms * f.requests) / total;
+      adapters[name] = { requests: total, swaps: s.swaps + f.swaps, mean_ttft_ms: mean === null ? null : Math.round(mean * 1000) / 1000 };
+    }
+  }
+  const swaps = Object.values(adapters).reduce((a, f) => a + f.swaps, 0);
+  const requests = Object.values(adapters).reduce((a, f) => a + f.requests, 0);
+  return { adapters, swaps_total: swaps, swap_rate: requests > 0 ? Math.round((swaps / requests) * 1e4) / 1e4 : null };
 }
 
 function result(input: BenchmarkInput, spec: WorkloadSpec, runs: WorkloadRun[]): BenchResult {
@@ -162,6 +187,9 @@ function result(input: BenchmarkInput, spec: WorkloadSpec, runs: WorkloadRun[]):
   if (spec.name === 'multi_round_qa') {
     const p = spec.params;
     Object.assign(params, { users: p.users, rounds: p.rounds, system_prompt_len: p.systemPromptLen, history_len: p.historyLen, answer_len: p.answerLen, qps: p.qps });
+  } else if (spec.name === 'lora') {
+    const p = spec.params;
+    Object.assign(params, { input_len: p.inputLen, output_len: p.outputLen, request_rate: p.requestRate, base_share: p.baseShare, adapters: p.adapters.length });
   } else {
     const p = spec.params;
     Object.assign(params, { input_len: p.inputLen, output_len: p.outputLen });
@@ -189,6 +217,7 @@ function result(input: BenchmarkInput, spec: WorkloadSpec, runs: WorkloadRun[]):
     },
     warnings,
     samples_file: `${spec.name}.samples.jsonl`,
+    ...(spec.name === 'lora' ? { lora: sumLora(runs) } : {}),
   };
 }
 

@@ -2,13 +2,15 @@
 // CONFIG_VLLM_BENCHMARK_* option is read here and nowhere else.
 import type { ExtraVars } from '../config/index.js';
 import { longestRequest, type QaParams } from './multi-round-qa.js';
+import { parseLoraAdapters } from '../config/lora.js';
+import { LORA_MIX_SHAPE, type LoraMixParams } from './lora-mix.js';
 import type { ServingParams } from './serving.js';
 import type { Slo } from './summary.js';
 
-export type WorkloadName = 'multi_round_qa' | 'serving';
-export const WORKLOADS: readonly WorkloadName[] = ['multi_round_qa', 'serving'];
+export type WorkloadName = 'multi_round_qa' | 'serving' | 'lora';
+export const WORKLOADS: readonly WorkloadName[] = ['multi_round_qa', 'serving', 'lora'];
 
-export type WorkloadSpec = { name: 'multi_round_qa'; params: QaParams } | { name: 'serving'; params: ServingParams };
+export type WorkloadSpec = { name: 'multi_round_qa'; params: QaParams } | { name: 'serving'; params: ServingParams } | { name: 'lora'; params: LoraMixParams };
 
 export interface BenchSettings {
   durationS: number;
@@ -18,7 +20,9 @@ export interface BenchSettings {
   slo: Slo;
 }
 
-export type BenchConfigVars = Pick<ExtraVars, `vllm_benchmark_${string}` & keyof ExtraVars>;
+export type BenchConfigVars = Pick<ExtraVars, `vllm_benchmark_${string}` & keyof ExtraVars>
+  // The adapter workload asks for the configured adapters.
+  & Partial<Pick<ExtraVars, 'vllm_lora_enabled' | 'vllm_lora_adapters'>>;
 
 function need<K extends keyof BenchConfigVars>(v: BenchConfigVars, key: K): NonNullable<BenchConfigVars[K]> {
   const value = v[key];
@@ -52,7 +56,16 @@ export function benchSettings(v: BenchConfigVars): BenchSettings {
       },
     });
   }
-  if (workloads.length === 0) throw new Error('no benchmark workload is selected; set CONFIG_VLLM_BENCHMARK_MULTI_ROUND_QA or CONFIG_VLLM_BENCHMARK_SERVING');
+  if (v.vllm_benchmark_lora && v.vllm_lora_enabled) {
+    workloads.push({
+      name: 'lora',
+      params: {
+        adapters: parseLoraAdapters(v.vllm_lora_adapters ?? '').map((a) => a.name),
+        requestRate: need(v, 'vllm_benchmark_lora_request_rate'), baseShare: need(v, 'vllm_benchmark_lora_base_pct') / 100, ...LORA_MIX_SHAPE,
+      },
+    });
+  }
+  if (workloads.length === 0) throw new Error('no benchmark workload is selected; set CONFIG_VLLM_BENCHMARK_MULTI_ROUND_QA, CONFIG_VLLM_BENCHMARK_SERVING or CONFIG_VLLM_BENCHMARK_LORA');
   return {
     durationS: need(v, 'vllm_benchmark_duration'),
     warmupRequests: need(v, 'vllm_benchmark_warmup_requests'),
@@ -76,7 +89,7 @@ export function estimatedTokens(words: number, messages: number): number {
 export function benchProblems(v: BenchConfigVars & Pick<ExtraVars, 'vllm_max_model_len'>): { symbol: string; value: unknown; message: string }[] {
   if (!v.vllm_benchmark_enabled) return [];
   const problems: { symbol: string; value: unknown; message: string }[] = [];
-  if (!v.vllm_benchmark_multi_round_qa && !v.vllm_benchmark_serving) {
+  if (!v.vllm_benchmark_multi_round_qa && !v.vllm_benchmark_serving && !(v.vllm_benchmark_lora && v.vllm_lora_enabled)) {
     problems.push({ symbol: 'VLLM_BENCHMARK_MULTI_ROUND_QA', value: false, message: 'no benchmark workload is selected; set it or CONFIG_VLLM_BENCHMARK_SERVING (or turn CONFIG_VLLM_BENCHMARK_ENABLED off)' });
   }
   let settings: BenchSettings;
@@ -92,7 +105,7 @@ export function benchProblems(v: BenchConfigVars & Pick<ExtraVars, 'vllm_max_mod
       if (tokens > v.vllm_max_model_len) {
         problems.push({ symbol: 'VLLM_BENCHMARK_HISTORY_LEN', value: v.vllm_benchmark_history_len, message: `the last round's prompt and answer come to about ${tokens} tokens (system prompt + context + ${w.params.rounds} questions and answers), more than CONFIG_VLLM_MAX_MODEL_LEN=${v.vllm_max_model_len}; shorten the system prompt, context, answers or rounds` });
       }
-    } else {
+    } else if (w.name === 'serving') {
       const tokens = estimatedTokens(w.params.inputLen, 1) + w.params.outputLen;
       if (tokens > v.vllm_max_model_len) {
         problems.push({ symbol: 'VLLM_BENCHMARK_SERVING_INPUT_LEN', value: w.params.inputLen, message: `prompt and output come to about ${tokens} tokens, more than CONFIG_VLLM_MAX_MODEL_LEN=${v.vllm_max_model_len}; shorten them` });

@@ -62,6 +62,12 @@ export interface ExtraVars {
   vllm_lmcache_cpu_buffer_size?: number;
   vllm_sim_offload_time_per_token_us?: number;
   vllm_lmcache_disk_buffer_size?: string;
+  vllm_lora_enabled: boolean;
+  vllm_lora_adapters?: string;
+  vllm_lora_max_loras?: number;
+  vllm_lora_runtime_updating: boolean;
+  vllm_sim_lora_swap_time_ms?: number;
+  vllm_router_lora_affinity: boolean;
   vllm_router_enabled: boolean;
   vllm_router_impl_builtin: boolean;
   vllm_router_impl_production_stack: boolean;
@@ -96,6 +102,7 @@ export interface ExtraVars {
   vllm_test_routing: boolean;
   vllm_test_scaling: boolean;
   vllm_test_lmcache: boolean;
+  vllm_test_lora: boolean;
   vllm_test_faults: boolean;
   vllm_test_load_rate: number;
   vllm_test_case_seconds: number;
@@ -117,6 +124,9 @@ export interface ExtraVars {
   vllm_benchmark_serving_max_concurrency?: number;
   vllm_benchmark_serving_input_len?: number;
   vllm_benchmark_serving_output_len?: number;
+  vllm_benchmark_lora?: boolean;
+  vllm_benchmark_lora_request_rate?: number;
+  vllm_benchmark_lora_base_pct?: number;
   vllm_benchmark_slo_ttft_ms?: number;
   vllm_benchmark_slo_tpot_ms?: number;
   vllm_benchmark_slo_e2el_ms?: number;
@@ -137,6 +147,7 @@ export interface ExtraVars {
   vllm_dev_lmcache_on: boolean;
   vllm_dev_lmcache_off: boolean;
   vllm_dev_lmcache_enabled?: string;
+  vllm_dev_lora_affinity: boolean;
   vllm_dev_extra_engine_args?: string;
   vllm_ab_max_ttft_regression_pct: number;
   vllm_ab_max_itl_regression_pct: number;

@@ -25,6 +25,8 @@ export interface NodeConfig {
   routingLogic: RoutingLogic;
   engineImageTag: string;
   lmcacheEnabled: boolean;
+  /** The router prefers engines whose GPU slots likely hold a request's LoRA adapter (--lora-affinity). */
+  loraAffinity: boolean;
   extraEngineArgs: string[];
   /** The dev overrides that differ from baseline, by variable name, for the inventory. */
   overrides: Record<string, string | boolean | string[]>;
@@ -49,6 +51,7 @@ export function nodeConfigs(v: ExtraVars, topdir: string): NodeConfig[] {
       routingLogic: v.vllm_routing_logic ?? 'roundrobin',
       engineImageTag: v.vllm_engine_image_tag ?? '',
       lmcacheEnabled: v.vllm_lmcache_enabled,
+      loraAffinity: v.vllm_router_lora_affinity,
       extraEngineArgs: [] as string[],
     };
     const overrides: NodeConfig['overrides'] = {};
@@ -57,6 +60,7 @@ export function nodeConfigs(v: ExtraVars, topdir: string): NodeConfig[] {
       if (v.vllm_dev_routing_logic) overrides.routing_logic = base.routingLogic = v.vllm_dev_routing_logic;
       if (v.vllm_dev_engine_image_tag) overrides.engine_image_tag = base.engineImageTag = v.vllm_dev_engine_image_tag;
       if (v.vllm_dev_lmcache_enabled) overrides.lmcache_enabled = base.lmcacheEnabled = v.vllm_dev_lmcache_enabled === 'y';
+      if (v.vllm_dev_lora_affinity) overrides.lora_affinity = base.loraAffinity = true;
       if (v.vllm_dev_extra_engine_args) overrides.extra_engine_args = base.extraEngineArgs = splitArgs(v.vllm_dev_extra_engine_args);
     }
     return {

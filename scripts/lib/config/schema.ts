@@ -22,6 +22,7 @@ const PATTERNS: Record<string, string> = {
   vllm_declared_hosts: '^$|^[A-Za-z0-9.-]+(,[A-Za-z0-9.-]+)?$',
   vllm_router_session_key: '^[A-Za-z0-9_-]+$',
   vllm_model_url: '^\\S+$',
+  vllm_lora_adapters: '^\\s*[A-Za-z0-9][A-Za-z0-9._-]*=[^\\s:=]+(:[0-9]+)?(\\s+[A-Za-z0-9][A-Za-z0-9._-]*=[^\\s:=]+(:[0-9]+)?)*\\s*$',
 };
 
 export function buildSchema(tree: Map<string, KconfigSymbol>): Record<string, unknown> {

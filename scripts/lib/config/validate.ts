@@ -1,6 +1,7 @@
 // Everything wrong with a set of extra vars, each problem naming its CONFIG_
 // symbol, the value given and what is allowed: the schema first (types,
 // ranges, enums, patterns), then the rules that span several options.
+import { parseLoraAdapters } from './lora.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { benchProblems } from '../bench/settings.js';
 import { K8S_QUANTITY_HELP } from './choices.js';
@@ -53,6 +54,22 @@ function crossField(v: ExtraVars, topdir: string): ConfigProblem[] {
   const nodes = v.vllm_baseline_and_dev ? 2 : 1;
   if (hosts.length > 0 && hosts.length !== nodes) {
     problems.push({ symbol: 'VLLM_DECLARED_HOSTS', value: v.vllm_declared_hosts, message: `names ${hosts.length} host(s) for ${nodes} node(s); allowed: ${nodes === 2 ? 'baseline,dev' : 'one host'}` });
+  }
+  if (v.vllm_lora_enabled) {
+    try {
+      parseLoraAdapters(v.vllm_lora_adapters ?? '');
+    } catch (err) {
+      problems.push({ symbol: 'VLLM_LORA_ADAPTERS', value: v.vllm_lora_adapters, message: (err as Error).message.replace(/^CONFIG_VLLM_LORA_ADAPTERS:? ?/, '') });
+    }
+    for (const n of nodeConfigs(v, topdir)) {
+      if (n.loraAffinity && n.routerImpl !== 'builtin') {
+        const symbol = n.role === 'dev' && v.vllm_dev_lora_affinity ? 'VLLM_DEV_LORA_AFFINITY' : 'VLLM_ROUTER_LORA_AFFINITY';
+        problems.push({ symbol, value: true, message: `asks ${n.name}'s router for adapter affinity, but it runs the production-stack router, which has none; use this project's router there, or turn affinity off` });
+      }
+    }
+    if (v.vllm_target !== 'local' && !v.vllm_lora_runtime_updating) {
+      problems.push({ symbol: 'VLLM_LORA_RUNTIME_UPDATING', value: false, message: "is off, but on Kubernetes the chart's LoRA controller loads the adapters through the engines' runtime routes; turn it on, or LoRA off" });
+    }
   }
   problems.push(...benchProblems(v));
   if (problems.length > 0) return problems;

@@ -3,6 +3,7 @@
 // here and nowhere else. Secrets are never values: the deploy creates them as
 // Kubernetes Secrets and the values only name them.
 import type { ExtraVars, NodeConfig } from '../config/index.js';
+import { adapterEngineCount, loraPlan, type LoraPlan } from '../config/lora.js';
 import { quantityGb, simModelFlags, type StackConfigVars } from '../stack/spec-from-config.js';
 import { releaseNames, type ReleaseNames } from './names.js';
 
@@ -12,7 +13,8 @@ export type HelmConfigVars = StackConfigVars & Pick<ExtraVars,
   | 'vllm_router_tag' | 'vllm_autoscaling_min_replicas' | 'vllm_autoscaling_waiting_threshold' | 'vllm_lmcache_enabled'
   | 'vllm_router_request_timeout' | 'vllm_router_max_concurrency'>;
 
-export type HelmNode = Pick<NodeConfig, 'name' | 'role' | 'routerImpl' | 'routingLogic' | 'engineImageTag' | 'lmcacheEnabled' | 'extraEngineArgs' | 'overrides'>;
+export type HelmNode = Pick<NodeConfig, 'name' | 'role' | 'routerImpl' | 'routingLogic' | 'engineImageTag' | 'lmcacheEnabled' | 'extraEngineArgs' | 'overrides'>
+  & Partial<Pick<NodeConfig, 'loraAffinity'>>;
 
 /** Which secrets exist (their values never reach this module). */
 export interface SecretPresence {
@@ -56,10 +58,13 @@ function vllmConfig(v: HelmConfigVars, node: HelmNode): Values {
     ...(v.vllm_engine === 'sim' ? simModelFlags(v, node) : []),
     ...node.extraEngineArgs,
   ];
+  const lora = loraPlan(v);
   const common: Values = {
     enablePrefixCaching: v.vllm_enable_prefix_caching,
     maxModelLen: v.vllm_max_model_len,
     maxNumSeqs: v.vllm_max_num_seqs,
+    // The chart renders --max_loras; --enable-lora comes from modelSpec.enableLoRA.
+    ...(lora ? { maxLoras: lora.maxLoras } : {}),
   };
   if (v.vllm_engine === 'vllm') {
     Object.assign(common, {
@@ -73,10 +78,28 @@ function vllmConfig(v: HelmConfigVars, node: HelmNode): Values {
 }
 
 function engineEnv(v: HelmConfigVars): { name: string; value: string }[] {
+  // The chart's LoRA controller loads adapters through the engines' runtime routes.
+  const lora = v.vllm_lora_enabled && v.vllm_lora_runtime_updating ? [{ name: 'VLLM_ALLOW_RUNTIME_LORA_UPDATING', value: 'True' }] : [];
   // vLLM's CPU backend sizes its KV cache from VLLM_CPU_KVCACHE_SPACE (GiB): a quarter of the pod's memory.
-  if (v.vllm_engine !== 'vllm' || !v.vllm_use_cpu_inference) return [];
+  if (v.vllm_engine !== 'vllm' || !v.vllm_use_cpu_inference) return lora;
   const memoryGb = quantityGb(need(v, 'vllm_request_memory'));
-  return [{ name: 'VLLM_CPU_KVCACHE_SPACE', value: String(Math.max(1, Math.floor(memoryGb / 4))) }];
+  return [...lora, { name: 'VLLM_CPU_KVCACHE_SPACE', value: String(Math.max(1, Math.floor(memoryGb / 4))) }];
+}
+
+/**
+ * One LoraAdapter resource per configured adapter (the chart renders them; its LoRA controller
+ * loads each on `replicas` engines): named after the release, so baseline's and dev's differ.
+ * A path starting with / is a local directory on the engines; otherwise a Hugging Face repository.
+ */
+export function loraAdapterValues(plan: LoraPlan, names: ReleaseNames, baseModel: string, replicas: number): Values[] {
+  return plan.adapters.map((a) => ({
+    name: `${names.release}-${a.name.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`,
+    baseModel,
+    adapterSource: a.path.startsWith('/')
+      ? { type: 'local', adapterName: a.name, adapterPath: a.path }
+      : { type: 'huggingface', adapterName: a.name, repository: a.path },
+    loraAdapterDeploymentConfig: { algorithm: 'default', replicas: adapterEngineCount(a, replicas) },
+  }));
 }
 
 function modelSpec(v: HelmConfigVars, node: HelmNode, names: ReleaseNames, secrets: SecretPresence): Values {
@@ -98,6 +121,7 @@ function modelSpec(v: HelmConfigVars, node: HelmNode, names: ReleaseNames, secre
     runtimeClassName: gpus > 0 && v.vllm_target === 'existing' ? 'nvidia' : '',
     vllmConfig: vllmConfig(v, node),
     env: engineEnv(v),
+    ...(v.vllm_lora_enabled ? { enableLoRA: true } : {}),
   };
   if (node.lmcacheEnabled) {
     const disk = v.vllm_engine === 'vllm' ? v.vllm_lmcache_disk_buffer_size ?? '' : '';
@@ -179,7 +203,8 @@ export function helmValues(v: HelmConfigVars, node: HelmNode, secrets: SecretPre
       // Flags only this project's router has; the suites expect what they say.
       ...(node.routerImpl === 'builtin' ? {
         extraArgs: ['--request-timeout', String(need(v, 'vllm_router_request_timeout')), '--max-concurrency', String(need(v, 'vllm_router_max_concurrency')),
-          '--outlier-consecutive-5xx', String(need(v, 'vllm_router_outlier_consecutive_5xx'))],
+          '--outlier-consecutive-5xx', String(need(v, 'vllm_router_outlier_consecutive_5xx')),
+          ...(v.vllm_lora_enabled && node.loraAffinity ? ['--lora-affinity'] : [])],
       } : {}),
       serviceMonitor: { enabled: monitored },
     } : { enableRouter: false },
@@ -189,6 +214,11 @@ export function helmValues(v: HelmConfigVars, node: HelmNode, secrets: SecretPre
       ? { enabled: true, fullnameOverride: `${names.release}-kps`, grafana: { fullnameOverride: `${names.release}-grafana`, admin: { existingSecret: names.grafanaAdmin, userKey: 'admin-user', passwordKey: 'admin-password' } } }
       : { enabled: false },
   };
+  const lora = loraPlan(v);
+  if (lora) {
+    values.loraAdapters = loraAdapterValues(lora, names, v.vllm_model_name === '' ? v.vllm_model_url : v.vllm_model_name, v.vllm_replica_count);
+    values.loraController = { enableLoraController: true };
+  }
   if (v.vllm_autoscaling_enabled) values.extraObjects = [scaledObject(v, names)];
   return observability && v.vllm_observability_enabled ? mergeValues(values, observability) : values;
 }

@@ -2,6 +2,7 @@
 // on which ports. Built from the configuration by a pure function so that the
 // command lines a configuration produces are unit-tested without processes.
 import type { AlertThresholds } from '../observability/alert-rules.js';
+import type { LoraPlan } from '../config/lora.js';
 
 export type EngineKind = 'sim' | 'vllm';
 export type RouterImpl = 'builtin' | 'production-stack';
@@ -15,6 +16,8 @@ export interface EngineSettings {
   lmcacheEnabled: boolean;
   /** Flags shared by every engine of the node (not host, port or instance id). */
   flags: string[];
+  /** LoRA adapters: each engine loads its share at start (--lora-modules); null: LoRA off. */
+  lora?: LoraPlan | null;
   /** Extra environment for the engine processes (HF token, LMCache settings). */
   env: Record<string, string>;
   readyTimeoutMs: number;
@@ -34,6 +37,8 @@ export interface RouterSettings {
   requestTimeout: number;
   /** Proxied requests in flight before 429 (builtin router only). */
   maxConcurrency: number;
+  /** This project's router only: prefer engines whose GPU slots likely hold the adapter (--lora-affinity). */
+  loraAffinity?: boolean;
   /** Environment for the router (the engines' API key). */
   env: Record<string, string>;
 }

@@ -1,6 +1,7 @@
 // Configuration (extra vars + the node's settings) -> LocalStackSpec: every
 // option that shapes a local deployment is read here and nowhere else.
 import type { ExtraVars } from '../config/index.js';
+import { loraPlan } from '../config/lora.js';
 import type { LocalStackSpec } from './local-stack-spec.js';
 
 /** The configuration a local deployment reads. */
@@ -14,7 +15,9 @@ export type StackConfigVars = Pick<ExtraVars,
   | 'vllm_router_outlier_consecutive_5xx'
   | 'vllm_router_request_timeout' | 'vllm_router_max_concurrency'
   | 'vllm_observability_enabled' | 'vllm_autoscaling_enabled' | 'vllm_autoscaling_max_replicas'
-  | 'vllm_prometheus_scrape_interval' | 'vllm_alert_error_rate_pct' | 'vllm_alert_ttft_p95_ms' | 'vllm_alert_kv_cache_usage_pct' | 'vllm_alert_queue_depth'>;
+  | 'vllm_prometheus_scrape_interval' | 'vllm_alert_error_rate_pct' | 'vllm_alert_ttft_p95_ms' | 'vllm_alert_kv_cache_usage_pct' | 'vllm_alert_queue_depth'>
+  // LoRA is off where these are absent (configurations written before it).
+  & Partial<Pick<ExtraVars, 'vllm_lora_enabled' | 'vllm_lora_adapters' | 'vllm_lora_max_loras' | 'vllm_lora_runtime_updating' | 'vllm_sim_lora_swap_time_ms'>>;
 
 /** An option that the configuration must have here; absent means .config and the code disagree. */
 function need<K extends keyof StackConfigVars>(v: StackConfigVars, key: K): NonNullable<StackConfigVars[K]> {
@@ -39,6 +42,7 @@ export interface StackNodeSettings {
   routerImpl: string;
   routingLogic: string;
   lmcacheEnabled: boolean;
+  loraAffinity?: boolean;
   extraEngineArgs: string[];
 }
 
@@ -74,6 +78,7 @@ export function simModelFlags(v: StackConfigVars, node: Pick<StackNodeSettings, 
     '--inter-token-latency', ms(need(v, 'vllm_sim_inter_token_latency_us')),
     '--load-factor', String(need(v, 'vllm_sim_load_factor_pct') / 100),
     '--seed', String(need(v, 'vllm_sim_seed')),
+    ...(v.vllm_lora_enabled ? ['--lora-swap-time', String(need(v, 'vllm_sim_lora_swap_time_ms'))] : []),
     ...(node.lmcacheEnabled ? [
       '--offload-blocks', String(offloadBlocks(need(v, 'vllm_lmcache_cpu_buffer_size'), blockSize)),
       '--offload-time-per-token', ms(need(v, 'vllm_sim_offload_time_per_token_us')),
@@ -81,10 +86,16 @@ export function simModelFlags(v: StackConfigVars, node: Pick<StackNodeSettings, 
   ];
 }
 
+/** vLLM's LoRA flags shared by every engine (each one's adapters come per engine: loraModuleArgs). */
+export function loraEngineFlags(v: StackConfigVars): string[] {
+  return v.vllm_lora_enabled ? ['--enable-lora', '--max-loras', String(need(v, 'vllm_lora_max_loras'))] : [];
+}
+
 function simFlags(v: StackConfigVars, node: StackNodeSettings): string[] {
   return [
     '--max-model-len', String(v.vllm_max_model_len),
     '--max-num-seqs', String(v.vllm_max_num_seqs),
+    ...loraEngineFlags(v),
     ...simModelFlags(v, node),
     v.vllm_enable_prefix_caching ? '--enable-prefix-caching' : '--no-enable-prefix-caching',
     ...node.extraEngineArgs,
@@ -100,6 +111,7 @@ function vllmFlags(v: StackConfigVars, node: StackNodeSettings): string[] {
     ...(v.vllm_use_cpu_inference ? [] : ['--gpu-memory-utilization', (need(v, 'vllm_gpu_memory_utilization') / 100).toFixed(2)]),
     v.vllm_enable_prefix_caching ? '--enable-prefix-caching' : '--no-enable-prefix-caching',
     ...(v.vllm_enable_chunked_prefill ? ['--enable-chunked-prefill'] : []),
+    ...loraEngineFlags(v),
     ...(node.lmcacheEnabled ? ['--kv-transfer-config', JSON.stringify({ kv_connector: 'LMCacheConnectorV1', kv_role: 'kv_both' })] : []),
     ...node.extraEngineArgs,
   ];
@@ -109,6 +121,7 @@ function engineEnv(v: StackConfigVars, node: StackNodeSettings, secrets: Secrets
   const env: Record<string, string> = {};
   if (secrets.hfToken) env.HF_TOKEN = secrets.hfToken;
   if (secrets.apiKey) env.VLLM_API_KEY = secrets.apiKey;
+  if (v.vllm_lora_enabled && v.vllm_lora_runtime_updating) env.VLLM_ALLOW_RUNTIME_LORA_UPDATING = 'True';
   if (v.vllm_engine === 'vllm' && node.lmcacheEnabled) {
     env.LMCACHE_LOCAL_CPU = 'True';
     env.LMCACHE_MAX_LOCAL_CPU_SIZE = String(need(v, 'vllm_lmcache_cpu_buffer_size'));
@@ -139,6 +152,7 @@ export function localStackSpec(v: StackConfigVars, node: StackNodeSettings, secr
       modelUrl: v.vllm_model_url,
       servedModelName: v.vllm_model_name === '' ? v.vllm_model_url : v.vllm_model_name,
       lmcacheEnabled: node.lmcacheEnabled,
+      lora: loraPlan(v),
       flags: kind === 'sim' ? simFlags(v, node) : vllmFlags(v, node),
       env: engineEnv(v, node, secrets),
       // Loading real weights takes minutes; the simulator starts in well under a second.
@@ -155,6 +169,7 @@ export function localStackSpec(v: StackConfigVars, node: StackNodeSettings, secr
       outlierConsecutive5xx: need(v, 'vllm_router_outlier_consecutive_5xx'),
       requestTimeout: need(v, 'vllm_router_request_timeout'),
       maxConcurrency: need(v, 'vllm_router_max_concurrency'),
+      loraAffinity: (v.vllm_lora_enabled ?? false) && (node.loraAffinity ?? false),
       env: secrets.apiKey ? { VLLM_API_KEY: secrets.apiKey } : {},
     } : null,
     prometheus: v.vllm_observability_enabled ? {

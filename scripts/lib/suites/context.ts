@@ -2,6 +2,7 @@
 // promises (the expectations are derived from it, never from the live
 // stack), the test parameters, and where progress goes.
 import type { ExtraVars } from '../config/index.js';
+import type { LoraPlan } from '../config/lora.js';
 import type { LocalStackSpec } from '../stack/local-stack-spec.js';
 import type { StackHandle } from '../stack/stack-handle.js';
 import type { SuiteHttp } from './http.js';
@@ -32,6 +33,8 @@ export interface NodeExpectations {
   outlierConsecutive5xx: number | null;
   /** KEDA owns the engine replica count (Kubernetes with CONFIG_VLLM_AUTOSCALING_ENABLED): the suites may not scale by hand. */
   kedaScaled: boolean;
+  /** LoRA as configured, and how often the router re-reads the engines' models (s); absent or null: LoRA off. */
+  lora?: { plan: LoraPlan; replicas: number; modelsRereadS: number } | null;
 }
 
 /** Why a case that scales is skipped when kedaScaled. */
@@ -82,5 +85,6 @@ export function localExpectations(spec: LocalStackSpec, vars: Pick<ExtraVars, 'v
     maxConcurrency: router?.impl === 'builtin' ? router.maxConcurrency : null,
     outlierConsecutive5xx: router?.impl === 'builtin' ? router.outlierConsecutive5xx : null,
     kedaScaled: vars.vllm_target !== 'local' && vars.vllm_autoscaling_enabled,
+    lora: spec.engine.lora ? { plan: spec.engine.lora, replicas: spec.replicas, modelsRereadS: router?.engineStatsInterval ?? 0 } : null,
   };
 }

@@ -2,6 +2,7 @@
 // spec: what `ps` shows is exactly what these return.
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { adaptersOnEngine } from '../../config/lora.js';
 import { ENGINE_HOST, engineId, enginePort, engineUrl, type LocalStackSpec } from '../../stack/local-stack-spec.js';
 
 export interface ProcessCommand {
@@ -27,6 +28,13 @@ export function nodeLayout(workDir: string) {
   };
 }
 
+/** The adapters engine `index` serves from the start, as vLLM's --lora-modules (none: no flag). */
+export function loraModuleArgs(spec: LocalStackSpec, index: number): string[] {
+  const lora = spec.engine.lora ?? null;
+  const mine = lora === null ? [] : adaptersOnEngine(lora.adapters, index, spec.replicas);
+  return mine.length === 0 ? [] : ['--lora-modules', ...mine.map((a) => `${a.name}=${a.path}`)];
+}
+
 export function engineCommand(spec: LocalStackSpec, index: number): ProcessCommand {
   const port = String(enginePort(spec, index));
   const { engine } = spec;
@@ -35,7 +43,7 @@ export function engineCommand(spec: LocalStackSpec, index: number): ProcessComma
     return {
       command: process.execPath,
       args: [SIM_MAIN, '--host', ENGINE_HOST, '--port', port, '--instance-id', instance,
-        '--model', engine.modelUrl, '--served-model-name', engine.servedModelName, ...engine.flags],
+        '--model', engine.modelUrl, '--served-model-name', engine.servedModelName, ...engine.flags, ...loraModuleArgs(spec, index)],
       env: engine.env,
       marker: ['--instance-id', instance],
     };
@@ -43,7 +51,7 @@ export function engineCommand(spec: LocalStackSpec, index: number): ProcessComma
   return {
     command: 'vllm',
     args: ['serve', engine.modelUrl, '--host', ENGINE_HOST, '--port', port,
-      '--served-model-name', engine.servedModelName, ...engine.flags],
+      '--served-model-name', engine.servedModelName, ...engine.flags, ...loraModuleArgs(spec, index)],
     env: engine.env,
     marker: ['--host', ENGINE_HOST, '--port', port],
   };
@@ -79,7 +87,8 @@ export function routerCommand(spec: LocalStackSpec, engineIndexes: number[]): Pr
   const marker = ['--dynamic-config-json', configFile];
   if (router.impl === 'builtin') {
     // Flags of this project's router that the production-stack router lacks.
-    const own = ['--outlier-consecutive-5xx', String(router.outlierConsecutive5xx), '--request-timeout', String(router.requestTimeout), '--max-concurrency', String(router.maxConcurrency)];
+    const own = ['--outlier-consecutive-5xx', String(router.outlierConsecutive5xx), '--request-timeout', String(router.requestTimeout), '--max-concurrency', String(router.maxConcurrency),
+      ...(router.loraAffinity ? ['--lora-affinity'] : [])];
     return { command: process.execPath, args: [ROUTER_MAIN, ...flags, ...own], env: router.env, marker };
   }
   // The production-stack router, installed with `pip install vllm-router`; its

@@ -2,12 +2,13 @@
 // concept exists, simulator knobs otherwise. Time flags are milliseconds.
 import { parseArgs } from 'node:util';
 import type { LatencySettings } from './latency.js';
+import { parseKvRole, parsePeers, PD_DEFAULTS, type PdSettings } from './pd/kv-config.js';
 
 export const FAILURE_KINDS = ['429', '500', '503', 'reset'] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 
 /** Everything the flags set; the latency settings are the ones the admin endpoint can change at run time. */
-export interface EngineSimOptions extends LatencySettings {
+export interface EngineSimOptions extends LatencySettings, PdSettings {
   host: string;
   port: number;
   model: string;
@@ -35,6 +36,7 @@ export const DEFAULTS: EngineSimOptions = {
   prefixCaching: true, prefillOverhead: 5, prefillTimePerToken: 0.2, offloadTimePerToken: 0.02,
   interTokenLatency: 10, loadFactor: 1.5, jitter: 0, timeScale: 1, seed: 42, failureRate: 0,
   failureKinds: ['500'], echo: false, maxBodySize: 4 * 1024 * 1024, apiKey: null, shutdownTimeout: 5000,
+  ...PD_DEFAULTS,
 };
 
 export const USAGE = `usage: vllm-engine-sim [options]
@@ -70,6 +72,12 @@ tier, request queueing and a load-dependent latency model.
   --max-body-size BYTES             larger bodies get 413 (default 4194304)
   --api-key KEY                     require Authorization: Bearer KEY (also VLLM_API_KEY)
   --shutdown-timeout MS             on SIGTERM, how long in-flight requests may finish (default 5000)
+  --max-num-batched-tokens N        prefill tokens one step computes beside its decodes (default 512)
+Disaggregated prefill (vllm serve derives these from --kv-transfer-config and LMCACHE_NIXL_*):
+  --kv-role none|producer|consumer|both   producer: prefill engine; consumer: decode engine (default none)
+  --kv-peer HOST:PORT[,...]         a producer pushes each prefill-only request's KV there; none = hold it for pulls
+  --kv-port N                       the KV side channel's port (consumer: receives pushes; producer: serves pulls), 0 = any
+  --kv-transfer-tokens-per-second N modelled KV transfer bandwidth in prompt tokens/s, 0 = instant (default 200000)
   -h, --help`;
 
 function num(name: string, text: string | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER, integer = false): number {
@@ -100,7 +108,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       'max-waiting': s, 'block-size': s, 'kv-blocks': s, 'offload-blocks': s, 'enable-prefix-caching': b,
       'no-enable-prefix-caching': b, 'no-prefix-caching': b, 'prefill-overhead': s, 'prefill-time-per-token': s,
       'offload-time-per-token': s, 'inter-token-latency': s, 'load-factor': s, jitter: s, 'time-scale': s, seed: s,
-      'failure-rate': s, 'failure-kinds': s, echo: b, 'max-body-size': s, 'api-key': s, 'shutdown-timeout': s, help: { type: 'boolean', short: 'h' },
+      'failure-rate': s, 'failure-kinds': s, echo: b, 'max-body-size': s, 'api-key': s, 'shutdown-timeout': s, 'max-num-batched-tokens': s,
+      'kv-role': s, 'kv-peer': s, 'kv-port': s, 'kv-transfer-tokens-per-second': s, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) return 'help';
@@ -133,5 +142,10 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     maxBodySize: num('max-body-size', v['max-body-size'], d.maxBodySize, 64, 1 << 30, true),
     apiKey: v['api-key'] ?? (env.VLLM_API_KEY || null),
     shutdownTimeout: num('shutdown-timeout', v['shutdown-timeout'], d.shutdownTimeout, 0, 3_600_000),
+    maxNumBatchedTokens: num('max-num-batched-tokens', v['max-num-batched-tokens'], d.maxNumBatchedTokens, 1, 10_000_000, true),
+    kvRole: v['kv-role'] === undefined ? d.kvRole : parseKvRole(v['kv-role']),
+    kvPeers: v['kv-peer'] === undefined ? d.kvPeers : parsePeers(v['kv-peer']),
+    kvPort: v['kv-port'] === undefined ? d.kvPort : num('kv-port', v['kv-port'], 0, 0, 65535, true),
+    kvTransferTokensPerSecond: num('kv-transfer-tokens-per-second', v['kv-transfer-tokens-per-second'], d.kvTransferTokensPerSecond, 0),
   };
 }

@@ -30,11 +30,13 @@ const LOCAL: Record<string, Record<string, Expect>> = {
   'vllm-local+lmcache': { 'vllm-baseline': { lmcache: true, routing: 'prefixaware', engines: 2 } },
   'vllm-local+ab-router': { 'vllm-baseline': { lmcache: false, routing: 'prefixaware', engines: 2 }, 'vllm-dev': { lmcache: false, routing: 'session', engines: 2 } },
   'vllm-local+ab+lmcache': { 'vllm-baseline': { lmcache: true, routing: 'prefixaware', engines: 2 }, 'vllm-dev': { lmcache: true, routing: 'prefixaware', engines: 2 } },
+  'vllm-local+pd': { 'vllm-baseline': { lmcache: false, routing: 'disaggregated_prefill', engines: 2 } },
+  'vllm-local+ab-pd': { 'vllm-baseline': { lmcache: false, routing: 'prefixaware', engines: 2 }, 'vllm-dev': { lmcache: false, routing: 'disaggregated_prefill', engines: 2 } },
 };
 
 // Steps that are not the point here (the suites and the benchmark, as they land).
 const SPINE_ONLY = {
-  VLLM_TEST_API: false, VLLM_TEST_ROUTING: false, VLLM_TEST_SCALING: false, VLLM_TEST_LMCACHE: false, VLLM_TEST_FAULTS: false,
+  VLLM_TEST_API: false, VLLM_TEST_ROUTING: false, VLLM_TEST_SCALING: false, VLLM_TEST_LMCACHE: false, VLLM_TEST_PD: false, VLLM_TEST_FAULTS: false,
   VLLM_BENCHMARK_ENABLED: false,
 };
 

@@ -8,6 +8,7 @@ import type { NodeExpectations, SuiteContext, TestParams } from './context.js';
 import { faultsSuite } from './faults.js';
 import { SuiteHttp } from './http.js';
 import { lmcacheSuite } from './lmcache.js';
+import { pdSuite } from './pd.js';
 import { Progress } from './progress.js';
 import { writeSuiteResult } from './result-file.js';
 import { routingSuite } from './routing.js';
@@ -20,7 +21,7 @@ export { selectSuites, enabledSuites } from './plan.js';
 export { localExpectations, testParams, type NodeExpectations, type TestParams } from './context.js';
 
 export const SUITES: Record<SuiteName, SuiteDefinition> = {
-  api: apiSuite, routing: routingSuite, scaling: scalingSuite, lmcache: lmcacheSuite, faults: faultsSuite,
+  api: apiSuite, routing: routingSuite, scaling: scalingSuite, lmcache: lmcacheSuite, pd: pdSuite, faults: faultsSuite,
 };
 
 export interface SuiteRunOptions {

@@ -126,6 +126,13 @@ export interface ExtraVars {
   vllm_benchmark_serving_max_concurrency?: number;
   vllm_benchmark_serving_input_len?: number;
   vllm_benchmark_serving_output_len?: number;
+  vllm_benchmark_pd_mix: boolean;
+  vllm_benchmark_pd_mix_request_rate?: number;
+  vllm_benchmark_pd_mix_long_pct?: number;
+  vllm_benchmark_pd_mix_long_input_len?: number;
+  vllm_benchmark_pd_mix_long_output_len?: number;
+  vllm_benchmark_pd_mix_short_input_len?: number;
+  vllm_benchmark_pd_mix_short_output_len?: number;
   vllm_benchmark_slo_ttft_ms?: number;
   vllm_benchmark_slo_tpot_ms?: number;
   vllm_benchmark_slo_e2el_ms?: number;

@@ -58,6 +58,9 @@ function crossField(v: ExtraVars, topdir: string): ConfigProblem[] {
   if ((v.vllm_pd_enabled || v.vllm_dev_pd_on) && pdEngines > 0 && v.vllm_replica_count !== pdEngines) {
     problems.push({ symbol: 'VLLM_REPLICA_COUNT', value: v.vllm_replica_count, message: `must be CONFIG_VLLM_PD_PREFILL_ENGINES + CONFIG_VLLM_PD_DECODE_ENGINES = ${pdEngines} with disaggregated prefill${v.vllm_dev_pd_on ? ' (baseline runs as many engines colocated)' : ''}; allowed: ${pdEngines}` });
   }
+  if ((v.vllm_pd_enabled || v.vllm_dev_pd_on) && v.vllm_autoscaling_enabled && v.vllm_target !== 'local') {
+    problems.push({ symbol: 'VLLM_AUTOSCALING_ENABLED', value: true, message: 'KEDA scales one engine Deployment, and disaggregated prefill has two (prefill and decode); turn autoscaling off, or disaggregation' });
+  }
   problems.push(...benchProblems(v));
   if (problems.length > 0) return problems;
   // Every port any node can use: in range and used once.

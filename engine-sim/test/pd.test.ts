@@ -108,3 +108,18 @@ test('kv_transfer_params that name no engine to pull from are a 400 naming the f
   assert.equal(res.status, 400);
   assert.match(JSON.stringify(await res.json()), /remote_host and remote_port/);
 });
+
+test('the KV store keeps at most its capacity in blocks, oldest out first, and a decode takes its entry', async () => {
+  const { KvStore, promptKey } = await import('../src/pd/kv-store.js');
+  const store = new KvStore(10);
+  store.put('a', { blocks: 4, tokens: 64 });
+  store.put('b', { blocks: 4, tokens: 64 });
+  store.put('c', { blocks: 4, tokens: 64 });
+  assert.equal(store.take('a'), null, 'the oldest left to make room');
+  assert.deepEqual(store.take('b'), { blocks: 4, tokens: 64 });
+  assert.equal(store.take('b'), null, 'one transfer serves one decode');
+  store.put('huge', { blocks: 50, tokens: 800 });
+  assert.deepEqual(store.take('huge'), { blocks: 50, tokens: 800 }, 'an entry larger than the store still lands, alone');
+  assert.notEqual(promptKey([1, 2, 3]), promptKey([1, 2, 4]));
+  assert.equal(promptKey([1, 2, 3]), promptKey([1, 2, 3]));
+});

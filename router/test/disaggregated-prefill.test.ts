@@ -133,3 +133,18 @@ test('a failing leg is an OpenAI-shaped error naming the leg; an empty pool is 5
   assert.equal(noPrefill.status, 503);
   assert.match(noPrefill.body.error.message, /^prefill leg: no prefill engine/);
 });
+
+test('a prefill answer larger than a one-token answer can be is cut at its bound: 502 naming the prefill leg', async (t) => {
+  const { MAX_PREFILL_ANSWER_BYTES } = await import('../src/routing/disaggregated-request.js');
+  const huge = await fakeEngine(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(`{"pad":"${'x'.repeat(MAX_PREFILL_ANSWER_BYTES + 10)}"}`);
+  });
+  const decode = await startEngineSim({ timeScale: 0, kvRole: 'consumer' });
+  t.after(() => decode.close());
+  const r = await startRouter(['--static-backends', `${huge.url},${decode.url}`, '--static-models', `${MODEL},${MODEL}`, '--static-model-labels', 'p,d',
+    '--routing-logic', 'disaggregated_prefill', '--prefill-model-labels', 'p', '--decode-model-labels', 'd', '--log-level', 'critical']);
+  t.after(() => r.close());
+  const res = await fetch(`${r.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, prompt: 'x', max_tokens: 2 }) });
+  assert.equal(res.status, 502);
+  assert.match(((await res.json()) as { error: { message: string } }).error.message, /^prefill leg: engine http:\/\/127\.0\.0\.1:\d+ failed: its answer exceeds 1048576 bytes/);
+});

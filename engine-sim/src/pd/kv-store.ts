@@ -39,8 +39,4 @@ export class KvStore {
     this.used -= e.blocks;
     return e;
   }
-
-  get size(): number {
-    return this.entries.size;
-  }
 }

@@ -55,3 +55,14 @@ test('pd is skipped with the reason on a node that does not disaggregate', { tim
   assert.equal(r.cases[0]?.status, 'skipped');
   assert.match(r.cases[0]?.reason ?? '', /disaggregated prefill is off on this node \(CONFIG_VLLM_PD_ENABLED/);
 });
+
+test('pd passes with the KV pulled by the decode engine (disaggregated_prefill_orchestrated)', { timeout: 120_000 }, async () => {
+  const pulled = await testStack({ replicas: 2, maxReplicas: 2, pd: { prefill: 1, decode: 1, routingLogic: 'disaggregated_prefill_orchestrated' } });
+  try {
+    const r = await runSuite(pulled.stack, pulled.expect, 'pd');
+    assert.equal(r.status, 'passed', outline(r));
+    assert.match(r.cases[2]?.expectation ?? '', /kill -9 the only decode engine/);
+  } finally {
+    await pulled.stop();
+  }
+});

@@ -84,6 +84,7 @@ const INVALID: InvalidCase[] = [
   { name: 'an option whose dependencies are unmet', defconfig: 'vllm-local', edit: { VLLM_MINIKUBE_CPUS: 8 }, error: /CONFIG_VLLM_MINIKUBE_CPUS=8 did not survive: its dependencies are not met \(depends on VLLM_K8S_MINIKUBE\)/ },
   { name: 'an option that does not exist', defconfig: 'vllm-local', edit: { VLLM_REPLICAS: 3 }, error: /CONFIG_VLLM_REPLICAS=3 did not survive: no such option/ },
   { name: 'declared hosts that do not match the nodes', defconfig: 'vllm-local', edit: { VLLM_DECLARED_HOSTS: 'a,b' }, error: /CONFIG_VLLM_DECLARED_HOSTS="a,b": names 2 host\(s\) for 1 node\(s\)/ },
+  { name: 'a replica count other than the prefill plus decode engines', defconfig: 'vllm-local+pd', edit: { VLLM_REPLICA_COUNT: 3 }, error: /CONFIG_VLLM_REPLICA_COUNT=3: must be CONFIG_VLLM_PD_PREFILL_ENGINES \+ CONFIG_VLLM_PD_DECODE_ENGINES = 2 with disaggregated prefill/ },
   { name: 'a session key that is no header name', defconfig: 'vllm-local', edit: { VLLM_ROUTER_SESSION_KEY: 'user id' }, error: /CONFIG_VLLM_ROUTER_SESSION_KEY="user id": does not match/ },
 ];
 

@@ -72,7 +72,7 @@ tier, request queueing and a load-dependent latency model.
   --max-body-size BYTES             larger bodies get 413 (default 4194304)
   --api-key KEY                     require Authorization: Bearer KEY (also VLLM_API_KEY)
   --shutdown-timeout MS             on SIGTERM, how long in-flight requests may finish (default 5000)
-  --max-num-batched-tokens N        prefill tokens one step computes beside its decodes (default 512)
+  --max-num-batched-tokens N        prefill tokens one step computes beside its decodes, stretching them (default 0: not modelled)
 Disaggregated prefill (vllm serve derives these from --kv-transfer-config and LMCACHE_NIXL_*):
   --kv-role none|producer|consumer|both   producer: prefill engine; consumer: decode engine (default none)
   --kv-peer HOST:PORT[,...]         a producer pushes each prefill-only request's KV there; none = hold it for pulls
@@ -142,7 +142,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     maxBodySize: num('max-body-size', v['max-body-size'], d.maxBodySize, 64, 1 << 30, true),
     apiKey: v['api-key'] ?? (env.VLLM_API_KEY || null),
     shutdownTimeout: num('shutdown-timeout', v['shutdown-timeout'], d.shutdownTimeout, 0, 3_600_000),
-    maxNumBatchedTokens: num('max-num-batched-tokens', v['max-num-batched-tokens'], d.maxNumBatchedTokens, 1, 10_000_000, true),
+    maxNumBatchedTokens: num('max-num-batched-tokens', v['max-num-batched-tokens'], d.maxNumBatchedTokens, 0, 10_000_000, true),
     kvRole: v['kv-role'] === undefined ? d.kvRole : parseKvRole(v['kv-role']),
     kvPeers: v['kv-peer'] === undefined ? d.kvPeers : parsePeers(v['kv-peer']),
     kvPort: v['kv-port'] === undefined ? d.kvPort : num('kv-port', v['kv-port'], 0, 0, 65535, true),

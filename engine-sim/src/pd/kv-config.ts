@@ -21,11 +21,11 @@ export interface PdSettings {
   kvPort: number | null;
   /** Modelled transfer bandwidth, prompt tokens per second (0 = instant). */
   kvTransferTokensPerSecond: number;
-  /** Tokens one scheduler step processes (vLLM's --max-num-batched-tokens): the prefill chunk a decode step shares its batch with. */
+  /** Prefill tokens one scheduler step computes beside its decodes (vLLM's --max-num-batched-tokens): the chunk that stretches them; 0 = not modelled. */
   maxNumBatchedTokens: number;
 }
 
-export const PD_DEFAULTS: PdSettings = { kvRole: 'none', kvPeers: [], kvPort: null, kvTransferTokensPerSecond: 200_000, maxNumBatchedTokens: 512 };
+export const PD_DEFAULTS: PdSettings = { kvRole: 'none', kvPeers: [], kvPort: null, kvTransferTokensPerSecond: 200_000, maxNumBatchedTokens: 0 };
 
 export function parseKvRole(text: string): KvRole {
   if (!(KV_ROLES as readonly string[]).includes(text)) throw new Error(`--kv-role ${text}: expected one of ${KV_ROLES.join(', ')}`);

@@ -87,6 +87,7 @@ export interface ExtraVars {
   vllm_pd_protocol_orchestrated: boolean;
   vllm_pd_routing_logic?: PdRoutingLogic;
   vllm_sim_kv_transfer_tokens_per_sec?: number;
+  vllm_sim_prefill_chunk_tokens?: number;
   vllm_api_port: number;
   vllm_observability_enabled: boolean;
   vllm_prometheus_port?: number;

@@ -12,7 +12,7 @@ export type StackConfigVars = Pick<ExtraVars,
   | 'vllm_sim_inter_token_latency_us' | 'vllm_sim_kv_blocks' | 'vllm_sim_block_size' | 'vllm_sim_load_factor_pct'
   | 'vllm_sim_seed' | 'vllm_sim_offload_time_per_token_us' | 'vllm_lmcache_cpu_buffer_size' | 'vllm_lmcache_disk_buffer_size'
   | 'vllm_router_enabled' | 'vllm_router_session_key' | 'vllm_router_engine_stats_interval' | 'vllm_router_request_stats_window'
-  | 'vllm_router_outlier_consecutive_5xx' | 'vllm_sim_kv_transfer_tokens_per_sec'
+  | 'vllm_router_outlier_consecutive_5xx' | 'vllm_sim_kv_transfer_tokens_per_sec' | 'vllm_sim_prefill_chunk_tokens'
   | 'vllm_router_request_timeout' | 'vllm_router_max_concurrency'
   | 'vllm_observability_enabled' | 'vllm_autoscaling_enabled' | 'vllm_autoscaling_max_replicas'
   | 'vllm_prometheus_scrape_interval' | 'vllm_alert_error_rate_pct' | 'vllm_alert_ttft_p95_ms' | 'vllm_alert_kv_cache_usage_pct' | 'vllm_alert_queue_depth'>;
@@ -77,6 +77,7 @@ export function simModelFlags(v: StackConfigVars, node: Pick<StackNodeSettings, 
     '--inter-token-latency', ms(need(v, 'vllm_sim_inter_token_latency_us')),
     '--load-factor', String(need(v, 'vllm_sim_load_factor_pct') / 100),
     '--seed', String(need(v, 'vllm_sim_seed')),
+    ...((v.vllm_sim_prefill_chunk_tokens ?? 0) > 0 ? ['--max-num-batched-tokens', String(v.vllm_sim_prefill_chunk_tokens)] : []),
     ...(node.lmcacheEnabled ? [
       '--offload-blocks', String(offloadBlocks(need(v, 'vllm_lmcache_cpu_buffer_size'), blockSize)),
       '--offload-time-per-token', ms(need(v, 'vllm_sim_offload_time_per_token_us')),

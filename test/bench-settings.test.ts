@@ -15,6 +15,8 @@ const BENCH: BenchConfigVars = {
   vllm_benchmark_system_prompt_len: 500, vllm_benchmark_history_len: 500, vllm_benchmark_answer_len: 32, vllm_benchmark_qps: 0,
   vllm_benchmark_serving: true, vllm_benchmark_serving_request_rate: 20, vllm_benchmark_serving_burstiness_pct: 100,
   vllm_benchmark_serving_max_concurrency: 0, vllm_benchmark_serving_input_len: 256, vllm_benchmark_serving_output_len: 32,
+  vllm_benchmark_pd_mix: true, vllm_benchmark_pd_mix_request_rate: 4, vllm_benchmark_pd_mix_long_pct: 20, vllm_benchmark_pd_mix_long_input_len: 1200,
+  vllm_benchmark_pd_mix_long_output_len: 200, vllm_benchmark_pd_mix_short_input_len: 32, vllm_benchmark_pd_mix_short_output_len: 64,
   vllm_benchmark_slo_ttft_ms: 0, vllm_benchmark_slo_tpot_ms: 0, vllm_benchmark_slo_e2el_ms: 0, vllm_benchmark_results_dir: 'results',
   vllm_benchmark_lora: true, vllm_benchmark_lora_request_rate: 12, vllm_benchmark_lora_base_pct: 20, vllm_lora_enabled: true, vllm_lora_adapters: 'a=/a b=/b:1',
 };
@@ -54,9 +56,10 @@ test('every benchmark and threshold option of the Kconfig changes the benchmark 
 test('settings that cannot run are refused naming their symbol', () => {
   const long = benchProblems({ ...BENCH, vllm_max_model_len: 1024 });
   assert.match(long.map((p) => `${p.symbol}: ${p.message}`).join('\n'), /VLLM_BENCHMARK_HISTORY_LEN: the last round's prompt and answer come to about \d+ tokens .* more than CONFIG_VLLM_MAX_MODEL_LEN=1024/);
+  assert.match(long.map((p) => `${p.symbol}: ${p.message}`).join('\n'), /VLLM_BENCHMARK_PD_MIX_LONG_INPUT_LEN: a long request's prompt and output come to about \d+ tokens, more than CONFIG_VLLM_MAX_MODEL_LEN=1024/);
   const unbounded = benchProblems({ ...BENCH, vllm_max_model_len: 4096, vllm_benchmark_serving_request_rate: 0 });
   assert.deepEqual(unbounded.map((p) => p.symbol), ['VLLM_BENCHMARK_SERVING_MAX_CONCURRENCY']);
-  const nothing = benchProblems({ ...BENCH, vllm_max_model_len: 4096, vllm_benchmark_multi_round_qa: false, vllm_benchmark_serving: false, vllm_benchmark_lora: false });
+  const nothing = benchProblems({ ...BENCH, vllm_max_model_len: 4096, vllm_benchmark_multi_round_qa: false, vllm_benchmark_serving: false, vllm_benchmark_lora: false, vllm_benchmark_pd_mix: false });
   assert.deepEqual(nothing.map((p) => p.symbol), ['VLLM_BENCHMARK_MULTI_ROUND_QA']);
   assert.deepEqual(benchProblems({ ...BENCH, vllm_max_model_len: 4096 }), []);
   assert.deepEqual(benchProblems({ ...BENCH, vllm_benchmark_enabled: false, vllm_max_model_len: 16 }), [], 'an unused benchmark is not checked');

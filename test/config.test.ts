@@ -1,7 +1,7 @@
 // The configuration pipeline as users drive it: real kconfig-conf, the
 // generator tools, the files they write.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseDotConfig } from '../scripts/lib/config/dotconfig.js';
@@ -86,6 +86,7 @@ const INVALID: InvalidCase[] = [
   { name: 'an option whose dependencies are unmet', defconfig: 'vllm-local', edit: { VLLM_MINIKUBE_CPUS: 8 }, error: /CONFIG_VLLM_MINIKUBE_CPUS=8 did not survive: its dependencies are not met \(depends on VLLM_K8S_MINIKUBE\)/ },
   { name: 'an option that does not exist', defconfig: 'vllm-local', edit: { VLLM_REPLICAS: 3 }, error: /CONFIG_VLLM_REPLICAS=3 did not survive: no such option/ },
   { name: 'declared hosts that do not match the nodes', defconfig: 'vllm-local', edit: { VLLM_DECLARED_HOSTS: 'a,b' }, error: /CONFIG_VLLM_DECLARED_HOSTS="a,b": names 2 host\(s\) for 1 node\(s\)/ },
+  { name: 'a replica count other than the prefill plus decode engines', defconfig: 'vllm-local+pd', edit: { VLLM_REPLICA_COUNT: 3 }, error: /CONFIG_VLLM_REPLICA_COUNT=3: must be CONFIG_VLLM_PD_PREFILL_ENGINES \+ CONFIG_VLLM_PD_DECODE_ENGINES = 2 with disaggregated prefill/ },
   { name: 'a session key that is no header name', defconfig: 'vllm-local', edit: { VLLM_ROUTER_SESSION_KEY: 'user id' }, error: /CONFIG_VLLM_ROUTER_SESSION_KEY="user id": does not match/ },
 ];
 
@@ -171,7 +172,7 @@ test('the committed schema is the one the Kconfig tree and the choice constants 
 });
 
 test('every option and every choice member has help text; options and choices state their default', async () => {
-  const files = ['Kconfig.target', 'Kconfig.engine', 'Kconfig.lmcache', 'Kconfig.lora', 'Kconfig.router', 'Kconfig.observability', 'Kconfig.autoscaling', 'Kconfig.tests', 'Kconfig.benchmark', 'Kconfig.ab'];
+  const files = (await readdir(join(REPO, 'kconfigs'))).filter((f) => f.startsWith('Kconfig.')).sort();
   const tree = readKconfigTree(join(REPO, 'Kconfig'));
   const text = (await Promise.all(files.map((f) => readFile(join(REPO, 'kconfigs', f), 'utf8')))).join('\n');
   for (const sym of tree.values()) {

@@ -32,11 +32,13 @@ const LOCAL: Record<string, Record<string, Expect>> = {
   'vllm-local+ab+lmcache': { 'vllm-baseline': { lmcache: true, routing: 'prefixaware', engines: 2 }, 'vllm-dev': { lmcache: true, routing: 'prefixaware', engines: 2 } },
   'vllm-local+lora': { 'vllm-baseline': { lmcache: false, routing: 'prefixaware', engines: 2 } },
   'vllm-local+ab-lora-affinity': { 'vllm-baseline': { lmcache: false, routing: 'prefixaware', engines: 2 }, 'vllm-dev': { lmcache: false, routing: 'prefixaware', engines: 2 } },
+  'vllm-local+pd': { 'vllm-baseline': { lmcache: false, routing: 'disaggregated_prefill', engines: 2 } },
+  'vllm-local+ab-pd': { 'vllm-baseline': { lmcache: false, routing: 'prefixaware', engines: 2 }, 'vllm-dev': { lmcache: false, routing: 'disaggregated_prefill', engines: 2 } },
 };
 
 // Steps that are not the point here (the suites and the benchmark, as they land).
 const SPINE_ONLY = {
-  VLLM_TEST_API: false, VLLM_TEST_ROUTING: false, VLLM_TEST_SCALING: false, VLLM_TEST_LMCACHE: false, VLLM_TEST_LORA: false, VLLM_TEST_FAULTS: false,
+  VLLM_TEST_API: false, VLLM_TEST_ROUTING: false, VLLM_TEST_SCALING: false, VLLM_TEST_LMCACHE: false, VLLM_TEST_LORA: false, VLLM_TEST_PD: false, VLLM_TEST_FAULTS: false,
   VLLM_BENCHMARK_ENABLED: false,
 };
 

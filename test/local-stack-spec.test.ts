@@ -136,3 +136,29 @@ test('bring-up asks for the Node.js version package.json and README name', async
   assert.equal(atLeast('20.18.0', [20, 18, 1]), false);
   assert.equal(atLeast('20.9.5', [20, 18, 1]), false);
 });
+
+test('disaggregated prefill: prefill engines push to the decode engines\' KV ports, the router splits by model label', () => {
+  const pdVars = { ...vars, vllm_replica_count: 3, vllm_sim_kv_transfer_tokens_per_sec: 50_000 };
+  const spec = localStackSpec(pdVars, { ...node, pd: { prefill: 1, decode: 2, routingLogic: 'disaggregated_prefill' } });
+  const prefill = engineCommand(spec, 0);
+  assert.equal(flagValue(prefill.args, '--kv-role'), 'producer');
+  assert.equal(flagValue(prefill.args, '--kv-peer'), '127.0.0.1:8052,127.0.0.1:8053', 'every decode engine, at half a node stride above its API port');
+  assert.equal(flagValue(prefill.args, '--kv-transfer-tokens-per-second'), '50000');
+  const decode = engineCommand(spec, 2);
+  assert.equal(flagValue(decode.args, '--kv-role'), 'consumer');
+  assert.equal(flagValue(decode.args, '--kv-port'), '8053');
+  const router = routerCommand(spec, [0, 1, 2]);
+  assert.equal(flagValue(router.args, '--routing-logic'), 'disaggregated_prefill', 'the pools, whatever CONFIG_VLLM_ROUTING_LOGIC says');
+  assert.equal(flagValue(router.args, '--static-model-labels'), 'prefill,decode,decode');
+  assert.equal(flagValue(router.args, '--prefill-model-labels'), 'prefill');
+  assert.equal(flagValue(router.args, '--decode-model-labels'), 'decode');
+  assert.equal(routerDynamicConfig(spec, [2, 0]).static_model_labels, 'prefill,decode', 'the dynamic config keeps the labels when the engine set changes');
+  const pulled = localStackSpec(pdVars, { ...node, pd: { prefill: 1, decode: 2, routingLogic: 'disaggregated_prefill_orchestrated' } });
+  assert.equal(flagValue(engineCommand(pulled, 0).args, '--kv-port'), '8051', 'orchestrated: the prefill engine serves pulls');
+  assert.ok(!engineCommand(pulled, 1).args.includes('--kv-port'), 'orchestrated: the decode engine pulls, it listens for nothing');
+  const real = localStackSpec({ ...pdVars, vllm_engine: 'vllm' }, { ...node, pd: { prefill: 1, decode: 1, routingLogic: 'disaggregated_prefill' } });
+  const sender = engineCommand(real, 0);
+  assert.match(flagValue(sender.args, '--kv-transfer-config') ?? '', /"kv_role":"kv_producer"/);
+  assert.deepEqual([sender.env.LMCACHE_NIXL_ROLE, sender.env.LMCACHE_NIXL_RECEIVER_HOST, sender.env.LMCACHE_NIXL_RECEIVER_PORT], ['sender', '127.0.0.1', '8052']);
+  assert.equal(engineCommand(real, 1).env.LMCACHE_NIXL_ROLE, 'receiver');
+});

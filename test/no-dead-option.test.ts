@@ -31,7 +31,7 @@ import { configureProject, kconfigMissing } from './support/configure.js';
 import { REPO, tempProject } from './support/temp-project.js';
 
 /** Configurations that together contain every symbol. */
-const BASES = ['vllm-local+ab', 'vllm-local+ab-lora-affinity', 'vllm-local+lmcache', 'vllm-quick-test', 'vllm+sim+autoscaling+ab', 'vllm-production-stack-gpu+ab', 'vllm-existing-cluster+ab-router', 'vllm-production-stack-cpu+lmcache', 'vllm-local+serving'];
+const BASES = ['vllm-local+ab', 'vllm-local+ab-lora-affinity', 'vllm-local+pd', 'vllm-local+ab-pd', 'vllm-local+lmcache', 'vllm-quick-test', 'vllm+sim+autoscaling+ab', 'vllm-production-stack-gpu+ab', 'vllm-existing-cluster+ab-router', 'vllm-production-stack-cpu+lmcache', 'vllm-local+serving'];
 
 /** Symbols that change no generated output, and why that is right. */
 const EXCEPTIONS: Record<string, string> = {

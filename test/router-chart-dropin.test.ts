@@ -47,8 +47,9 @@ function variants(port: number, staticBackends: string): Variant[] {
     { name: 'kvaware with the LMCache controller ports', routerSpec: { ...k8sPort, routingLogic: 'kvaware', lmcacheControllerPort: 9000, lmcacheControllerReplyPort: 9001, lmcacheControllerHeartbeatPort: 9002 } },
     { name: 'service-name discovery', routerSpec: { ...k8sPort, k8sServiceDiscoveryType: 'service-name' } },
     { name: 'static discovery', routerSpec: { serviceDiscovery: 'static', staticBackends, staticModels: POD_IPS.map(() => MODEL).join(',') } },
-    { name: 'disaggregated_prefill', routerSpec: { ...k8sPort, routingLogic: 'disaggregated_prefill' }, refused: /routing logic "disaggregated_prefill" is not supported by this router, because disaggregated prefill/ },
-    { name: 'disaggregated_prefill_orchestrated', routerSpec: { ...k8sPort, routingLogic: 'disaggregated_prefill_orchestrated' }, refused: /routing logic "disaggregated_prefill_orchestrated" is not supported by this router/ },
+    // Without the two pools' labels (routerSpec.extraArgs) there is nothing to split between; test/router-chart-pd.test.ts runs them with labels.
+    { name: 'disaggregated_prefill', routerSpec: { ...k8sPort, routingLogic: 'disaggregated_prefill' }, refused: /--routing-logic disaggregated_prefill needs --prefill-model-labels and --decode-model-labels/ },
+    { name: 'disaggregated_prefill_orchestrated', routerSpec: { ...k8sPort, routingLogic: 'disaggregated_prefill_orchestrated' }, refused: /--routing-logic disaggregated_prefill_orchestrated needs --prefill-model-labels/ },
     { name: 'OpenTelemetry', routerSpec: { ...k8sPort, otel: { endpoint: 'http://otel-collector:4317', serviceName: 'router', secure: true } }, refused: /--otel-endpoint http:\/\/otel-collector:4317 is not supported by this router, because there is no OpenTelemetry tracing/ },
   ];
 }

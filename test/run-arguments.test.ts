@@ -8,7 +8,7 @@ import { checkRunArguments } from '../scripts/lib/results/run-arguments.js';
 import { e2eToolsMissing } from './support/configure.js';
 import { configureOnPorts, freePortBase, tempProject } from './support/temp-project.js';
 
-const SWITCHES = { vllm_benchmark_enabled: false, vllm_test_api: true, vllm_test_routing: false, vllm_test_scaling: false, vllm_test_lmcache: false, vllm_test_faults: false };
+const SWITCHES = { vllm_benchmark_enabled: false, vllm_test_api: true, vllm_test_routing: false, vllm_test_scaling: false, vllm_test_lmcache: false, vllm_test_pd: false, vllm_test_faults: false };
 
 test('run arguments: unknown suites and a switched-off benchmark are refused, naming what to do', () => {
   assert.throws(() => checkRunArguments(SWITCHES, { suites: 'api,nonsense', tags: 'test' }), /"nonsense", which is not a suite; the suites are api, routing/);

@@ -20,7 +20,7 @@ import { scalingSuite } from '../scripts/lib/suites/scaling.js';
 import { REPO } from './support/temp-project.js';
 
 const DEFAULTS = {
-  vllm_test_api: true, vllm_test_routing: true, vllm_test_scaling: false, vllm_test_lmcache: false, vllm_test_lora: false, vllm_test_faults: false,
+  vllm_test_api: true, vllm_test_routing: true, vllm_test_scaling: false, vllm_test_lmcache: false, vllm_test_lora: false, vllm_test_pd: false, vllm_test_faults: false,
   vllm_test_load_rate: 40, vllm_test_case_seconds: 2, vllm_test_tolerance_pct: 15,
 } satisfies Partial<ExtraVars>;
 
@@ -29,7 +29,7 @@ test('the configured suites run in a fixed order; SUITES= replaces them and name
   assert.deepEqual(selectSuites({ ...DEFAULTS, vllm_test_faults: true, vllm_test_api: false }), ['routing', 'faults']);
   assert.deepEqual(selectSuites(DEFAULTS, 'faults, api'), ['api', 'faults'], 'order is the suites\' own');
   assert.deepEqual(selectSuites(DEFAULTS, ''), ['api', 'routing']);
-  assert.throws(() => selectSuites(DEFAULTS, 'routing,lmcahce'), /SUITES names "lmcahce", which is not a suite; the suites are api, routing, scaling, lmcache, lora, faults/);
+  assert.throws(() => selectSuites(DEFAULTS, 'routing,lmcahce'), /SUITES names "lmcahce", which is not a suite; the suites are api, routing, scaling, lmcache, lora, pd, faults/);
 });
 
 test('every VLLM_TEST_* option changes which suites run or how they measure', () => {

@@ -8,6 +8,9 @@ import { placementMs } from './lora/slots.js';
 import { EngineMetrics } from './metrics.js';
 import type { EngineSimOptions, FailureKind } from './options.js';
 import { blockHashes, PrefixCache } from './prefix-cache.js';
+import { interferenceMs } from './pd/kv-config.js';
+import { promptKey } from './pd/kv-store.js';
+import { KvTransfer } from './pd/kv-transfer.js';
 import type { GenerationRequest } from './request.js';
 import { QueueFullError, Scheduler } from './scheduler.js';
 import { generate } from './text.js';
@@ -23,6 +26,8 @@ export interface Usage {
 export interface RunResult {
   finishReason: 'stop' | 'length';
   usage: Usage;
+  /** kv_transfer_params for the answer of an orchestrated prefill, or null. */
+  kvTransferParams: Record<string, unknown> | null;
 }
 
 /** What can change while the engine runs (POST /admin/config). */
@@ -54,6 +59,10 @@ export class SimEngine {
   readonly metrics: EngineMetrics;
   readonly tunables: Tunables;
   readonly lora: LoraAdapters;
+  /** Disaggregated prefill: this engine's KV transfer, or null when it has no role. */
+  readonly pd: KvTransfer | null;
+  /** Uncached prompt tokens being prefilled now: the chunk each decode step shares its batch with. */
+  private prefillingTokens = 0;
   private readonly random: () => number;
 
   constructor(readonly options: EngineSimOptions) {
@@ -72,7 +81,13 @@ export class SimEngine {
       kvUsage: () => this.cache.stats().pinned / this.cache.capacity,
     }, { blockSize: options.blockSize, kvBlocks: options.kvBlocks, prefixCaching: options.prefixCaching });
     this.lora = new LoraAdapters(options.lora, options.servedModelNames[0] ?? options.model, this.metrics.registry);
+    this.pd = options.kvRole === 'none' ? null
+      : new KvTransfer(options, this.metrics.registry, options.servedModelNames[0] ?? options.model, options.kvBlocks, () => this.tunables.timeScale,
+        () => this.instanceId, (line) => process.stderr.write(`${line}\n`));
   }
+
+  /** The name the engine answers as (set by the server once it listens). */
+  instanceId = '';
 
   /** A failure to inject for this request, drawn from the failure rate. */
   drawFailure(): FailureKind | null {
@@ -97,7 +112,10 @@ export class SimEngine {
     const tokens = tokenize(req.prompt);
     const promptTokens = tokens.length;
     const room = o.maxModelLen - promptTokens;
-    const maxTokens = req.maxTokens ?? room;
+    const pd = this.pd;
+    const prefillOnly = pd !== null && pd.prefillOnly(req.maxTokens, req.kvTransfer);
+    // A prefill for a decode engine produces one token, whatever the request asked (as vLLM's NixlConnector).
+    const maxTokens = prefillOnly ? 1 : req.maxTokens ?? room;
     if (promptTokens + maxTokens > o.maxModelLen || room < 1) {
       throw badRequest(`This model's maximum context length is ${o.maxModelLen} tokens. However, you requested ${promptTokens + Math.max(maxTokens, 1)} tokens (${promptTokens} in the messages, ${Math.max(maxTokens, 1)} in the completion). Please reduce the length of the messages or completion.`, 'max_tokens');
     }
@@ -143,15 +161,28 @@ export class SimEngine {
           m.lmcacheHit.inc(offloadTokens);
         }
       }
+      const key = pd === null ? '' : promptKey(tokens);
+      const promptBlocks = Math.ceil(promptTokens / o.blockSize);
+      // A decode engine's prompt KV crosses from the prefill engine (inside TTFT); when it never arrives the prompt is recomputed here.
+      const transferred = pd !== null && !prefillOnly && pd.expectsKv(req.kvTransfer) && (await pd.kvForDecode(key, promptBlocks, req.kvTransfer)).present;
+      if (signal.aborted) throw new Aborted();
+      const uncached = transferred ? 0 : promptTokens - gpuTokens - offloadTokens;
       const running = this.scheduler.running;
-      const prefill = prefillMs(this.tunables, promptTokens - gpuTokens - offloadTokens, offloadTokens, running, o.maxNumSeqs, this.random);
-      if (prefill + swapMs > 0) await sleep(prefill + swapMs, signal);
+      const prefill = prefillMs(this.tunables, uncached, transferred ? 0 : offloadTokens, running, o.maxNumSeqs, this.random);
+      this.prefillingTokens += uncached;
+      try {
+        if (prefill + swapMs > 0) await sleep(prefill + swapMs, signal);
+      } finally {
+        this.prefillingTokens -= uncached;
+      }
       const out = generate(o.seed, req.prompt, maxTokens, req.ignoreEos, o.echo ? req.echoText : null);
       let first = 0;
       let last = 0;
       for (let i = 0; i < out.tokens.length; i++) {
         if (i > 0) {
-          const itl = interTokenMs(this.tunables, this.scheduler.running, o.maxNumSeqs, this.random);
+          // Prefills running beside this decode share its steps (chunked prefill): each step takes their chunk's time too.
+          const itl = interTokenMs(this.tunables, this.scheduler.running, o.maxNumSeqs, this.random)
+            + interferenceMs(this.prefillingTokens, o.maxNumBatchedTokens, this.tunables.prefillTimePerToken, this.tunables.timeScale);
           if (itl > 0) await sleep(itl, signal);
         }
         if (signal.aborted) throw new Aborted();
@@ -161,6 +192,8 @@ export class SimEngine {
         last = now;
         onToken(out.tokens[i] as string);
       }
+      // The prefill leg ends once its KV has gone out (or is held for the decode engine to pull).
+      const shipped = prefillOnly && pd !== null ? await pd.shipPrefill(key, { blocks: promptBlocks, tokens: promptTokens }, req.kvTransfer) : null;
       const end = performance.now();
       const completionTokens = out.tokens.length;
       m.generationTokens.inc(completionTokens);
@@ -181,8 +214,9 @@ export class SimEngine {
         finishReason: out.finishReason,
         usage: {
           prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens,
-          prompt_tokens_details: { cached_tokens: gpuTokens + offloadTokens },
+          prompt_tokens_details: { cached_tokens: transferred ? promptTokens : gpuTokens + offloadTokens },
         },
+        kvTransferParams: shipped?.params ?? null,
       };
     } finally {
       if (holdsAdapter) this.lora.slots.release(adapter as string);

@@ -3,12 +3,13 @@
 import { parseArgs } from 'node:util';
 import type { LatencySettings } from './latency.js';
 import { checkLoraSettings, expandLoraModules, LORA_DEFAULTS, parseLoraModule, runtimeUpdatingAllowed, type LoraSettings } from './lora/modules.js';
+import { parseKvRole, parsePeers, PD_DEFAULTS, type PdSettings } from './pd/kv-config.js';
 
 export const FAILURE_KINDS = ['429', '500', '503', 'reset'] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 
 /** Everything the flags set; the latency settings are the ones the admin endpoint can change at run time. */
-export interface EngineSimOptions extends LatencySettings {
+export interface EngineSimOptions extends LatencySettings, PdSettings {
   host: string;
   port: number;
   model: string;
@@ -40,6 +41,7 @@ export const DEFAULTS: EngineSimOptions = {
   interTokenLatency: 10, loadFactor: 1.5, jitter: 0, timeScale: 1, seed: 42, failureRate: 0,
   failureKinds: ['500'], echo: false, maxBodySize: 4 * 1024 * 1024, apiKey: null, shutdownTimeout: 5000,
   lora: LORA_DEFAULTS, loraRuntimeUpdating: false,
+  ...PD_DEFAULTS,
 };
 
 export const USAGE = `usage: vllm-engine-sim [options]
@@ -83,6 +85,12 @@ tier, request queueing and a load-dependent latency model.
   --lora-swap-time MS               bringing an adapter from the CPU cache onto the GPU, at rank 16 (default 20)
   --lora-load-time MS               reading an adapter from its path into the CPU cache (default 100)
   VLLM_ALLOW_RUNTIME_LORA_UPDATING=True  enables POST /v1/load_lora_adapter and /v1/unload_lora_adapter
+  --max-num-batched-tokens N        prefill tokens one step computes beside its decodes, stretching them (default 0: not modelled)
+Disaggregated prefill (vllm serve derives these from --kv-transfer-config and LMCACHE_NIXL_*):
+  --kv-role none|producer|consumer|both   producer: prefill engine; consumer: decode engine (default none)
+  --kv-peer HOST:PORT[,...]         a producer pushes each prefill-only request's KV there; none = hold it for pulls
+  --kv-port N                       the KV side channel's port (consumer: receives pushes; producer: serves pulls), 0 = any
+  --kv-transfer-tokens-per-second N modelled KV transfer bandwidth in prompt tokens/s, 0 = instant (default 200000)
   -h, --help`;
 
 function num(name: string, text: string | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER, integer = false): number {
@@ -113,7 +121,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       'max-waiting': s, 'block-size': s, 'kv-blocks': s, 'offload-blocks': s, 'enable-prefix-caching': b,
       'no-enable-prefix-caching': b, 'no-prefix-caching': b, 'prefill-overhead': s, 'prefill-time-per-token': s,
       'offload-time-per-token': s, 'inter-token-latency': s, 'load-factor': s, jitter: s, 'time-scale': s, seed: s,
-      'failure-rate': s, 'failure-kinds': s, echo: b, 'max-body-size': s, 'api-key': s, 'shutdown-timeout': s,
+      'failure-rate': s, 'failure-kinds': s, echo: b, 'max-body-size': s, 'api-key': s, 'shutdown-timeout': s, 'max-num-batched-tokens': s,
+      'kv-role': s, 'kv-peer': s, 'kv-port': s, 'kv-transfer-tokens-per-second': s,
       'enable-lora': b, 'lora-modules': { type: 'string', multiple: true }, 'max-loras': s, 'max-cpu-loras': s, 'max-lora-rank': s,
       'lora-swap-time': s, 'lora-load-time': s, help: { type: 'boolean', short: 'h' },
     },
@@ -158,5 +167,10 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       loadTime: num('lora-load-time', v['lora-load-time'], d.lora.loadTime, 0, 600_000),
     }),
     loraRuntimeUpdating: runtimeUpdatingAllowed(env),
+    maxNumBatchedTokens: num('max-num-batched-tokens', v['max-num-batched-tokens'], d.maxNumBatchedTokens, 0, 10_000_000, true),
+    kvRole: v['kv-role'] === undefined ? d.kvRole : parseKvRole(v['kv-role']),
+    kvPeers: v['kv-peer'] === undefined ? d.kvPeers : parsePeers(v['kv-peer']),
+    kvPort: v['kv-port'] === undefined ? d.kvPort : num('kv-port', v['kv-port'], 0, 0, 65535, true),
+    kvTransferTokensPerSecond: num('kv-transfer-tokens-per-second', v['kv-transfer-tokens-per-second'], d.kvTransferTokensPerSecond, 0),
   };
 }

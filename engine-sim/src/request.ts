@@ -1,6 +1,7 @@
 // Validation of OpenAI request bodies, as vLLM does it: wrong types and
 // impossible lengths are 400s that name the offending field.
 import { badRequest } from './errors.js';
+import { parseKvTransferParams, type KvTransferRequest } from './pd/transfer-params.js';
 import { chatPrompt, type ChatMessage } from './tokenizer.js';
 
 export type RequestKind = 'chat' | 'completion';
@@ -17,6 +18,8 @@ export interface GenerationRequest {
   ignoreEos: boolean;
   /** Text to echo in echo mode: the last user message, or the prompt. */
   echoText: string;
+  /** kv_transfer_params (disaggregated prefill, orchestrated), or null. */
+  kvTransfer: KvTransferRequest | null;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -85,5 +88,6 @@ export function parseGenerationRequest(kind: RequestKind, body: unknown): Genera
     continuousUsage: stream && optionalBool(streamOptions, 'continuous_usage_stats'),
     ignoreEos: optionalBool(body, 'ignore_eos'),
     echoText,
+    kvTransfer: parseKvTransferParams(body),
   };
 }

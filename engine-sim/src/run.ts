@@ -18,7 +18,7 @@ export async function runSim(argv: string[]): Promise<void> {
   const server = new SimServer(options);
   try {
     const port = await server.listen();
-    process.stdout.write(`vllm-engine-sim listening on http://${options.host}:${port} instance=${server.instanceId} model=${options.servedModelNames.join(',')}\n`);
+    process.stdout.write(`vllm-engine-sim listening on http://${options.host}:${port} instance=${server.instanceId} model=${options.servedModelNames.join(',')}${server.engine.pd ? ` kv-role=${options.kvRole}${server.engine.pd.port === null ? '' : ` kv-port=${server.engine.pd.port}`}` : ''}\n`);
   } catch (err) {
     process.stderr.write(`error: cannot listen on ${options.host}:${options.port}: ${(err as Error).message}\n`);
     process.exit(1);

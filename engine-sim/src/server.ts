@@ -263,7 +263,10 @@ export class SimServer {
     const choice = request.kind === 'chat'
       ? { index: 0, message: { role: 'assistant', content: text, tool_calls: [] }, logprobs: null, finish_reason: result.finishReason, stop_reason: null }
       : { index: 0, text, logprobs: null, finish_reason: result.finishReason, stop_reason: null, prompt_logprobs: null };
-    return { id, object: request.kind === 'chat' ? 'chat.completion' : 'text_completion', created, model: request.model, choices: [choice], usage: result.usage, prompt_logprobs: null };
+    return {
+      id, object: request.kind === 'chat' ? 'chat.completion' : 'text_completion', created, model: request.model, choices: [choice], usage: result.usage, prompt_logprobs: null,
+      ...(result.kvTransferParams ? { kv_transfer_params: result.kvTransferParams } : {}),
+    };
   }
 
   listen(): Promise<number> {
@@ -273,7 +276,8 @@ export class SimServer {
         const address = this.server.address();
         const port = typeof address === 'object' && address ? address.port : this.options.port;
         if (this.instanceId === '') this.instanceId = `sim-${port}`;
-        resolve(port);
+        this.engine.instanceId = this.instanceId;
+        (this.engine.pd?.listen(this.options.host) ?? Promise.resolve()).then(() => resolve(port), reject);
       });
     });
   }
@@ -285,7 +289,7 @@ export class SimServer {
       timer.unref();
       this.server.close(() => {
         clearTimeout(timer);
-        resolve();
+        (this.engine.pd?.close() ?? Promise.resolve()).then(() => resolve());
       });
       this.server.closeIdleConnections();
     });

@@ -5,19 +5,21 @@
 // renders (and common extra args) are accepted and reported once; anything
 // else is refused, as vLLM would refuse it.
 
+import { disaggregationArgs } from './pd/vllm-kv-config.js';
+
 /** vLLM flags with a value that the simulator models under the same name. */
 const MODELED_WITH_VALUE = ['host', 'port', 'model', 'served-model-name', 'max-model-len', 'max-num-seqs', 'block-size', 'api-key', 'seed',
-  'max-loras', 'max-cpu-loras', 'max-lora-rank'];
+  'max-num-batched-tokens', 'max-loras', 'max-cpu-loras', 'max-lora-rank'];
 /** vLLM switches the simulator models. */
 const MODELED_SWITCHES = ['enable-prefix-caching', 'no-enable-prefix-caching', 'enable-lora'];
 /** The simulator's own knobs (no vLLM equivalent), passed through by the harness's extra args. */
 const SIM_WITH_VALUE = ['instance-id', 'max-waiting', 'kv-blocks', 'offload-blocks', 'prefill-overhead', 'prefill-time-per-token', 'offload-time-per-token',
   'inter-token-latency', 'load-factor', 'jitter', 'time-scale', 'failure-rate', 'failure-kinds', 'max-body-size', 'shutdown-timeout',
-  'lora-swap-time', 'lora-load-time'];
+  'lora-swap-time', 'lora-load-time', 'kv-role', 'kv-peer', 'kv-port', 'kv-transfer-tokens-per-second'];
 const SIM_SWITCHES = ['echo', 'no-prefix-caching'];
 /** vLLM flags with a value that change nothing a simulator has: GPUs, weights, kernels, adapters, templates, LMCache's connector. */
-export const IGNORED_WITH_VALUE = ['dtype', 'tensor-parallel-size', 'pipeline-parallel-size', 'gpu-memory-utilization', 'runner', 'convert',
-  'revision', 'kv-transfer-config', 'chat-template', 'tool-call-parser', 'max-num-batched-tokens', 'kv-cache-dtype', 'quantization', 'swap-space',
+export const IGNORED_WITH_VALUE = ['kv-transfer-config', 'dtype', 'tensor-parallel-size', 'pipeline-parallel-size', 'gpu-memory-utilization', 'runner', 'convert',
+  'revision', 'chat-template', 'tool-call-parser', 'kv-cache-dtype', 'quantization', 'swap-space',
   'cpu-offload-gb', 'uvicorn-log-level', 'tokenizer', 'download-dir'];
 export const IGNORED_SWITCHES = ['enable-auto-tool-choice', 'enable-chunked-prefill', 'no-enable-chunked-prefill', 'trust-remote-code',
   'enforce-eager', 'disable-log-requests', 'disable-log-stats'];
@@ -61,6 +63,13 @@ export function translateVllmArgs(argv: string[], env: NodeJS.ProcessEnv = {}): 
     }
     else if (MODELED_WITH_VALUE.includes(name) || SIM_WITH_VALUE.includes(name)) simArgs.push(`--${name}`, value());
     else if (MODELED_SWITCHES.includes(name) || SIM_SWITCHES.includes(name)) simArgs.push(`--${name}`);
+    else if (name === 'kv-transfer-config') {
+      const text = value();
+      const pd = disaggregationArgs(text, env);
+      // Without a producer or consumer role the connector is LMCache's offload, which --offload-blocks models.
+      if (pd.length > 0) simArgs.push(...pd);
+      else ignored.push(`--${name} ${text}`);
+    }
     else if (IGNORED_WITH_VALUE.includes(name)) ignored.push(`--${name} ${value()}`);
     else if (IGNORED_SWITCHES.includes(name)) ignored.push(`--${name}`);
     else throw new VllmCliError(`unknown vLLM flag --${name}: the simulator models ${[...MODELED_WITH_VALUE, ...MODELED_SWITCHES].map((f) => `--${f}`).join(' ')} and accepts ${[...IGNORED_WITH_VALUE, ...IGNORED_SWITCHES].map((f) => `--${f}`).join(' ')} without effect`);

@@ -5,8 +5,8 @@
 import { parseArgs } from 'node:util';
 import { MODEL_TYPES, type ModelType } from './health-probe.js';
 import { K8S_FLAGS, K8S_USAGE, parseK8sOptions, type K8sDiscoveryOptions } from './discovery/k8s-options.js';
-import { FOREIGN_FLAGS, FOREIGN_ROUTING, refusal } from './production-stack-flags.js';
-import { PREFIX_DEFAULTS, ROUTING_LOGICS, type RoutingLogic } from './routing/index.js';
+import { FOREIGN_FLAGS, refusal } from './production-stack-flags.js';
+import { isDisaggregated, PREFIX_DEFAULTS, ROUTING_LOGICS, type PoolLabels, type RoutingLogic } from './routing/index.js';
 import type { Level } from './logger.js';
 
 export interface RouterOptions {
@@ -30,6 +30,8 @@ export interface RouterOptions {
   /** Seconds an active health check may take. */
   staticBackendHealthCheckTimeout: number;
   routingLogic: RoutingLogic;
+  /** Disaggregated prefill: the `model` labels of the prefill and of the decode engines (empty otherwise). */
+  pdLabels: PoolLabels;
   sessionKey: string;
   prefixMinMatchLength: number;
   /** prefixaware: the cost of one request of load against a full hit on the prompt's uncached part; 0 = longest match wins. */
@@ -78,7 +80,10 @@ OpenAI-compatible request router for vLLM engines (production-stack compatible f
   --static-backend-health-check-interval S      seconds between checks (default 60)
   --static-backend-health-check-timeout-seconds S   seconds a check may take (default 10)
 ${K8S_USAGE}
-  --routing-logic roundrobin|session|prefixaware|leastloaded|kvaware   (default roundrobin)
+  --routing-logic roundrobin|session|prefixaware|leastloaded|kvaware|disaggregated_prefill|disaggregated_prefill_orchestrated   (default roundrobin)
+  --prefill-model-labels L[,L]                  disaggregated prefill: the model labels of the prefill engines
+  --decode-model-labels L[,L]                   disaggregated prefill: the model labels of the decode engines
+                                                (a pod's \`model\` label, or --static-model-labels)
   --session-key NAME                            header or body field naming the session (default x-user-id)
   --prefix-min-match-length N                   prefix matches shorter than N characters count as cold (default 0)
   --prefix-load-weight W                        prefixaware: cost of a request of load against a full cache hit (default 0.5; 0 = longest match wins)
@@ -163,10 +168,21 @@ export function parseAliases(text: string | undefined): Record<string, string> {
 }
 
 export function parseRoutingLogic(text: string): RoutingLogic {
-  const foreign = FOREIGN_ROUTING[text];
-  if (foreign) throw new Error(`routing logic "${text}" is not supported by this router, because ${foreign}; use one of ${ROUTING_LOGICS.join(', ')}`);
   if (!(ROUTING_LOGICS as readonly string[]).includes(text)) throw new Error(`routing logic "${text}" is not one of ${ROUTING_LOGICS.join(', ')}`);
   return text as RoutingLogic;
+}
+
+/** The two pools' labels: both needed by the disaggregated logics, refused by the others (they would be read by nothing). */
+export function parsePdLabels(logic: RoutingLogic, prefill: string | undefined, decode: string | undefined): PoolLabels {
+  const labels = { prefill: parseList(prefill), decode: parseList(decode) };
+  if (!isDisaggregated(logic)) {
+    if (prefill !== undefined || decode !== undefined) throw new Error(`--prefill-model-labels and --decode-model-labels only serve --routing-logic disaggregated_prefill or disaggregated_prefill_orchestrated, not ${logic}`);
+    return labels;
+  }
+  if (labels.prefill.length === 0 || labels.decode.length === 0) throw new Error(`--routing-logic ${logic} needs --prefill-model-labels and --decode-model-labels: the model labels (pod label \`model\`, or --static-model-labels) of the prefill and of the decode engines`);
+  const both = labels.prefill.filter((l) => labels.decode.includes(l));
+  if (both.length > 0) throw new Error(`label ${both.join(', ')} is in both --prefill-model-labels and --decode-model-labels; an engine serves one leg`);
+  return labels;
 }
 
 export function parseModelTypes(text: string | undefined, what: string): ModelType[] {
@@ -199,7 +215,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       ...K8S_FLAGS,
       host: s, port: s, 'root-path': s, 'service-discovery': s, 'static-backends': s, 'static-models': s, 'static-aliases': s,
       'static-model-types': s, 'static-model-labels': s, 'static-backend-health-checks': b, 'static-backend-health-check-interval': s,
-      'static-backend-health-check-timeout-seconds': s, 'routing-logic': s, 'session-key': s, 'prefix-min-match-length': s, 'prefix-load-weight': s,
+      'static-backend-health-check-timeout-seconds': s, 'routing-logic': s, 'prefill-model-labels': s, 'decode-model-labels': s, 'session-key': s, 'prefix-min-match-length': s, 'prefix-load-weight': s,
       'lora-affinity': b, 'engine-stats-interval': s, 'request-stats-window': s, 'max-instance-failover-reroute-attempts': s,
       'max-body-size': s, 'max-concurrency': s, 'max-connections': s, 'request-timeout': s, 'client-request-timeout': s,
       'stream-idle-timeout': s, 'drain-timeout': s, 'outlier-consecutive-5xx': s, 'outlier-ejection-time': s, 'api-key': s,
@@ -223,6 +239,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   const logFormat = v['log-format'] ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw new Error(`--log-format ${logFormat}: expected text or json`);
   const logLevel = LOG_LEVELS[v['log-level'] ?? 'info'];
+  const routingLogic = parseRoutingLogic(v['routing-logic'] ?? 'roundrobin');
+  const pdLabels = parsePdLabels(routingLogic, v['prefill-model-labels'], v['decode-model-labels']);
   if (!logLevel) throw new Error(`--log-level ${v['log-level']}: expected one of ${Object.keys(LOG_LEVELS).join(', ')}`);
   return {
     host: v.host ?? '127.0.0.1',
@@ -238,7 +256,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     staticBackendHealthChecks: v['static-backend-health-checks'] ?? false,
     staticBackendHealthCheckInterval: int('static-backend-health-check-interval', v['static-backend-health-check-interval'], 60, 1),
     staticBackendHealthCheckTimeout: int('static-backend-health-check-timeout-seconds', v['static-backend-health-check-timeout-seconds'], 10, 1),
-    routingLogic: parseRoutingLogic(v['routing-logic'] ?? 'roundrobin'),
+    routingLogic,
+    pdLabels,
     sessionKey: v['session-key'] ?? 'x-user-id',
     prefixMinMatchLength: int('prefix-min-match-length', v['prefix-min-match-length'], 0, 0),
     prefixLoadWeight: weight('prefix-load-weight', v['prefix-load-weight'], PREFIX_DEFAULTS.loadWeight),

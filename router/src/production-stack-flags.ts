@@ -44,8 +44,6 @@ export const FOREIGN_FLAGS: ForeignFlag[] = [
   { name: 'sentry-dsn', value: true, effect: 'refused', why: 'there is no Sentry reporting; errors are in the log and in vllm:request_errors_total' },
   { name: 'otel-endpoint', value: true, effect: 'refused', why: 'there is no OpenTelemetry tracing; x-request-id links the router\'s and the engine\'s logs' },
   { name: 'external-providers-config', value: true, effect: 'refused', why: 'only vLLM engines are routed to, not external providers' },
-  { name: 'prefill-model-labels', value: true, effect: 'refused', why: 'it only serves disaggregated prefill, which is not implemented' },
-  { name: 'decode-model-labels', value: true, effect: 'refused', why: 'it only serves disaggregated prefill, which is not implemented' },
 ];
 
 /** The refusal for one given foreign flag, or null when it is accepted (without effect). */
@@ -54,9 +52,3 @@ export function refusal(flag: ForeignFlag, given: string | boolean): string | nu
   if (flag.allowed && typeof given === 'string' && flag.allowed.includes(given)) return null;
   return `--${flag.name}${typeof given === 'string' ? ` ${given}` : ''} is not supported by this router, because ${flag.why}`;
 }
-
-/** Routing logics of production-stack that this router refuses, with the reason. */
-export const FOREIGN_ROUTING: Record<string, string> = {
-  disaggregated_prefill: 'disaggregated prefill (a prefill engine, then KV transfer to a decode engine) is not implemented',
-  disaggregated_prefill_orchestrated: 'disaggregated prefill (a prefill engine, then KV transfer to a decode engine) is not implemented',
-};

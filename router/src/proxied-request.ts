@@ -9,7 +9,7 @@
 // engine.
 import type { DeadlineSweep, Expiring } from './deadlines.js';
 import type { Endpoint, EndpointSet, OutlierPolicy } from './endpoints.js';
-import { errorBody, errors, type RouterError } from './errors.js';
+import { errorBody, errors, RouterError } from './errors.js';
 import type { ClientResponse } from './http1/client-response.js';
 import type { EngineHandler, EnginePool } from './http1/engine-pool.js';
 import { HOP_BY_HOP } from './incoming-headers.js';
@@ -61,6 +61,12 @@ export interface ForwardSpec {
   pinned: string | null;
   /** Called with the engine's status once its whole answer has been relayed. */
   answered?: (endpoint: Endpoint, status: number) => void;
+  /** Only engines this accepts (disaggregated prefill: the decode pool). */
+  only?: (endpoint: Endpoint) => boolean;
+  /** The leg of a split request this is (disaggregated prefill): named in its errors. */
+  leg?: string;
+  /** More response headers for the client (flat name, value list). */
+  responseHeaders?: string[];
 }
 
 /** The error an attempt ends with when the engine sends no headers within --request-timeout. */
@@ -126,7 +132,10 @@ export class ProxiedRequest implements EngineHandler, Expiring {
 
   private candidates(): Endpoint[] {
     const { ctx, spec } = this;
-    if (spec.pinned === null) return ctx.endpoints.candidates(spec.routed.model, this.tried);
+    if (spec.pinned === null) {
+      const all = ctx.endpoints.candidates(spec.routed.model, this.tried);
+      return spec.only ? all.filter(spec.only) : all;
+    }
     const e = ctx.endpoints.byId(spec.pinned);
     return e && !this.tried.has(e.url) ? [e] : [];
   }
@@ -209,6 +218,7 @@ export class ProxiedRequest implements EngineHandler, Expiring {
       out.push(name, value);
     }
     out.push('x-request-id', this.spec.requestId, 'x-router-engine', endpoint.url, 'x-router-attempts', String(this.attempts));
+    if (this.spec.responseHeaders) out.push(...this.spec.responseHeaders);
     this.res.writeHead(statusCode, out);
     // Streams show their headers at once; a sized answer goes out with its body in one write.
     if (!sized) this.res.flushHeaders();
@@ -306,15 +316,21 @@ export class ProxiedRequest implements EngineHandler, Expiring {
    */
   private breakOff(code: string): void {
     const { ctx, spec } = this;
-    const err = code === ENGINE_IDLE ? errors.streamIdle(ctx.streamIdleMs / 1000) : errors.streamBroken(this.lastError?.message ?? code);
+    const err = this.named(code === ENGINE_IDLE ? errors.streamIdle(ctx.streamIdleMs / 1000) : errors.streamBroken(this.lastError?.message ?? code));
     ctx.log.log('info', 'request', { id: spec.requestId, model: spec.requested, engine: this.endpoint?.url, status: this.status, error: err.code, ms: Math.round(performance.now() - spec.arrival), attempts: this.attempts });
     if (this.sse && this.atEventEnd && !this.clientFull) this.res.end(`data: ${errorBody(err)}\n\ndata: [DONE]\n\n`);
     else this.res.destroy();
     ctx.done();
   }
 
+  /** The error with the leg it happened on, for a split request. */
+  private named(err: RouterError): RouterError {
+    const leg = this.spec.leg;
+    return leg === undefined ? err : new RouterError(err.status, err.code, `${leg} leg: ${err.message}`, err.param, err.headers);
+  }
+
   private end(err: RouterError): void {
-    this.ctx.fail(this.spec.path, this.res, err, this.spec.requestId);
+    this.ctx.fail(this.spec.path, this.res, this.named(err), this.spec.requestId);
     this.ctx.done();
   }
 }

@@ -23,7 +23,9 @@ import type { RouterOptions } from './options.js';
 import { ProxiedRequest, type ForwardContext, type ForwardSpec } from './proxied-request.js';
 import { isMultipart, parseForm, parseJsonBody, promptOf } from './request-body.js';
 import { LORA_ADMIN_ROUTES, preferResident } from './lora/index.js';
-import { createAlgorithm, type RoutedRequest, type RoutingAlgorithm, type RoutingLogic } from './routing/index.js';
+import { runDisaggregated } from './routing/disaggregated-request.js';
+import { DISAGGREGATED_PATHS } from './routing/disaggregated-prefill.js';
+import { createAlgorithm, isDisaggregated, type RoutedRequest, type RoutingAlgorithm, type RoutingLogic } from './routing/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -193,7 +195,11 @@ export class RouterServer implements ForwardContext {
     const changes: string[] = [];
     const after = this.endpoints.all().map((e) => e.url).join(',');
     if (before !== after) changes.push(`backends ${after || '(none)'}`);
-    const logic = c.routingLogic ?? this.routingLogic;
+    let logic = c.routingLogic ?? this.routingLogic;
+    if (isDisaggregated(logic) && this.options.pdLabels.prefill.length === 0) {
+      this.log.log('warn', `dynamic config: routing ${logic} needs the router started with --prefill-model-labels and --decode-model-labels; keeping ${this.routingLogic}`);
+      logic = this.routingLogic;
+    }
     const minMatch = c.prefixMinMatchLength ?? this.prefixMinMatchLength;
     if (logic !== this.routingLogic || minMatch !== this.prefixMinMatchLength) {
       this.routingLogic = logic;
@@ -453,6 +459,19 @@ export class RouterServer implements ForwardContext {
     // Headers arrive lower-cased; a body field keeps the case the user configured.
     const bodySession = body[this.sessionKey];
     const sessionId = headers.session ?? (typeof bodySession === 'string' || typeof bodySession === 'number' ? String(bodySession) : null);
+    const logic = this.routingLogic;
+    if (isDisaggregated(logic) && DISAGGREGATED_PATHS.has(target.path) && target.pinned === null) {
+      if (this.endpoints.modelsSeen.has(model)) this.metrics.countIncoming(requested);
+      else throw errors.notFound(`The model \`${requested}\` does not exist.`);
+      this.inFlight++;
+      return runDisaggregated(this, res, {
+        logic, labels: this.options.pdLabels, body: { ...body, model },
+        spec: {
+          method: 'POST', path: target.enginePath, headers: this.engineHeaders(requestId, headers, 'application/json'), requestId, requested,
+          routed: { model, sessionId, prompt: '' }, arrival, pinned: null,
+        },
+      });
+    }
     const payload = model === requested ? raw : Buffer.from(JSON.stringify({ ...body, model }));
     this.routeModel(res, target, requested, payload, 'application/json', headers, requestId, arrival, this.routingLogic === 'prefixaware' ? promptOf(body) : '', sessionId);
   }

@@ -62,11 +62,11 @@ test('every production-stack flag is implemented, accepted without effect, or re
     ['--semantic-cache-model', 'all-MiniLM-L6-v2'], ['--semantic-cache-dir', 'sc'], ['--semantic-cache-threshold', '0.95'], ['--feature-gates', ''],
     ['--log-level', 'warning'], ['--log-format', 'json'], ['--sentry-dsn', 'https://k@sentry'], ['--sentry-traces-sample-rate', '0.1'],
     ['--sentry-profile-session-sample-rate', '1'], ['--otel-endpoint', 'localhost:4317'], ['--otel-service-name', 'r'], ['--otel-secure', null],
-    ['--prefill-model-labels', 'p'], ['--decode-model-labels', 'd'], ['--kv-aware-threshold', '2000'], ['--prefix-min-match-length', '0'],
+    ['--kv-aware-threshold', '2000'], ['--prefix-min-match-length', '0'],
     ['--max-instance-failover-reroute-attempts', '0'], ['--lmcache-health-check-interval', '5'], ['--lmcache-worker-timeout', '30'],
     ['--external-providers-config', 'p.yaml'], ['--version', null],
   ];
-  const refused = new Set(['--callbacks', '--enable-batch-api', '--sentry-dsn', '--otel-endpoint', '--prefill-model-labels', '--decode-model-labels', '--external-providers-config']);
+  const refused = new Set(['--callbacks', '--enable-batch-api', '--sentry-dsn', '--otel-endpoint', '--external-providers-config']);
   for (const [flag, value] of productionStack) {
     // One backend, so that the per-backend lists have their one value each.
     const args = [...(flag === '--static-backends' ? [] : ['--static-backends', 'http://a:8000']), flag, ...(value === null ? [] : [value])];
@@ -78,7 +78,13 @@ test('every production-stack flag is implemented, accepted without effect, or re
   }
   assert.equal(parseOptions(['--version'], {}), 'version');
   assert.throws(() => parseOptions(['--feature-gates', 'SemanticCache=true'], {}), /--feature-gates SemanticCache=true is not supported by this router, because the experimental features/);
-  assert.throws(() => parseOptions(['--routing-logic', 'disaggregated_prefill'], {}), /"disaggregated_prefill" is not supported by this router, because disaggregated prefill/);
+  for (const logic of ['disaggregated_prefill', 'disaggregated_prefill_orchestrated']) {
+    const o = parseOptions(['--routing-logic', logic, '--prefill-model-labels', 'p1,p2', '--decode-model-labels', 'd'], {}) as RouterOptions;
+    assert.deepEqual(o.pdLabels, { prefill: ['p1', 'p2'], decode: ['d'] });
+    assert.throws(() => parseOptions(['--routing-logic', logic, '--prefill-model-labels', 'p'], {}), /needs --prefill-model-labels and --decode-model-labels/);
+    assert.throws(() => parseOptions(['--routing-logic', logic, '--prefill-model-labels', 'x', '--decode-model-labels', 'x'], {}), /label x is in both/);
+  }
+  assert.throws(() => parseOptions(['--prefill-model-labels', 'p', '--decode-model-labels', 'd'], {}), /only serve --routing-logic disaggregated_prefill or disaggregated_prefill_orchestrated, not roundrobin/);
   assert.throws(() => parseOptions(['--service-discovery', 'external-only'], {}), /not supported by this router, because only vLLM engines/);
   assert.throws(() => parseOptions(['--no-such-flag'], {}), /Unknown option '--no-such-flag'/, 'a flag production-stack does not have either is still unknown');
 });

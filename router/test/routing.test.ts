@@ -487,6 +487,7 @@ test('leastloaded: requests that finish free their engine for the next ones', ()
 test('createAlgorithm: every --routing-logic name gives a working algorithm', () => {
   const expected: Record<RoutingLogic, string> = {
     roundrobin: 'roundrobin', session: 'session', prefixaware: 'prefixaware', leastloaded: 'leastloaded', kvaware: 'leastloaded',
+    disaggregated_prefill: 'leastloaded', disaggregated_prefill_orchestrated: 'leastloaded',
   };
   assert.deepEqual([...ROUTING_LOGICS].sort(), Object.keys(expected).sort());
   for (const logic of ROUTING_LOGICS) {

@@ -16,6 +16,7 @@ import type { SuiteContext } from '../../scripts/lib/suites/context.js';
 import { SuiteHttp } from '../../scripts/lib/suites/http.js';
 import { Progress } from '../../scripts/lib/suites/progress.js';
 import { freePortBase } from './temp-project.js';
+import { NODE_PORT_STRIDE } from '../../scripts/lib/config/node-config.js';
 
 export interface StackOptions {
   routingLogic?: string;
@@ -30,6 +31,8 @@ export interface StackOptions {
   outlier5xx?: number;
   /** LoRA adapters (CONFIG_VLLM_LORA_ADAPTERS), runtime updating on; absent: LoRA off. */
   loraAdapters?: string;
+  /** Disaggregated prefill: this many prefill and decode engines (replicas is their sum), KV pushed or pulled. */
+  pd?: { prefill: number; decode: number; routingLogic: 'disaggregated_prefill' | 'disaggregated_prefill_orchestrated' };
 }
 
 export interface TestStack {
@@ -45,12 +48,13 @@ export const PARAMS: TestParams = { loadRate: 40, caseSeconds: 2, tolerance: 0.1
 export async function testStack(o: StackOptions = {}): Promise<TestStack> {
   const dir = await mkdtemp(join(tmpdir(), 'suite-stack-'));
   const maxReplicas = o.maxReplicas ?? 4;
-  const base = await freePortBase(maxReplicas + 1);
+  // A disaggregating node's KV side channels sit half a node stride above its engines.
+  const base = await freePortBase(o.pd ? 1 + NODE_PORT_STRIDE / 2 + maxReplicas : maxReplicas + 1);
   const vars: StackConfigVars & { vllm_target: 'local' } = {
     vllm_target: 'local', vllm_engine: 'sim', vllm_model_url: 'facebook/opt-125m', vllm_model_name: '', vllm_replica_count: o.replicas ?? 2,
     vllm_max_model_len: 2048, vllm_max_num_seqs: o.maxNumSeqs ?? 16, vllm_enable_prefix_caching: true, vllm_enable_chunked_prefill: false,
     vllm_use_cpu_inference: true, vllm_sim_prefill_time_per_token_us: 200, vllm_sim_inter_token_latency_us: 10_000,
-    vllm_sim_kv_blocks: o.kvBlocks ?? 4096, vllm_sim_block_size: 16, vllm_sim_load_factor_pct: 150, vllm_sim_seed: 42,
+    vllm_sim_kv_blocks: o.kvBlocks ?? 4096, vllm_sim_block_size: 16, vllm_sim_load_factor_pct: 150, vllm_sim_seed: 42, vllm_sim_kv_transfer_tokens_per_sec: 100_000,
     vllm_sim_offload_time_per_token_us: 20, vllm_lmcache_cpu_buffer_size: 4, vllm_router_enabled: true,
     vllm_router_session_key: 'x-user-id', vllm_router_engine_stats_interval: 1, vllm_router_request_stats_window: 60,
     vllm_router_request_timeout: o.requestTimeout ?? 3, vllm_router_max_concurrency: o.maxConcurrency ?? 64, vllm_router_outlier_consecutive_5xx: o.outlier5xx ?? 0,
@@ -60,6 +64,7 @@ export async function testStack(o: StackOptions = {}): Promise<TestStack> {
   const spec = localStackSpec(vars, {
     name: 'vllm-baseline', role: 'baseline', host: null, workDir: join(dir, 'work'), stateDir: join(dir, 'state'), routerPort: base, enginePortBase: base + 1, prometheusPort: 0,
     routerImpl: 'builtin', routingLogic: o.routingLogic ?? 'prefixaware', lmcacheEnabled: o.lmcache ?? false, extraEngineArgs: [],
+    pd: o.pd ?? null,
   });
   let stack: LocalStack;
   try {

@@ -11,7 +11,9 @@ export { RoundRobin } from './round-robin.js';
 export { SessionAffinity, VIRTUAL_NODES } from './session.js';
 export type { EndpointView, EngineLoad, RoutedRequest, RoutingAlgorithm } from './types.js';
 
-export const ROUTING_LOGICS = ['roundrobin', 'session', 'prefixaware', 'leastloaded', 'kvaware'] as const;
+export { DISAGGREGATED_LOGICS, isDisaggregated, type DisaggregatedLogic, type PoolLabels } from './disaggregated-prefill.js';
+
+export const ROUTING_LOGICS = ['roundrobin', 'session', 'prefixaware', 'leastloaded', 'kvaware', 'disaggregated_prefill', 'disaggregated_prefill_orchestrated'] as const;
 export type RoutingLogic = (typeof ROUTING_LOGICS)[number];
 
 export function createAlgorithm(logic: RoutingLogic, prefixMinMatchLength = 0, prefixLoadWeight = PREFIX_DEFAULTS.loadWeight): RoutingAlgorithm {
@@ -20,7 +22,10 @@ export function createAlgorithm(logic: RoutingLogic, prefixMinMatchLength = 0, p
     case 'session': return new SessionAffinity();
     case 'prefixaware': return new PrefixAware({ ...PREFIX_DEFAULTS, minMatchLength: prefixMinMatchLength, loadWeight: prefixLoadWeight });
     case 'leastloaded':
-    case 'kvaware': return new LeastLoaded();
+    case 'kvaware':
+    // Disaggregated prefill picks within each pool by load.
+    case 'disaggregated_prefill':
+    case 'disaggregated_prefill_orchestrated': return new LeastLoaded();
     // Unreachable from typed code; a plain JavaScript caller would otherwise get undefined.
     default: throw new Error(`routing logic "${String(logic)}" is not one of ${ROUTING_LOGICS.join(', ')}`);
   }

@@ -15,6 +15,7 @@ import { runLoraMix } from './lora-mix.js';
 import { runMultiRoundQa } from './multi-round-qa.js';
 import { ProgressReporter } from './progress.js';
 import { succeeded, type RequestSample } from './sample.js';
+import { runPdMix } from './pd-mix.js';
 import { runServing } from './serving.js';
 import { drainMs, type BenchSettings, type WorkloadName, type WorkloadSpec } from './settings.js';
 import { StreamClient } from './stream-client.js';
@@ -114,7 +115,9 @@ async function runOnce(input: BenchmarkInput, spec: WorkloadSpec, repeat: number
     lag: (ms) => load.lag(ms),
   };
   progress.begin(spec.name, repeat);
-  const driver = spec.name === 'multi_round_qa' ? runMultiRoundQa(ctx, spec.params) : spec.name === 'lora' ? runLoraMix(ctx, spec.params) : runServing(ctx, spec.params);
+  const driver = spec.name === 'multi_round_qa' ? runMultiRoundQa(ctx, spec.params)
+    : spec.name === 'lora' ? runLoraMix(ctx, spec.params)
+      : spec.name === 'pd_mix' ? runPdMix(ctx, spec.params) : runServing(ctx, spec.params);
   const sendingEnds = setTimeout(() => progress.phase('draining'), settings.durationS * 1000);
   // Requests still running when the drain time is up are cancelled, so a hung engine cannot hang the benchmark.
   const drained = setTimeout(() => client.cancelAll(), settings.durationS * 1000 + drain);
@@ -190,6 +193,9 @@ function result(input: BenchmarkInput, spec: WorkloadSpec, runs: WorkloadRun[]):
   } else if (spec.name === 'lora') {
     const p = spec.params;
     Object.assign(params, { input_len: p.inputLen, output_len: p.outputLen, request_rate: p.requestRate, base_share: p.baseShare, adapters: p.adapters.length });
+  } else if (spec.name === 'pd_mix') {
+    const p = spec.params;
+    Object.assign(params, { long_pct: Math.round(p.longShare * 100), long_input_len: p.longInputLen, long_output_len: p.longOutputLen, short_input_len: p.shortInputLen, short_output_len: p.shortOutputLen });
   } else {
     const p = spec.params;
     Object.assign(params, { input_len: p.inputLen, output_len: p.outputLen });
@@ -199,6 +205,7 @@ function result(input: BenchmarkInput, spec: WorkloadSpec, runs: WorkloadRun[]):
     date: vllmDate(first), started_at: first.toISOString(),
     backend: spec.name === 'multi_round_qa' ? 'openai-chat' : 'openai',
     model_id: input.model, endpoint: input.stack.routerUrl, params, slo: s.slo,
+    ...(spec.name === 'pd_mix' ? { request_rate: spec.params.requestRate, burstiness: 1 } : {}),
     ...(spec.name === 'serving' ? {
       request_rate: spec.params.requestRate === 0 ? 'inf' as const : spec.params.requestRate,
       burstiness: spec.params.burstiness,

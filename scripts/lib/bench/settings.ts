@@ -4,13 +4,15 @@ import type { ExtraVars } from '../config/index.js';
 import { longestRequest, type QaParams } from './multi-round-qa.js';
 import { parseLoraAdapters } from '../config/lora.js';
 import { LORA_MIX_SHAPE, type LoraMixParams } from './lora-mix.js';
+import type { PdMixParams } from './pd-mix.js';
 import type { ServingParams } from './serving.js';
 import type { Slo } from './summary.js';
 
-export type WorkloadName = 'multi_round_qa' | 'serving' | 'lora';
-export const WORKLOADS: readonly WorkloadName[] = ['multi_round_qa', 'serving', 'lora'];
+export type WorkloadName = 'multi_round_qa' | 'serving' | 'lora' | 'pd_mix';
+export const WORKLOADS: readonly WorkloadName[] = ['multi_round_qa', 'serving', 'lora', 'pd_mix'];
 
-export type WorkloadSpec = { name: 'multi_round_qa'; params: QaParams } | { name: 'serving'; params: ServingParams } | { name: 'lora'; params: LoraMixParams };
+export type WorkloadSpec = { name: 'multi_round_qa'; params: QaParams } | { name: 'serving'; params: ServingParams }
+  | { name: 'lora'; params: LoraMixParams } | { name: 'pd_mix'; params: PdMixParams };
 
 export interface BenchSettings {
   durationS: number;
@@ -65,7 +67,17 @@ export function benchSettings(v: BenchConfigVars): BenchSettings {
       },
     });
   }
-  if (workloads.length === 0) throw new Error('no benchmark workload is selected; set CONFIG_VLLM_BENCHMARK_MULTI_ROUND_QA, CONFIG_VLLM_BENCHMARK_SERVING or CONFIG_VLLM_BENCHMARK_LORA');
+  if (v.vllm_benchmark_pd_mix) {
+    workloads.push({
+      name: 'pd_mix',
+      params: {
+        requestRate: need(v, 'vllm_benchmark_pd_mix_request_rate'), longShare: need(v, 'vllm_benchmark_pd_mix_long_pct') / 100,
+        longInputLen: need(v, 'vllm_benchmark_pd_mix_long_input_len'), longOutputLen: need(v, 'vllm_benchmark_pd_mix_long_output_len'),
+        shortInputLen: need(v, 'vllm_benchmark_pd_mix_short_input_len'), shortOutputLen: need(v, 'vllm_benchmark_pd_mix_short_output_len'),
+      },
+    });
+  }
+  if (workloads.length === 0) throw new Error('no benchmark workload is selected; set CONFIG_VLLM_BENCHMARK_MULTI_ROUND_QA, CONFIG_VLLM_BENCHMARK_SERVING, CONFIG_VLLM_BENCHMARK_LORA or CONFIG_VLLM_BENCHMARK_PD_MIX');
   return {
     durationS: need(v, 'vllm_benchmark_duration'),
     warmupRequests: need(v, 'vllm_benchmark_warmup_requests'),
@@ -89,8 +101,8 @@ export function estimatedTokens(words: number, messages: number): number {
 export function benchProblems(v: BenchConfigVars & Pick<ExtraVars, 'vllm_max_model_len'>): { symbol: string; value: unknown; message: string }[] {
   if (!v.vllm_benchmark_enabled) return [];
   const problems: { symbol: string; value: unknown; message: string }[] = [];
-  if (!v.vllm_benchmark_multi_round_qa && !v.vllm_benchmark_serving && !(v.vllm_benchmark_lora && v.vllm_lora_enabled)) {
-    problems.push({ symbol: 'VLLM_BENCHMARK_MULTI_ROUND_QA', value: false, message: 'no benchmark workload is selected; set it or CONFIG_VLLM_BENCHMARK_SERVING (or turn CONFIG_VLLM_BENCHMARK_ENABLED off)' });
+  if (!v.vllm_benchmark_multi_round_qa && !v.vllm_benchmark_serving && !(v.vllm_benchmark_lora && v.vllm_lora_enabled) && !v.vllm_benchmark_pd_mix) {
+    problems.push({ symbol: 'VLLM_BENCHMARK_MULTI_ROUND_QA', value: false, message: 'no benchmark workload is selected; set it, CONFIG_VLLM_BENCHMARK_SERVING or CONFIG_VLLM_BENCHMARK_PD_MIX (or turn CONFIG_VLLM_BENCHMARK_ENABLED off)' });
   }
   let settings: BenchSettings;
   try {
@@ -104,6 +116,11 @@ export function benchProblems(v: BenchConfigVars & Pick<ExtraVars, 'vllm_max_mod
       const tokens = estimatedTokens(longest.words, longest.messages);
       if (tokens > v.vllm_max_model_len) {
         problems.push({ symbol: 'VLLM_BENCHMARK_HISTORY_LEN', value: v.vllm_benchmark_history_len, message: `the last round's prompt and answer come to about ${tokens} tokens (system prompt + context + ${w.params.rounds} questions and answers), more than CONFIG_VLLM_MAX_MODEL_LEN=${v.vllm_max_model_len}; shorten the system prompt, context, answers or rounds` });
+      }
+    } else if (w.name === 'pd_mix') {
+      const tokens = estimatedTokens(w.params.longInputLen, 1) + w.params.longOutputLen;
+      if (tokens > v.vllm_max_model_len) {
+        problems.push({ symbol: 'VLLM_BENCHMARK_PD_MIX_LONG_INPUT_LEN', value: w.params.longInputLen, message: `a long request's prompt and output come to about ${tokens} tokens, more than CONFIG_VLLM_MAX_MODEL_LEN=${v.vllm_max_model_len}; shorten them` });
       }
     } else if (w.name === 'serving') {
       const tokens = estimatedTokens(w.params.inputLen, 1) + w.params.outputLen;

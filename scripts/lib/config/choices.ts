@@ -4,6 +4,8 @@ export const TARGETS = ['local', 'minikube', 'existing'] as const;
 export const ENGINES = ['sim', 'vllm'] as const;
 export const ROUTER_IMPLS = ['builtin', 'production-stack'] as const;
 export const ROUTING_LOGICS = ['roundrobin', 'session', 'prefixaware', 'leastloaded'] as const;
+/** Disaggregated prefill's router logics (CONFIG_VLLM_PD_ROUTING_LOGIC). */
+export const PD_ROUTING_LOGICS = ['disaggregated_prefill', 'disaggregated_prefill_orchestrated'] as const;
 export const DTYPES = ['auto', 'half', 'float16', 'bfloat16', 'float32'] as const;
 /** Dev overrides: "" means same as baseline. */
 export const DEV_LMCACHE = ['', 'y', 'n'] as const;
@@ -12,6 +14,7 @@ export type Target = (typeof TARGETS)[number];
 export type Engine = (typeof ENGINES)[number];
 export type RouterImpl = (typeof ROUTER_IMPLS)[number];
 export type RoutingLogic = (typeof ROUTING_LOGICS)[number];
+export type PdRoutingLogic = (typeof PD_ROUTING_LOGICS)[number];
 
 /** Kubernetes resource quantity, as kubectl accepts it (16Gi, 8192Mi, 16G, 0.5). */
 export const K8S_QUANTITY = '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$';

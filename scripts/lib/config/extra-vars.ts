@@ -3,7 +3,7 @@
 // ints and strings of options hidden by their dependencies are absent.
 import type { ConfigEntry } from './dotconfig.js';
 import type { KconfigSymbol } from './kconfig-tree.js';
-import type { Engine, RouterImpl, RoutingLogic, Target } from './choices.js';
+import type { Engine, PdRoutingLogic, RouterImpl, RoutingLogic, Target } from './choices.js';
 
 export interface ExtraVars {
   vllm_target_local: boolean;
@@ -85,6 +85,15 @@ export interface ExtraVars {
   vllm_router_outlier_consecutive_5xx?: number;
   vllm_router_request_timeout?: number;
   vllm_router_max_concurrency?: number;
+  vllm_pd_enabled: boolean;
+  vllm_dev_pd_on: boolean;
+  vllm_pd_prefill_engines?: number;
+  vllm_pd_decode_engines?: number;
+  vllm_pd_protocol_nixl_push: boolean;
+  vllm_pd_protocol_orchestrated: boolean;
+  vllm_pd_routing_logic?: PdRoutingLogic;
+  vllm_sim_kv_transfer_tokens_per_sec?: number;
+  vllm_sim_prefill_chunk_tokens?: number;
   vllm_api_port: number;
   vllm_observability_enabled: boolean;
   vllm_prometheus_port?: number;
@@ -103,6 +112,7 @@ export interface ExtraVars {
   vllm_test_scaling: boolean;
   vllm_test_lmcache: boolean;
   vllm_test_lora: boolean;
+  vllm_test_pd: boolean;
   vllm_test_faults: boolean;
   vllm_test_load_rate: number;
   vllm_test_case_seconds: number;
@@ -127,6 +137,13 @@ export interface ExtraVars {
   vllm_benchmark_lora?: boolean;
   vllm_benchmark_lora_request_rate?: number;
   vllm_benchmark_lora_base_pct?: number;
+  vllm_benchmark_pd_mix: boolean;
+  vllm_benchmark_pd_mix_request_rate?: number;
+  vllm_benchmark_pd_mix_long_pct?: number;
+  vllm_benchmark_pd_mix_long_input_len?: number;
+  vllm_benchmark_pd_mix_long_output_len?: number;
+  vllm_benchmark_pd_mix_short_input_len?: number;
+  vllm_benchmark_pd_mix_short_output_len?: number;
   vllm_benchmark_slo_ttft_ms?: number;
   vllm_benchmark_slo_tpot_ms?: number;
   vllm_benchmark_slo_e2el_ms?: number;

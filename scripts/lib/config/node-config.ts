@@ -2,7 +2,7 @@
 // effective settings: the single source of truth for the inventory and for
 // the node-side tools. Dev overrides apply on the dev node only.
 import { isAbsolute, join } from 'node:path';
-import type { RouterImpl, RoutingLogic } from './choices.js';
+import type { PdRoutingLogic, RouterImpl, RoutingLogic } from './choices.js';
 import type { ExtraVars } from './extra-vars.js';
 
 /** The project's state dir (deployment records, node locks), relative to the project directory. */
@@ -28,12 +28,31 @@ export interface NodeConfig {
   /** The router prefers engines whose GPU slots likely hold a request's LoRA adapter (--lora-affinity). */
   loraAffinity: boolean;
   extraEngineArgs: string[];
+  /** Disaggregated prefill on this node, or null when its engines are colocated. */
+  pd: PdNode | null;
   /** The dev overrides that differ from baseline, by variable name, for the inventory. */
   overrides: Record<string, string | boolean | string[]>;
 }
 
+/** A disaggregating node's engines: the first `prefill` are prefill engines, the next `decode` decode engines. */
+export interface PdNode {
+  prefill: number;
+  decode: number;
+  routingLogic: PdRoutingLogic;
+}
+
+function pdNode(v: ExtraVars): PdNode | null {
+  if (v.vllm_pd_prefill_engines === undefined || v.vllm_pd_decode_engines === undefined || v.vllm_pd_routing_logic === undefined) return null;
+  return { prefill: v.vllm_pd_prefill_engines, decode: v.vllm_pd_decode_engines, routingLogic: v.vllm_pd_routing_logic };
+}
+
 // Nodes on one machine are this far apart in ports, so engines of one never meet the other's.
 export const NODE_PORT_STRIDE = 100;
+
+/** Where engine `index` of a disaggregating node listens for KV: half a node stride above its API port. */
+export function kvPort(enginePortBase: number, index: number): number {
+  return enginePortBase + NODE_PORT_STRIDE / 2 + index;
+}
 
 function splitArgs(text: string): string[] {
   return text.trim() === '' ? [] : text.trim().split(/\s+/);
@@ -53,6 +72,7 @@ export function nodeConfigs(v: ExtraVars, topdir: string): NodeConfig[] {
       lmcacheEnabled: v.vllm_lmcache_enabled,
       loraAffinity: v.vllm_router_lora_affinity,
       extraEngineArgs: [] as string[],
+      pd: v.vllm_pd_enabled ? pdNode(v) : null,
     };
     const overrides: NodeConfig['overrides'] = {};
     if (role === 'dev') {
@@ -61,6 +81,10 @@ export function nodeConfigs(v: ExtraVars, topdir: string): NodeConfig[] {
       if (v.vllm_dev_engine_image_tag) overrides.engine_image_tag = base.engineImageTag = v.vllm_dev_engine_image_tag;
       if (v.vllm_dev_lmcache_enabled) overrides.lmcache_enabled = base.lmcacheEnabled = v.vllm_dev_lmcache_enabled === 'y';
       if (v.vllm_dev_lora_affinity) overrides.lora_affinity = base.loraAffinity = true;
+      if (v.vllm_dev_pd_on) {
+        base.pd = pdNode(v);
+        if (base.pd) overrides.pd = `${base.pd.prefill}P${base.pd.decode}D ${base.pd.routingLogic}`;
+      }
       if (v.vllm_dev_extra_engine_args) overrides.extra_engine_args = base.extraEngineArgs = splitArgs(v.vllm_dev_extra_engine_args);
     }
     return {

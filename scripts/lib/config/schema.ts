@@ -1,7 +1,7 @@
 // The JSON Schema of extra_vars.yaml, derived from the Kconfig declarations
 // (types, ranges) and the choice constants (enums). The committed copy in
 // schemas/extra-vars.schema.json is checked against this by a test.
-import { DEV_LMCACHE, DTYPES, ENGINES, K8S_QUANTITY, ROUTER_IMPLS, ROUTING_LOGICS, TARGETS } from './choices.js';
+import { DEV_LMCACHE, DTYPES, ENGINES, K8S_QUANTITY, PD_ROUTING_LOGICS, ROUTER_IMPLS, ROUTING_LOGICS, TARGETS } from './choices.js';
 import { varName } from './extra-vars.js';
 import type { KconfigSymbol } from './kconfig-tree.js';
 
@@ -14,6 +14,7 @@ const ENUMS: Record<string, readonly string[]> = {
   vllm_dev_router_impl: ['', ...ROUTER_IMPLS],
   vllm_dev_routing_logic: ['', ...ROUTING_LOGICS],
   vllm_dev_lmcache_enabled: DEV_LMCACHE,
+  vllm_pd_routing_logic: PD_ROUTING_LOGICS,
 };
 
 const PATTERNS: Record<string, string> = {

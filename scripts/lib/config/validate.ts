@@ -6,7 +6,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { benchProblems } from '../bench/settings.js';
 import { K8S_QUANTITY_HELP } from './choices.js';
 import { symbolName, type ExtraVars } from './extra-vars.js';
-import { nodeConfigs } from './node-config.js';
+import { kvPort, nodeConfigs } from './node-config.js';
 
 export interface ConfigProblem {
   symbol: string;
@@ -71,6 +71,13 @@ function crossField(v: ExtraVars, topdir: string): ConfigProblem[] {
       problems.push({ symbol: 'VLLM_LORA_RUNTIME_UPDATING', value: false, message: "is off, but on Kubernetes the chart's LoRA controller loads the adapters through the engines' runtime routes; turn it on, or LoRA off" });
     }
   }
+  const pdEngines = (v.vllm_pd_prefill_engines ?? 0) + (v.vllm_pd_decode_engines ?? 0);
+  if ((v.vllm_pd_enabled || v.vllm_dev_pd_on) && pdEngines > 0 && v.vllm_replica_count !== pdEngines) {
+    problems.push({ symbol: 'VLLM_REPLICA_COUNT', value: v.vllm_replica_count, message: `must be CONFIG_VLLM_PD_PREFILL_ENGINES + CONFIG_VLLM_PD_DECODE_ENGINES = ${pdEngines} with disaggregated prefill${v.vllm_dev_pd_on ? ' (baseline runs as many engines colocated)' : ''}; allowed: ${pdEngines}` });
+  }
+  if ((v.vllm_pd_enabled || v.vllm_dev_pd_on) && v.vllm_autoscaling_enabled && v.vllm_target !== 'local') {
+    problems.push({ symbol: 'VLLM_AUTOSCALING_ENABLED', value: true, message: 'KEDA scales one engine Deployment, and disaggregated prefill has two (prefill and decode); turn autoscaling off, or disaggregation' });
+  }
   problems.push(...benchProblems(v));
   if (problems.length > 0) return problems;
   // Every port any node can use: in range and used once.
@@ -79,6 +86,7 @@ function crossField(v: ExtraVars, topdir: string): ConfigProblem[] {
     const maxEngines = Math.max(v.vllm_replica_count, v.vllm_autoscaling_enabled ? v.vllm_autoscaling_max_replicas ?? 0 : 0);
     const ports: [number, string, string][] = [[node.routerPort, `${node.name} router`, 'VLLM_API_PORT']];
     for (let i = 0; i < maxEngines; i++) ports.push([node.enginePortBase + i, `${node.name} engine-${i}`, 'VLLM_API_PORT']);
+    if (node.pd) for (let i = 0; i < maxEngines; i++) ports.push([kvPort(node.enginePortBase, i), `${node.name} engine-${i} KV side channel`, 'VLLM_API_PORT']);
     if (v.vllm_observability_enabled && v.vllm_prometheus_port !== undefined) ports.push([node.prometheusPort, `${node.name} prometheus`, 'VLLM_PROMETHEUS_PORT']);
     if (v.vllm_grafana_port !== undefined && node.index === 0) ports.push([v.vllm_grafana_port, 'grafana', 'VLLM_GRAFANA_PORT']);
     for (const [port, what, symbol] of ports) {

@@ -28,6 +28,15 @@ export interface ValuesProblem {
  */
 export const TEMPLATE_ONLY_KEYS: Record<string, string> = {
   'servingEngineSpec.modelSpec[].lmcacheConfig.diskOffloadingBufferSize': 'templates/deployment-vllm-multi.yaml',
+  // Disaggregated prefill (production-stack's tests/assets/values-10-disagg-prefill.yaml).
+  'servingEngineSpec.modelSpec[].lmcacheConfig.kvRole': 'templates/deployment-vllm-multi.yaml',
+  'servingEngineSpec.modelSpec[].lmcacheConfig.enablePD': 'templates/deployment-vllm-multi.yaml',
+  'servingEngineSpec.modelSpec[].lmcacheConfig.enableNixl': 'templates/deployment-vllm-multi.yaml',
+  'servingEngineSpec.modelSpec[].lmcacheConfig.nixlRole': 'templates/deployment-vllm-multi.yaml',
+  'servingEngineSpec.modelSpec[].lmcacheConfig.nixlPeerHost': 'templates/deployment-vllm-multi.yaml',
+  'servingEngineSpec.modelSpec[].lmcacheConfig.nixlPeerPort': 'templates/deployment-vllm-multi.yaml',
+  'servingEngineSpec.modelSpec[].lmcacheConfig.nixlBufferSize': 'templates/deployment-vllm-multi.yaml',
+  'servingEngineSpec.modelSpec[].lmcacheConfig.nixlBufferDevice': 'templates/deployment-vllm-multi.yaml',
 };
 
 /**

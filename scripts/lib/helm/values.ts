@@ -11,10 +11,10 @@ export type HelmConfigVars = StackConfigVars & Pick<ExtraVars,
   'vllm_target' | 'vllm_helm_release_name' | 'vllm_helm_namespace' | 'vllm_engine_image_repo' | 'vllm_engine_image_tag'
   | 'vllm_request_cpu' | 'vllm_request_memory' | 'vllm_request_gpu' | 'vllm_gpu_type' | 'vllm_router_impl' | 'vllm_router_image'
   | 'vllm_router_tag' | 'vllm_autoscaling_min_replicas' | 'vllm_autoscaling_waiting_threshold' | 'vllm_lmcache_enabled'
-  | 'vllm_router_request_timeout' | 'vllm_router_max_concurrency'>;
+  | 'vllm_router_request_timeout' | 'vllm_router_max_concurrency' | 'vllm_sim_kv_transfer_tokens_per_sec'>;
 
 export type HelmNode = Pick<NodeConfig, 'name' | 'role' | 'routerImpl' | 'routingLogic' | 'engineImageTag' | 'lmcacheEnabled' | 'extraEngineArgs' | 'overrides'>
-  & Partial<Pick<NodeConfig, 'loraAffinity'>>;
+  & Partial<Pick<NodeConfig, 'loraAffinity' | 'pd'>>;
 
 /** Which secrets exist (their values never reach this module). */
 export interface SecretPresence {
@@ -135,6 +135,49 @@ function modelSpec(v: HelmConfigVars, node: HelmNode, names: ReleaseNames, secre
   return spec;
 }
 
+/** The KV port the chart opens on every engine pod and its Service (zmq-port): LMCache NIXL's receiver port. */
+export const CHART_KV_PORT = 55555;
+
+/** The model label (modelSpec name) of a disaggregating node's prefill or decode engines. */
+export function pdModelLabel(names: ReleaseNames, leg: 'prefill' | 'decode'): string {
+  return `${names.model}-${leg}`;
+}
+
+/**
+ * A disaggregating node's two modelSpecs, as production-stack's
+ * values-10-disagg-prefill.yaml writes them: prefill engines are LMCache
+ * kv_producer / NIXL sender to the decode engines' Service, decode engines
+ * kv_consumer / receiver. Pulled KV (orchestrated) has no NIXL push: the
+ * decode engine pulls from the prefill pod's KV port, which the simulator's
+ * prefill engine opens.
+ */
+function pdModelSpecs(v: HelmConfigVars, names: ReleaseNames, base: Values, pd: NonNullable<HelmNode['pd']>): Values[] {
+  const push = pd.routingLogic === 'disaggregated_prefill';
+  const gpus = v.vllm_engine === 'vllm' && (v.vllm_request_gpu ?? 0) > 0;
+  const baseArgs = ((base.vllmConfig as Values).extraArgs as string[] | undefined) ?? [];
+  const spec = (leg: 'prefill' | 'decode', replicas: number): Values => {
+    const sender = leg === 'prefill';
+    const simArgs = v.vllm_engine === 'sim' ? ['--kv-transfer-tokens-per-second', String(need(v, 'vllm_sim_kv_transfer_tokens_per_sec')), ...(!push && sender ? ['--kv-port', String(CHART_KV_PORT)] : [])] : [];
+    const extraArgs = [...baseArgs, ...simArgs];
+    return {
+      ...base,
+      name: pdModelLabel(names, leg),
+      replicaCount: replicas,
+      labels: { model: pdModelLabel(names, leg) },
+      vllmConfig: { ...(base.vllmConfig as Values), ...(extraArgs.length > 0 ? { extraArgs } : {}) },
+      lmcacheConfig: {
+        // The chart writes nixlRole into --kv-transfer-config whenever enablePD is set, so it is always given; NIXL pushes only when enabled.
+        enabled: true, enablePD: true, kvRole: sender ? 'kv_producer' : 'kv_consumer', cpuOffloadingBufferSize: '0', nixlRole: sender ? 'sender' : 'receiver', enableNixl: push,
+        ...(push ? {
+          nixlPeerHost: sender ? `${names.release}-${pdModelLabel(names, 'decode')}-engine-service` : '0.0.0.0',
+          nixlPeerPort: String(CHART_KV_PORT), nixlBufferSize: '1073741824', nixlBufferDevice: gpus ? 'cuda' : 'cpu',
+        } : {}),
+      },
+    };
+  };
+  return [spec('prefill', pd.prefill), spec('decode', pd.decode)];
+}
+
 /**
  * KEDA's ScaledObject, given to the chart as an extra object: the chart's own `keda` block cannot
  * carry it (its values schema types `triggers` as an object where KEDA needs a list, and its default
@@ -189,22 +232,25 @@ export function helmValues(v: HelmConfigVars, node: HelmNode, secrets: SecretPre
       imagePullPolicy: 'IfNotPresent',
       ...(secrets.apiKey ? { vllmApiKey: { secretName: names.secrets, secretKey: 'vllmApiKey' } } : {}),
       serviceMonitor: { enabled: monitored },
-      modelSpec: [modelSpec(v, node, names, secrets)],
+      modelSpec: node.pd ? pdModelSpecs(v, names, modelSpec(v, node, names, secrets), node.pd) : [modelSpec(v, node, names, secrets)],
     },
     routerSpec: v.vllm_router_enabled ? {
       enableRouter: true,
       ...routerImage(v, node),
       imagePullPolicy: 'IfNotPresent',
       labels: names.routerLabels,
-      routingLogic: node.routingLogic,
+      routingLogic: node.pd ? node.pd.routingLogic : node.routingLogic,
       sessionKey: need(v, 'vllm_router_session_key'),
       engineScrapeInterval: need(v, 'vllm_router_engine_stats_interval'),
       requestStatsWindow: need(v, 'vllm_router_request_stats_window'),
-      // Flags only this project's router has; the suites expect what they say.
-      ...(node.routerImpl === 'builtin' ? {
-        extraArgs: ['--request-timeout', String(need(v, 'vllm_router_request_timeout')), '--max-concurrency', String(need(v, 'vllm_router_max_concurrency')),
-          '--outlier-consecutive-5xx', String(need(v, 'vllm_router_outlier_consecutive_5xx')),
-          ...(v.vllm_lora_enabled && node.loraAffinity ? ['--lora-affinity'] : [])],
+      // Flags only this project's router has (the suites expect what they say), and the two pools' labels.
+      ...(node.routerImpl === 'builtin' || node.pd ? {
+        extraArgs: [
+          ...(node.routerImpl === 'builtin' ? ['--request-timeout', String(need(v, 'vllm_router_request_timeout')), '--max-concurrency', String(need(v, 'vllm_router_max_concurrency')),
+            '--outlier-consecutive-5xx', String(need(v, 'vllm_router_outlier_consecutive_5xx')),
+            ...(v.vllm_lora_enabled && node.loraAffinity ? ['--lora-affinity'] : [])] : []),
+          ...(node.pd ? ['--prefill-model-labels', pdModelLabel(names, 'prefill'), '--decode-model-labels', pdModelLabel(names, 'decode')] : []),
+        ],
       } : {}),
       serviceMonitor: { enabled: monitored },
     } : { enableRouter: false },

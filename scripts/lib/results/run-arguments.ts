@@ -3,7 +3,7 @@
 // must not leave a run behind whose verdict reads "pass" and that
 // results/latest points at.
 import type { ExtraVars } from '../config/index.js';
-import { selectSuites } from '../suites/plan.js';
+import { selectSuites, type SuiteSwitches } from '../suites/plan.js';
 
 export interface RunArguments {
   /** SUITES=: a comma list replacing the enabled suites ("" or undefined: the enabled ones). */
@@ -13,7 +13,7 @@ export interface RunArguments {
 }
 
 /** Throws with what is wrong and what to do; returns nothing when the run may start. */
-export function checkRunArguments(vars: Pick<ExtraVars, 'vllm_benchmark_enabled' | 'vllm_test_api' | 'vllm_test_routing' | 'vllm_test_scaling' | 'vllm_test_lmcache' | 'vllm_test_faults'>, args: RunArguments): void {
+export function checkRunArguments(vars: Pick<ExtraVars, 'vllm_benchmark_enabled'> & SuiteSwitches, args: RunArguments): void {
   selectSuites(vars, args.suites);
   const tags = (args.tags ?? '').split(',').map((t) => t.trim());
   if (tags.includes('benchmark') && !vars.vllm_benchmark_enabled) {

@@ -43,6 +43,23 @@ export interface RouterSettings {
   env: Record<string, string>;
 }
 
+/** Disaggregated prefill: engines 0..prefill-1 prefill, the others (scaled ones too) decode. */
+export interface PdSettings {
+  prefill: number;
+  decode: number;
+  /** The router's logic: disaggregated_prefill (KV pushed) or disaggregated_prefill_orchestrated (KV pulled). */
+  routingLogic: string;
+  /** Simulator: modelled KV bandwidth (--kv-transfer-tokens-per-second); null for vLLM. */
+  kvTransferTokensPerSecond: number | null;
+  /** Engine i's KV side channel listens on kvPortBase + i. */
+  kvPortBase: number;
+}
+
+export type EngineRole = 'colocated' | 'prefill' | 'decode';
+
+/** The router's model labels of the two pools (--static-model-labels, --prefill/decode-model-labels). */
+export const PD_LABELS: Record<'prefill' | 'decode', string> = { prefill: 'prefill', decode: 'decode' };
+
 export interface PrometheusSettings {
   port: number;
   scrapeIntervalSeconds: number;
@@ -67,6 +84,13 @@ export interface LocalStackSpec {
   router: RouterSettings | null;
   /** null: observability off. */
   prometheus: PrometheusSettings | null;
+  /** Disaggregated prefill; absent or null: every engine prefills and decodes. */
+  pd?: PdSettings | null;
+}
+
+export function engineRole(spec: LocalStackSpec, index: number): EngineRole {
+  if (!spec.pd) return 'colocated';
+  return index < spec.pd.prefill ? 'prefill' : 'decode';
 }
 
 export const ENGINE_HOST = '127.0.0.1';

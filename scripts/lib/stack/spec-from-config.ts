@@ -2,6 +2,7 @@
 // option that shapes a local deployment is read here and nowhere else.
 import type { ExtraVars } from '../config/index.js';
 import { loraPlan } from '../config/lora.js';
+import { kvPort, type PdNode } from '../config/node-config.js';
 import type { LocalStackSpec } from './local-stack-spec.js';
 
 /** The configuration a local deployment reads. */
@@ -12,7 +13,7 @@ export type StackConfigVars = Pick<ExtraVars,
   | 'vllm_sim_inter_token_latency_us' | 'vllm_sim_kv_blocks' | 'vllm_sim_block_size' | 'vllm_sim_load_factor_pct'
   | 'vllm_sim_seed' | 'vllm_sim_offload_time_per_token_us' | 'vllm_lmcache_cpu_buffer_size' | 'vllm_lmcache_disk_buffer_size'
   | 'vllm_router_enabled' | 'vllm_router_session_key' | 'vllm_router_engine_stats_interval' | 'vllm_router_request_stats_window'
-  | 'vllm_router_outlier_consecutive_5xx'
+  | 'vllm_router_outlier_consecutive_5xx' | 'vllm_sim_kv_transfer_tokens_per_sec' | 'vllm_sim_prefill_chunk_tokens'
   | 'vllm_router_request_timeout' | 'vllm_router_max_concurrency'
   | 'vllm_observability_enabled' | 'vllm_autoscaling_enabled' | 'vllm_autoscaling_max_replicas'
   | 'vllm_prometheus_scrape_interval' | 'vllm_alert_error_rate_pct' | 'vllm_alert_ttft_p95_ms' | 'vllm_alert_kv_cache_usage_pct' | 'vllm_alert_queue_depth'>
@@ -44,6 +45,8 @@ export interface StackNodeSettings {
   lmcacheEnabled: boolean;
   loraAffinity?: boolean;
   extraEngineArgs: string[];
+  /** Disaggregated prefill on this node (absent: colocated). */
+  pd?: PdNode | null;
 }
 
 export interface Secrets {
@@ -79,6 +82,7 @@ export function simModelFlags(v: StackConfigVars, node: Pick<StackNodeSettings, 
     '--load-factor', String(need(v, 'vllm_sim_load_factor_pct') / 100),
     '--seed', String(need(v, 'vllm_sim_seed')),
     ...(v.vllm_lora_enabled ? ['--lora-swap-time', String(need(v, 'vllm_sim_lora_swap_time_ms'))] : []),
+    ...((v.vllm_sim_prefill_chunk_tokens ?? 0) > 0 ? ['--max-num-batched-tokens', String(v.vllm_sim_prefill_chunk_tokens)] : []),
     ...(node.lmcacheEnabled ? [
       '--offload-blocks', String(offloadBlocks(need(v, 'vllm_lmcache_cpu_buffer_size'), blockSize)),
       '--offload-time-per-token', ms(need(v, 'vllm_sim_offload_time_per_token_us')),
@@ -162,7 +166,8 @@ export function localStackSpec(v: StackConfigVars, node: StackNodeSettings, secr
     },
     router: v.vllm_router_enabled ? {
       impl: node.routerImpl === 'production-stack' ? 'production-stack' : 'builtin',
-      routingLogic: node.routingLogic,
+      // A disaggregating node's router splits requests between its pools whatever CONFIG_VLLM_ROUTING_LOGIC says.
+      routingLogic: node.pd ? node.pd.routingLogic : node.routingLogic,
       sessionKey: need(v, 'vllm_router_session_key'),
       engineStatsInterval: need(v, 'vllm_router_engine_stats_interval'),
       requestStatsWindow: need(v, 'vllm_router_request_stats_window'),
@@ -171,6 +176,11 @@ export function localStackSpec(v: StackConfigVars, node: StackNodeSettings, secr
       maxConcurrency: need(v, 'vllm_router_max_concurrency'),
       loraAffinity: (v.vllm_lora_enabled ?? false) && (node.loraAffinity ?? false),
       env: secrets.apiKey ? { VLLM_API_KEY: secrets.apiKey } : {},
+    } : null,
+    pd: node.pd ? {
+      prefill: node.pd.prefill, decode: node.pd.decode, routingLogic: node.pd.routingLogic,
+      kvTransferTokensPerSecond: kind === 'sim' ? need(v, 'vllm_sim_kv_transfer_tokens_per_sec') : null,
+      kvPortBase: kvPort(node.enginePortBase, 0),
     } : null,
     prometheus: v.vllm_observability_enabled ? {
       port: node.prometheusPort,

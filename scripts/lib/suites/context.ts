@@ -31,6 +31,8 @@ export interface NodeExpectations {
   maxConcurrency: number | null;
   /** The router's --outlier-consecutive-5xx (0: off), null when its router has no outlier ejection. */
   outlierConsecutive5xx: number | null;
+  /** Disaggregated prefill: engines 0..prefill-1 prefill, the rest decode; absent or null when the node's engines are colocated. */
+  pd?: { prefill: number; decode: number; routingLogic: string } | null;
   /** KEDA owns the engine replica count (Kubernetes with CONFIG_VLLM_AUTOSCALING_ENABLED): the suites may not scale by hand. */
   kedaScaled: boolean;
   /** LoRA as configured, and how often the router re-reads the engines' models (s); absent or null: LoRA off. */
@@ -86,5 +88,6 @@ export function localExpectations(spec: LocalStackSpec, vars: Pick<ExtraVars, 'v
     outlierConsecutive5xx: router?.impl === 'builtin' ? router.outlierConsecutive5xx : null,
     kedaScaled: vars.vllm_target !== 'local' && vars.vllm_autoscaling_enabled,
     lora: spec.engine.lora ? { plan: spec.engine.lora, replicas: spec.replicas, modelsRereadS: router?.engineStatsInterval ?? 0 } : null,
+    pd: spec.pd ? { prefill: spec.pd.prefill, decode: spec.pd.decode, routingLogic: spec.pd.routingLogic } : null,
   };
 }

@@ -9,6 +9,7 @@ import { faultsSuite } from './faults.js';
 import { SuiteHttp } from './http.js';
 import { lmcacheSuite } from './lmcache.js';
 import { loraSuite } from './lora.js';
+import { pdSuite } from './pd.js';
 import { Progress } from './progress.js';
 import { writeSuiteResult } from './result-file.js';
 import { routingSuite } from './routing.js';
@@ -21,7 +22,7 @@ export { selectSuites, enabledSuites } from './plan.js';
 export { localExpectations, testParams, type NodeExpectations, type TestParams } from './context.js';
 
 export const SUITES: Record<SuiteName, SuiteDefinition> = {
-  api: apiSuite, routing: routingSuite, scaling: scalingSuite, lmcache: lmcacheSuite, lora: loraSuite, faults: faultsSuite,
+  api: apiSuite, routing: routingSuite, scaling: scalingSuite, lmcache: lmcacheSuite, lora: loraSuite, pd: pdSuite, faults: faultsSuite,
 };
 
 export interface SuiteRunOptions {

@@ -5,10 +5,12 @@
 import type { ExtraVars } from '../config/index.js';
 import { SUITE_NAMES, type SuiteName } from './types.js';
 
-export type SuiteSwitches = Pick<ExtraVars, 'vllm_test_api' | 'vllm_test_routing' | 'vllm_test_scaling' | 'vllm_test_lmcache' | 'vllm_test_faults'> & Partial<Pick<ExtraVars, 'vllm_test_lora'>>;
+export type SuiteSwitches = Pick<ExtraVars, 'vllm_test_api' | 'vllm_test_routing' | 'vllm_test_scaling' | 'vllm_test_lmcache' | 'vllm_test_pd' | 'vllm_test_faults'>
+  & Partial<Pick<ExtraVars, 'vllm_test_lora'>>;
 
 const SWITCH: Record<SuiteName, keyof SuiteSwitches> = {
-  api: 'vllm_test_api', routing: 'vllm_test_routing', scaling: 'vllm_test_scaling', lmcache: 'vllm_test_lmcache', lora: 'vllm_test_lora', faults: 'vllm_test_faults',
+  api: 'vllm_test_api', routing: 'vllm_test_routing', scaling: 'vllm_test_scaling', lmcache: 'vllm_test_lmcache', lora: 'vllm_test_lora', pd: 'vllm_test_pd',
+  faults: 'vllm_test_faults',
 };
 
 export function enabledSuites(vars: SuiteSwitches): SuiteName[] {

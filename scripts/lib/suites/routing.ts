@@ -222,6 +222,8 @@ export const routingSuite: SuiteDefinition = {
       case 'prefixaware': return [prefixAware(ctx, dir, nonce)];
       case 'leastloaded':
       case 'kvaware': return [leastLoaded(ctx, dir, nonce)];
+      case 'disaggregated_prefill':
+      case 'disaggregated_prefill_orchestrated': return skipAll('disaggregated prefill splits each request between a prefill and a decode pool: the pd suite checks that');
       default: return skipAll(`no routing cases for the routing logic "${logic}"`);
     }
   },

@@ -229,6 +229,7 @@ export const scalingSuite: SuiteDefinition = {
     if (ctx.expect.kedaScaled) return skip(KEDA_OWNS_REPLICAS);
     if (top > ctx.expect.maxReplicas) return skip(`the node may run at most ${ctx.expect.maxReplicas} engine (CONFIG_VLLM_REPLICA_COUNT, CONFIG_VLLM_AUTOSCALING_MAX_REPLICAS); scaling needs 2`);
     if (ctx.expect.routingLogic === null) return skip('the node runs no router, so clients cannot follow a changing set of engines');
+    if (ctx.expect.pd) return skip('the node disaggregates prefill: scaling 1 → N → 1 would leave it without a decode engine; the pd suite tests losing a decode engine');
     // Enough clients to keep N engines full, within the router's admission limit.
     const limit = Math.min(MAX_CLIENTS, ctx.expect.maxConcurrency !== null ? ctx.expect.maxConcurrency - 8 : MAX_CLIENTS);
     const clients = Math.max(1, Math.min(limit, ctx.expect.maxNumSeqs * top));

@@ -1,7 +1,7 @@
 // What a suite run produces: one SuiteResult per suite, one CaseResult per
 // case (the shape of schemas/suite-result.schema.json).
 
-export const SUITE_NAMES = ['api', 'routing', 'scaling', 'lmcache', 'lora', 'faults'] as const;
+export const SUITE_NAMES = ['api', 'routing', 'scaling', 'lmcache', 'lora', 'pd', 'faults'] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];
 
 export type CaseStatus = 'passed' | 'failed' | 'skipped';

@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { adaptersOnEngine } from '../../config/lora.js';
-import { ENGINE_HOST, engineId, enginePort, engineUrl, type LocalStackSpec } from '../../stack/local-stack-spec.js';
+import { ENGINE_HOST, engineId, enginePort, engineRole, engineUrl, PD_LABELS, type LocalStackSpec } from '../../stack/local-stack-spec.js';
 
 export interface ProcessCommand {
   command: string;
@@ -35,24 +35,59 @@ export function loraModuleArgs(spec: LocalStackSpec, index: number): string[] {
   return mine.length === 0 ? [] : ['--lora-modules', ...mine.map((a) => `${a.name}=${a.path}`)];
 }
 
+/**
+ * A disaggregating node's per-engine flags and environment: the simulator's
+ * roles directly; vLLM's as the production-stack chart renders them (LMCache
+ * NIXL for the pushed KV, vLLM's NixlConnector side channel for the pulled).
+ */
+export function pdEngineSetup(spec: LocalStackSpec, index: number): { flags: string[]; env: Record<string, string> } {
+  const pd = spec.pd;
+  const role = engineRole(spec, index);
+  if (!pd || role === 'colocated') return { flags: [], env: {} };
+  const push = pd.routingLogic === 'disaggregated_prefill';
+  const ownPort = String(pd.kvPortBase + index);
+  // A prefill engine pushes to every decode engine the node starts with (LMCache's NIXL peers).
+  const peers = Array.from({ length: pd.decode }, (_, j) => `${ENGINE_HOST}:${pd.kvPortBase + pd.prefill + j}`);
+  if (spec.engine.kind === 'sim') {
+    const flags = ['--kv-role', role === 'prefill' ? 'producer' : 'consumer', '--kv-transfer-tokens-per-second', String(pd.kvTransferTokensPerSecond ?? 0)];
+    if (role === 'prefill') flags.push(...(push ? ['--kv-peer', peers.join(',')] : ['--kv-port', ownPort]));
+    else if (push) flags.push('--kv-port', ownPort);
+    return { flags, env: {} };
+  }
+  const kvRole = role === 'prefill' ? 'kv_producer' : 'kv_consumer';
+  if (!push) {
+    return { flags: ['--kv-transfer-config', JSON.stringify({ kv_connector: 'NixlConnector', kv_role: kvRole })], env: { VLLM_NIXL_SIDE_CHANNEL_PORT: ownPort } };
+  }
+  const sender = role === 'prefill';
+  return {
+    flags: ['--kv-transfer-config', JSON.stringify({ kv_connector: 'LMCacheConnectorV1', kv_role: kvRole, kv_connector_extra_config: { discard_partial_chunks: false, lmcache_rpc_port: sender ? 'sender' : 'receiver' } })],
+    env: {
+      LMCACHE_ENABLE_NIXL: 'True', LMCACHE_NIXL_ROLE: sender ? 'sender' : 'receiver',
+      LMCACHE_NIXL_RECEIVER_HOST: ENGINE_HOST, LMCACHE_NIXL_RECEIVER_PORT: sender ? String(pd.kvPortBase + pd.prefill) : ownPort,
+      LMCACHE_LOCAL_CPU: 'False', LMCACHE_MAX_LOCAL_CPU_SIZE: '0',
+    },
+  };
+}
+
 export function engineCommand(spec: LocalStackSpec, index: number): ProcessCommand {
   const port = String(enginePort(spec, index));
   const { engine } = spec;
+  const pd = pdEngineSetup(spec, index);
   if (engine.kind === 'sim') {
     const instance = `${spec.node}-${engineId(index)}`;
     return {
       command: process.execPath,
       args: [SIM_MAIN, '--host', ENGINE_HOST, '--port', port, '--instance-id', instance,
-        '--model', engine.modelUrl, '--served-model-name', engine.servedModelName, ...engine.flags, ...loraModuleArgs(spec, index)],
-      env: engine.env,
+        '--model', engine.modelUrl, '--served-model-name', engine.servedModelName, ...engine.flags, ...loraModuleArgs(spec, index), ...pd.flags],
+      env: { ...engine.env, ...pd.env },
       marker: ['--instance-id', instance],
     };
   }
   return {
     command: 'vllm',
     args: ['serve', engine.modelUrl, '--host', ENGINE_HOST, '--port', port,
-      '--served-model-name', engine.servedModelName, ...engine.flags, ...loraModuleArgs(spec, index)],
-    env: engine.env,
+      '--served-model-name', engine.servedModelName, ...engine.flags, ...loraModuleArgs(spec, index), ...pd.flags],
+    env: { ...engine.env, ...pd.env },
     marker: ['--host', ENGINE_HOST, '--port', port],
   };
 }
@@ -65,6 +100,7 @@ export function routerDynamicConfig(spec: LocalStackSpec, engineIndexes: number[
     service_discovery: 'static',
     static_backends: sorted.map((i) => engineUrl(spec, i)).join(','),
     static_models: sorted.map(() => spec.engine.servedModelName).join(','),
+    ...(spec.pd ? { static_model_labels: sorted.map((i) => PD_LABELS[engineRole(spec, i) === 'prefill' ? 'prefill' : 'decode']).join(',') } : {}),
     routing_logic: spec.router.routingLogic,
     session_key: spec.router.sessionKey,
   };
@@ -79,6 +115,7 @@ export function routerCommand(spec: LocalStackSpec, engineIndexes: number[]): Pr
     '--service-discovery', 'static',
     '--static-backends', String(config.static_backends),
     '--static-models', String(config.static_models),
+    ...(spec.pd ? ['--static-model-labels', String(config.static_model_labels), '--prefill-model-labels', PD_LABELS.prefill, '--decode-model-labels', PD_LABELS.decode] : []),
     '--routing-logic', router.routingLogic,
     '--session-key', router.sessionKey,
     '--engine-stats-interval', String(router.engineStatsInterval),

@@ -116,9 +116,25 @@ export class Workloads {
   private updateStatus(namespace: string, name: string): void {
     const deploy = this.store.get('deployments', namespace, name);
     if (!deploy) return;
+    const want = (deploy.spec as { replicas?: number }).replicas ?? 1;
     const active = this.podsOf(deploy).filter((p) => !p.metadata.deletionTimestamp);
     const ready = active.filter(isReady).length;
-    const status = { observedGeneration: deploy.metadata.generation ?? 1, replicas: active.length, updatedReplicas: active.length, readyReplicas: ready, availableReplicas: ready, unavailableReplicas: active.length - ready };
+    const previous = (deploy.status ?? {}) as { conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
+    // The conditions helm's --wait (kstatus) reads: Available, and Progressing with NewReplicaSetAvailable once the rollout is complete.
+    const condition = (type: string, ok: boolean, reason: string, message: string) => {
+      const status = ok ? 'True' : 'False';
+      const before = previous.conditions?.find((c) => c.type === type && c.status === status);
+      return { type, status, reason, message, lastTransitionTime: before?.lastTransitionTime ?? new Date().toISOString() };
+    };
+    const complete = ready >= want && active.length === want;
+    const status = {
+      observedGeneration: deploy.metadata.generation ?? 1, replicas: active.length, updatedReplicas: active.length, readyReplicas: ready, availableReplicas: ready, unavailableReplicas: Math.max(0, active.length - ready),
+      conditions: [
+        condition('Available', ready >= want, ready >= want ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', ready >= want ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.'),
+        // Always True, as the controller keeps it until progressDeadlineSeconds passes: only the reason says whether the rollout is complete.
+        condition('Progressing', true, complete ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated', complete ? `ReplicaSet "${name}" has successfully progressed.` : `ReplicaSet "${name}" is progressing.`),
+      ],
+    };
     if (JSON.stringify(deploy.status) === JSON.stringify(status)) return;
     deploy.status = status;
     this.store.write('deployments', deploy);

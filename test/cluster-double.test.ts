@@ -105,8 +105,17 @@ test("real helm installs, lists, shows and uninstalls the production-stack chart
     }
     assert.equal(out.exitCode, 0, `${file}: ${out.stderr}`);
     const manifest = await helm(['get', 'manifest', release, '--namespace', namespace]);
-    const stored = cluster.api.everything(namespace).filter((o) => o.kind !== 'Pod' && !o.metadata.name.startsWith('sh.helm.release.'));
+    const stored = cluster.api.everything(namespace).filter((o) => o.kind !== 'Pod' && o.kind !== 'Event' && !o.metadata.name.startsWith('sh.helm.release.'));
     assert.deepEqual(stored.map((o) => `${o.kind}/${o.metadata.name}`).sort(), ids(manifest.stdout), `${file}: every rendered object is in the double`);
+    // Their images are real vLLM and production-stack's Python router: Pending, each with the reason in an event.
+    const pods = cluster.api.list('Pod', namespace);
+    assert.ok(pods.length > 0, file);
+    for (const pod of pods) {
+      assert.equal((pod.status as { phase: string }).phase, 'Pending', `${file}: ${pod.metadata.name}`);
+      const why = cluster.api.list('Event', namespace).filter((e) => (e.involvedObject as { name: string }).name === pod.metadata.name && e.type === 'Warning');
+      assert.ok(why.some((e) => (e.reason === 'FailedScheduling' && /Insufficient (cpu|memory)/.test(String(e.message))) || (e.reason === 'Failed' && /runs only this project's image/.test(String(e.message)))),
+        `${file}: ${pod.metadata.name} has a Warning event saying why it is Pending: ${JSON.stringify(why.map((e) => e.message))}`);
+    }
     const status = JSON.parse((await helm(['status', release, '--namespace', namespace, '--output', 'json'])).stdout) as { info: { status: string } };
     assert.equal(status.info.status, 'deployed', file);
     const list = JSON.parse((await helm(['list', '--all-namespaces', '--output', 'json'])).stdout) as { name: string }[];
@@ -114,8 +123,9 @@ test("real helm installs, lists, shows and uninstalls the production-stack chart
     out = await helm(['uninstall', release, '--namespace', namespace, '--wait', '--ignore-not-found']);
     assert.equal(out.exitCode, 0, `${file}: ${out.stderr}`);
     // helm waits for what it deleted; the pods terminate after, as on a cluster.
-    for (const until = Date.now() + 10_000; cluster.api.everything(namespace).length > 0 && Date.now() < until;) await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(cluster.api.everything(namespace).map((o) => `${o.kind}/${o.metadata.name}`), [], `${file}: nothing left after uninstall`);
+    const left = () => cluster.api.everything(namespace).filter((o) => o.kind !== 'Event');
+    for (const until = Date.now() + 10_000; left().length > 0 && Date.now() < until;) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(left().map((o) => `${o.kind}/${o.metadata.name}`), [], `${file}: nothing left after uninstall but Events, which expire`);
   }
   assert.ok(cluster.api.get('CustomResourceDefinition', undefined, 'loraadapters.production-stack.vllm.ai'), "the chart's CRD stays, as helm leaves crds/ installed");
 });

@@ -4,8 +4,11 @@
 // a cluster: discovery, schema validation (422), unknown kinds (404), writes
 // into missing namespaces refused (404), server-side apply, helm's protobuf
 // release Secrets, the readiness helm's --wait reads. One node, sized like the
-// configured minikube, for the scheduler.
+// configured minikube, for the scheduler. Its pods run this project's image
+// as processes (cluster-double/pod-runner.ts).
+import { PodRunner } from './cluster-double/pod-runner.js';
 import { KubeApiServer, type KubeApiOptions, type KubeObject } from './kube-api-server.js';
+import { REPO } from './temp-project.js';
 
 export interface NodeSize {
   /** Allocatable CPUs (minikube --cpus). */
@@ -19,25 +22,36 @@ export const MINIKUBE_NODE: NodeSize = { cpus: 4, memoryMiB: 16384 };
 
 export interface ClusterDoubleOptions {
   node?: NodeSize;
-  /** Passed to the API server (pods' lifecycle, authorization…). */
+  /** Multiplies the rendered probes' delays and periods (default 1, the kubelet's timing; tests take less). */
+  probeTimeScale?: number;
+  /** Pod addresses are 127.<octet>.x.y (default 77). */
+  addressOctet?: number;
+  /** Passed to the API server (authorization…). */
   api?: KubeApiOptions;
 }
 
+const NODE_NAME = 'cluster-double';
+
 export class ClusterDouble {
-  private constructor(readonly api: KubeApiServer, readonly node: NodeSize) {}
+  private constructor(readonly api: KubeApiServer, readonly node: NodeSize, readonly pods: PodRunner) {}
 
   static async start(options: ClusterDoubleOptions = {}, host = '127.0.0.1', port = 0): Promise<ClusterDouble> {
-    // anonymous: client-go sends no bearer token to a plain-HTTP server.
-    const api = new KubeApiServer({ anonymous: true, validate: true, ...options.api });
     const node = options.node ?? MINIKUBE_NODE;
+    const pods = new PodRunner({
+      repo: REPO, nodeName: NODE_NAME, probeTimeScale: options.probeTimeScale ?? 1,
+      allocatable: { cpu: node.cpus, memory: node.memoryMiB * 2 ** 20 }, ...(options.addressOctet !== undefined ? { addressOctet: options.addressOctet } : {}),
+    });
+    // anonymous: client-go sends no bearer token to a plain-HTTP server.
+    const api = new KubeApiServer({ anonymous: true, validate: true, pods, ...options.api });
+    pods.attach(api);
     for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) api.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     const resources = { cpu: String(node.cpus), memory: `${node.memoryMiB}Mi`, pods: '110', 'ephemeral-storage': '100Gi' };
     api.put({
-      apiVersion: 'v1', kind: 'Node', metadata: { name: 'cluster-double', labels: { 'kubernetes.io/hostname': 'cluster-double', 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' } },
+      apiVersion: 'v1', kind: 'Node', metadata: { name: NODE_NAME, labels: { 'kubernetes.io/hostname': NODE_NAME, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' } },
       spec: {}, status: { capacity: resources, allocatable: resources, conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }], nodeInfo: { kubeletVersion: 'v1.33.0' } },
     });
     await api.listen(host, port);
-    return new ClusterDouble(api, node);
+    return new ClusterDouble(api, node, pods);
   }
 
   get url(): string {
@@ -48,7 +62,9 @@ export class ClusterDouble {
     return this.api.writeKubeconfig(path, namespace);
   }
 
+  /** Stops every pod's processes, then the API server. */
   async close(): Promise<void> {
+    await this.pods.stopAll();
     await this.api.close();
   }
 }

@@ -323,6 +323,11 @@ export class KubeApiServer {
     this.workloads.deletePod(namespace, name, gracePeriodSeconds);
   }
 
+  /** A pod's status (and spec) changed as the scheduler or kubelet would; undefined when the pod is gone. */
+  updatePod(namespace: string, name: string, change: (pod: KubeObject) => void): KubeObject | undefined {
+    return this.workloads.updatePod(namespace, name, change);
+  }
+
   setPodLog(namespace: string, name: string, text: string): void {
     this.logs.set(`${namespace}/${name}`, text);
   }

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { KubeObject, ObjectStore } from './store.js';
 
 export interface PodLifecycle {
-  /** status.podIP of a new pod (default: 127.0.0.1). */
-  podIP?(pod: KubeObject): string;
+  /** status.podIP of a new pod (default: 127.0.0.1; undefined: none yet, the lifecycle sets it once the pod is scheduled). */
+  podIP?(pod: KubeObject): string | undefined;
   /** Called for each new pod; the pod turns Ready when it resolves (start a real engine here). Default: at once. */
   start?(pod: KubeObject): Promise<void>;
   /** Called when a pod is deleted: graceful (with a grace period) or killed; the pod is removed when it resolves. */
@@ -85,6 +85,16 @@ export class Workloads {
     this.reconcileOwner(pod);
   }
 
+  /** Changes a pod's status (and spec, for a binding) as the scheduler and kubelet do; its Deployment's status follows. */
+  updatePod(namespace: string, name: string, change: (pod: KubeObject) => void): KubeObject | undefined {
+    const pod = this.store.get('pods', namespace, name);
+    if (!pod) return undefined;
+    change(pod);
+    const written = this.store.write('pods', pod);
+    this.reconcileOwner(pod);
+    return written;
+  }
+
   private reconcileOwner(pod: KubeObject): void {
     const owner = pod.metadata.ownerReferences?.find((r) => r.kind === 'Deployment');
     if (owner && pod.metadata.namespace) this.reconcile(pod.metadata.namespace, owner.name);
@@ -104,7 +114,8 @@ export class Workloads {
       spec: structuredClone(template.spec ?? { containers: [] }),
       status: { phase: 'Pending' },
     };
-    pod.status = { phase: 'Pending', podIP: this.lifecycle.podIP?.(pod) ?? '127.0.0.1' };
+    const podIP = this.lifecycle.podIP ? this.lifecycle.podIP(pod) : '127.0.0.1';
+    pod.status = { phase: 'Pending', ...(podIP !== undefined ? { podIP } : {}) };
     const created = this.store.write('pods', pod);
     const { namespace, name } = created.metadata;
     void Promise.resolve(this.lifecycle.start?.(created)).then(() => {

@@ -5,6 +5,8 @@
 // end-to-end values files, every object accepted. One double for the file;
 // the installs run in sequence.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -128,4 +130,27 @@ test("real helm installs, lists, shows and uninstalls the production-stack chart
     assert.deepEqual(left().map((o) => `${o.kind}/${o.metadata.name}`), [], `${file}: nothing left after uninstall but Events, which expire`);
   }
   assert.ok(cluster.api.get('CustomResourceDefinition', undefined, 'loraadapters.production-stack.vllm.ai'), "the chart's CRD stays, as helm leaves crds/ installed");
+});
+
+test('npm run cluster-double -- --kubeconfig FILE serves the double on its own until stopped: helm reaches it through the kubeconfig it writes; SIGTERM stops it', async (t) => {
+  const why = missing();
+  if (why) return t.skip(why);
+  const dir = await mkdtemp(join(tmpdir(), 'cluster-double-main-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const kubeconfig = join(dir, 'kubeconfig');
+  const child = spawn(process.execPath, [join(REPO, 'dist', 'test', 'support', 'cluster-double-main.js'), '--kubeconfig', kubeconfig, '--cpus', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  for (const end = Date.now() + 30_000; !out.includes('kubeconfig:');) {
+    assert.ok(Date.now() < end && child.exitCode === null, `the double did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.match(out, /node: 2 CPUs, 16384 MiB/);
+  const list = await $({ quiet: true, nothrow: true })`${HELM} list --all-namespaces --kubeconfig ${kubeconfig}`;
+  assert.equal(list.exitCode, 0, list.stderr);
+  child.kill('SIGTERM');
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.equal(code, 0);
+  assert.match(out, /SIGTERM: stopping every pod process/);
 });

@@ -4,8 +4,11 @@
 // (https://kubernetes.io/docs/reference/using-api/api-concepts/). Tests point
 // @kubernetes/client-node at it through a kubeconfig it writes.
 //
-// Served (JSON only; the objects are whatever tests put in, unvalidated):
+// Served (JSON; protobuf Secrets and YAML apply bodies as helm sends them; objects are
+// validated against their schemas only with options.validate, as the cluster double does):
 //   GET    /version
+//   GET    /api, /apis, /api/v1, /apis/G, /apis/G/V           discovery, from kube-api/resources.ts (CRDs included)
+//   GET    /openapi/v3[/GV], /openapi/v2                     only what client-go reads to leave validation to the server
 //   GET    <prefix>[/namespaces/NS]/RESOURCE                list: {kind: XList, metadata.resourceVersion, items}
 //          ?labelSelector= (=, ==, !=, in, notin, key, !key) &fieldSelector= (metadata.name, metadata.namespace)
 //          ?watch=true&resourceVersion=RV&allowWatchBookmarks=true&timeoutSeconds=N&sendInitialEvents=true
@@ -18,7 +21,9 @@
 //   POST   <prefix>[/namespaces/NS]/RESOURCE                create (409 AlreadyExists; metadata.generateName)
 //   PUT    .../RESOURCE/NAME                                replace
 //   PATCH  .../RESOURCE/NAME                                application/merge-patch+json, strategic-merge-patch+json
-//                                                          (as a merge patch) or json-patch+json (add/replace/remove)
+//                                                          (as a merge patch) or json-patch+json (add/replace/remove);
+//                                                          apply-patch+yaml: server-side apply, creating or updating
+//          POST/PUT/PATCH/DELETE ?dryRun=All                 checked, not stored
 //   DELETE .../RESOURCE/NAME                                pods: gracePeriodSeconds (body DeleteOptions or query;
 //                                                          default 30) > 0 sets deletionTimestamp and removes the
 //                                                          pod when its lifecycle's stop() resolves; 0 removes it now
@@ -27,15 +32,17 @@
 //   POST   /apis/authorization.k8s.io/v1/selfsubjectaccessreviews      status.allowed from options.authorize
 //   WebSocket /api/v1/namespaces/NS/pods/NAME/portforward?ports=P     v4.channel.k8s.io, to the pod's
 //                                                          status.podIP (or options.forwardTarget)
-// Resources: pods, services, endpoints, secrets, configmaps, events, namespaces, nodes (core, /api/v1),
-// deployments (/apis/apps/v1), leases (/apis/coordination.k8s.io/v1) and customresourcedefinitions (/apis/apiextensions.k8s.io/v1). Every write takes the next cluster-wide resourceVersion.
+// Resources: those of kube-api/resources.ts (core, apps, rbac, policy, autoscaling, networking,
+// coordination, apiextensions) and the custom resources of every stored CRD; anything else is 404.
+// Every write takes the next cluster-wide resourceVersion. Deleting a Deployment deletes its pods,
+// a Namespace its objects, a CRD its custom resources.
 // Deployments are reconciled as the controller manager would (pods follow spec.replicas; see
 // kube-api/workloads.ts), with options.pods deciding pod addresses and when they turn Ready.
 // Requests need `Authorization: Bearer <token>` (401 otherwise; options.anonymous also lets requests
 // without one in, for helm); options.authorize may refuse
 // any request with 403 Forbidden, and answers SelfSubjectAccessReviews with the same rule.
 //
-// Test controls: put/get/list/remove objects directly, setPodReady(), setPodLog(),
+// Test controls: put/get/list/remove/everything() objects directly, setPodReady(), updatePod(), setPodLog(),
 // bookmark() (BOOKMARK events to watches that allow them), compact() (older resourceVersions
 // give 410), expireWatches() (410 to open watches), endWatches() (clean end, as timeoutSeconds),
 // dropWatches() (sockets cut), requests (every method + path + query seen), close().

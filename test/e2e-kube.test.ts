@@ -120,3 +120,78 @@ test('make vllm on an existing cluster (the cluster double) with +sim: bring-up 
   assert.equal((left()[0]?.spec as { holderIdentity?: string } | undefined)?.holderIdentity, undefined, 'the lease freed');
   assert.equal(cluster.pods.processes(), 0, 'every pod process stopped');
 });
+
+/** Requests each engine pod of a release has answered, from the engine's own /metrics (vllm:request_success_total). */
+async function engineCounts(cluster: ClusterDouble, release: string): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const pod of cluster.api.list('Pod', 'vllm-system').filter((x) => x.metadata.labels?.environment === 'engine' && x.metadata.labels.release === release && cluster.api.isReady(x))) {
+    const text = await (await fetch(`http://${(pod.status as { podIP: string }).podIP}:8000/metrics`)).text();
+    const total = text.split('\n').filter((l) => l.startsWith('vllm:request_success_total')).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+    counts.set(pod.metadata.name, total);
+  }
+  return counts;
+}
+
+const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+
+test('make vllm with +ab on the cluster double: two releases, each router routing only to its own engines (from the engines\' counters)', { timeout: 600_000 }, async (t) => {
+  const chartDir = referenceChartDir();
+  const why = (await e2eToolsMissing()) ?? (chartDir && existsSync(join(TOOLS, 'helm')) ? null : 'the reference chart or .tools/bin/helm is missing (make deps)');
+  if (why || !chartDir) return t.skip(why ?? '');
+  const p = await tempProject();
+  const cluster = await ClusterDouble.start({ probeTimeScale: 0.1 });
+  for (const crd of prometheusOperatorCrds()) cluster.api.put(crd);
+  const kubeconfig = await cluster.writeKubeconfig(join(p.dir, 'cluster-double.kubeconfig'));
+  const env = { ...process.env, CI: 'true', PATH: `${TOOLS}:${process.env.PATH ?? ''}`, VLLM_KUBECONFIG: kubeconfig, VLLM_PROD_STACK_CHART_PATH: chartDir };
+  const make = (...args: string[]) => $({ cwd: p.dir, nothrow: true, quiet: true, env })`make ${args}`;
+  t.after(async () => {
+    await make('vllm-cleanup');
+    await cluster.close();
+    await p.remove();
+  });
+  const versions = JSON.parse((await $({ env, quiet: true })`${join(TOOLS, 'kubectl')} version --client -o json`).stdout) as { clientVersion: { gitVersion: string } };
+  const helmVersion = (await $({ env, quiet: true })`${join(TOOLS, 'helm')} version --template {{.Version}}`).stdout.trim();
+  assert.equal((await make('defconfig-vllm-existing-cluster+sim+ab')).exitCode, 0);
+  // The suites are the first journey's; here the two releases and their routing.
+  await p.setConfig({ VLLM_KUBECTL_VERSION: versions.clientVersion.gitVersion, VLLM_HELM_VERSION: helmVersion, VLLM_BENCHMARK_ENABLED: BENCHMARK_ON_KUBERNETES, VLLM_TEST_ROUTING: false });
+  const config = await make('extra_vars.yaml');
+  assert.equal(config.exitCode, 0, config.stdout + config.stderr);
+
+  const started = performance.now();
+  const run = await make('vllm');
+  t.diagnostic(`make vllm (+ab) on the cluster double: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  assert.equal(run.exitCode, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /helm upgrade --install vllm-baseline /);
+  assert.match(run.stdout, /helm upgrade --install vllm-dev /);
+
+  // Each router, reached at its pod's address, sends every request to its own release's engines: the counters say so.
+  const routers = Object.fromEntries(['vllm-baseline', 'vllm-dev'].map((release) => {
+    const pod = cluster.api.list('Pod', 'vllm-system').find((x) => x.metadata.name.startsWith(`${release}-deployment-router-`) && cluster.api.isReady(x));
+    assert.ok(pod, `the router of ${release}`);
+    return [release, `http://${(pod.status as { podIP: string }).podIP}:8000`];
+  }));
+  for (const [release, other] of [['vllm-baseline', 'vllm-dev'], ['vllm-dev', 'vllm-baseline']] as const) {
+    const mine = await engineCounts(cluster, release);
+    const theirs = await engineCounts(cluster, other);
+    assert.ok(mine.size > 0 && theirs.size > 0, 'engine pods of both releases');
+    for (let i = 0; i < 10; i++) {
+      const res = await fetch(`${routers[release]}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'facebook/opt-125m', prompt: `to ${release} ${i}`, max_tokens: 2 }) });
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+    }
+    assert.equal(sum(await engineCounts(cluster, release)) - sum(mine), 10, `${release}'s engines answered its router's 10 requests`);
+    assert.equal(sum(await engineCounts(cluster, other)) - sum(theirs), 0, `${other}'s engines saw none of ${release}'s`);
+  }
+
+  await t.test('make vllm-compare gives a verdict and the report renders', { skip: BENCHMARK_ON_KUBERNETES ? false : 'waits on the targets branch: vllm-node bench does not run on Kubernetes yet (BENCHMARK_ON_KUBERNETES)' }, async () => {
+    const compare = await make('vllm-compare');
+    assert.equal(compare.exitCode, 0, compare.stdout + compare.stderr);
+    assert.match(compare.stdout, /verdict/i);
+    const runId = await readlink(join(p.dir, 'results', 'latest'));
+    assert.ok(existsSync(join(p.dir, 'results', runId, 'report.html')), 'the report');
+  });
+  const cleanup = await make('vllm-cleanup');
+  assert.equal(cleanup.exitCode, 0, cleanup.stdout + cleanup.stderr);
+  for (const end = Date.now() + 30_000; cluster.pods.processes() > 0 && Date.now() < end;) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(cluster.pods.processes(), 0, 'every pod process stopped');
+});

@@ -195,3 +195,39 @@ test('make vllm with +ab on the cluster double: two releases, each router routin
   for (const end = Date.now() + 30_000; cluster.pods.processes() > 0 && Date.now() < end;) await new Promise((r) => setTimeout(r, 100));
   assert.equal(cluster.pods.processes(), 0, 'every pod process stopped');
 });
+
+test('make vllm on the cluster double whose engine pods never turn ready (they ask for more CPUs than its node has) fails, printing and saving the pods\' events and logs in results/<run>/<node>/logs/kube-failure.txt', { timeout: 300_000 }, async (t) => {
+  const chartDir = referenceChartDir();
+  const why = (await e2eToolsMissing()) ?? (chartDir && existsSync(join(TOOLS, 'helm')) ? null : 'the reference chart or .tools/bin/helm is missing (make deps)');
+  if (why || !chartDir) return t.skip(why ?? '');
+  const p = await tempProject();
+  const cluster = await ClusterDouble.start({ probeTimeScale: 0.1 });
+  for (const crd of prometheusOperatorCrds()) cluster.api.put(crd);
+  const kubeconfig = await cluster.writeKubeconfig(join(p.dir, 'cluster-double.kubeconfig'));
+  const env = { ...process.env, CI: 'true', PATH: `${TOOLS}:${process.env.PATH ?? ''}`, VLLM_KUBECONFIG: kubeconfig, VLLM_PROD_STACK_CHART_PATH: chartDir };
+  const make = (...args: string[]) => $({ cwd: p.dir, nothrow: true, quiet: true, env })`make ${args}`;
+  t.after(async () => {
+    await make('vllm-cleanup');
+    await cluster.close();
+    await p.remove();
+  });
+  const versions = JSON.parse((await $({ env, quiet: true })`${join(TOOLS, 'kubectl')} version --client -o json`).stdout) as { clientVersion: { gitVersion: string } };
+  const helmVersion = (await $({ env, quiet: true })`${join(TOOLS, 'helm')} version --template {{.Version}}`).stdout.trim();
+  assert.equal((await make('defconfig-vllm-existing-cluster+sim')).exitCode, 0);
+  await p.setConfig({
+    VLLM_KUBECTL_VERSION: versions.clientVersion.gitVersion, VLLM_HELM_VERSION: helmVersion, VLLM_BENCHMARK_ENABLED: false,
+    VLLM_REQUEST_CPU: 8, VLLM_DEPLOY_TIMEOUT: 15,
+  });
+  const config = await make('extra_vars.yaml');
+  assert.equal(config.exitCode, 0, config.stdout + config.stderr);
+  const run = await make('vllm');
+  assert.notEqual(run.exitCode, 0);
+  const out = run.stdout + run.stderr;
+  assert.match(out, /--- pod vllm-baseline-opt-125m-deployment-vllm-\S+ \(Pending, not ready\)/);
+  assert.match(out, /event Warning FailedScheduling: 0\/1 nodes are available: 1 Insufficient cpu/);
+  const runId = await readlink(join(p.dir, 'results', 'latest'));
+  const saved = await readFile(join(p.dir, 'results', runId, 'vllm-baseline', 'logs', 'kube-failure.txt'), 'utf8');
+  assert.match(saved, /event Warning FailedScheduling: 0\/1 nodes are available: 1 Insufficient cpu/);
+  // The pod never started a container: the API answers its log with 400 (client-node's error keeps only the code).
+  assert.match(saved, /last 40 log lines:\n {4}\(no log: HTTP-Code: 400\)/);
+});

@@ -597,7 +597,12 @@ export class KubeApiServer {
 
   private podLog(res: ServerResponse, route: Route, url: URL): void {
     const ns = route.namespace ?? '';
-    if (!this.store.get('pods', ns, route.name ?? '')) throw this.notFound('pods', route.name ?? '');
+    const pod = this.store.get('pods', ns, route.name ?? '');
+    if (!pod) throw this.notFound('pods', route.name ?? '');
+    // As the kubelet answers for a pod none of whose containers has started.
+    if (!this.logs.has(`${ns}/${route.name}`) && (pod.status as { phase?: string } | undefined)?.phase === 'Pending') {
+      throw new ApiError(400, 'BadRequest', `container in pod "${route.name}" is waiting to start: the pod is Pending`);
+    }
     let lines = (this.logs.get(`${ns}/${route.name}`) ?? '').split('\n');
     if (lines.at(-1) === '') lines.pop();
     const tail = url.searchParams.get('tailLines');

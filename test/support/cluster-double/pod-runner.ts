@@ -228,7 +228,11 @@ export class PodRunner implements PodLifecycle {
     }
     r.dir = await mkdtemp(join(tmpdir(), `pod-${r.name.slice(0, 40)}-`));
     const kubeconfig = await this.server.writeKubeconfig(join(r.dir, 'kubeconfig'), r.ns);
-    if (r.stopping) return;
+    // Deleted meanwhile: stop() found no directory yet to remove.
+    if (r.stopping) {
+      await rm(r.dir, { recursive: true, force: true });
+      return;
+    }
     this.server.updatePod(r.ns, r.name, (p) => {
       p.status = {
         ...(p.status as object), phase: 'Running',

@@ -105,7 +105,11 @@ async function main(): Promise<void> {
   const config = hasConfig ? await loadAllNodes(extraVars, { validate: false }) : null;
   const configured: NodeEntry[] = config?.nodes.map(({ node }) => ({ name: node.name, role: node.role, host: node.host })) ?? [];
   const stateDir = join(project, STATE_DIR);
-  const deployed: NodeEntry[] = (await listRecords(stateDir)).map((r) => ({ name: r.node, role: r.role, host: r.host }));
+  const recorded: NodeEntry[] = (await listRecords(stateDir)).map((r) => ({ name: r.node, role: r.role, host: r.host }));
+  // On Kubernetes the cluster, not .deployed/, holds what is deployed: the configured releases are
+  // what teardown must reach (a node step on a release that is not installed says so and does nothing).
+  const inCluster = config && config.vars.vllm_target !== 'local' ? configured.filter((c) => !recorded.some((r) => r.name === c.name)) : [];
+  const deployed: NodeEntry[] = [...recorded, ...inCluster];
   const stale = opts.replaceUnconfigured ? deployed.filter((d) => !configured.some((c) => c.name === d.name && c.host === d.host)) : [];
   const targets = opts.nodes === 'configured' ? configured
     : opts.nodes === 'deployed' ? deployed

@@ -5,7 +5,7 @@ export const DOCUMENTED = [
   'vllm', 'vllm-local', 'vllm-quick-test', 'vllm-production-stack-cpu', 'vllm-production-stack-gpu', 'vllm-existing-cluster',
   'vllm-local+ab', 'vllm-local+lmcache', 'vllm-local+ab-lmcache', 'vllm-local+ab-router', 'vllm-local+ab+lmcache', 'vllm-local+pd', 'vllm-local+ab-pd',
   'vllm+ab', 'vllm+gpu', 'vllm+ab-lmcache', 'vllm+serving', 'vllm-production-stack-cpu+gpu', 'vllm-existing-cluster+ab-router',
-  'vllm+sim', 'vllm+sim+autoscaling', 'vllm-production-stack-cpu+sim+ab', 'vllm-production-stack-gpu+ab',
+  'vllm+sim', 'vllm+sim+autoscaling', 'vllm-production-stack-cpu+sim+ab', 'vllm-production-stack-gpu+ab', 'vllm-existing-cluster+sim',
   'vllm-local+lora', 'vllm-local+ab-lora-affinity', 'vllm+sim+lora',
 ];
 

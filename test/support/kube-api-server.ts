@@ -4,11 +4,14 @@
 // (https://kubernetes.io/docs/reference/using-api/api-concepts/). Tests point
 // @kubernetes/client-node at it through a kubeconfig it writes.
 //
-// Served (JSON only; the objects are whatever tests put in, unvalidated):
+// Served (JSON; protobuf Secrets and YAML apply bodies as helm sends them; objects are
+// validated against their schemas only with options.validate, as the cluster double does):
 //   GET    /version
+//   GET    /api, /apis, /api/v1, /apis/G, /apis/G/V           discovery, from kube-api/resources.ts (CRDs included)
+//   GET    /openapi/v3[/GV], /openapi/v2                     only what client-go reads to leave validation to the server
 //   GET    <prefix>[/namespaces/NS]/RESOURCE                list: {kind: XList, metadata.resourceVersion, items}
 //          ?labelSelector= (=, ==, !=, in, notin, key, !key) &fieldSelector= (metadata.name, metadata.namespace)
-//          ?watch=true&resourceVersion=RV&allowWatchBookmarks=true&timeoutSeconds=N
+//          ?watch=true&resourceVersion=RV&allowWatchBookmarks=true&timeoutSeconds=N&sendInitialEvents=true
 //                                                          watch: newline-delimited {type, object} events;
 //                                                          no RV or "0": ADDED per existing object, then changes;
 //                                                          RV: the changes after it, or an ERROR event with a
@@ -18,7 +21,9 @@
 //   POST   <prefix>[/namespaces/NS]/RESOURCE                create (409 AlreadyExists; metadata.generateName)
 //   PUT    .../RESOURCE/NAME                                replace
 //   PATCH  .../RESOURCE/NAME                                application/merge-patch+json, strategic-merge-patch+json
-//                                                          (as a merge patch) or json-patch+json (add/replace/remove)
+//                                                          (as a merge patch) or json-patch+json (add/replace/remove);
+//                                                          apply-patch+yaml: server-side apply, creating or updating
+//          POST/PUT/PATCH/DELETE ?dryRun=All                 checked, not stored
 //   DELETE .../RESOURCE/NAME                                pods: gracePeriodSeconds (body DeleteOptions or query;
 //                                                          default 30) > 0 sets deletionTimestamp and removes the
 //                                                          pod when its lifecycle's stop() resolves; 0 removes it now
@@ -27,15 +32,17 @@
 //   POST   /apis/authorization.k8s.io/v1/selfsubjectaccessreviews      status.allowed from options.authorize
 //   WebSocket /api/v1/namespaces/NS/pods/NAME/portforward?ports=P     v4.channel.k8s.io, to the pod's
 //                                                          status.podIP (or options.forwardTarget)
-// Resources: pods, services, endpoints, secrets, configmaps, events, namespaces, nodes (core, /api/v1),
-// deployments (/apis/apps/v1), leases (/apis/coordination.k8s.io/v1) and customresourcedefinitions (/apis/apiextensions.k8s.io/v1). Every write takes the next cluster-wide resourceVersion.
+// Resources: those of kube-api/resources.ts (core, apps, rbac, policy, autoscaling, networking,
+// coordination, apiextensions) and the custom resources of every stored CRD; anything else is 404.
+// Every write takes the next cluster-wide resourceVersion. Deleting a Deployment deletes its pods,
+// a Namespace its objects, a CRD its custom resources.
 // Deployments are reconciled as the controller manager would (pods follow spec.replicas; see
 // kube-api/workloads.ts), with options.pods deciding pod addresses and when they turn Ready.
 // Requests need `Authorization: Bearer <token>` (401 otherwise; options.anonymous also lets requests
 // without one in, for helm); options.authorize may refuse
 // any request with 403 Forbidden, and answers SelfSubjectAccessReviews with the same rule.
 //
-// Test controls: put/get/list/remove objects directly, setPodReady(), setPodLog(),
+// Test controls: put/get/list/remove/everything() objects directly, setPodReady(), updatePod(), setPodLog(),
 // bookmark() (BOOKMARK events to watches that allow them), compact() (older resourceVersions
 // give 410), expireWatches() (410 to open watches), endWatches() (clean end, as timeoutSeconds),
 // dropWatches() (sockets cut), requests (every method + path + query seen), close().
@@ -43,9 +50,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
+import { admit } from './kube-api/admission.js';
+import { storedDefaults } from './kube-api/defaults.js';
+import { coreVersions, group, groupList, OPENAPI_V2_PROTOBUF, openApiGroupVersion, openApiRoot, openApiV2, resourceList } from './kube-api/discovery.js';
 import { PortForwarder, type ForwardTarget } from './kube-api/port-forward.js';
+import { decodeProtobuf, PROTOBUF } from './kube-api/protobuf.js';
+import { ResourceRegistry, type CrdSpec, type ResourceType } from './kube-api/resources.js';
 import { ApiError, sendError, sendJson } from './kube-api/status.js';
-import { clone, ObjectStore, parseFieldSelector, parseLabelSelector, RESOURCES, resourceOfKind, SelectorError, type KubeObject } from './kube-api/store.js';
+import { clone, ObjectStore, parseFieldSelector, parseLabelSelector, SelectorError, type KubeObject } from './kube-api/store.js';
 import { WatchStream } from './kube-api/watch.js';
 import { isReady, podReadyStatus, Workloads, type PodLifecycle } from './kube-api/workloads.js';
 
@@ -77,6 +90,11 @@ export interface KubeApiOptions {
   forwardTarget?: ForwardTarget;
   /** Refuse to create a namespaced object in a namespace that does not exist (404), as a real API server does. Off by default: most tests put objects in namespaces they never create. */
   requireNamespaces?: boolean;
+  /**
+   * Refuse, as a real API server does, objects whose names or fields fail their kind's schema
+   * (422 Invalid; see kube-api/admission.ts). Off by default: unit tests put in partial objects.
+   */
+  validate?: boolean;
 }
 
 export interface SeenRequest {
@@ -88,6 +106,8 @@ export interface SeenRequest {
 const MAX_BODY = 4 * 1024 * 1024;
 
 interface Route {
+  /** /api/v1 or /apis/GROUP/VERSION */
+  prefix: string;
   resource: string;
   namespace: string | null;
   name: string | null;
@@ -96,10 +116,11 @@ interface Route {
 }
 
 function parsePath(pathname: string): Route | null {
-  const m = /^\/(?:api\/v1|apis\/([^/]+)\/([^/]+))(\/.*)?$/.exec(pathname);
+  const m = /^(\/api\/v1|\/apis\/([^/]+)\/([^/]+))(\/.*)?$/.exec(pathname);
   if (!m) return null;
-  const group = m[1] ?? '';
-  const segs = (m[3] ?? '').split('/').filter(Boolean).map(decodeURIComponent);
+  const prefix = m[1] as string;
+  const group = m[2] ?? '';
+  const segs = (m[4] ?? '').split('/').filter(Boolean).map(decodeURIComponent);
   let namespace: string | null = null;
   if (segs[0] === 'namespaces' && segs.length >= 3) {
     namespace = segs[1] ?? null;
@@ -107,7 +128,7 @@ function parsePath(pathname: string): Route | null {
   }
   const [resource, name, subresource] = segs;
   if (!resource) return null;
-  return { resource, namespace, name: name ?? null, subresource: subresource ?? null, group };
+  return { prefix, resource, namespace, name: name ?? null, subresource: subresource ?? null, group };
 }
 
 function verbOf(method: string, route: Route, watch: boolean): string {
@@ -116,6 +137,22 @@ function verbOf(method: string, route: Route, watch: boolean): string {
 }
 
 async function readBody(req: IncomingMessage): Promise<unknown> {
+  const bytes = await readBytes(req);
+  if (String(req.headers['content-type'] ?? '').startsWith(PROTOBUF) && bytes.length > 0) return decodeProtobuf(bytes);
+  return parseBody(req, bytes.toString('utf8'));
+}
+
+/** JSON, or YAML for a server-side apply (application/apply-patch+yaml; client-go sends JSON, which is YAML too). */
+function parseBody(req: IncomingMessage, text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return String(req.headers['content-type'] ?? '').includes('yaml') ? parseYaml(text) : JSON.parse(text);
+  } catch {
+    throw new ApiError(415, 'UnsupportedMediaType', `the request body (${String(req.headers['content-type'] ?? 'no content-type')}) is not JSON: this server speaks JSON, and YAML for server-side apply`);
+  }
+}
+
+async function readBytes(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {
@@ -123,13 +160,7 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY) throw new ApiError(413, 'RequestEntityTooLarge', 'request body too large');
     chunks.push(c);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new ApiError(400, 'BadRequest', 'the request body is not JSON (this server speaks JSON only)');
-  }
+  return Buffer.concat(chunks);
 }
 
 function mergePatch(target: unknown, patch: unknown): unknown {
@@ -140,6 +171,21 @@ function mergePatch(target: unknown, patch: unknown): unknown {
     else out[k] = mergePatch(out[k], v);
   }
   return out;
+}
+
+/**
+ * A server-side apply over an existing object, with one field manager in mind (helm's): the
+ * applied fields replace the current ones; labels and annotations others set are kept; status
+ * is the controllers'. Field ownership across managers is not tracked.
+ */
+function applyOver(current: KubeObject, applied: KubeObject): KubeObject {
+  const next = clone(applied);
+  next.metadata = {
+    ...next.metadata,
+    labels: { ...(current.metadata.labels ?? {}), ...(applied.metadata.labels ?? {}) },
+    annotations: { ...(current.metadata.annotations ?? {}), ...(applied.metadata.annotations ?? {}) },
+  };
+  return next;
 }
 
 function jsonPatch(target: unknown, ops: unknown): unknown {
@@ -164,6 +210,7 @@ function jsonPatch(target: unknown, ops: unknown): unknown {
 
 export class KubeApiServer {
   readonly store = new ObjectStore();
+  readonly registry = new ResourceRegistry();
   readonly requests: SeenRequest[] = [];
   readonly token: string;
   private readonly workloads: Workloads;
@@ -238,22 +285,32 @@ export class KubeApiServer {
 
   /** Creates or replaces an object as given (kind decides the resource); Deployments are reconciled. */
   put(obj: KubeObject): KubeObject {
-    const resource = resourceOfKind(obj.kind);
-    const stored = this.store.write(resource, obj);
-    if (resource === 'deployments') this.workloads.reconcile(stored.metadata.namespace ?? '', stored.metadata.name);
+    const type = this.registry.find(obj.kind, obj.apiVersion) ?? this.registry.ofKind(obj.kind);
+    const current = this.store.get(type.key, obj.metadata.namespace, obj.metadata.name);
+    const next = clone(obj);
+    storedDefaults(type.kind, next, current);
+    const stored = this.store.write(type.key, next);
+    if (type.key === 'deployments') this.workloads.reconcile(stored.metadata.namespace ?? '', stored.metadata.name);
+    if (type.key === 'customresourcedefinitions') this.registry.addCrd(stored.spec as CrdSpec);
     return stored;
   }
 
   get(kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
-    return this.store.get(resourceOfKind(kind), namespace, name);
+    return this.store.get(this.registry.ofKind(kind).key, namespace, name);
   }
 
   list(kind: string, namespace?: string): KubeObject[] {
-    return this.store.list(resourceOfKind(kind), (o) => namespace === undefined || o.metadata.namespace === namespace);
+    return this.store.list(this.registry.ofKind(kind).key, (o) => namespace === undefined || o.metadata.namespace === namespace);
+  }
+
+  /** Every object in the store, of every kind (what a test checks is left after an uninstall). */
+  everything(namespace?: string): KubeObject[] {
+    const keys = [...new Set(this.registry.all().map((t) => t.key))];
+    return keys.flatMap((k) => this.store.list(k, (o) => namespace === undefined || o.metadata.namespace === namespace));
   }
 
   remove(kind: string, namespace: string | undefined, name: string): void {
-    this.store.remove(resourceOfKind(kind), namespace, name);
+    this.removeObject(this.registry.ofKind(kind), namespace, name);
   }
 
   /** A pod with the given labels and address, Ready or not (no owner). */
@@ -271,6 +328,11 @@ export class KubeApiServer {
   /** Deletes a pod as the API would (graceful with a deletionTimestamp, or at once with 0). */
   deletePod(namespace: string, name: string, gracePeriodSeconds = 30): void {
     this.workloads.deletePod(namespace, name, gracePeriodSeconds);
+  }
+
+  /** A pod's status (and spec) changed as the scheduler or kubelet would; undefined when the pod is gone. */
+  updatePod(namespace: string, name: string, change: (pod: KubeObject) => void): KubeObject | undefined {
+    return this.workloads.updatePod(namespace, name, change);
   }
 
   setPodLog(namespace: string, name: string, text: string): void {
@@ -337,10 +399,11 @@ export class KubeApiServer {
     this.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams) });
     if (!this.authenticated(req)) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
     if (url.pathname === '/version') return sendJson(res, 200, { major: '1', minor: '33', gitVersion: 'v1.33.0-kube-api-test-server', platform: 'linux/amd64' });
+    if (method === 'GET' && this.discovery(res, url.pathname)) return;
     if (url.pathname === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews' && method === 'POST') return this.accessReview(req, res);
     const route = parsePath(url.pathname);
-    const type = route && RESOURCES[route.resource];
-    if (!route || !type || type.prefix !== (route.group ? `/apis/${route.group}/${url.pathname.split('/')[3]}` : '/api/v1')) {
+    const type = route && this.registry.at(route.prefix, route.resource);
+    if (!route || !type) {
       throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${method} ${url.pathname})`);
     }
     const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
@@ -349,13 +412,24 @@ export class KubeApiServer {
     if (route.subresource === 'log' && route.resource === 'pods' && method === 'GET') return this.podLog(res, route, url);
     if (route.subresource) throw new ApiError(404, 'NotFound', `subresource ${route.subresource} of ${route.resource} is not served by this test server`);
     const ns = type.namespaced ? route.namespace : null;
+    const dryRun = url.searchParams.has('dryRun');
     if (!route.name) {
-      if (method === 'GET') return this.listOrWatch(res, route.resource, ns, url, watch);
-      if (method === 'POST') return this.create(req, res, route.resource, ns);
+      if (method === 'GET') return this.listOrWatch(res, type, ns, url, watch);
+      if (method === 'POST') return this.create(res, type, ns, (await readBody(req)) as KubeObject | undefined, dryRun);
       throw new ApiError(405, 'MethodNotAllowed', `${method} on a collection is not supported`);
     }
     const nsOrUndef = ns ?? undefined;
-    const current = this.store.get(route.resource, nsOrUndef, route.name);
+    const current = this.store.get(type.key, nsOrUndef, route.name);
+    const contentType = String(req.headers['content-type'] ?? '');
+    if (method === 'PATCH' && contentType.includes('apply-patch')) {
+      // Server-side apply (helm v4 installs with it): creates, or makes the applied fields so.
+      const applied = (await readBody(req)) as KubeObject | undefined;
+      if (!applied || typeof applied !== 'object' || !applied.metadata) throw new ApiError(400, 'BadRequest', 'the apply body is not a Kubernetes object');
+      if (applied.kind !== type.kind || applied.apiVersion !== type.apiVersion) throw new ApiError(400, 'BadRequest', `the apply body is a ${applied.apiVersion} ${applied.kind}, not a ${type.apiVersion} ${type.kind}`);
+      if (applied.metadata.name !== route.name) throw new ApiError(400, 'BadRequest', `the name of the object (${applied.metadata.name}) does not match the name on the URL (${route.name})`);
+      if (!current) return this.create(res, type, ns, applied, dryRun);
+      return this.update(res, type, current, applyOver(current, applied), dryRun);
+    }
     if (method === 'GET') {
       if (!current) throw this.notFound(route.resource, route.name);
       return sendJson(res, 200, current);
@@ -363,33 +437,76 @@ export class KubeApiServer {
     if (method === 'PUT' || method === 'PATCH') {
       if (!current) throw this.notFound(route.resource, route.name);
       const body = await readBody(req);
-      const contentType = String(req.headers['content-type'] ?? '');
       const next = (method === 'PUT' ? body : contentType.includes('json-patch') ? jsonPatch(current, body) : mergePatch(current, body)) as KubeObject;
       if (!next || typeof next !== 'object' || !next.metadata) throw new ApiError(400, 'BadRequest', 'the body is not a Kubernetes object');
-      next.metadata = { ...next.metadata, name: route.name, namespace: nsOrUndef, uid: current.metadata.uid };
       if (method === 'PUT' && next.metadata.resourceVersion && next.metadata.resourceVersion !== current.metadata.resourceVersion) {
         throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${route.resource} "${route.name}": the object has been modified; please apply your changes to the latest version and try again`);
       }
-      if (JSON.stringify(next.spec) !== JSON.stringify(current.spec)) next.metadata.generation = (current.metadata.generation ?? 1) + 1;
-      return sendJson(res, 200, this.put({ ...next, apiVersion: type.apiVersion, kind: type.kind }));
+      return this.update(res, type, current, next, dryRun);
     }
     if (method === 'DELETE') {
       if (!current) throw this.notFound(route.resource, route.name);
       const options = (await readBody(req)) as { gracePeriodSeconds?: number } | undefined;
       const grace = Number(url.searchParams.get('gracePeriodSeconds') ?? options?.gracePeriodSeconds ?? 30);
+      if (dryRun) return sendJson(res, 200, current);
       if (route.resource === 'pods') return sendJson(res, 200, this.workloads.deletePod(nsOrUndef ?? '', route.name, grace));
-      const removed = this.store.remove(route.resource, nsOrUndef, route.name);
-      if (route.resource === 'deployments') for (const p of this.workloads.podsOf(current)) this.workloads.deletePod(nsOrUndef ?? '', p.metadata.name, 30);
-      return sendJson(res, 200, removed);
+      return sendJson(res, 200, this.removeObject(type, nsOrUndef, route.name));
     }
     throw new ApiError(405, 'MethodNotAllowed', `${method} is not supported`);
+  }
+
+  /** The discovery documents; false when the path is not one. */
+  private discovery(res: ServerResponse, path: string): boolean {
+    const types = this.registry.all();
+    const segs = path.split('/').filter(Boolean);
+    let doc: Record<string, unknown> | null = null;
+    if (path === '/openapi/v2') {
+      const body = openApiV2();
+      res.writeHead(200, { 'content-type': OPENAPI_V2_PROTOBUF, 'content-length': body.length });
+      res.end(body);
+      return true;
+    }
+    if (path === '/api' || path === '/api/') doc = coreVersions(new URL(this.url).host);
+    else if (path === '/apis' || path === '/apis/') doc = groupList(types);
+    else if (segs[0] === 'api' && segs.length === 2) doc = resourceList(`/api/${segs[1]}`, types);
+    else if (segs[0] === 'apis' && segs.length === 2) doc = group(segs[1] ?? '', types);
+    else if (segs[0] === 'apis' && segs.length === 3) doc = resourceList(`/apis/${segs[1]}/${segs[2]}`, types);
+    else if (path === '/openapi/v3') doc = openApiRoot(types);
+    else if (segs[0] === 'openapi' && segs[1] === 'v3') doc = openApiGroupVersion(segs.slice(2).join('/'), types);
+    else return false;
+    if (!doc) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (GET ${path})`);
+    sendJson(res, 200, doc);
+    return true;
+  }
+
+  /** Removes an object and what goes with it: a Deployment's pods, a Namespace's objects, a CRD's custom resources. */
+  private removeObject(type: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined {
+    const removed = this.store.remove(type.key, namespace, name);
+    if (!removed) return undefined;
+    // Then what it owned, as the garbage collector does (the Deployment is gone first, so nothing recreates its pods).
+    if (type.key === 'deployments') for (const p of this.workloads.podsOf(removed)) this.workloads.deletePod(namespace ?? '', p.metadata.name, 30);
+    if (type.key === 'namespaces') {
+      for (const t of new Map(this.registry.all().filter((x) => x.namespaced).map((x) => [x.key, x])).values()) {
+        for (const o of this.store.list(t.key, (x) => x.metadata.namespace === name)) {
+          if (t.key === 'pods') this.workloads.deletePod(name, o.metadata.name, 0);
+          else this.removeObject(t, name, o.metadata.name);
+        }
+      }
+    }
+    if (type.key === 'customresourcedefinitions') {
+      const spec = removed.spec as CrdSpec;
+      const served = spec?.names && this.registry.ofKey(`${spec.names.plural}.${spec.group}`);
+      if (served) for (const o of this.store.list(served.key)) this.store.remove(served.key, o.metadata.namespace, o.metadata.name);
+      this.registry.removeCrd(spec);
+    }
+    return removed;
   }
 
   private notFound(resource: string, name: string): ApiError {
     return new ApiError(404, 'NotFound', `${resource} "${name}" not found`);
   }
 
-  private listOrWatch(res: ServerResponse, resource: string, namespace: string | null, url: URL, watch: boolean): void {
+  private listOrWatch(res: ServerResponse, type: ResourceType, namespace: string | null, url: URL, watch: boolean): void {
     let labels: ReturnType<typeof parseLabelSelector>;
     let fields: ReturnType<typeof parseFieldSelector>;
     try {
@@ -399,13 +516,14 @@ export class KubeApiServer {
       if (err instanceof SelectorError) throw new ApiError(400, 'BadRequest', err.message);
       throw err;
     }
-    const type = RESOURCES[resource] as (typeof RESOURCES)[string];
+    const resource = type.key;
     const matches = (o: KubeObject) => labels(o.metadata.labels ?? {}) && fields(o);
     if (watch) {
       const timeout = url.searchParams.get('timeoutSeconds');
       const stream = new WatchStream(this.store, { resource, namespace, matches }, res, {
         resourceVersion: url.searchParams.get('resourceVersion'),
         allowBookmarks: url.searchParams.get('allowWatchBookmarks') === 'true',
+        sendInitialEvents: url.searchParams.get('sendInitialEvents') === 'true',
         timeoutSeconds: timeout === null ? null : Number(timeout),
       }, type, (w) => this.watches.delete(w));
       this.watches.add(stream);
@@ -416,9 +534,7 @@ export class KubeApiServer {
     sendJson(res, 200, { kind: `${type.kind}List`, apiVersion: type.apiVersion, metadata: { resourceVersion: String(this.store.revision) }, items });
   }
 
-  private async create(req: IncomingMessage, res: ServerResponse, resource: string, namespace: string | null): Promise<void> {
-    const type = RESOURCES[resource] as (typeof RESOURCES)[string];
-    const body = (await readBody(req)) as KubeObject | undefined;
+  private async create(res: ServerResponse, type: ResourceType, namespace: string | null, body: KubeObject | undefined, dryRun: boolean): Promise<void> {
     if (!body || typeof body !== 'object' || !body.metadata) throw new ApiError(400, 'BadRequest', 'the body is not a Kubernetes object (metadata is missing)');
     const meta = body.metadata;
     if (!meta.name && typeof meta.generateName === 'string') meta.name = `${meta.generateName}${randomBytes(3).toString('hex').slice(0, 5)}`;
@@ -426,11 +542,28 @@ export class KubeApiServer {
     if (namespace !== null) {
       if (meta.namespace && meta.namespace !== namespace) throw new ApiError(400, 'BadRequest', `the namespace of the object (${meta.namespace}) does not match the namespace on the request (${namespace})`);
       meta.namespace = namespace;
-      if (this.options.requireNamespaces && !this.store.get('namespaces', '', namespace)) throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`);
+      if ((this.options.requireNamespaces || this.options.validate) && !this.store.get('namespaces', '', namespace)) throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`);
+    } else {
+      delete meta.namespace;
     }
-    if (this.store.get(resource, meta.namespace, meta.name)) throw new ApiError(409, 'AlreadyExists', `${resource} "${meta.name}" already exists`);
+    if (this.store.get(type.key, meta.namespace, meta.name)) throw new ApiError(409, 'AlreadyExists', `${type.resource}${type.group ? `.${type.group}` : ''} "${meta.name}" already exists`);
+    const obj = { ...body, apiVersion: type.apiVersion, kind: type.kind };
+    if (this.options.validate) await admit(type, obj);
     meta.generation = 1;
-    sendJson(res, 201, this.put({ ...body, apiVersion: type.apiVersion, kind: type.kind }));
+    delete meta.resourceVersion;
+    sendJson(res, 201, dryRun ? obj : this.put(obj));
+  }
+
+  /** PUT, PATCH and apply of an existing object: identity kept, generation bumped when the spec changes. */
+  private async update(res: ServerResponse, type: ResourceType, current: KubeObject, next: KubeObject, dryRun: boolean): Promise<void> {
+    next.metadata = { ...next.metadata, name: current.metadata.name, namespace: current.metadata.namespace, uid: current.metadata.uid };
+    if (next.metadata.namespace === undefined) delete next.metadata.namespace;
+    const obj: KubeObject = { ...next, apiVersion: type.apiVersion, kind: type.kind };
+    // Status belongs to the status subresource (and the controllers): a write of the object keeps it.
+    if (this.options.validate && current.status !== undefined) obj.status = current.status;
+    if (JSON.stringify(obj.spec) !== JSON.stringify(current.spec)) obj.metadata.generation = (current.metadata.generation ?? 1) + 1;
+    if (this.options.validate) await admit(type, obj);
+    sendJson(res, 200, dryRun ? obj : this.put(obj));
   }
 
   private async scale(req: IncomingMessage, res: ServerResponse, method: string, route: Route): Promise<void> {
@@ -464,7 +597,12 @@ export class KubeApiServer {
 
   private podLog(res: ServerResponse, route: Route, url: URL): void {
     const ns = route.namespace ?? '';
-    if (!this.store.get('pods', ns, route.name ?? '')) throw this.notFound('pods', route.name ?? '');
+    const pod = this.store.get('pods', ns, route.name ?? '');
+    if (!pod) throw this.notFound('pods', route.name ?? '');
+    // As the kubelet answers for a pod none of whose containers has started.
+    if (!this.logs.has(`${ns}/${route.name}`) && (pod.status as { phase?: string } | undefined)?.phase === 'Pending') {
+      throw new ApiError(400, 'BadRequest', `container in pod "${route.name}" is waiting to start: the pod is Pending`);
+    }
     let lines = (this.logs.get(`${ns}/${route.name}`) ?? '').split('\n');
     if (lines.at(-1) === '') lines.pop();
     const tail = url.searchParams.get('tailLines');

@@ -35,6 +35,8 @@ const PACKAGES: Record<string, string> = {
   'policy/v1': 'kubernetes-models/policy/v1',
   'autoscaling/v2': 'kubernetes-models/autoscaling/v2',
   'networking.k8s.io/v1': 'kubernetes-models/networking.k8s.io/v1',
+  'coordination.k8s.io/v1': 'kubernetes-models/coordination.k8s.io/v1',
+  'apiextensions.k8s.io/v1': 'kubernetes-models/apiextensions.k8s.io/v1',
   'keda.sh/v1alpha1': '@kubernetes-models/keda/keda.sh/v1alpha1',
   'monitoring.coreos.com/v1': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1',
 };
@@ -47,6 +49,11 @@ export interface KubeDoc {
 }
 
 const models = new Map<string, Promise<Model>>();
+
+/** Whether kind's group version has models here (custom resources without one are checked against their CRD's schema). */
+export function hasSchemaModels(apiVersion: string): boolean {
+  return PACKAGES[apiVersion] !== undefined;
+}
 
 function model(apiVersion: string, kind: string): Promise<Model> {
   const key = `${apiVersion}/${kind}`;

@@ -26,7 +26,10 @@ export async function tempProject(): Promise<TempProject> {
     if (GENERATED.has(entry) || entry.startsWith('.build-')) continue;
     await symlink(join(REPO, entry), join(dir, entry));
   }
-  const make = (...args: string[]) => $({ cwd: dir, nothrow: true, quiet: true, env: { ...process.env, CI: 'true' } })`make ${args}`;
+  // As a user's shell runs it: under `make test` the inherited MAKELEVEL and MAKEFLAGS would make it a
+  // sub-make, which prints "Entering directory" lines a user never sees.
+  const { MAKELEVEL: _level, MAKEFLAGS: _flags, MFLAGS: _mflags, ...userEnv } = process.env;
+  const make = (...args: string[]) => $({ cwd: dir, nothrow: true, quiet: true, env: { ...userEnv, CI: 'true' } })`make ${args}`;
   return {
     dir,
     make,

@@ -20,6 +20,7 @@ export interface ExtraVars {
   vllm_helm_version?: string;
   vllm_kubectl_version?: string;
   vllm_registry_mirror?: string;
+  vllm_deploy_timeout?: number;
   vllm_minikube_version?: string;
   vllm_minikube_cpus?: number;
   vllm_minikube_memory?: number;

@@ -24,7 +24,8 @@ export interface RenderedNode {
 }
 
 /** Seconds helm waits for the Deployments: the simulator starts at once, vLLM downloads and loads a model first. */
-export function deployTimeoutSeconds(v: Pick<HelmConfigVars, 'vllm_engine' | 'vllm_use_cpu_inference'>): number {
+export function deployTimeoutSeconds(v: Pick<HelmConfigVars, 'vllm_engine' | 'vllm_use_cpu_inference' | 'vllm_deploy_timeout'>): number {
+  if (v.vllm_deploy_timeout) return v.vllm_deploy_timeout;
   if (v.vllm_engine === 'sim') return 300;
   return v.vllm_use_cpu_inference ? 1200 : 1800;
 }

@@ -11,7 +11,7 @@ export type HelmConfigVars = StackConfigVars & Pick<ExtraVars,
   'vllm_target' | 'vllm_helm_release_name' | 'vllm_helm_namespace' | 'vllm_engine_image_repo' | 'vllm_engine_image_tag'
   | 'vllm_request_cpu' | 'vllm_request_memory' | 'vllm_request_gpu' | 'vllm_gpu_type' | 'vllm_router_impl' | 'vllm_router_image'
   | 'vllm_router_tag' | 'vllm_autoscaling_min_replicas' | 'vllm_autoscaling_waiting_threshold' | 'vllm_lmcache_enabled'
-  | 'vllm_router_request_timeout' | 'vllm_router_max_concurrency' | 'vllm_sim_kv_transfer_tokens_per_sec'>;
+  | 'vllm_router_request_timeout' | 'vllm_router_max_concurrency' | 'vllm_sim_kv_transfer_tokens_per_sec' | 'vllm_deploy_timeout'>;
 
 export type HelmNode = Pick<NodeConfig, 'name' | 'role' | 'routerImpl' | 'routingLogic' | 'engineImageTag' | 'lmcacheEnabled' | 'extraEngineArgs' | 'overrides'>
   & Partial<Pick<NodeConfig, 'loraAffinity' | 'pd'>>;

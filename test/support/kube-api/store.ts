@@ -35,35 +35,6 @@ export interface StoredEvent {
   object: KubeObject;
 }
 
-export interface ResourceType {
-  /** URL prefix of its group/version: /api/v1 or /apis/apps/v1. */
-  prefix: string;
-  apiVersion: string;
-  kind: string;
-  namespaced: boolean;
-}
-
-/** The resources the server knows; anything else is 404. */
-export const RESOURCES: Record<string, ResourceType> = {
-  pods: { prefix: '/api/v1', apiVersion: 'v1', kind: 'Pod', namespaced: true },
-  services: { prefix: '/api/v1', apiVersion: 'v1', kind: 'Service', namespaced: true },
-  endpoints: { prefix: '/api/v1', apiVersion: 'v1', kind: 'Endpoints', namespaced: true },
-  secrets: { prefix: '/api/v1', apiVersion: 'v1', kind: 'Secret', namespaced: true },
-  configmaps: { prefix: '/api/v1', apiVersion: 'v1', kind: 'ConfigMap', namespaced: true },
-  events: { prefix: '/api/v1', apiVersion: 'v1', kind: 'Event', namespaced: true },
-  namespaces: { prefix: '/api/v1', apiVersion: 'v1', kind: 'Namespace', namespaced: false },
-  nodes: { prefix: '/api/v1', apiVersion: 'v1', kind: 'Node', namespaced: false },
-  deployments: { prefix: '/apis/apps/v1', apiVersion: 'apps/v1', kind: 'Deployment', namespaced: true },
-  customresourcedefinitions: { prefix: '/apis/apiextensions.k8s.io/v1', apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', namespaced: false },
-  leases: { prefix: '/apis/coordination.k8s.io/v1', apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespaced: true },
-};
-
-export function resourceOfKind(kind: string): string {
-  const found = Object.entries(RESOURCES).find(([, t]) => t.kind === kind);
-  if (!found) throw new Error(`the Kubernetes API test server does not serve kind ${kind}; it serves ${Object.values(RESOURCES).map((t) => t.kind).join(', ')}`);
-  return found[0];
-}
-
 // --- label selectors (https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/) ---
 
 type Requirement = (labels: Record<string, string>) => boolean;

@@ -15,6 +15,8 @@ const objKey = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.na
 export interface WatchOptions {
   resourceVersion: string | null;
   allowBookmarks: boolean;
+  /** sendInitialEvents=true (the watch-list that client-go 1.35 uses): ADDED per object, then a BOOKMARK marking the end of them. */
+  sendInitialEvents?: boolean;
   timeoutSeconds: number | null;
 }
 
@@ -40,11 +42,12 @@ export class WatchStream {
     this.res.flushHeaders();
     this.res.on('close', () => this.finish());
     const current = this.store.list(this.filter.resource, (o) => this.inScope(o));
-    if (resourceVersion === null || resourceVersion === '' || resourceVersion === '0') {
+    if (resourceVersion === null || resourceVersion === '' || resourceVersion === '0' || this.options.sendInitialEvents) {
       for (const o of current.filter((c) => this.filter.matches(c))) {
         this.seen.add(objKey(o));
         this.send('ADDED', o);
       }
+      if (this.options.sendInitialEvents) this.res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: this.kind.kind, apiVersion: this.kind.apiVersion, metadata: { resourceVersion: String(this.store.revision), annotations: { 'k8s.io/initial-events-end': 'true' } } } })}\n`);
     } else {
       const events = this.store.since(Number(resourceVersion));
       if (events === null || !/^\d+$/.test(resourceVersion)) {

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { KubeObject, ObjectStore } from './store.js';
 
 export interface PodLifecycle {
-  /** status.podIP of a new pod (default: 127.0.0.1). */
-  podIP?(pod: KubeObject): string;
+  /** status.podIP of a new pod (default: 127.0.0.1; undefined: none yet, the lifecycle sets it once the pod is scheduled). */
+  podIP?(pod: KubeObject): string | undefined;
   /** Called for each new pod; the pod turns Ready when it resolves (start a real engine here). Default: at once. */
   start?(pod: KubeObject): Promise<void>;
   /** Called when a pod is deleted: graceful (with a grace period) or killed; the pod is removed when it resolves. */
@@ -85,6 +85,16 @@ export class Workloads {
     this.reconcileOwner(pod);
   }
 
+  /** Changes a pod's status (and spec, for a binding) as the scheduler and kubelet do; its Deployment's status follows. */
+  updatePod(namespace: string, name: string, change: (pod: KubeObject) => void): KubeObject | undefined {
+    const pod = this.store.get('pods', namespace, name);
+    if (!pod) return undefined;
+    change(pod);
+    const written = this.store.write('pods', pod);
+    this.reconcileOwner(pod);
+    return written;
+  }
+
   private reconcileOwner(pod: KubeObject): void {
     const owner = pod.metadata.ownerReferences?.find((r) => r.kind === 'Deployment');
     if (owner && pod.metadata.namespace) this.reconcile(pod.metadata.namespace, owner.name);
@@ -104,7 +114,8 @@ export class Workloads {
       spec: structuredClone(template.spec ?? { containers: [] }),
       status: { phase: 'Pending' },
     };
-    pod.status = { phase: 'Pending', podIP: this.lifecycle.podIP?.(pod) ?? '127.0.0.1' };
+    const podIP = this.lifecycle.podIP ? this.lifecycle.podIP(pod) : '127.0.0.1';
+    pod.status = { phase: 'Pending', ...(podIP !== undefined ? { podIP } : {}) };
     const created = this.store.write('pods', pod);
     const { namespace, name } = created.metadata;
     void Promise.resolve(this.lifecycle.start?.(created)).then(() => {
@@ -116,9 +127,25 @@ export class Workloads {
   private updateStatus(namespace: string, name: string): void {
     const deploy = this.store.get('deployments', namespace, name);
     if (!deploy) return;
+    const want = (deploy.spec as { replicas?: number }).replicas ?? 1;
     const active = this.podsOf(deploy).filter((p) => !p.metadata.deletionTimestamp);
     const ready = active.filter(isReady).length;
-    const status = { observedGeneration: deploy.metadata.generation ?? 1, replicas: active.length, updatedReplicas: active.length, readyReplicas: ready, availableReplicas: ready, unavailableReplicas: active.length - ready };
+    const previous = (deploy.status ?? {}) as { conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
+    // The conditions helm's --wait (kstatus) reads: Available, and Progressing with NewReplicaSetAvailable once the rollout is complete.
+    const condition = (type: string, ok: boolean, reason: string, message: string) => {
+      const status = ok ? 'True' : 'False';
+      const before = previous.conditions?.find((c) => c.type === type && c.status === status);
+      return { type, status, reason, message, lastTransitionTime: before?.lastTransitionTime ?? new Date().toISOString() };
+    };
+    const complete = ready >= want && active.length === want;
+    const status = {
+      observedGeneration: deploy.metadata.generation ?? 1, replicas: active.length, updatedReplicas: active.length, readyReplicas: ready, availableReplicas: ready, unavailableReplicas: Math.max(0, active.length - ready),
+      conditions: [
+        condition('Available', ready >= want, ready >= want ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', ready >= want ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.'),
+        // Always True, as the controller keeps it until progressDeadlineSeconds passes: only the reason says whether the rollout is complete.
+        condition('Progressing', true, complete ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated', complete ? `ReplicaSet "${name}" has successfully progressed.` : `ReplicaSet "${name}" is progressing.`),
+      ],
+    };
     if (JSON.stringify(deploy.status) === JSON.stringify(status)) return;
     deploy.status = status;
     this.store.write('deployments', deploy);

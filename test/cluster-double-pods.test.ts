@@ -1,0 +1,107 @@
+// The cluster double's pods: real helm installs the project's +sim chart
+// values with --wait; the engines and the router run the command lines the
+// chart rendered, as processes of this checkout's dist/, each on its own
+// loopback address, Ready from their rendered probes; the router discovers
+// the engines through the double. The harness's KubeStack serves a completion
+// through its port-forward, scales the engines and kills one; what does not fit
+// the node stays Pending with FailedScheduling; uninstall stops every process.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { stringify } from 'yaml';
+import { $ } from 'zx';
+import { loadChart } from '../scripts/lib/helm/chart.js';
+import { installArgs, uninstallArgs } from '../scripts/lib/helm/commands.js';
+import { checkedValues } from '../scripts/lib/helm/render.js';
+import { nodeReleaseNames } from '../scripts/lib/helm/values.js';
+import { loadKubeConfig } from '../scripts/lib/targets/kube/access.js';
+import { quickTest } from '../scripts/lib/smoke/quick-test.js';
+import { KubeStack } from '../scripts/lib/targets/kube/kube-stack.js';
+import { ClusterDouble, prometheusOperatorCrds } from './support/cluster-double.js';
+import { configureProject, kconfigMissing } from './support/configure.js';
+import type { KubeObject } from './support/kube-api-server.js';
+import { referenceChartDir } from './support/reference.js';
+import { REPO, tempProject } from './support/temp-project.js';
+
+const HELM = join(REPO, '.tools', 'bin', 'helm');
+
+const until = async (what: string, check: () => boolean, ms = 60_000) => {
+  for (const end = Date.now() + ms; !check();) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+test("helm --wait installs the project's +sim chart into the cluster double: pods run the rendered commands as processes on their own addresses, Ready from their probes; KubeStack serves, scales and kills through it; what does not fit stays Pending", async (t) => {
+  const chartDir = referenceChartDir();
+  const why = (await kconfigMissing()) ?? (chartDir && existsSync(HELM) ? null : 'the reference chart or .tools/bin/helm is missing (make deps)');
+  if (why || !chartDir) return t.skip(why ?? '');
+  const p = await tempProject();
+  const dir = await mkdtemp(join(tmpdir(), 'cluster-double-pods-'));
+  // Probes at a tenth of the rendered timing (the router's readiness waits 30 s on a cluster).
+  const cluster = await ClusterDouble.start({ probeTimeScale: 0.1 });
+  t.after(async () => {
+    await cluster.close();
+    await Promise.all([p.remove(), rm(dir, { recursive: true, force: true })]);
+  });
+  const config = await configureProject(p, 'vllm+sim', { VLLM_REPLICA_COUNT: 2 });
+  const loaded = config.nodes[0];
+  assert.ok(loaded);
+  const { values } = checkedValues(config.vars, loaded.node, { apiKey: false, hfToken: false }, await loadChart(chartDir));
+  const names = nodeReleaseNames(config.vars, loaded.node);
+  await writeFile(join(dir, 'values.yaml'), stringify(values));
+  const access = { kubeconfig: await cluster.writeKubeconfig(join(dir, 'kubeconfig')), context: '' };
+  // The configuration's monitoring renders ServiceMonitors: a cluster with kube-prometheus-stack has their CRDs.
+  for (const crd of prometheusOperatorCrds()) cluster.api.put(crd);
+
+  const install = await $({ quiet: true, nothrow: true })`${HELM} ${installArgs(names, chartDir, join(dir, 'values.yaml'), 120, access)}`;
+  assert.equal(install.exitCode, 0, install.stderr);
+  const pods = () => cluster.api.list('Pod', names.namespace).filter((x) => !x.metadata.deletionTimestamp);
+  const engines = () => pods().filter((x) => x.metadata.name.startsWith(names.engineDeployment));
+  const ip = (x: KubeObject | undefined) => (x?.status as { podIP?: string } | undefined)?.podIP ?? '';
+  assert.equal(engines().length, 2);
+  assert.ok(pods().every((x) => cluster.api.isReady(x)), 'helm --wait returned once every pod was Ready');
+  const ips = pods().map(ip);
+  assert.equal(new Set(ips).size, ips.length, 'each pod its own address');
+  assert.ok(ips.every((a) => /^127\.77\.\d+\.\d+$/.test(a)), ips.join(' '));
+  // The engine answers on the pod's address at the rendered port 8000, with the rendered model.
+  const models = (await (await fetch(`http://${ip(engines()[0])}:8000/v1/models`)).json()) as { data: { id: string }[] };
+  assert.equal(models.data[0]?.id, config.vars.vllm_model_url);
+
+  const stack = await KubeStack.attach({ kc: await loadKubeConfig(access), names, servedModelName: config.vars.vllm_model_url, routerEnabled: true, autoscaled: false, helm: HELM, access, waitTimeoutMs: 60_000 });
+  t.after(() => stack.close());
+  // Through the port-forward to the router pod, whose Kubernetes discovery found both engines in the double.
+  const smoke = await quickTest(stack.routerUrl, config.vars.vllm_model_url);
+  assert.ok(smoke.passed, JSON.stringify(smoke));
+  await stack.scale(3);
+  assert.equal((await stack.engines()).filter((e) => e.ready).length, 3);
+  // A kill removes the pod and its process; the ReplicaSet's replacement comes up.
+  const victim = engines()[0];
+  assert.ok(victim);
+  await stack.stopEngine(victim.metadata.name, 'kill');
+  const dead = await fetch(`http://${ip(victim)}:8000/health`).then(() => 'answered', () => 'refused');
+  assert.equal(dead, 'refused', 'the killed pod\'s process is gone');
+  await until('3 ready engines after the kill', () => engines().filter((x) => cluster.api.isReady(x)).length === 3);
+
+  // A fourth engine (1 CPU) does not fit beside three and the router (3.4 of 4 CPUs): Pending, FailedScheduling.
+  const scale = (replicas: number) => fetch(`${cluster.url}/apis/apps/v1/namespaces/${names.namespace}/deployments/${names.engineDeployment}/scale`, {
+    method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { replicas } }),
+  });
+  assert.equal((await scale(4)).status, 200);
+  await until('a fourth engine pod', () => engines().length === 4);
+  const pending = engines().find((x) => (x.status as { phase: string }).phase === 'Pending');
+  assert.ok(pending, 'one engine Pending');
+  const event = cluster.api.list('Event', names.namespace).find((e) => (e.involvedObject as { name: string }).name === pending.metadata.name);
+  assert.equal(event?.reason, 'FailedScheduling');
+  assert.match(String(event?.message), /0\/1 nodes are available: 1 Insufficient cpu/);
+  assert.equal((await scale(3)).status, 200);
+  await until('the Pending one removed first', () => engines().length === 3 && engines().every((x) => cluster.api.isReady(x)));
+
+  const uninstall = await $({ quiet: true, nothrow: true })`${HELM} ${uninstallArgs(names, access)}`;
+  assert.equal(uninstall.exitCode, 0, uninstall.stderr);
+  await until('every pod gone', () => cluster.api.list('Pod', names.namespace).length === 0, 40_000);
+  assert.equal(cluster.pods.processes(), 0, 'no pod process left');
+});

@@ -1,0 +1,87 @@
+// The cluster double: the Kubernetes API test server made strict enough that
+// the real helm installs the real production-stack chart into it and
+// @kubernetes/client-node, kubectl and the router's discovery talk to it as to
+// a cluster: discovery, schema validation (422), unknown kinds (404), writes
+// into missing namespaces refused (404), server-side apply, helm's protobuf
+// release Secrets, the readiness helm's --wait reads. One node, sized like the
+// configured minikube, for the scheduler. Its pods run this project's image
+// as processes (cluster-double/pod-runner.ts).
+import { PodRunner } from './cluster-double/pod-runner.js';
+import { KubeApiServer, type KubeApiOptions, type KubeObject } from './kube-api-server.js';
+import { REPO } from './temp-project.js';
+
+export interface NodeSize {
+  /** Allocatable CPUs (minikube --cpus). */
+  cpus: number;
+  /** Allocatable memory in MiB (minikube --memory). */
+  memoryMiB: number;
+}
+
+/** minikube's defaults in this project (CONFIG_VLLM_MINIKUBE_CPUS, CONFIG_VLLM_MINIKUBE_MEMORY). */
+export const MINIKUBE_NODE: NodeSize = { cpus: 4, memoryMiB: 16384 };
+
+export interface ClusterDoubleOptions {
+  node?: NodeSize;
+  /** Multiplies the rendered probes' delays and periods (default 1, the kubelet's timing; tests take less). */
+  probeTimeScale?: number;
+  /** Pod addresses are 127.<octet>.x.y (default 77). */
+  addressOctet?: number;
+  /** Passed to the API server (authorization…). */
+  api?: KubeApiOptions;
+}
+
+const NODE_NAME = 'cluster-double';
+
+export class ClusterDouble {
+  private constructor(readonly api: KubeApiServer, readonly node: NodeSize, readonly pods: PodRunner) {}
+
+  static async start(options: ClusterDoubleOptions = {}, host = '127.0.0.1', port = 0): Promise<ClusterDouble> {
+    const node = options.node ?? MINIKUBE_NODE;
+    const pods = new PodRunner({
+      repo: REPO, nodeName: NODE_NAME, probeTimeScale: options.probeTimeScale ?? 1,
+      allocatable: { cpu: node.cpus, memory: node.memoryMiB * 2 ** 20 }, ...(options.addressOctet !== undefined ? { addressOctet: options.addressOctet } : {}),
+    });
+    // anonymous: client-go sends no bearer token to a plain-HTTP server.
+    const api = new KubeApiServer({ anonymous: true, validate: true, pods, ...options.api });
+    pods.attach(api);
+    for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) api.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    const resources = { cpu: String(node.cpus), memory: `${node.memoryMiB}Mi`, pods: '110', 'ephemeral-storage': '100Gi' };
+    api.put({
+      apiVersion: 'v1', kind: 'Node', metadata: { name: NODE_NAME, labels: { 'kubernetes.io/hostname': NODE_NAME, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' } },
+      spec: {}, status: { capacity: resources, allocatable: resources, conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }], nodeInfo: { kubeletVersion: 'v1.33.0' } },
+    });
+    await api.listen(host, port);
+    return new ClusterDouble(api, node, pods);
+  }
+
+  get url(): string {
+    return this.api.url;
+  }
+
+  writeKubeconfig(path: string, namespace = 'default'): Promise<string> {
+    return this.api.writeKubeconfig(path, namespace);
+  }
+
+  /** Stops every pod's processes, then the API server. */
+  async close(): Promise<void> {
+    await this.pods.stopAll();
+    await this.api.close();
+  }
+}
+
+/**
+ * The prometheus-operator CRDs the chart's monitoring renders (ServiceMonitor, PodMonitor,
+ * PrometheusRule), as a cluster running kube-prometheus-stack has them. Their objects are
+ * validated against kubernetes-models' prometheus-operator schemas, so these CRDs need none.
+ */
+export function prometheusOperatorCrds(): KubeObject[] {
+  return [['servicemonitors', 'ServiceMonitor', 'smon'], ['podmonitors', 'PodMonitor', 'pmon'], ['prometheusrules', 'PrometheusRule', 'promrule']].map(([plural, kind, short]) => ({
+    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.monitoring.coreos.com` },
+    spec: {
+      group: 'monitoring.coreos.com', scope: 'Namespaced',
+      names: { plural, singular: (kind as string).toLowerCase(), kind, listKind: `${kind}List`, shortNames: [short] },
+      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+    },
+  }));
+}

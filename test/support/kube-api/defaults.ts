@@ -1,0 +1,41 @@
+// What a cluster fills in at once when an object is stored, reduced to what
+// clients read back: a Service's cluster IP, a bound PersistentVolumeClaim
+// (as with minikube's default StorageClass), an Active Namespace, and an
+// Established CustomResourceDefinition. Helm's --wait reads these states.
+import type { KubeObject } from './store.js';
+
+let nextClusterIp = 1;
+
+type Obj = Record<string, unknown>;
+
+export function storedDefaults(kind: string, obj: KubeObject, current: KubeObject | undefined): void {
+  const spec = (obj.spec ?? {}) as Obj;
+  if (kind === 'Service') {
+    const before = (current?.spec as Obj | undefined)?.clusterIP;
+    if (spec.clusterIP === undefined || spec.clusterIP === '') {
+      const n = nextClusterIp++;
+      spec.clusterIP = typeof before === 'string' ? before : `10.96.${(n >> 8) & 0xff}.${n & 0xff}`;
+    }
+    spec.type ??= 'ClusterIP';
+    obj.spec = spec;
+  } else if (kind === 'PersistentVolumeClaim') {
+    const requests = ((spec.resources as Obj | undefined)?.requests ?? {}) as Obj;
+    spec.storageClassName ??= 'standard';
+    spec.volumeName ??= `pvc-${obj.metadata.uid ?? obj.metadata.name}`;
+    obj.spec = spec;
+    obj.status = { phase: 'Bound', accessModes: spec.accessModes ?? [], capacity: { storage: requests.storage ?? '1Gi' } };
+  } else if (kind === 'Namespace') {
+    obj.status = { phase: obj.metadata.deletionTimestamp ? 'Terminating' : 'Active' };
+  } else if (kind === 'CustomResourceDefinition') {
+    const now = new Date().toISOString();
+    const names = spec.names as Obj;
+    obj.status = {
+      conditions: [
+        { type: 'NamesAccepted', status: 'True', reason: 'NoConflicts', message: 'no conflicts found', lastTransitionTime: now },
+        { type: 'Established', status: 'True', reason: 'InitialNamesAccepted', message: 'the initial names have been accepted', lastTransitionTime: now },
+      ],
+      acceptedNames: names,
+      storedVersions: ((spec.versions ?? []) as { name: string; storage?: boolean }[]).filter((v) => v.storage).map((v) => v.name),
+    };
+  }
+}

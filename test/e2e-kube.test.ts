@@ -189,7 +189,7 @@ test('make vllm with +ab on the cluster double: two releases, each router routin
   assert.equal(cluster.pods.processes(), 0, 'every pod process stopped');
 });
 
-test('make vllm on the cluster double whose engine pods never turn ready (they ask for more CPUs than its node has) fails, printing and saving the pods\' events and logs in results/<run>/<node>/logs/kube-failure.txt', { timeout: 300_000 }, async (t) => {
+test('make vllm on the cluster double: an engine larger than the node is refused at bring-up naming the setting, and engine pods that never turn ready (an image the cluster cannot pull) fail it, printing and saving the pods\' events and logs in results/<run>/<node>/logs/kube-failure.txt', { timeout: 300_000 }, async (t) => {
   const chartDir = referenceChartDir();
   const why = (await e2eToolsMissing()) ?? (chartDir && existsSync(join(TOOLS, 'helm')) ? null : 'the reference chart or .tools/bin/helm is missing (make deps)');
   if (why || !chartDir) return t.skip(why ?? '');
@@ -207,20 +207,27 @@ test('make vllm on the cluster double whose engine pods never turn ready (they a
   const versions = JSON.parse((await $({ env, quiet: true })`${join(TOOLS, 'kubectl')} version --client -o json`).stdout) as { clientVersion: { gitVersion: string } };
   const helmVersion = (await $({ env, quiet: true })`${join(TOOLS, 'helm')} version --template {{.Version}}`).stdout.trim();
   assert.equal((await make('defconfig-vllm-existing-cluster+sim')).exitCode, 0);
-  await p.setConfig({
-    VLLM_KUBECTL_VERSION: versions.clientVersion.gitVersion, VLLM_HELM_VERSION: helmVersion, VLLM_BENCHMARK_ENABLED: false,
-    VLLM_REQUEST_CPU: 8, VLLM_DEPLOY_TIMEOUT: 15,
-  });
+  const versionsPinned = { VLLM_KUBECTL_VERSION: versions.clientVersion.gitVersion, VLLM_HELM_VERSION: helmVersion, VLLM_BENCHMARK_ENABLED: false };
+  // An engine bigger than the node: bring-up refuses it, naming the setting, before anything is installed.
+  await p.setConfig({ ...versionsPinned, VLLM_REQUEST_CPU: 8 });
+  assert.equal((await make('extra_vars.yaml')).exitCode, 0);
+  const refused = await make('vllm');
+  assert.notEqual(refused.exitCode, 0);
+  assert.match(refused.stdout + refused.stderr, /cannot be scheduled: 8 CPU requested, at most 4 CPU free on a node[^\n]*CONFIG_VLLM_REQUEST_CPU/);
+  assert.deepEqual(cluster.api.list('Deployment', 'vllm-system').map((d) => d.metadata.name), [], 'nothing installed');
+
+  // An engine image the cluster cannot pull: the pods never turn ready, and make vllm ends with their story.
+  await p.setConfig({ ...versionsPinned, VLLM_REQUEST_CPU: 1, VLLM_ENGINE_IMAGE_REPO: 'registry.invalid/no-such-engine', VLLM_DEPLOY_TIMEOUT: 15 });
   const config = await make('extra_vars.yaml');
   assert.equal(config.exitCode, 0, config.stdout + config.stderr);
   const run = await make('vllm');
   assert.notEqual(run.exitCode, 0);
   const out = run.stdout + run.stderr;
   assert.match(out, /--- pod vllm-baseline-opt-125m-deployment-vllm-\S+ \(Pending, not ready\)/);
-  assert.match(out, /event Warning FailedScheduling: 0\/1 nodes are available: 1 Insufficient cpu/);
+  assert.match(out, /event Warning Failed: Failed to pull image "registry.invalid\/no-such-engine:0.1.0"/);
   const runId = await readlink(join(p.dir, 'results', 'latest'));
   const saved = await readFile(join(p.dir, 'results', runId, 'vllm-baseline', 'logs', 'kube-failure.txt'), 'utf8');
-  assert.match(saved, /event Warning FailedScheduling: 0\/1 nodes are available: 1 Insufficient cpu/);
+  assert.match(saved, /event Warning Failed: Failed to pull image "registry.invalid\/no-such-engine:0.1.0"/);
   // The pod never started a container: the API answers its log with 400 (client-node's error keeps only the code).
   assert.match(saved, /last 40 log lines:\n {4}\(no log: HTTP-Code: 400\)/);
 });

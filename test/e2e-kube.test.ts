@@ -70,10 +70,16 @@ test('make vllm on an existing cluster (the cluster double) with +sim: bring-up 
   assert.ok(cluster.api.requests.some((r) => r.method === 'DELETE' && r.path.startsWith(`/api/v1/namespaces/${ns}/pods/vllm-baseline-opt-125m-deployment-vllm-`)), 'an engine pod deleted through the API');
   assert.ok(cluster.api.requests.some((r) => /^(PUT|PATCH)$/.test(r.method) && r.path === `/apis/apps/v1/namespaces/${ns}/deployments/vllm-baseline-opt-125m-deployment-vllm/scale`), 'the engine Deployment scaled through its scale subresource');
   assert.ok(cluster.api.list('Event', ns).filter((e) => e.reason === 'Started').length >= 4, 'replacement and scaled-up pods started as processes');
-  await t.test('the faults and scaling suites pass on Kubernetes', {
-    todo: 'waits on the suites (found by this journey): "engine killed under load" waits for the killed pod\'s name to serve again, but a Deployment replaces it with a pod of another name; "requests/s at 2 engines" measures capacity through one port-forward, which caps it (about 1.3x, not 1.5x, here)',
-  }, () => {
-    assert.equal(suites.exitCode, 0, suites.stdout + suites.stderr);
+  // Every case passes but one: capacity at 2 engines is measured through the one port-forward to the router, which caps it.
+  const testRun = await readlink(join(p.dir, 'results', 'latest'));
+  const caseResults = async (suite: string) => (JSON.parse(await readFile(join(p.dir, 'results', testRun, 'vllm-baseline', 'suites', `${suite}.json`), 'utf8')) as { cases: { name: string; status: string; reason?: string }[] }).cases;
+  const capacity = /^requests\/s at \d+ engines$/;
+  const notPassed = [...await caseResults('faults'), ...(await caseResults('scaling')).filter((c) => !capacity.test(c.name))].filter((c) => c.status === 'failed');
+  assert.deepEqual(notPassed.map((c) => `${c.name}: ${c.reason ?? ''}`), [], suites.stdout + suites.stderr);
+  await t.test('scaling: requests/s at 2 engines reaches 1.5x of 1 engine on Kubernetes', {
+    todo: 'measured through one port-forward to the router, which caps it (about 1.3x here); a load generator inside the cluster would measure the engines',
+  }, async () => {
+    assert.equal((await caseResults('scaling')).find((c) => capacity.test(c.name))?.status, 'passed');
   });
 
   const status = await make('vllm-status-simplified');

@@ -7,7 +7,7 @@
 import type { EngineInfo } from '../stack/stack-handle.js';
 import type { SuiteContext } from './context.js';
 import { EngineDirectory, NO_INJECTION, restoreOf, setSim, simSettings } from './engines.js';
-import { deltas } from './engine-metrics.js';
+import { deltas, readCounters } from './engine-metrics.js';
 import { pool } from './batch.js';
 import { Load, describeFailures, sleep, within, type LoadRequest } from './load.js';
 import type { CaseDefinition, CaseRun, SuiteDefinition } from './runner.js';
@@ -82,11 +82,14 @@ function killCase(ctx: SuiteContext, dir: EngineDirectory, nonce: string): CaseD
         await sleep(300, ctx.signal);
         const restartAt = performance.now();
         await c.restoreNow();
-        const base = (await dir.counters(ctx)).get(victim.id)?.succeeded ?? 0;
+        // What comes back: the victim restarted under its own id (local), or a replacement under a new one (a
+        // Deployment's new pod on Kubernetes); a replacement counts from zero.
+        const comeback = async () => (await ctx.stack.engines()).filter((e) => e.running && (e.id === victim.id || !dir.ids.includes(e.id)));
+        const base = (await readCounters(ctx.http, await comeback())).get(victim.id)?.succeeded ?? 0;
         let rejoin: number | null = null;
         while (performance.now() - restartAt < REJOIN_BOUND_S * 1000 && !ctx.signal.aborted) {
-          const now = (await dir.counters(ctx)).get(victim.id)?.succeeded ?? 0;
-          if (now > base) {
+          const now = await readCounters(ctx.http, await comeback());
+          if ([...now].some(([id, n]) => n.succeeded > (id === victim.id ? base : 0))) {
             rejoin = (performance.now() - restartAt) / 1000;
             break;
           }
@@ -113,7 +116,7 @@ function killCase(ctx: SuiteContext, dir: EngineDirectory, nonce: string): CaseD
         c.check(hung.length === 0, `${hung.length} streams never ended: a client on a dead engine was left hanging`);
         c.check(onVictim.length > 0, `no stream was running on ${victim.id} when it was killed, so cut streams were not tested`);
         c.check(otherCut.length === 0, `${otherCut.length} streams on engines that stayed up did not finish (${otherCut[0]?.r.error ?? ''})`);
-        c.check(rejoin !== null, `${victim.id} served no request within ${REJOIN_BOUND_S} s of being restarted: the router did not take it back`);
+        c.check(rejoin !== null, `neither ${victim.id} restarted nor a replacement served a request within ${REJOIN_BOUND_S} s: the router did not take it back`);
       } finally {
         await load.stop();
       }

@@ -9,26 +9,39 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test } from 'node:test';
-import { $ } from 'zx';
+import { test, type TestContext } from 'node:test';
+import { $, type ProcessOutput } from 'zx';
 import { ClusterDouble, prometheusOperatorCrds } from './support/cluster-double.js';
 import { e2eToolsMissing } from './support/configure.js';
 import { referenceChartDir } from './support/reference.js';
-import { REPO, tempProject } from './support/temp-project.js';
+import { REPO, tempProject, type TempProject } from './support/temp-project.js';
 
 const TOOLS = join(REPO, '.tools', 'bin');
 
-test('make vllm on an existing cluster (the cluster double) with +sim: bring-up checks, real helm deploy, smoke, suites with a pod killed and the engines scaled through the double, results, status, monitor, teardown', { timeout: 600_000 }, async (t) => {
+interface Journey {
+  p: TempProject;
+  cluster: ClusterDouble;
+  make(...args: string[]): Promise<ProcessOutput>;
+  /** The kubectl and helm versions on PATH, as CONFIG_ symbols: pinned to what the user has, so bring-up installs none. */
+  pinned: { VLLM_KUBECTL_VERSION: string; VLLM_HELM_VERSION: string };
+}
+
+/**
+ * One journey's project and cluster double, as a user with a cluster has them: kubectl and helm on PATH,
+ * the chart offline, prometheus-operator's CRDs (observability renders ServiceMonitors), the router's 30 s
+ * readiness delay a tenth here; null (the test skipped) when the tools or the chart are missing.
+ */
+async function startJourney(t: TestContext): Promise<Journey | null> {
   const chartDir = referenceChartDir();
   const why = (await e2eToolsMissing()) ?? (chartDir && existsSync(join(TOOLS, 'helm')) ? null : 'the reference chart or .tools/bin/helm is missing (make deps)');
-  if (why || !chartDir) return t.skip(why ?? '');
+  if (why || !chartDir) {
+    t.skip(why ?? '');
+    return null;
+  }
   const p = await tempProject();
-  // The router's readiness probe waits 30 s on a cluster: a tenth here.
   const cluster = await ClusterDouble.start({ probeTimeScale: 0.1 });
-  // The configuration's observability renders ServiceMonitors: the double has prometheus-operator's CRDs, as a cluster with kube-prometheus-stack.
   for (const crd of prometheusOperatorCrds()) cluster.api.put(crd);
   const kubeconfig = await cluster.writeKubeconfig(join(p.dir, 'cluster-double.kubeconfig'));
-  // As a user with a cluster: kubectl and helm on PATH (the pinned versions are theirs), the chart offline.
   const env = { ...process.env, CI: 'true', PATH: `${TOOLS}:${process.env.PATH ?? ''}`, VLLM_KUBECONFIG: kubeconfig, VLLM_PROD_STACK_CHART_PATH: chartDir };
   const make = (...args: string[]) => $({ cwd: p.dir, nothrow: true, quiet: true, env })`make ${args}`;
   t.after(async () => {
@@ -38,12 +51,18 @@ test('make vllm on an existing cluster (the cluster double) with +sim: bring-up 
   });
   const versions = JSON.parse((await $({ env, quiet: true })`${join(TOOLS, 'kubectl')} version --client -o json`).stdout) as { clientVersion: { gitVersion: string } };
   const helmVersion = (await $({ env, quiet: true })`${join(TOOLS, 'helm')} version --template {{.Version}}`).stdout.trim();
+  return { p, cluster, make, pinned: { VLLM_KUBECTL_VERSION: versions.clientVersion.gitVersion, VLLM_HELM_VERSION: helmVersion } };
+}
+
+test('make vllm on an existing cluster (the cluster double) with +sim: bring-up checks, real helm deploy, smoke, suites with a pod killed and the engines scaled through the double, results, status, monitor, teardown', { timeout: 600_000 }, async (t) => {
+  const journey = await startJourney(t);
+  if (!journey) return;
+  const { p, cluster, make, pinned } = journey;
 
   const defconfig = await make('defconfig-vllm-existing-cluster+sim');
   assert.equal(defconfig.exitCode, 0, `+sim is allowed on an existing cluster: ${defconfig.stdout}${defconfig.stderr}`);
   await p.setConfig({
-    VLLM_KUBECTL_VERSION: versions.clientVersion.gitVersion, VLLM_HELM_VERSION: helmVersion,
-    VLLM_REPLICA_COUNT: 2, VLLM_BENCHMARK_ENABLED: true,
+    ...pinned, VLLM_REPLICA_COUNT: 2, VLLM_BENCHMARK_ENABLED: true,
   });
   const config = await make('extra_vars.yaml');
   assert.equal(config.exitCode, 0, config.stdout + config.stderr);
@@ -134,25 +153,12 @@ async function engineCounts(cluster: ClusterDouble, release: string): Promise<Ma
 const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 
 test('make vllm with +ab on the cluster double: two releases, each router routing only to its own engines (from the engines\' counters)', { timeout: 600_000 }, async (t) => {
-  const chartDir = referenceChartDir();
-  const why = (await e2eToolsMissing()) ?? (chartDir && existsSync(join(TOOLS, 'helm')) ? null : 'the reference chart or .tools/bin/helm is missing (make deps)');
-  if (why || !chartDir) return t.skip(why ?? '');
-  const p = await tempProject();
-  const cluster = await ClusterDouble.start({ probeTimeScale: 0.1 });
-  for (const crd of prometheusOperatorCrds()) cluster.api.put(crd);
-  const kubeconfig = await cluster.writeKubeconfig(join(p.dir, 'cluster-double.kubeconfig'));
-  const env = { ...process.env, CI: 'true', PATH: `${TOOLS}:${process.env.PATH ?? ''}`, VLLM_KUBECONFIG: kubeconfig, VLLM_PROD_STACK_CHART_PATH: chartDir };
-  const make = (...args: string[]) => $({ cwd: p.dir, nothrow: true, quiet: true, env })`make ${args}`;
-  t.after(async () => {
-    await make('vllm-cleanup');
-    await cluster.close();
-    await p.remove();
-  });
-  const versions = JSON.parse((await $({ env, quiet: true })`${join(TOOLS, 'kubectl')} version --client -o json`).stdout) as { clientVersion: { gitVersion: string } };
-  const helmVersion = (await $({ env, quiet: true })`${join(TOOLS, 'helm')} version --template {{.Version}}`).stdout.trim();
+  const journey = await startJourney(t);
+  if (!journey) return;
+  const { p, cluster, make, pinned } = journey;
   assert.equal((await make('defconfig-vllm-existing-cluster+sim+ab')).exitCode, 0);
   // The suites are the first journey's; here the two releases and their routing.
-  await p.setConfig({ VLLM_KUBECTL_VERSION: versions.clientVersion.gitVersion, VLLM_HELM_VERSION: helmVersion, VLLM_BENCHMARK_ENABLED: true, VLLM_TEST_ROUTING: false });
+  await p.setConfig({ ...pinned, VLLM_BENCHMARK_ENABLED: true, VLLM_TEST_ROUTING: false });
   const config = await make('extra_vars.yaml');
   assert.equal(config.exitCode, 0, config.stdout + config.stderr);
 
@@ -196,24 +202,11 @@ test('make vllm with +ab on the cluster double: two releases, each router routin
 });
 
 test('make vllm on the cluster double: an engine larger than the node is refused at bring-up naming the setting, and engine pods that never turn ready (an image the cluster cannot pull) fail it, printing and saving the pods\' events and logs in results/<run>/<node>/logs/kube-failure.txt', { timeout: 300_000 }, async (t) => {
-  const chartDir = referenceChartDir();
-  const why = (await e2eToolsMissing()) ?? (chartDir && existsSync(join(TOOLS, 'helm')) ? null : 'the reference chart or .tools/bin/helm is missing (make deps)');
-  if (why || !chartDir) return t.skip(why ?? '');
-  const p = await tempProject();
-  const cluster = await ClusterDouble.start({ probeTimeScale: 0.1 });
-  for (const crd of prometheusOperatorCrds()) cluster.api.put(crd);
-  const kubeconfig = await cluster.writeKubeconfig(join(p.dir, 'cluster-double.kubeconfig'));
-  const env = { ...process.env, CI: 'true', PATH: `${TOOLS}:${process.env.PATH ?? ''}`, VLLM_KUBECONFIG: kubeconfig, VLLM_PROD_STACK_CHART_PATH: chartDir };
-  const make = (...args: string[]) => $({ cwd: p.dir, nothrow: true, quiet: true, env })`make ${args}`;
-  t.after(async () => {
-    await make('vllm-cleanup');
-    await cluster.close();
-    await p.remove();
-  });
-  const versions = JSON.parse((await $({ env, quiet: true })`${join(TOOLS, 'kubectl')} version --client -o json`).stdout) as { clientVersion: { gitVersion: string } };
-  const helmVersion = (await $({ env, quiet: true })`${join(TOOLS, 'helm')} version --template {{.Version}}`).stdout.trim();
+  const journey = await startJourney(t);
+  if (!journey) return;
+  const { p, cluster, make, pinned } = journey;
   assert.equal((await make('defconfig-vllm-existing-cluster+sim')).exitCode, 0);
-  const versionsPinned = { VLLM_KUBECTL_VERSION: versions.clientVersion.gitVersion, VLLM_HELM_VERSION: helmVersion, VLLM_BENCHMARK_ENABLED: false };
+  const versionsPinned = { ...pinned, VLLM_BENCHMARK_ENABLED: false };
   // An engine bigger than the node: bring-up refuses it, naming the setting, before anything is installed.
   await p.setConfig({ ...versionsPinned, VLLM_REQUEST_CPU: 8 });
   assert.equal((await make('extra_vars.yaml')).exitCode, 0);

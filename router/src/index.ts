@@ -2,12 +2,12 @@
 // its routing algorithms and config parsing.
 import { loadDiscovery } from './discovery/index.js';
 import { parseOptions, type RouterOptions } from './options.js';
-import { RouterServer } from './server.js';
-import { watchDynamicConfig } from './dynamic-config.js';
+import { RouterServer } from './router-server.js';
+import { watchDynamicConfig } from './backends/dynamic-config.js';
 
 export { parseOptions, normalizeUrl, USAGE, type RouterOptions } from './options.js';
-export { RouterServer, VERSION } from './server.js';
-export { parseDynamicConfig, watchDynamicConfig, type DynamicConfig } from './dynamic-config.js';
+export { RouterServer, VERSION } from './router-server.js';
+export { parseDynamicConfig, watchDynamicConfig, type DynamicConfig } from './backends/dynamic-config.js';
 export * from './routing/index.js';
 
 export interface RunningRouter {

@@ -135,7 +135,7 @@ test('a failing leg is an OpenAI-shaped error naming the leg; an empty pool is 5
 });
 
 test('a prefill answer larger than a one-token answer can be is cut at its bound: 502 naming the prefill leg', async (t) => {
-  const { MAX_PREFILL_ANSWER_BYTES } = await import('../src/routing/disaggregated-request.js');
+  const { MAX_PREFILL_ANSWER_BYTES } = await import('../src/forward/disaggregated-request.js');
   const huge = await fakeEngine(t, (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' }).end(`{"pad":"${'x'.repeat(MAX_PREFILL_ANSWER_BYTES + 10)}"}`);
   });

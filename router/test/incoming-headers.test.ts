@@ -2,7 +2,7 @@
 // and what it sends on to the engine.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { scanHeaders } from '../src/incoming-headers.js';
+import { scanHeaders } from '../src/front/incoming-headers.js';
 
 test('the router\'s own headers are read whatever their case, and only end-to-end headers go on', () => {
   const h = scanHeaders([

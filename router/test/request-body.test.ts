@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FormData, Response } from 'undici';
-import { isMultipart, MAX_JSON_DEPTH, nestedDeeperThan, parseForm, parseJsonBody, promptOf } from '../src/request-body.js';
+import { isMultipart, MAX_JSON_DEPTH, nestedDeeperThan, parseForm, parseJsonBody, promptOf } from '../src/front/request-body.js';
 
 test('nesting is measured outside strings, and only bodies with enough brackets are scanned at all', () => {
   const nest = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;

@@ -4,7 +4,7 @@
 // static discovery. Sources: the --static-backends list, and Kubernetes
 // (--service-discovery k8s, k8s-discovery.ts), loaded only when asked for:
 // its client library takes a second or more to load.
-import type { BackendSpec } from '../endpoints.js';
+import type { BackendSpec } from '../backends/endpoints.js';
 import type { RouterOptions } from '../options.js';
 import type { LogFn } from './k8s-engines.js';
 

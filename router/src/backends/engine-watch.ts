@@ -8,8 +8,8 @@
 import { request } from 'undici';
 import type { Endpoint, EndpointSet, ModelCard } from './endpoints.js';
 import { probe } from './health-probe.js';
-import { parseLoraInfo } from './lora/index.js';
-import type { Level } from './logger.js';
+import { parseLoraInfo } from '../lora/index.js';
+import type { Level } from '../logger.js';
 
 const SCRAPE_TIMEOUT_MS = 2000;
 /** How often ejected endpoints are looked at; each has its own back-off on top. */

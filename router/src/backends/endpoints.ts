@@ -5,8 +5,8 @@
 // again; with outlier detection on, one answering 5xx several times in a row
 // is ejected for a time (as Envoy's consecutive_5xx).
 import type { ModelType } from './health-probe.js';
-import { EngineAdapters } from './lora/index.js';
-import type { EndpointView, EngineLoad } from './routing/index.js';
+import { EngineAdapters } from '../lora/index.js';
+import type { EndpointView, EngineLoad } from '../routing/index.js';
 import { RequestStats, type StatsSnapshot } from './request-stats.js';
 
 export const EJECT_AFTER_FAILURES = 3;

@@ -3,7 +3,7 @@
 // they never collide with the engines' own. Series of engines that left are
 // removed.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { EndpointSet } from './endpoints.js';
+import type { EndpointSet } from '../backends/endpoints.js';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 

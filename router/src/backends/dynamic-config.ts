@@ -4,8 +4,8 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { parse } from 'yaml';
 import type { BackendSpec } from './endpoints.js';
-import { normalizeUrl, parseAliases, parseList, parseModelTypes, parseRoutingLogic, perBackend } from './options.js';
-import type { RoutingLogic } from './routing/index.js';
+import { normalizeUrl, parseAliases, parseList, parseModelTypes, parseRoutingLogic, perBackend } from '../options.js';
+import type { RoutingLogic } from '../routing/index.js';
 
 export interface DynamicConfig {
   /** null: the file does not mention backends, so they stay as they are. */

@@ -4,12 +4,12 @@
 // least loaded engine of the decode pool, relayed to the client as any
 // proxied answer (streaming included). production-stack uses one prefill and
 // one decode engine; here every engine of each pool takes its share.
-import type { Endpoint } from '../endpoints.js';
+import type { Endpoint } from '../backends/endpoints.js';
 import { errors, RouterError } from '../errors.js';
 import type { ClientResponse } from '../http1/client-response.js';
 import type { EngineHandler } from '../http1/engine-pool.js';
-import { ProxiedRequest, type ForwardContext, type ForwardSpec } from '../proxied-request.js';
-import { decodeBody, type DisaggregatedLogic, legOf, type PoolLabels, prefillBody } from './disaggregated-prefill.js';
+import { ProxiedRequest, type ForwardContext, type ForwardSpec } from './proxied-request.js';
+import { decodeBody, type DisaggregatedLogic, legOf, type PoolLabels, prefillBody } from '../routing/disaggregated-prefill.js';
 
 /** A prefill answer is one token: more than this is not one, and is refused rather than buffered. */
 export const MAX_PREFILL_ANSWER_BYTES = 1024 * 1024;

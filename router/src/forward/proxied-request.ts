@@ -7,15 +7,15 @@
 // Only the engine's faults count against it (connection failures, timeouts,
 // a broken answer): a client that stops reading or leaves never ejects an
 // engine.
-import type { DeadlineSweep, Expiring } from './deadlines.js';
-import type { Endpoint, EndpointSet, OutlierPolicy } from './endpoints.js';
-import { errorBody, errors, RouterError } from './errors.js';
-import type { ClientResponse } from './http1/client-response.js';
-import type { EngineHandler, EnginePool } from './http1/engine-pool.js';
-import { HOP_BY_HOP } from './incoming-headers.js';
-import type { Logger } from './logger.js';
+import type { DeadlineSweep, Expiring } from '../deadlines.js';
+import type { Endpoint, EndpointSet, OutlierPolicy } from '../backends/endpoints.js';
+import { errorBody, errors, RouterError } from '../errors.js';
+import type { ClientResponse } from '../http1/client-response.js';
+import type { EngineHandler, EnginePool } from '../http1/engine-pool.js';
+import { HOP_BY_HOP } from '../front/incoming-headers.js';
+import type { Logger } from '../logger.js';
 import type { RouterMetrics } from './metrics.js';
-import type { RoutedRequest } from './routing/index.js';
+import type { RoutedRequest } from '../routing/index.js';
 
 /** What a proxied request needs from the router it runs in. */
 export interface ForwardContext {

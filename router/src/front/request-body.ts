@@ -5,7 +5,7 @@
 // parsed: JSON.parse would build every level (a 2 MB body of brackets costs
 // about 67 MB).
 import { FormData, Response } from 'undici';
-import { errors } from './errors.js';
+import { errors } from '../errors.js';
 
 /** Deeper than any OpenAI request needs (a tool's JSON schema nests a few levels per object). */
 export const MAX_JSON_DEPTH = 128;

@@ -23,6 +23,11 @@ export class DeadlineSweep {
   /** `intervalMs`: how late past its deadline a request may be noticed. */
   constructor(private readonly intervalMs: number) {}
 
+  /** A sweep for one timeout: it notices a passed deadline within a quarter of it (at most a second). */
+  static within(timeoutMs: number): DeadlineSweep {
+    return new DeadlineSweep(Math.max(5, Math.min(1000, timeoutMs / 4)));
+  }
+
   /** Deadlines must come in order: now plus the one timeout. */
   add(item: Expiring): void {
     item.sweepPrev = this.tail;

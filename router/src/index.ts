@@ -6,7 +6,8 @@ import { RouterServer } from './router-server.js';
 import { watchDynamicConfig } from './backends/dynamic-config.js';
 
 export { parseOptions, normalizeUrl, USAGE, type RouterOptions } from './options.js';
-export { RouterServer, VERSION } from './router-server.js';
+export { RouterServer } from './router-server.js';
+export { VERSION } from './front/http-front.js';
 export { parseDynamicConfig, watchDynamicConfig, type DynamicConfig } from './backends/dynamic-config.js';
 export * from './routing/index.js';
 

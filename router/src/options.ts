@@ -3,7 +3,7 @@
 // reason (production-stack-flags.ts); the bounds that protect the router are
 // its own flags.
 import { parseArgs } from 'node:util';
-import { MODEL_TYPES, type ModelType } from './backends/health-probe.js';
+import { MODEL_TYPES, type ModelType } from './discovery/backend-spec.js';
 import { K8S_FLAGS, K8S_USAGE, parseK8sOptions, type K8sDiscoveryOptions } from './discovery/k8s-options.js';
 import { FOREIGN_FLAGS, refusal } from './production-stack-flags.js';
 import { isDisaggregated, PREFIX_DEFAULTS, ROUTING_LOGICS, type PoolLabels, type RoutingLogic } from './routing/index.js';

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { K8sDiscovery } from '../src/discovery/k8s-discovery.js';
-import type { BackendSpec } from '../src/backends/endpoints.js';
+import type { BackendSpec } from '../src/discovery/index.js';
 import { parseK8sOptions } from '../src/discovery/k8s-options.js';
 import { KubeApiServer, type KubeObject } from '../../test/support/kube-api-server.js';
 import { sharedFreePort, until } from '../../test/support/loopback.js';

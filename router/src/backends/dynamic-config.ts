@@ -3,7 +3,7 @@
 // restart. A bad file is logged and ignored; the running config stays.
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { parse } from 'yaml';
-import type { BackendSpec } from './endpoints.js';
+import type { BackendSpec } from '../discovery/index.js';
 import { normalizeUrl, parseAliases, parseList, parseModelTypes, parseRoutingLogic, perBackend } from '../options.js';
 import type { RoutingLogic } from '../routing/index.js';
 

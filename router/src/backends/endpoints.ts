@@ -4,7 +4,7 @@
 // back-off that doubles, and must answer /health before it takes requests
 // again; with outlier detection on, one answering 5xx several times in a row
 // is ejected for a time (as Envoy's consecutive_5xx).
-import type { ModelType } from './health-probe.js';
+import type { BackendSpec, ModelType, PodRef } from '../discovery/index.js';
 import { EngineAdapters } from '../lora/index.js';
 import type { EndpointView, EngineLoad } from '../routing/index.js';
 import { RequestStats, type StatsSnapshot } from './request-stats.js';
@@ -136,22 +136,6 @@ export class Endpoint implements EndpointView {
       pod: this.pod ? { name: this.pod.name, namespace: this.pod.namespace, ready_since: this.pod.readySince } : null,
     };
   }
-}
-
-/** The Kubernetes pod (or Service) an engine was discovered as. */
-export interface PodRef {
-  name: string;
-  namespace: string;
-  /** When it turned ready (ISO time). */
-  readySince: string;
-}
-
-export interface BackendSpec {
-  url: string;
-  models: string[];
-  label?: string;
-  modelType?: ModelType | null;
-  pod?: PodRef | null;
 }
 
 export class EndpointSet {

@@ -3,9 +3,7 @@
 // so an engine that answers /health but cannot serve fails); without one,
 // GET /health.
 import { request } from 'undici';
-
-export const MODEL_TYPES = ['chat', 'completion', 'embeddings', 'rerank', 'score', 'transcription', 'vision', 'messages'] as const;
-export type ModelType = (typeof MODEL_TYPES)[number];
+import type { ModelType } from '../discovery/index.js';
 
 const PIXEL = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
 

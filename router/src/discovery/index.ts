@@ -1,12 +1,14 @@
 // Where the engines come from. A discovery source feeds the router's one
-// endpoint set (RouterServer.replaceBackends) with the backends it finds, as
-// often as they change; the dynamic config file feeds the same place under
-// static discovery. Sources: the --static-backends list, and Kubernetes
+// endpoint set (Backends, by way of the forwarder, whose engine pools follow
+// it) with the backends it finds, as often as they change; the dynamic config
+// file feeds the same place under static discovery. Sources: the --static-backends list, and Kubernetes
 // (--service-discovery k8s, k8s-discovery.ts), loaded only when asked for:
 // its client library takes a second or more to load.
-import type { BackendSpec } from '../backends/endpoints.js';
+import type { BackendSpec } from './backend-spec.js';
 import type { RouterOptions } from '../options.js';
 import type { LogFn } from './k8s-engines.js';
+
+export { MODEL_TYPES, type BackendSpec, type ModelType, type PodRef } from './backend-spec.js';
 
 export interface DiscoverySource {
   readonly name: string;

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type KubernetesObject, type V1Endpoints, type V1Pod } from '@kubernetes/client-node';
-import type { BackendSpec } from '../backends/endpoints.js';
+import type { BackendSpec } from './backend-spec.js';
 import type { DiscoverySource } from './index.js';
 import { modelsFetcher, type ModelsFetcher } from './engine-models.js';
 import { EngineTracker, type DiscoveredEngine, type EngineState, type LogFn } from './k8s-engines.js';

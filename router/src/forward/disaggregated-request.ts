@@ -8,7 +8,8 @@ import type { Endpoint } from '../backends/endpoints.js';
 import { errors, RouterError } from '../errors.js';
 import type { ClientResponse } from '../http1/client-response.js';
 import type { EngineHandler } from '../http1/engine-pool.js';
-import { ProxiedRequest, type ForwardContext, type ForwardSpec } from './proxied-request.js';
+import type { Forwarder } from './forwarder.js';
+import { ProxiedRequest, type ForwardSpec } from './proxied-request.js';
 import { decodeBody, type DisaggregatedLogic, legOf, type PoolLabels, prefillBody } from '../routing/disaggregated-prefill.js';
 
 /** A prefill answer is one token: more than this is not one, and is refused rather than buffered. */
@@ -78,8 +79,8 @@ class PrefillAttempt implements EngineHandler {
   }
 }
 
-function pool(ctx: ForwardContext, model: string, labels: PoolLabels, leg: 'prefill' | 'decode', exclude: Set<string>): Endpoint[] {
-  return ctx.endpoints.candidates(model, exclude).filter((e) => legOf(e.label, labels) === leg);
+function pool(forwarder: Forwarder, model: string, labels: PoolLabels, leg: 'prefill' | 'decode', exclude: Set<string>): Endpoint[] {
+  return forwarder.endpoints.candidates(model, exclude).filter((e) => legOf(e.label, labels) === leg);
 }
 
 function emptyPool(leg: 'prefill' | 'decode', model: string, labels: PoolLabels): RouterError {
@@ -103,17 +104,17 @@ function engineMessage(body: Buffer): string {
 /**
  * Runs the prefill leg, then hands the decode leg to a ProxiedRequest. The
  * request counts as in flight from the start (the caller counted it);
- * ctx.done() is called once, whichever way it ends.
+ * forwarder.done() is called once, whichever way it ends.
  */
-export function runDisaggregated(ctx: ForwardContext, res: ClientResponse, split: SplitRequest): void {
+export function runDisaggregated(forwarder: Forwarder, res: ClientResponse, split: SplitRequest): void {
   const { spec, labels, logic } = split;
   const model = spec.routed.model;
   const fail = (err: RouterError) => {
-    ctx.fail(spec.path, res, err, spec.requestId);
-    ctx.done();
+    forwarder.fail(spec.path, res, err, spec.requestId);
+    forwarder.done();
   };
-  if (pool(ctx, model, labels, 'prefill', new Set()).length === 0) return fail(emptyPool('prefill', model, labels));
-  if (pool(ctx, model, labels, 'decode', new Set()).length === 0) return fail(emptyPool('decode', model, labels));
+  if (pool(forwarder, model, labels, 'prefill', new Set()).length === 0) return fail(emptyPool('prefill', model, labels));
+  if (pool(forwarder, model, labels, 'decode', new Set()).length === 0) return fail(emptyPool('decode', model, labels));
   const payload = Buffer.from(JSON.stringify(prefillBody(split.body, logic)));
   const tried = new Set<string>();
   let current: PrefillAttempt | null = null;
@@ -124,37 +125,37 @@ export function runDisaggregated(ctx: ForwardContext, res: ClientResponse, split
     current?.cancel(Object.assign(new Error('the client went away'), { code: 'ROUTER_CLIENT_GONE' }));
   });
   const attempt = (lastError: Error | null): void => {
-    const candidates = pool(ctx, model, labels, 'prefill', tried);
-    if (candidates.length === 0 || tried.size > ctx.failoverAttempts) {
+    const candidates = pool(forwarder, model, labels, 'prefill', tried);
+    if (candidates.length === 0 || tried.size > forwarder.failoverAttempts) {
       return fail(lastError === null ? emptyPool('prefill', model, labels)
         : errors.badGateway(`prefill leg: no prefill engine could be reached for ${spec.requested} after ${tried.size} attempt(s): ${lastError.message}`));
     }
-    const endpoint = ctx.choose(candidates, spec.routed);
+    const endpoint = forwarder.choose(candidates, spec.routed);
     tried.add(endpoint.url);
-    ctx.decided({ ...spec, payload }, endpoint, tried.size);
+    forwarder.decided({ ...spec, payload }, endpoint, tried.size);
     endpoint.inFlight++;
     endpoint.stats.started();
-    current = new PrefillAttempt(ctx.headersTimeoutMs, (err, status, body) => {
+    current = new PrefillAttempt(forwarder.headersTimeoutMs, (err, status, body) => {
       endpoint.inFlight--;
       endpoint.stats.finished(performance.now() - spec.arrival);
       current = null;
-      if (clientGone) return ctx.done();
+      if (clientGone) return forwarder.done();
       const code = (err as { code?: string } | null)?.code ?? '';
       if (err) {
-        ctx.metrics.countError(endpoint.url, spec.requested, code || 'error');
+        forwarder.metrics.countError(endpoint.url, spec.requested, code || 'error');
         if (RETRYABLE.has(code) || code === 'ROUTER_HEADERS_TIMEOUT') endpoint.failed(Date.now());
         if (RETRYABLE.has(code)) return attempt(err);
         if (code === 'ROUTER_HEADERS_TIMEOUT') return fail(new RouterError(504, 'engine_timeout', `prefill leg: engine ${endpoint.url} sent ${err.message}`));
         return fail(errors.badGateway(`prefill leg: engine ${endpoint.url} failed: ${err.message}`));
       }
-      endpoint.answered(status, Date.now(), ctx.outlier);
+      endpoint.answered(status, Date.now(), forwarder.outlier);
       if (status < 200 || status >= 300) {
-        if (status >= 500) ctx.metrics.countError(endpoint.url, spec.requested, `http_${status}`);
+        if (status >= 500) forwarder.metrics.countError(endpoint.url, spec.requested, `http_${status}`);
         return fail(new RouterError(status, 'prefill_failed', `prefill leg: engine ${endpoint.url} answered ${status}: ${engineMessage(body)}`));
       }
       decode(endpoint, body);
     });
-    ctx.pool(endpoint.url).dispatch({ method: 'POST', path: spec.path, headers: spec.headers, body: payload }, current);
+    forwarder.pool(endpoint.url).dispatch({ method: 'POST', path: spec.path, headers: spec.headers, body: payload }, current);
   };
   const decode = (prefillEngine: Endpoint, answer: Buffer): void => {
     let parsed: unknown = null;
@@ -165,7 +166,7 @@ export function runDisaggregated(ctx: ForwardContext, res: ClientResponse, split
     }
     const body = decodeBody(split.body, logic, parsed, prefillEngine.url);
     if (body === null) return fail(errors.badGateway(`prefill leg: engine ${prefillEngine.url} answered without kv_transfer_params, which ${logic} needs to tell the decode engine where the KV is`));
-    new ProxiedRequest(ctx, res, {
+    new ProxiedRequest(forwarder, res, {
       ...spec, payload: Buffer.from(JSON.stringify(body)), leg: 'decode',
       only: (e) => legOf(e.label, labels) === 'decode',
       responseHeaders: ['x-router-prefill-engine', prefillEngine.url],

@@ -7,41 +7,14 @@
 // Only the engine's faults count against it (connection failures, timeouts,
 // a broken answer): a client that stops reading or leaves never ejects an
 // engine.
-import type { DeadlineSweep, Expiring } from '../deadlines.js';
-import type { Endpoint, EndpointSet, OutlierPolicy } from '../backends/endpoints.js';
+import type { Expiring } from '../deadlines.js';
+import type { Endpoint } from '../backends/endpoints.js';
 import { errorBody, errors, RouterError } from '../errors.js';
 import type { ClientResponse } from '../http1/client-response.js';
-import type { EngineHandler, EnginePool } from '../http1/engine-pool.js';
-import { HOP_BY_HOP } from '../front/incoming-headers.js';
-import type { Logger } from '../logger.js';
-import type { RouterMetrics } from './metrics.js';
+import type { EngineHandler } from '../http1/engine-pool.js';
+import { HOP_BY_HOP } from '../http1/header-bytes.js';
 import type { RoutedRequest } from '../routing/index.js';
-
-/** What a proxied request needs from the router it runs in. */
-export interface ForwardContext {
-  readonly endpoints: EndpointSet;
-  readonly metrics: RouterMetrics;
-  readonly log: Logger;
-  /** Extra attempts on other engines after a connection failure. */
-  readonly failoverAttempts: number;
-  /** How long an engine may take to send response headers. */
-  readonly headersTimeoutMs: number;
-  /** Where requests wait for their engine's response headers. */
-  readonly awaitingHeaders: DeadlineSweep;
-  /** How long an answer may go without a byte moving (from the engine, or into the client). */
-  readonly streamIdleMs: number;
-  /** Where answers in progress wait for their next byte. */
-  readonly idleStreams: DeadlineSweep;
-  readonly outlier: OutlierPolicy;
-  pool(url: string): EnginePool;
-  choose(candidates: Endpoint[], request: RoutedRequest): Endpoint;
-  /** The routing decision, logged before the request is forwarded. */
-  decided(spec: ForwardSpec, endpoint: Endpoint, attempt: number): void;
-  /** Answers the router's own error to the client. */
-  fail(url: string, res: ClientResponse, err: RouterError, requestId: string): void;
-  /** The request is over, whichever way it ended. */
-  done(): void;
-}
+import type { Forwarder } from './forwarder.js';
 
 export interface ForwardSpec {
   method: 'POST' | 'GET';
@@ -118,7 +91,7 @@ export class ProxiedRequest implements EngineHandler, Expiring {
   private resumeUpstream: (() => void) | null = null;
   private lastError: Error | null = null;
 
-  constructor(private readonly ctx: ForwardContext, private readonly res: ClientResponse, private readonly spec: ForwardSpec) {}
+  constructor(private readonly forwarder: Forwarder, private readonly res: ClientResponse, private readonly spec: ForwardSpec) {}
 
   start(): void {
     // A client that went away aborts the engine's request too.
@@ -131,38 +104,38 @@ export class ProxiedRequest implements EngineHandler, Expiring {
   }
 
   private candidates(): Endpoint[] {
-    const { ctx, spec } = this;
+    const { forwarder, spec } = this;
     if (spec.pinned === null) {
-      const all = ctx.endpoints.candidates(spec.routed.model, this.tried);
+      const all = forwarder.endpoints.candidates(spec.routed.model, this.tried);
       return spec.only ? all.filter(spec.only) : all;
     }
-    const e = ctx.endpoints.byId(spec.pinned);
+    const e = forwarder.endpoints.byId(spec.pinned);
     return e && !this.tried.has(e.url) ? [e] : [];
   }
 
   private next(): void {
-    const { ctx, spec } = this;
+    const { forwarder, spec } = this;
     const model = spec.routed.model;
     const candidates = this.candidates();
-    if (candidates.length === 0 || this.attempts > ctx.failoverAttempts) {
+    if (candidates.length === 0 || this.attempts > forwarder.failoverAttempts) {
       if (this.tried.size > 0) return this.giveUp();
       if (spec.pinned !== null) return this.end(errors.badRequest(`no engine with id ${spec.pinned}; /engines lists them`, 'id'));
-      if (ctx.endpoints.modelsSeen.has(model) && !ctx.endpoints.isAdapter(model)) return this.end(errors.unavailable(`no engine serving ${model} is available now; retry later`));
+      if (forwarder.endpoints.modelsSeen.has(model) && !forwarder.endpoints.isAdapter(model)) return this.end(errors.unavailable(`no engine serving ${model} is available now; retry later`));
       return this.end(errors.notFound(`The model \`${spec.requested}\` does not exist.`));
     }
-    const endpoint = candidates.length === 1 && spec.pinned !== null ? (candidates[0] as Endpoint) : ctx.choose(candidates, spec.routed);
+    const endpoint = candidates.length === 1 && spec.pinned !== null ? (candidates[0] as Endpoint) : forwarder.choose(candidates, spec.routed);
     this.attempts++;
     this.tried.add(endpoint.url);
     this.endpoint = endpoint;
     this.gotFirstByte = false;
     this.timedOut = false;
-    ctx.decided(spec, endpoint, this.attempts);
-    this.wait('headers', ctx.headersTimeoutMs);
+    forwarder.decided(spec, endpoint, this.attempts);
+    this.wait('headers', forwarder.headersTimeoutMs);
     endpoint.inFlight++;
     endpoint.awaitingFirstByte++;
     endpoint.stats.started();
     // --request-timeout and --stream-idle-timeout are kept by the sweeps, not by the pool.
-    ctx.pool(endpoint.url).dispatch({ method: spec.method, path: spec.path, headers: spec.headers, body: spec.payload }, this);
+    forwarder.pool(endpoint.url).dispatch({ method: spec.method, path: spec.path, headers: spec.headers, body: spec.payload }, this);
   }
 
   /** Into a timeout list (out of the other one), with its deadline from now. */
@@ -170,12 +143,12 @@ export class ProxiedRequest implements EngineHandler, Expiring {
     this.unwait();
     this.waiting = list;
     this.deadline = performance.now() + ms;
-    (list === 'headers' ? this.ctx.awaitingHeaders : this.ctx.idleStreams).add(this);
+    (list === 'headers' ? this.forwarder.awaitingHeaders : this.forwarder.idleStreams).add(this);
   }
 
   private unwait(): void {
-    if (this.waiting === 'headers') this.ctx.awaitingHeaders.delete(this);
-    else if (this.waiting === 'body') this.ctx.idleStreams.delete(this);
+    if (this.waiting === 'headers') this.forwarder.awaitingHeaders.delete(this);
+    else if (this.waiting === 'body') this.forwarder.idleStreams.delete(this);
     this.waiting = null;
   }
 
@@ -194,10 +167,10 @@ export class ProxiedRequest implements EngineHandler, Expiring {
       this.abortUpstream?.(timeoutError(HEADERS_TIMEOUT, 'the engine sent no response headers within --request-timeout'));
     } else if (this.clientFull) {
       // The client stopped reading: the engine is not to blame. The connection goes, and with it the engine request.
-      this.ctx.log.log('info', 'request', { id: this.spec.requestId, model: this.spec.requested, engine: this.endpoint?.url, status: this.status, error: 'client_not_reading', ms: Math.round(performance.now() - this.spec.arrival) });
+      this.forwarder.log.log('info', 'request', { id: this.spec.requestId, model: this.spec.requested, engine: this.endpoint?.url, status: this.status, error: 'client_not_reading', ms: Math.round(performance.now() - this.spec.arrival) });
       this.res.destroy();
     } else {
-      this.abortUpstream?.(timeoutError(ENGINE_IDLE, `the engine sent nothing for --stream-idle-timeout ${this.ctx.streamIdleMs / 1000} s`));
+      this.abortUpstream?.(timeoutError(ENGINE_IDLE, `the engine sent nothing for --stream-idle-timeout ${this.forwarder.streamIdleMs / 1000} s`));
     }
   }
 
@@ -222,7 +195,7 @@ export class ProxiedRequest implements EngineHandler, Expiring {
     this.res.writeHead(statusCode, out);
     // Streams show their headers at once; a sized answer goes out with its body in one write.
     if (!sized) this.res.flushHeaders();
-    this.wait('body', this.ctx.streamIdleMs);
+    this.wait('body', this.forwarder.streamIdleMs);
     return true;
   }
 
@@ -238,7 +211,7 @@ export class ProxiedRequest implements EngineHandler, Expiring {
     const endpoint = this.endpoint as Endpoint;
     const ttft = at - this.spec.arrival;
     endpoint.stats.firstByte(ttft);
-    this.ctx.metrics.observeTtft(endpoint.url, ttft / 1000);
+    this.forwarder.metrics.observeTtft(endpoint.url, ttft / 1000);
   }
 
   onData(chunk: Buffer): boolean {
@@ -247,7 +220,7 @@ export class ProxiedRequest implements EngineHandler, Expiring {
       const n = chunk.length;
       this.atEventEnd = n > 0 ? chunk[n - 1] === LF && (chunk[n - 2] === LF || (chunk[n - 2] === CR && chunk[n - 3] === LF)) : this.atEventEnd;
     }
-    this.wait('body', this.ctx.streamIdleMs);
+    this.wait('body', this.forwarder.streamIdleMs);
     const flowing = this.res.write(chunk);
     // Observed once the bytes are on their way: the client does not wait for the router's bookkeeping.
     if (firstAt > 0) this.observeTtft(firstAt);
@@ -260,7 +233,7 @@ export class ProxiedRequest implements EngineHandler, Expiring {
 
   private drained(): void {
     this.clientFull = false;
-    if (this.waiting === 'body') this.wait('body', this.ctx.streamIdleMs);
+    if (this.waiting === 'body') this.wait('body', this.forwarder.streamIdleMs);
     this.resumeUpstream?.();
   }
 
@@ -268,25 +241,25 @@ export class ProxiedRequest implements EngineHandler, Expiring {
     if (!this.gotFirstByte) this.observeTtft(this.firstByte());
     this.res.end();
     const endpoint = this.settle();
-    const { ctx, spec, status } = this;
-    if (endpoint.answered(status, Date.now(), ctx.outlier)) {
-      ctx.log.log('warn', `engine ${endpoint.url} ejected after ${ctx.outlier.consecutive5xx} consecutive 5xx answers, for ${(endpoint.retryAt - Date.now()) / 1000} s`);
+    const { forwarder, spec, status } = this;
+    if (endpoint.answered(status, Date.now(), forwarder.outlier)) {
+      forwarder.log.log('warn', `engine ${endpoint.url} ejected after ${forwarder.outlier.consecutive5xx} consecutive 5xx answers, for ${(endpoint.retryAt - Date.now()) / 1000} s`);
     }
     spec.answered?.(endpoint, status);
     const ms = performance.now() - spec.arrival;
-    if (status >= 500) ctx.metrics.countError(endpoint.url, spec.requested, `http_${status}`);
-    ctx.metrics.observeLatency(endpoint.url, spec.requested, status, ms / 1000);
-    if (ctx.log.enabled('info')) ctx.log.log('info', 'request', { id: spec.requestId, model: spec.requested, engine: endpoint.url, status, ms: Math.round(ms), attempts: this.attempts });
-    ctx.done();
+    if (status >= 500) forwarder.metrics.countError(endpoint.url, spec.requested, `http_${status}`);
+    forwarder.metrics.observeLatency(endpoint.url, spec.requested, status, ms / 1000);
+    if (forwarder.log.enabled('info')) forwarder.log.log('info', 'request', { id: spec.requestId, model: spec.requested, engine: endpoint.url, status, ms: Math.round(ms), attempts: this.attempts });
+    forwarder.done();
   }
 
   onError(err: Error): void {
     const endpoint = this.settle();
-    if (this.cancelled || this.res.destroyed) return this.ctx.done();
+    if (this.cancelled || this.res.destroyed) return this.forwarder.done();
     this.lastError = err;
     const code = codeOf(err);
-    this.ctx.metrics.countError(endpoint.url, this.spec.requested, code);
-    if (engineFault(code) && endpoint.failed(Date.now())) this.ctx.log.log('warn', `engine ${endpoint.url} ejected after ${endpoint.consecutiveFailures} consecutive failures`);
+    this.forwarder.metrics.countError(endpoint.url, this.spec.requested, code);
+    if (engineFault(code) && endpoint.failed(Date.now())) this.forwarder.log.log('warn', `engine ${endpoint.url} ejected after ${endpoint.consecutiveFailures} consecutive failures`);
     if (this.res.headersSent || !RETRYABLE.has(code)) return this.giveUp();
     this.next();
   }
@@ -305,7 +278,7 @@ export class ProxiedRequest implements EngineHandler, Expiring {
   private giveUp(): void {
     const code = codeOf(this.lastError);
     if (this.res.headersSent) return this.breakOff(code);
-    if (code === HEADERS_TIMEOUT) return this.end(errors.timeout(this.ctx.headersTimeoutMs / 1000));
+    if (code === HEADERS_TIMEOUT) return this.end(errors.timeout(this.forwarder.headersTimeoutMs / 1000));
     this.end(errors.badGateway(`no engine could be reached for ${this.spec.requested} after ${this.tried.size} attempt(s): ${this.lastError?.message ?? 'unknown error'}`));
   }
 
@@ -315,12 +288,12 @@ export class ProxiedRequest implements EngineHandler, Expiring {
    * event, then [DONE], then a proper end. Anything else can only be cut.
    */
   private breakOff(code: string): void {
-    const { ctx, spec } = this;
-    const err = this.named(code === ENGINE_IDLE ? errors.streamIdle(ctx.streamIdleMs / 1000) : errors.streamBroken(this.lastError?.message ?? code));
-    ctx.log.log('info', 'request', { id: spec.requestId, model: spec.requested, engine: this.endpoint?.url, status: this.status, error: err.code, ms: Math.round(performance.now() - spec.arrival), attempts: this.attempts });
+    const { forwarder, spec } = this;
+    const err = this.named(code === ENGINE_IDLE ? errors.streamIdle(forwarder.streamIdleMs / 1000) : errors.streamBroken(this.lastError?.message ?? code));
+    forwarder.log.log('info', 'request', { id: spec.requestId, model: spec.requested, engine: this.endpoint?.url, status: this.status, error: err.code, ms: Math.round(performance.now() - spec.arrival), attempts: this.attempts });
     if (this.sse && this.atEventEnd && !this.clientFull) this.res.end(`data: ${errorBody(err)}\n\ndata: [DONE]\n\n`);
     else this.res.destroy();
-    ctx.done();
+    forwarder.done();
   }
 
   /** The error with the leg it happened on, for a split request. */
@@ -330,7 +303,7 @@ export class ProxiedRequest implements EngineHandler, Expiring {
   }
 
   private end(err: RouterError): void {
-    this.ctx.fail(this.spec.path, this.res, this.named(err), this.spec.requestId);
-    this.ctx.done();
+    this.forwarder.fail(this.spec.path, this.res, this.named(err), this.spec.requestId);
+    this.forwarder.done();
   }
 }

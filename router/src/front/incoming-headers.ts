@@ -1,9 +1,7 @@
 // What the router needs from a client's headers, read in one pass over
 // Node's raw name/value list: building req.headers costs an object and a
 // lookup per header on every request, and the forwarding list needs a pass anyway.
-
-/** Headers of one connection, not of the message (RFC 9110 §7.6.1): never passed on, either way. */
-export const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+import { HOP_BY_HOP } from '../http1/header-bytes.js';
 
 /**
  * Never sent on to the engine: hop-by-hop, or set by the router itself.

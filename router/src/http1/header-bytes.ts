@@ -7,6 +7,9 @@ export const SP = 32;
 export const HT = 9;
 export const COLON = 58;
 
+/** Headers of one connection, not of the message (RFC 9110 §7.6.1): never passed on, either way. */
+export const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+
 /** tchar: what a header name (and a method) is made of. */
 export const TOKEN_BYTE = new Uint8Array(256);
 /** A header value's bytes as this router accepts them from clients: visible ASCII, space and tab. */

@@ -4,11 +4,22 @@
 // file feeds the same place under static discovery. Sources: the --static-backends list, and Kubernetes
 // (--service-discovery k8s, k8s-discovery.ts), loaded only when asked for:
 // its client library takes a second or more to load.
-import type { BackendSpec } from './backend-spec.js';
-import type { RouterOptions } from '../options.js';
+import type { BackendSpec, ModelType } from './backend-spec.js';
 import type { LogFn } from './k8s-engines.js';
+import type { K8sDiscoveryOptions } from './k8s-options.js';
 
 export { MODEL_TYPES, type BackendSpec, type ModelType, type PodRef } from './backend-spec.js';
+
+/** What discovery reads of the router's options (RouterOptions holds them): the command line is parsed above this folder. */
+export interface DiscoveryOptions {
+  serviceDiscovery: 'static' | 'k8s';
+  k8s: K8sDiscoveryOptions;
+  staticBackends: string[];
+  staticModels: string[];
+  staticModelTypes: ModelType[];
+  staticModelLabels: string[];
+  engineApiKey: string | null;
+}
 
 export interface DiscoverySource {
   readonly name: string;
@@ -40,7 +51,7 @@ export class StaticDiscovery implements DiscoverySource {
   }
 }
 
-export function staticBackends(options: RouterOptions): BackendSpec[] {
+export function staticBackends(options: DiscoveryOptions): BackendSpec[] {
   return options.staticBackends.map((url, i) => ({
     url,
     models: options.staticModels[i] ? [options.staticModels[i] as string] : [],
@@ -50,13 +61,13 @@ export function staticBackends(options: RouterOptions): BackendSpec[] {
 }
 
 /** The static source; Kubernetes discovery needs loadDiscovery(). */
-export function createDiscovery(options: RouterOptions): DiscoverySource {
+export function createDiscovery(options: DiscoveryOptions): DiscoverySource {
   if (options.serviceDiscovery !== 'static') throw new Error(`service discovery "${options.serviceDiscovery}" is loaded with loadDiscovery()`);
   return new StaticDiscovery(staticBackends(options));
 }
 
 /** The source the options ask for; throws when Kubernetes cannot be configured (no kubeconfig, no service account). */
-export async function loadDiscovery(options: RouterOptions): Promise<DiscoverySource> {
+export async function loadDiscovery(options: DiscoveryOptions): Promise<DiscoverySource> {
   if (options.serviceDiscovery === 'static') return createDiscovery(options);
   const { K8sDiscovery } = await import('./k8s-discovery.js');
   const engineAuth: Record<string, string> = options.engineApiKey ? { authorization: `Bearer ${options.engineApiKey}` } : {};

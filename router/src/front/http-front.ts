@@ -22,7 +22,7 @@ import { isDisaggregated } from '../routing/index.js';
 import { ClientConnections } from './client-connections.js';
 import { scanHeaders, type IncomingHeaders } from './incoming-headers.js';
 import { isMultipart, parseForm, parseJsonBody, promptOf } from './request-body.js';
-import { forwardedRoute, queryWithoutId, splitUrl } from './routes.js';
+import { forwardedRoute, queryWithoutId, withoutRootPath } from './routes.js';
 
 export const VERSION = '0.1.0';
 
@@ -119,7 +119,9 @@ export class HttpFront {
   }
 
   private route(method: string, url: string, res: ClientResponse, headers: IncomingHeaders, requestId: string, body: BodySource): void {
-    const { path, query } = splitUrl(url, this.options.rootPath);
+    const q = url.indexOf('?');
+    const path = withoutRootPath(q < 0 ? url : url.slice(0, q), this.options.rootPath);
+    const query = q < 0 ? '' : url.slice(q + 1);
     if (method === 'GET' && this.own(path, url, res, headers, requestId)) return;
     const route = forwardedRoute(path);
     if (!route) throw errors.notFound(`no route ${method} ${path}`);

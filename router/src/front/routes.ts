@@ -16,20 +16,27 @@ const ADMIN: Record<string, 'POST' | 'GET'> = {
   '/sleep': 'POST', '/wake_up': 'POST', '/is_sleeping': 'GET', ...Object.fromEntries(LORA_ADMIN_ROUTES.map((r) => [r, 'POST' as const])),
 };
 
-/** The method a forwarded route takes and whether it is engine administration; null when the path is no such route. */
-export function forwardedRoute(path: string): { method: 'POST' | 'GET'; admin: boolean } | null {
-  const admin = ADMIN[path];
-  if (admin) return { method: admin, admin: true };
-  const proxied = PROXIED[path] ?? (PROXIED_PREFIXES.some((p) => path.startsWith(p)) ? 'POST' : undefined);
-  return proxied ? { method: proxied, admin: false } : null;
+export interface ForwardedRoute {
+  method: 'POST' | 'GET';
+  /** Engine administration: sent to the engine ?id= names. */
+  admin: boolean;
 }
 
-/** The path, served with and without the root path (as production-stack's FastAPI app is), and the query ('' for none). */
-export function splitUrl(url: string, rootPath: string): { path: string; query: string } {
-  const q = url.indexOf('?');
-  let path = q < 0 ? url : url.slice(0, q);
-  if (rootPath !== '' && (path === rootPath || path.startsWith(`${rootPath}/`))) path = path.slice(rootPath.length) || '/';
-  return { path, query: q < 0 ? '' : url.slice(q + 1) };
+/** Every route as one object made here, so that looking one up costs a request no allocation. */
+const ROUTES = new Map<string, ForwardedRoute>([
+  ...Object.entries(PROXIED).map(([path, method]) => [path, { method, admin: false }] as const),
+  ...Object.entries(ADMIN).map(([path, method]) => [path, { method, admin: true }] as const),
+]);
+const PREFIXED: ForwardedRoute = { method: 'POST', admin: false };
+
+/** The route a path is forwarded by; null when it is none. */
+export function forwardedRoute(path: string): ForwardedRoute | null {
+  return ROUTES.get(path) ?? (PROXIED_PREFIXES.some((p) => path.startsWith(p)) ? PREFIXED : null);
+}
+
+/** The path without the root path: routes are served with and without it, as production-stack's FastAPI app serves them. */
+export function withoutRootPath(path: string, rootPath: string): string {
+  return rootPath !== '' && (path === rootPath || path.startsWith(`${rootPath}/`)) ? path.slice(rootPath.length) || '/' : path;
 }
 
 const NO_QUERY = { id: null, rest: '' } as const;

@@ -173,9 +173,11 @@ export class LocalStack implements StackHandle {
       await Promise.all(stage.map(async (file) => {
         const path = join(layout.pids, file);
         const record = await readPidFile(path);
-        if (record && isRunning(record)) {
+        if (record) {
+          const running = isRunning(record);
+          // Also when it has exited: its cleanup removes what it may have left (an engine container).
           await stopProcess(record, 'graceful');
-          stopped.push(file.replace(/\.pid$/, ''));
+          if (running) stopped.push(file.replace(/\.pid$/, ''));
         }
         await removePidFile(path);
       }));
@@ -336,7 +338,7 @@ export class LocalStack implements StackHandle {
     await startDetached({
       command: cmd.command, args: cmd.args, env: { ...process.env, ...cmd.env },
       logFile: this.logFile(id), pidFile: this.pidFile(id),
-    }, cmd.marker);
+    }, cmd.marker, cmd.cleanup);
   }
 
   private async stopRecorded(id: string, how: 'graceful' | 'kill'): Promise<void> {

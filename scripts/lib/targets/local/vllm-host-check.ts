@@ -60,7 +60,7 @@ export function cdiGpuDevices(files: { path: string; text: string }[]): string[]
 export interface VllmHostFacts {
   /** `nvidia-smi` with NVIDIA_SMI_ARGS; null when it is not on PATH. */
   nvidiaSmi: ExecResult | null;
-  /** Container mode: `<runtime> info --format {{json .Runtimes}}`; null when the runtime is not on PATH. */
+  /** Container mode: `docker info --format {{json .Runtimes}}` (podman: its OCI runtime); null when the runtime is not on PATH. */
   runtimeInfo?: ExecResult | null;
   /** Container mode: nvidia-container-runtime-hook or nvidia-container-cli on PATH (what docker --gpus calls). */
   nvidiaHook?: boolean;
@@ -186,7 +186,9 @@ export async function gatherVllmFacts(spec: LocalStackSpec): Promise<VllmHostFac
   const facts: VllmHostFacts = { nvidiaSmi: vllm.gpusPerEngine > 0 ? await run('nvidia-smi', NVIDIA_SMI_ARGS) : null };
   const install = vllm.install;
   if (install.kind === 'container') {
-    facts.runtimeInfo = await run(install.runtime, ['info', '--format', '{{json .Runtimes}}']);
+    // docker lists its OCI runtimes (nvidia among them once the toolkit configured it); podman has no such
+    // list, its GPUs come from CDI files, so the question there is only whether it answers.
+    facts.runtimeInfo = await run(install.runtime, ['info', '--format', install.runtime === 'docker' ? '{{json .Runtimes}}' : '{{json .Host.OCIRuntime}}']);
     if (facts.runtimeInfo?.exitCode === 0) facts.imagePresent = (await exec(install.runtime, ['image', 'inspect', install.image])).exitCode === 0;
     facts.nvidiaHook = (await onPath('nvidia-container-runtime-hook')) !== null || (await onPath('nvidia-container-cli')) !== null;
     facts.cdiDevices = cdiGpuDevices(await cdiFiles());

@@ -118,6 +118,7 @@ test('the container cleanup: a container already gone is fine, any other failure
   const rm = ['docker', 'rm', '--force', 'c'];
   assert.equal(cleanupProblem(rm, ok('c\n')), null);
   assert.equal(cleanupProblem(rm, { exitCode: 1, stdout: '', stderr: 'Error response from daemon: No such container: c\n' }), null);
+  assert.equal(cleanupProblem(rm, { exitCode: 1, stdout: '', stderr: 'Error response from daemon: removal of container c is already in progress\n' }), null);
   assert.equal(cleanupProblem(['podman', 'rm', '--force', 'c'], { exitCode: 1, stdout: '', stderr: 'Error: no container with name or ID "c" found: no such container\n' }), null);
   assert.match(cleanupProblem(rm, { exitCode: 1, stdout: '', stderr: 'permission denied while trying to connect to the Docker daemon socket\n' }) ?? '', /docker rm --force c failed \(exit 1\): permission denied/);
 });

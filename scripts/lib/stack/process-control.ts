@@ -120,12 +120,13 @@ export function processLineage(pid: number = process.pid): { pid: number; start:
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Whether a cleanup command did its job: removing what is already gone (the
- * container's --rm beat us to it) is success; anything else is an error
+ * Whether a cleanup command did its job: removing what is already gone, or
+ * going (the container's --rm beat us to it), is success; anything else is an error
  * carrying the program's own message.
  */
 export function cleanupProblem(cleanup: string[], out: ExecResult): string | null {
-  if (out.exitCode === 0 || /no such container/i.test(out.stderr)) return null;
+  // docker's --rm may be removing it at the same moment: that ends the same way.
+  if (out.exitCode === 0 || /no such container|removal of container \S+ is already in progress/i.test(out.stderr)) return null;
   return `${cleanup.join(' ')} failed (exit ${out.exitCode}): ${out.stderr.trim() || out.stdout.trim()}`;
 }
 

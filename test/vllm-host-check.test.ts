@@ -128,3 +128,20 @@ test('the simulator and Kubernetes-only configurations have nothing to check her
   assert.deepEqual(judgeVllmHost({ ...s, engine: { ...s.engine, kind: 'sim' } }, { nvidiaSmi: null }), { lines: [], problems: [] });
   assert.deepEqual(judgeVllmHost(spec({ vllm_engine_install: undefined }), { nvidiaSmi: null }), { lines: [], problems: [] });
 });
+
+test('bring-up on a machine without GPUs or the venv refuses real vLLM on GPUs, saying what to install', async (t) => {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { checkNode } = await import('../scripts/lib/targets/local/node-check.js');
+  const { onPath } = await import('../scripts/lib/exec.js');
+  if (await onPath('nvidia-smi')) return t.skip('this machine has nvidia-smi: the no-GPU answer cannot be shown here');
+  const dir = await mkdtemp(join(tmpdir(), 'vllm-host-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const s = spec({ vllm_venv_dir: join(dir, 'venv') }, { host: null, workDir: join(dir, 'work'), routerPort: 8500, enginePortBase: 8501, prometheusPort: 8590 });
+  const err = await checkNode(s).then(() => null, (e: Error) => e);
+  assert.ok(err, 'no GPU and no venv must fail bring-up');
+  assert.match(err.message, /nvidia-smi is not on PATH/);
+  assert.match(err.message, new RegExp(`${join(dir, 'venv', 'bin', 'vllm')} does not exist; make bringup creates the venv`));
+  assert.equal(err.message.match(/venv/g)?.length, 2, `the missing venv is named once, with its fix:\n${err.message}`);
+});

@@ -2,7 +2,8 @@
 // driver, the container runtime and NVIDIA's toolkit for it, the venv's vLLM
 // version. Facts are gathered by one function (I/O) and judged by another
 // (pure), so that each failing case is unit-tested from sample outputs.
-import { readdir, readFile } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { exec, onPath, type ExecResult } from '../../exec.js';
@@ -68,7 +69,7 @@ export interface VllmHostFacts {
   cdiDevices?: string[];
   /** Container mode: the engine image is in the runtime's local store. */
   imagePresent?: boolean;
-  /** Venv mode: the vLLM version the venv's Python imports, or null with why. */
+  /** Venv mode: the vLLM version the venv's Python imports, or null with why; absent when the venv has no bin/vllm. */
   venvVllm?: { version: string | null; error: string };
 }
 
@@ -160,8 +161,9 @@ export function judgeVllmHost(spec: LocalStackSpec, facts: VllmHostFacts): Check
   judgeGpus(spec, vllm, facts.nvidiaSmi, out);
   const install = vllm.install;
   if (install.kind === 'container') judgeContainer(spec, vllm, install, facts, out);
-  if (install.kind === 'venv') {
-    const got = facts.venvVllm ?? { version: null, error: 'not checked' };
+  // Not asked when the venv has no vllm at all: LocalStack.missingPrograms names that, once.
+  const got = facts.venvVllm;
+  if (install.kind === 'venv' && got !== undefined) {
     if (got.version === null) out.problems.push(`the venv ${install.venvDir} has no vLLM (${got.error}); make bringup creates it and installs vllm==${install.version} (CONFIG_VLLM_VENV_DIR, CONFIG_VLLM_VERSION)`);
     else if (got.version !== install.version) out.problems.push(`the venv ${install.venvDir} holds vLLM ${got.version}, but CONFIG_VLLM_VERSION pins ${install.version}; run make bringup to install ${install.version}`);
     else out.lines.push(`✅ vLLM ${got.version} in ${install.venvDir}`);
@@ -193,7 +195,7 @@ export async function gatherVllmFacts(spec: LocalStackSpec): Promise<VllmHostFac
     facts.nvidiaHook = (await onPath('nvidia-container-runtime-hook')) !== null || (await onPath('nvidia-container-cli')) !== null;
     facts.cdiDevices = cdiGpuDevices(await cdiFiles());
   }
-  if (install.kind === 'venv') {
+  if (install.kind === 'venv' && (await access(join(install.venvDir, 'bin', 'vllm'), constants.X_OK).then(() => true, () => false))) {
     const python = join(install.venvDir, 'bin', 'python');
     const out = await exec(python, ['-c', 'import importlib.metadata as m; print(m.version("vllm"))']).catch((err: Error) => ({ exitCode: -1, stdout: '', stderr: err.message }));
     facts.venvVllm = out.exitCode === 0 ? { version: out.stdout.trim(), error: '' } : { version: null, error: (out.stderr.trim().split('\n').at(-1) ?? '') || `exit ${out.exitCode}` };

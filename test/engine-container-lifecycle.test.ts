@@ -20,14 +20,25 @@ const VLLM_MAIN = fileURLToPath(new URL('../engine-sim/src/vllm-main.js', import
 
 function dockerStandIn(log: string): string {
   return `#!${process.execPath}
-const { appendFileSync } = require('node:fs');
+const { appendFileSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const { spawn } = require('node:child_process');
 const args = process.argv.slice(2);
 appendFileSync(${JSON.stringify(log)}, JSON.stringify({ args, hfToken: process.env.HF_TOKEN ?? null }) + '\\n');
-if (args[0] === 'rm') process.exit(0);
+// The "container" is the engine process; its pid file, named after the container, is what rm removes.
+const state = (name) => ${JSON.stringify(log)} + '.' + name;
+if (args[0] === 'rm') {
+  // As docker rm --force returns once the container is gone: the process exited (a zombie has closed its sockets).
+  let pid = 0;
+  try { pid = Number(readFileSync(state(args[2]), 'utf8')); process.kill(pid, 'SIGKILL'); } catch {}
+  const gone = () => { try { return readFileSync('/proc/' + pid + '/stat', 'utf8').split(') ')[1].startsWith('Z'); } catch { return true; } };
+  while (pid > 0 && !gone()) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  rmSync(state(args[2]), { force: true });
+  process.exit(0);
+}
 if (args[0] !== 'run') { console.error('stand-in: unexpected ' + args[0]); process.exit(125); }
 const image = args.indexOf('--entrypoint') + 2;
 const child = spawn(process.execPath, [${JSON.stringify(VLLM_MAIN)}, ...args.slice(image + 1)], { stdio: 'inherit' });
+writeFileSync(state(args[args.indexOf('--name') + 1]), String(child.pid));
 for (const s of ['SIGTERM', 'SIGINT']) process.on(s, () => child.kill(s));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 143 : 0)));
 `;
@@ -71,6 +82,8 @@ test('engines in containers: started through the runtime, serving, stopped by si
   await stack.stopEngine('engine-1', 'kill');
   const afterKill = (await calls()).filter((c) => c.args[0] === 'rm');
   assert.deepEqual(afterKill.map((c) => c.args), [['rm', '--force', engineContainerName(spec, 1)]], 'a killed client leaves its container: removed');
+  const port = spec.enginePortBase + 1;
+  assert.equal(await fetch(`http://127.0.0.1:${port}/health`).then(() => 'answers', () => 'gone'), 'gone', 'the engine the killed client left no longer serves');
 
   await stack.teardown();
   const removed = (await calls()).filter((c) => c.args[0] === 'rm').map((c) => c.args[2]);

@@ -31,7 +31,9 @@ import { configureProject, kconfigMissing } from './support/configure.js';
 import { REPO, tempProject } from './support/temp-project.js';
 
 /** Configurations that together contain every symbol. */
-const BASES = ['vllm-local+ab', 'vllm-local+ab-lora-affinity', 'vllm-local+pd', 'vllm-local+ab-pd', 'vllm-local+lmcache', 'vllm-quick-test', 'vllm+sim+autoscaling+ab', 'vllm-production-stack-gpu+ab', 'vllm-existing-cluster+ab-router', 'vllm-production-stack-cpu+lmcache', 'vllm-local+serving'];
+const BASES = ['vllm-local+ab', 'vllm-local+ab-lora-affinity', 'vllm-local+pd', 'vllm-local+ab-pd', 'vllm-local+lmcache', 'vllm-quick-test', 'vllm+sim+autoscaling+ab', 'vllm-production-stack-gpu+ab', 'vllm-existing-cluster+ab-router', 'vllm-production-stack-cpu+lmcache', 'vllm-local+serving',
+  // Real vLLM on the local target: from a venv, and in containers (A/B, so the dev node's image tag).
+  'vllm-quick-test+gpu+lora', 'vllm-quick-test+gpu+ab+container'];
 
 /** Symbols that change no generated output, and why that is right. */
 const EXCEPTIONS: Record<string, string> = {

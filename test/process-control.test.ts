@@ -48,3 +48,18 @@ test('starting a program that does not exist fails clearly', async (t) => {
     /cannot start .*no-such-program/,
   );
 });
+
+test('a stopped process\'s cleanup runs, whether it was killed, stopped, or had already exited (a container its client left)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'pc-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const cleanup = (name: string) => [process.execPath, '-e', `require('fs').appendFileSync(${JSON.stringify(join(dir, name))}, 'removed\\n')`];
+  const killed = await startDetached({ ...sleeper('c1'), logFile: join(dir, 'c1.log'), pidFile: join(dir, 'c1.pid') }, ['--id', 'c1'], cleanup('c1'));
+  assert.deepEqual((await readPidFile(join(dir, 'c1.pid')))?.cleanup, cleanup('c1'), 'recorded, so a later command finds it');
+  await stopProcess(killed, 'kill');
+  assert.equal(await readFile(join(dir, 'c1'), 'utf8'), 'removed\n');
+  await stopProcess(killed, 'graceful');
+  assert.equal(await readFile(join(dir, 'c1'), 'utf8'), 'removed\nremoved\n', 'gone already: the cleanup runs anyway');
+  const failing = await startDetached({ ...sleeper('c2'), logFile: join(dir, 'c2.log'), pidFile: join(dir, 'c2.pid') }, ['--id', 'c2'], [process.execPath, '-e', 'console.error("daemon down"); process.exit(3)']);
+  await assert.rejects(stopProcess(failing, 'graceful', 2000), /failed \(exit 3\): daemon down/);
+  assert.equal(isRunning(failing), false);
+});

@@ -2,6 +2,9 @@
 // that reads them come from these lists, so they cannot drift apart.
 export const TARGETS = ['local', 'minikube', 'existing'] as const;
 export const ENGINES = ['sim', 'vllm'] as const;
+/** How real vLLM runs on the local target and declared hosts (CONFIG_VLLM_ENGINE_INSTALL). */
+export const ENGINE_INSTALLS = ['venv', 'container', 'path'] as const;
+export const CONTAINER_RUNTIMES = ['docker', 'podman'] as const;
 export const ROUTER_IMPLS = ['builtin', 'production-stack'] as const;
 export const ROUTING_LOGICS = ['roundrobin', 'session', 'prefixaware', 'leastloaded'] as const;
 /** Disaggregated prefill's router logics (CONFIG_VLLM_PD_ROUTING_LOGIC). */
@@ -12,6 +15,8 @@ export const DEV_LMCACHE = ['', 'y', 'n'] as const;
 
 export type Target = (typeof TARGETS)[number];
 export type Engine = (typeof ENGINES)[number];
+export type EngineInstall = (typeof ENGINE_INSTALLS)[number];
+export type ContainerRuntime = (typeof CONTAINER_RUNTIMES)[number];
 export type RouterImpl = (typeof ROUTER_IMPLS)[number];
 export type RoutingLogic = (typeof ROUTING_LOGICS)[number];
 export type PdRoutingLogic = (typeof PD_ROUTING_LOGICS)[number];

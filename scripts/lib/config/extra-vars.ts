@@ -3,7 +3,7 @@
 // ints and strings of options hidden by their dependencies are absent.
 import type { ConfigEntry } from './dotconfig.js';
 import type { KconfigSymbol } from './kconfig-tree.js';
-import type { Engine, PdRoutingLogic, RouterImpl, RoutingLogic, Target } from './choices.js';
+import type { ContainerRuntime, Engine, EngineInstall, PdRoutingLogic, RouterImpl, RoutingLogic, Target } from './choices.js';
 
 export interface ExtraVars {
   vllm_target_local: boolean;
@@ -30,6 +30,16 @@ export interface ExtraVars {
   vllm_engine_vllm: boolean;
   vllm_engine: Engine;
   vllm_use_cpu_inference: boolean;
+  vllm_engine_install_venv: boolean;
+  vllm_engine_install_container: boolean;
+  vllm_engine_install_path: boolean;
+  vllm_engine_install?: EngineInstall;
+  vllm_version?: string;
+  vllm_venv_dir?: string;
+  vllm_container_runtime_docker: boolean;
+  vllm_container_runtime_podman: boolean;
+  vllm_container_runtime?: ContainerRuntime;
+  vllm_hf_cache_dir?: string;
   vllm_engine_image_repo?: string;
   vllm_engine_image_tag?: string;
   vllm_request_cpu?: number;

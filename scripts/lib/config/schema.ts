@@ -1,13 +1,15 @@
 // The JSON Schema of extra_vars.yaml, derived from the Kconfig declarations
 // (types, ranges) and the choice constants (enums). The committed copy in
 // schemas/extra-vars.schema.json is checked against this by a test.
-import { DEV_LMCACHE, DTYPES, ENGINES, K8S_QUANTITY, PD_ROUTING_LOGICS, ROUTER_IMPLS, ROUTING_LOGICS, TARGETS } from './choices.js';
+import { CONTAINER_RUNTIMES, DEV_LMCACHE, DTYPES, ENGINE_INSTALLS, ENGINES, K8S_QUANTITY, PD_ROUTING_LOGICS, ROUTER_IMPLS, ROUTING_LOGICS, TARGETS } from './choices.js';
 import { varName } from './extra-vars.js';
 import type { KconfigSymbol } from './kconfig-tree.js';
 
 const ENUMS: Record<string, readonly string[]> = {
   vllm_target: TARGETS,
   vllm_engine: ENGINES,
+  vllm_engine_install: ENGINE_INSTALLS,
+  vllm_container_runtime: CONTAINER_RUNTIMES,
   vllm_router_impl: ROUTER_IMPLS,
   vllm_routing_logic: ROUTING_LOGICS,
   vllm_dtype: DTYPES,
@@ -23,6 +25,12 @@ const PATTERNS: Record<string, string> = {
   vllm_declared_hosts: '^$|^[A-Za-z0-9.-]+(,[A-Za-z0-9.-]+)?$',
   vllm_router_session_key: '^[A-Za-z0-9_-]+$',
   vllm_model_url: '^\\S+$',
+  // A node's own home: the path is resolved on the node, which may be another machine.
+  vllm_venv_dir: '^(/|~/)\\S*$',
+  vllm_hf_cache_dir: '^(/|~/)\\S*$',
+  // A release pip can pin (vllm==0.11.0, 0.10.1.1, 0.11.0rc1).
+  vllm_version: '^[0-9]+(\\.[0-9]+)+([a-z]+[0-9]*)?$',
+  vllm_engine_image_tag: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$',
   vllm_lora_adapters: '^\\s*[A-Za-z0-9][A-Za-z0-9._-]*=[^\\s:=]+(:[0-9]+)?(\\s+[A-Za-z0-9][A-Za-z0-9._-]*=[^\\s:=]+(:[0-9]+)?)*\\s*$',
 };
 

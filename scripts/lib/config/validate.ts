@@ -43,6 +43,7 @@ function crossField(v: ExtraVars, topdir: string): ConfigProblem[] {
   if (v.vllm_tensor_parallel_size !== undefined && v.vllm_request_gpu !== undefined && v.vllm_request_gpu > 0 && v.vllm_tensor_parallel_size > v.vllm_request_gpu) {
     problems.push({ symbol: 'VLLM_TENSOR_PARALLEL_SIZE', value: v.vllm_tensor_parallel_size, message: `larger than the GPUs requested per replica (${v.vllm_request_gpu}); allowed: 1..${v.vllm_request_gpu}` });
   }
+  problems.push(...engineInstallProblems(v));
   if (v.vllm_autoscaling_enabled && v.vllm_autoscaling_min_replicas !== undefined && v.vllm_autoscaling_max_replicas !== undefined) {
     if (v.vllm_autoscaling_min_replicas > v.vllm_autoscaling_max_replicas) {
       problems.push({ symbol: 'VLLM_AUTOSCALING_MIN_REPLICAS', value: v.vllm_autoscaling_min_replicas, message: `larger than CONFIG_VLLM_AUTOSCALING_MAX_REPLICAS=${v.vllm_autoscaling_max_replicas}; allowed: 1..${v.vllm_autoscaling_max_replicas}` });
@@ -99,6 +100,31 @@ function crossField(v: ExtraVars, topdir: string): ConfigProblem[] {
         seen.set(port, what);
       }
     }
+  }
+  return problems;
+}
+
+/** Real vLLM on the local target and declared hosts: an install mode that can run what is asked. */
+function engineInstallProblems(v: ExtraVars): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const local = v.vllm_target === 'local' && v.vllm_engine === 'vllm';
+  if (!local) {
+    if (v.vllm_engine_install !== undefined) {
+      problems.push({ symbol: 'VLLM_ENGINE_INSTALL', value: v.vllm_engine_install, message: `applies to real vLLM on the local target and declared hosts only; ${v.vllm_target === 'local' ? 'the simulator installs nothing' : 'on Kubernetes the engine image runs in pods (CONFIG_VLLM_ENGINE_IMAGE_REPO/_TAG)'}; run make olddefconfig` });
+    }
+    return problems;
+  }
+  if (v.vllm_engine_install === undefined) {
+    return [{ symbol: 'VLLM_ENGINE_INSTALL', value: undefined, message: 'is missing although real vLLM runs on the local target; run make olddefconfig' }];
+  }
+  if (v.vllm_engine_install === 'venv' && v.vllm_use_cpu_inference) {
+    problems.push({ symbol: 'VLLM_USE_CPU_INFERENCE', value: true, message: "is set, but the venv gets PyPI's vllm, which is built for CUDA GPUs and has no CPU backend; turn CPU inference off, or run vLLM's CPU image (CONFIG_VLLM_ENGINE_INSTALL_CONTAINER) or your own CPU build on PATH (CONFIG_VLLM_ENGINE_INSTALL_PATH)" });
+  }
+  if (!v.vllm_use_cpu_inference && (v.vllm_request_gpu ?? 0) === 0) {
+    problems.push({ symbol: 'VLLM_REQUEST_GPU', value: v.vllm_request_gpu ?? 0, message: 'gives each engine no GPU, but CPU inference is off; allowed: 1 or more GPUs per replica, or turn CONFIG_VLLM_USE_CPU_INFERENCE on' });
+  }
+  if (v.vllm_engine_install === 'container' && v.vllm_use_cpu_inference && v.vllm_engine_image_repo === 'vllm/vllm-openai') {
+    problems.push({ symbol: 'VLLM_ENGINE_IMAGE_REPO', value: v.vllm_engine_image_repo, message: "is vLLM's CUDA image, but CPU inference is on; use a CPU build (openeuler/vllm-cpu, the default with CPU inference) or turn CPU inference off" });
   }
   return problems;
 }

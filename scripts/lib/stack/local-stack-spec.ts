@@ -5,6 +5,25 @@ import type { AlertThresholds } from '../observability/alert-rules.js';
 import type { LoraPlan } from '../config/lora.js';
 
 export type EngineKind = 'sim' | 'vllm';
+
+/**
+ * How real vLLM runs on the node (CONFIG_VLLM_ENGINE_INSTALL): the vllm on
+ * PATH, a venv's, or the engine image under docker/podman. Paths are the
+ * node's own (a ~ already resolved there).
+ */
+export type VllmInstall =
+  | { kind: 'path' }
+  | { kind: 'venv'; venvDir: string; version: string }
+  | { kind: 'container'; runtime: 'docker' | 'podman'; image: string };
+
+export interface VllmRuntime {
+  install: VllmInstall;
+  /** HF_HOME of vllm serve, or the directory mounted at the container's /root/.cache/huggingface. */
+  hfCacheDir: string;
+  /** GPUs each engine has to itself (0: CPU inference); engine i gets firstGpu + i*perEngine onwards. */
+  gpusPerEngine: number;
+  firstGpu: number;
+}
 export type RouterImpl = 'builtin' | 'production-stack';
 
 export interface EngineSettings {
@@ -20,6 +39,8 @@ export interface EngineSettings {
   lora?: LoraPlan | null;
   /** Extra environment for the engine processes (HF token, LMCache settings). */
   env: Record<string, string>;
+  /** Real vLLM only: how it is installed and which GPUs each engine gets; absent: `vllm` on PATH, no GPU pinning (records written before). */
+  vllm?: VllmRuntime | null;
   readyTimeoutMs: number;
   /** A graceful stop waits this long for the engine's running and waiting requests, then stops it anyway. */
   drainTimeoutMs: number;
@@ -104,6 +125,20 @@ export function enginePort(spec: LocalStackSpec, index: number): number {
     throw new Error(`engine index ${index} is outside 0..${spec.maxReplicas - 1} (the node reserves ${spec.maxReplicas} engine ports)`);
   }
   return spec.enginePortBase + index;
+}
+
+/** The GPU indexes engine `index` has to itself (none on CPUs or with the simulator). */
+export function engineGpus(spec: LocalStackSpec, index: number): number[] {
+  const vllm = spec.engine.vllm ?? null;
+  if (vllm === null || vllm.gpusPerEngine === 0) return [];
+  const first = vllm.firstGpu + index * vllm.gpusPerEngine;
+  return Array.from({ length: vllm.gpusPerEngine }, (_, k) => first + k);
+}
+
+/** GPUs a node may use at once: every engine it can scale to, each with its own. */
+export function nodeGpuCount(spec: LocalStackSpec): number {
+  const vllm = spec.engine.vllm ?? null;
+  return vllm === null ? 0 : vllm.gpusPerEngine * spec.maxReplicas;
 }
 
 export function engineUrl(spec: LocalStackSpec, index: number): string {

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { exec, type ExecResult } from '../exec.js';
 import { writeFileAtomic } from '../results/atomic-write.js';
 
 export interface ProcessSpec {
@@ -22,9 +23,11 @@ export interface PidRecord {
   marker: string[];
   command: string;
   startedAt: string;
+  /** A command run once the process is gone, to remove what it leaves behind (an engine container). */
+  cleanup?: string[];
 }
 
-export async function startDetached(spec: ProcessSpec, marker: string[]): Promise<PidRecord> {
+export async function startDetached(spec: ProcessSpec, marker: string[], cleanup?: string[]): Promise<PidRecord> {
   await mkdir(dirname(spec.logFile), { recursive: true });
   await mkdir(dirname(spec.pidFile), { recursive: true });
   const log = openSync(spec.logFile, 'a');
@@ -40,7 +43,7 @@ export async function startDetached(spec: ProcessSpec, marker: string[]): Promis
       child.once('spawn', () => resolve(child.pid as number));
     });
     child.unref();
-    const record: PidRecord = { pid, marker, command: [spec.command, ...spec.args].join(' '), startedAt: new Date().toISOString() };
+    const record: PidRecord = { pid, marker, command: [spec.command, ...spec.args].join(' '), startedAt: new Date().toISOString(), ...(cleanup ? { cleanup } : {}) };
     await writeFileAtomic(spec.pidFile, JSON.stringify(record, null, 2) + '\n');
     return record;
   } finally {
@@ -117,10 +120,41 @@ export function processLineage(pid: number = process.pid): { pid: number; start:
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * Whether a cleanup command did its job: removing what is already gone, or
+ * going (the container's --rm beat us to it), is success; anything else is an error
+ * carrying the program's own message.
+ */
+export function cleanupProblem(cleanup: string[], out: ExecResult): string | null {
+  // docker's --rm may be removing it at the same moment: that ends the same way.
+  if (out.exitCode === 0 || /no such container|removal of container \S+ is already in progress/i.test(out.stderr)) return null;
+  return `${cleanup.join(' ')} failed (exit ${out.exitCode}): ${out.stderr.trim() || out.stdout.trim()}`;
+}
+
+async function runCleanup(record: PidRecord): Promise<void> {
+  const cleanup = record.cleanup ?? [];
+  const [command, ...args] = cleanup;
+  if (command === undefined) return;
+  const out = await exec(command, args).catch((err: Error) => {
+    // Without the runtime there is no container left to remove.
+    if (/ENOENT/.test(err.message)) return { exitCode: 0, stdout: '', stderr: '' };
+    throw err;
+  });
+  const problem = cleanupProblem(cleanup, out);
+  if (problem) throw new Error(`stopping ${record.command.split(' ')[0]} (pid ${record.pid}): ${problem}`);
+}
+
+/**
  * Stops a recorded process: SIGTERM and up to graceMs for it to exit, then
- * SIGKILL; 'kill' sends SIGKILL at once. Resolves once the process is gone.
+ * SIGKILL; 'kill' sends SIGKILL at once. Resolves once the process is gone
+ * and its cleanup (if any) has run, which it does even when the process had
+ * already exited.
  */
 export async function stopProcess(record: PidRecord, how: 'graceful' | 'kill', graceMs = 10_000): Promise<void> {
+  await signalUntilGone(record, how, graceMs);
+  await runCleanup(record);
+}
+
+async function signalUntilGone(record: PidRecord, how: 'graceful' | 'kill', graceMs: number): Promise<void> {
   if (!isRunning(record)) return;
   const signal = (sig: NodeJS.Signals) => {
     try {

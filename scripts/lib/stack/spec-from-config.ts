@@ -1,9 +1,10 @@
 // Configuration (extra vars + the node's settings) -> LocalStackSpec: every
 // option that shapes a local deployment is read here and nowhere else.
+import { homedir } from 'node:os';
 import type { ExtraVars } from '../config/index.js';
 import { loraPlan } from '../config/lora.js';
 import { kvPort, type PdNode } from '../config/node-config.js';
-import type { LocalStackSpec } from './local-stack-spec.js';
+import type { LocalStackSpec, VllmRuntime } from './local-stack-spec.js';
 
 /** The configuration a local deployment reads. */
 export type StackConfigVars = Pick<ExtraVars,
@@ -15,6 +16,8 @@ export type StackConfigVars = Pick<ExtraVars,
   | 'vllm_router_enabled' | 'vllm_router_session_key' | 'vllm_router_engine_stats_interval' | 'vllm_router_request_stats_window'
   | 'vllm_router_outlier_consecutive_5xx' | 'vllm_sim_kv_transfer_tokens_per_sec' | 'vllm_sim_prefill_chunk_tokens'
   | 'vllm_router_request_timeout' | 'vllm_router_max_concurrency'
+  | 'vllm_engine_install' | 'vllm_version' | 'vllm_venv_dir' | 'vllm_container_runtime' | 'vllm_hf_cache_dir'
+  | 'vllm_engine_image_repo' | 'vllm_engine_image_tag' | 'vllm_request_gpu'
   | 'vllm_observability_enabled' | 'vllm_autoscaling_enabled' | 'vllm_autoscaling_max_replicas'
   | 'vllm_prometheus_scrape_interval' | 'vllm_alert_error_rate_pct' | 'vllm_alert_ttft_p95_ms' | 'vllm_alert_kv_cache_usage_pct' | 'vllm_alert_queue_depth'>
   // LoRA is off where these are absent (configurations written before it).
@@ -34,6 +37,8 @@ const ms = (us: number) => String(us / 1000);
 export interface StackNodeSettings {
   name: string;
   role: 'baseline' | 'dev';
+  /** 0 for baseline, 1 for dev: nodes sharing this machine take GPUs one after the other. */
+  index?: number;
   host: string | null;
   workDir: string;
   stateDir: string;
@@ -45,6 +50,8 @@ export interface StackNodeSettings {
   lmcacheEnabled: boolean;
   loraAffinity?: boolean;
   extraEngineArgs: string[];
+  /** The dev node's engine image tag ('' or absent: CONFIG_VLLM_ENGINE_IMAGE_TAG). */
+  engineImageTag?: string;
   /** Disaggregated prefill on this node (absent: colocated). */
   pd?: PdNode | null;
 }
@@ -138,7 +145,34 @@ function engineEnv(v: StackConfigVars, node: StackNodeSettings, secrets: Secrets
   return env;
 }
 
-export function localStackSpec(v: StackConfigVars, node: StackNodeSettings, secrets: Secrets = {}): LocalStackSpec {
+/** A configured node path: ~/ is the home of the user running the node tool, there. */
+export function nodePath(path: string, home: string): string {
+  return path === '~' ? home : path.startsWith('~/') ? `${home}/${path.slice(2)}` : path;
+}
+
+/**
+ * How real vLLM runs on a local node, or null (the simulator; Kubernetes; a
+ * configuration written before the install choice, which ran `vllm` from PATH).
+ */
+export function vllmRuntime(v: StackConfigVars, node: StackNodeSettings, home: string): VllmRuntime | null {
+  if (v.vllm_engine !== 'vllm' || v.vllm_engine_install === undefined) return null;
+  const install: VllmRuntime['install'] = v.vllm_engine_install === 'venv'
+    ? { kind: 'venv', venvDir: nodePath(need(v, 'vllm_venv_dir'), home), version: need(v, 'vllm_version') }
+    : v.vllm_engine_install === 'container'
+      ? { kind: 'container', runtime: need(v, 'vllm_container_runtime'), image: `${need(v, 'vllm_engine_image_repo')}:${node.engineImageTag ? node.engineImageTag : need(v, 'vllm_engine_image_tag')}` }
+      : { kind: 'path' };
+  const gpusPerEngine = v.vllm_use_cpu_inference ? 0 : need(v, 'vllm_request_gpu');
+  const maxReplicas = Math.max(v.vllm_replica_count, v.vllm_autoscaling_enabled ? need(v, 'vllm_autoscaling_max_replicas') : 0);
+  return {
+    install,
+    hfCacheDir: nodePath(need(v, 'vllm_hf_cache_dir'), home),
+    gpusPerEngine,
+    // Nodes on this machine (A/B without declared hosts) must not share GPUs; a declared host has its own.
+    firstGpu: node.host === null ? (node.index ?? 0) * gpusPerEngine * maxReplicas : 0,
+  };
+}
+
+export function localStackSpec(v: StackConfigVars, node: StackNodeSettings, secrets: Secrets = {}, home: string = homedir()): LocalStackSpec {
   const kind = v.vllm_engine === 'vllm' ? 'vllm' : 'sim';
   return {
     node: node.name,
@@ -159,6 +193,7 @@ export function localStackSpec(v: StackConfigVars, node: StackNodeSettings, secr
       lora: loraPlan(v),
       flags: kind === 'sim' ? simFlags(v, node) : vllmFlags(v, node),
       env: engineEnv(v, node, secrets),
+      vllm: vllmRuntime(v, node, home),
       // Loading real weights takes minutes; the simulator starts in well under a second.
       readyTimeoutMs: kind === 'sim' ? 30_000 : 900_000,
       // Long enough for a long generation to finish; a stuck request must not block a scale-down for ever.

@@ -4,7 +4,8 @@
 // written in its deployment record (scripts/lib/deployment), and later
 // commands (status, scale, teardown, the next deploy) work from that record,
 // never from the configuration as it is now.
-import { readdir, readFile } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { listRecords, readRecord, removeRecord, restoreSecrets, writeRecord, type DeploymentRecord, type NodeRef } from '../../deployment/index.js';
 import { exec, onPath } from '../../exec.js';
@@ -173,9 +174,11 @@ export class LocalStack implements StackHandle {
       await Promise.all(stage.map(async (file) => {
         const path = join(layout.pids, file);
         const record = await readPidFile(path);
-        if (record && isRunning(record)) {
+        if (record) {
+          const running = isRunning(record);
+          // Also when it has exited: its cleanup removes what it may have left (an engine container).
           await stopProcess(record, 'graceful');
-          stopped.push(file.replace(/\.pid$/, ''));
+          if (running) stopped.push(file.replace(/\.pid$/, ''));
         }
         await removePidFile(path);
       }));
@@ -192,8 +195,18 @@ export class LocalStack implements StackHandle {
   /** Programs the node's configuration needs and this machine lacks, each with what to do. */
   static async missingPrograms(spec: LocalStackSpec): Promise<string[]> {
     const missing: string[] = [];
-    if (spec.engine.kind === 'vllm' && !(await onPath('vllm'))) {
+    const install = spec.engine.vllm?.install ?? { kind: 'path' };
+    if (spec.engine.kind === 'vllm' && install.kind === 'path' && !(await onPath('vllm'))) {
       missing.push(`node ${spec.node}: CONFIG_VLLM_ENGINE_VLLM is set but no \`vllm\` executable is on PATH; install vLLM (pip install vllm) or choose the simulator (CONFIG_VLLM_ENGINE_SIM)`);
+    }
+    if (spec.engine.kind === 'vllm' && install.kind === 'venv') {
+      const vllm = join(install.venvDir, 'bin', 'vllm');
+      if (!(await access(vllm, constants.X_OK).then(() => true, () => false))) {
+        missing.push(`node ${spec.node}: ${vllm} does not exist; make bringup creates the venv and installs vllm==${install.version} (CONFIG_VLLM_VENV_DIR)`);
+      }
+    }
+    if (spec.engine.kind === 'vllm' && install.kind === 'container' && !(await onPath(install.runtime))) {
+      missing.push(`node ${spec.node}: engines run under ${install.runtime} (CONFIG_VLLM_CONTAINER_RUNTIME), which is not on PATH; install it or choose the other runtime`);
     }
     if (spec.router?.impl === 'production-stack') {
       const probe = await exec('python3', ['-c', 'import vllm_router.app']).catch(() => null);
@@ -336,7 +349,7 @@ export class LocalStack implements StackHandle {
     await startDetached({
       command: cmd.command, args: cmd.args, env: { ...process.env, ...cmd.env },
       logFile: this.logFile(id), pidFile: this.pidFile(id),
-    }, cmd.marker);
+    }, cmd.marker, cmd.cleanup);
   }
 
   private async stopRecorded(id: string, how: 'graceful' | 'kill'): Promise<void> {

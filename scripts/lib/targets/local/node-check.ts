@@ -8,20 +8,13 @@ import { listRecords } from '../../deployment/index.js';
 import { onPath } from '../../exec.js';
 import type { LocalStackSpec } from '../../stack/local-stack-spec.js';
 import { LocalStack } from './local-stack.js';
+import { atLeast } from './versions.js';
+import { gatherVllmFacts, judgeVllmHost } from './vllm-host-check.js';
+
+export { atLeast };
 
 // package.json's engines.node, which README states too.
 const REQUIRED_NODE = [20, 18, 1] as const;
-
-/** True when version a (x.y.z) is at least b. */
-export function atLeast(a: string, b: readonly number[]): boolean {
-  const parts = a.replace(/^v/, '').split('.').map(Number);
-  for (let i = 0; i < b.length; i++) {
-    const x = parts[i] ?? 0;
-    const y = b[i] ?? 0;
-    if (x !== y) return x > y;
-  }
-  return true;
-}
 
 export async function checkNode(spec: LocalStackSpec): Promise<string[]> {
   const lines: string[] = [];
@@ -40,7 +33,11 @@ export async function checkNode(spec: LocalStackSpec): Promise<string[]> {
   }
   const missing = await LocalStack.missingPrograms(spec);
   problems.push(...missing);
-  if (spec.engine.kind === 'vllm' && missing.length === 0) lines.push(`✅ vllm at ${await onPath('vllm')}`);
+  const install = spec.engine.vllm?.install.kind ?? 'path';
+  if (spec.engine.kind === 'vllm' && install === 'path' && missing.length === 0) lines.push(`✅ vllm at ${await onPath('vllm')}`);
+  const vllmHost = judgeVllmHost(spec, await gatherVllmFacts(spec));
+  lines.push(...vllmHost.lines);
+  problems.push(...vllmHost.problems);
   if (spec.prometheus) {
     const prom = await onPath('prometheus');
     lines.push(prom ? `✅ prometheus at ${prom}` : '⚠️  observability is on but prometheus is not installed (make deps installs it); the stack will run without it');

@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { adaptersOnEngine } from '../../config/lora.js';
-import { ENGINE_HOST, engineId, enginePort, engineRole, engineUrl, PD_LABELS, type LocalStackSpec } from '../../stack/local-stack-spec.js';
+import { ENGINE_HOST, engineGpus, engineId, enginePort, engineRole, engineUrl, PD_LABELS, type LocalStackSpec, type VllmRuntime } from '../../stack/local-stack-spec.js';
 
 export interface ProcessCommand {
   command: string;
@@ -11,6 +11,11 @@ export interface ProcessCommand {
   env: Record<string, string>;
   /** Consecutive arguments that identify this process among all others. */
   marker: string[];
+  /**
+   * Run once the process is gone, however it ended: what it leaves behind
+   * (an engine container, which a SIGKILLed docker client cannot stop).
+   */
+  cleanup?: string[];
 }
 
 // The compiled services sit beside this library in dist/.
@@ -83,13 +88,50 @@ export function engineCommand(spec: LocalStackSpec, index: number): ProcessComma
       marker: ['--instance-id', instance],
     };
   }
-  return {
-    command: 'vllm',
-    args: ['serve', engine.modelUrl, '--host', ENGINE_HOST, '--port', port,
-      '--served-model-name', engine.servedModelName, ...engine.flags, ...loraModuleArgs(spec, index), ...pd.flags],
-    env: { ...engine.env, ...pd.env },
-    marker: ['--host', ENGINE_HOST, '--port', port],
-  };
+  const serve = ['serve', engine.modelUrl, '--host', ENGINE_HOST, '--port', port,
+    '--served-model-name', engine.servedModelName, ...engine.flags, ...loraModuleArgs(spec, index), ...pd.flags];
+  const env = { ...engine.env, ...pd.env };
+  const marker = ['--host', ENGINE_HOST, '--port', port];
+  const vllm = engine.vllm ?? null;
+  if (vllm === null) return { command: 'vllm', args: serve, env, marker };
+  const gpus = engineGpus(spec, index);
+  if (vllm.install.kind === 'container') return containerCommand(spec, index, vllm, vllm.install, gpus, serve, env);
+  // vllm serve on the host: its GPUs by CUDA_VISIBLE_DEVICES, models in the configured cache.
+  const hostEnv = { ...env, HF_HOME: vllm.hfCacheDir, ...(gpus.length > 0 ? { CUDA_VISIBLE_DEVICES: gpus.join(',') } : {}) };
+  const command = vllm.install.kind === 'venv' ? join(vllm.install.venvDir, 'bin', 'vllm') : 'vllm';
+  return { command, args: serve, env: hostEnv, marker };
+}
+
+/** The engine container of engine `index`: one name per node and port, so a leftover one is found again. */
+export function engineContainerName(spec: LocalStackSpec, index: number): string {
+  return `${spec.node}-${engineId(index)}-${enginePort(spec, index)}`;
+}
+
+/**
+ * `docker|podman run` of the engine image in the foreground, so that the
+ * harness's pid is the client's: SIGTERM reaches vLLM through the client's
+ * signal proxy and the container's init; --rm removes it when vLLM exits,
+ * and the cleanup removes it when the client was killed instead. The host's
+ * network keeps the engine on loopback at the same port as `vllm serve`
+ * (and the KV side channels of P/D engines reach each other). Secrets go by
+ * name (--env NAME): docker reads their values from the client's environment,
+ * so they are on no command line.
+ */
+function containerCommand(spec: LocalStackSpec, index: number, vllm: VllmRuntime, install: Extract<VllmRuntime['install'], { kind: 'container' }>,
+  gpus: number[], serve: string[], env: Record<string, string>): ProcessCommand {
+  const name = engineContainerName(spec, index);
+  const devices = gpus.length === 0 ? []
+    : install.runtime === 'docker' ? ['--gpus', `"device=${gpus.join(',')}"`]
+      : gpus.flatMap((g) => ['--device', `nvidia.com/gpu=${g}`]);
+  const mounts = [`${vllm.hfCacheDir}:/root/.cache/huggingface`];
+  // Adapters and LMCache's disk tier are host paths that the engine opens: the same path inside.
+  for (const a of spec.engine.lora?.adapters ?? []) if (a.path.startsWith('/')) mounts.push(`${a.path}:${a.path}:ro`);
+  if (env.LMCACHE_LOCAL_DISK) mounts.push(`${spec.workDir}:${spec.workDir}`);
+  const args = ['run', '--rm', '--name', name, '--init', '--sig-proxy=true', '--network=host', '--ipc=host',
+    ...devices, ...[...new Set(mounts)].flatMap((m) => ['-v', m]),
+    ...Object.keys(env).sort().flatMap((k) => ['--env', k]),
+    '--entrypoint', 'vllm', install.image, ...serve];
+  return { command: install.runtime, args, env, marker: ['--name', name], cleanup: [install.runtime, 'rm', '--force', name] };
 }
 
 /** The router's dynamic config (production-stack format): rewriting it rescales without a restart. */

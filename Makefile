@@ -21,7 +21,7 @@ DEFCONFIGS := $(sort $(notdir $(wildcard defconfigs/vllm*)))
 FRAGMENTS := $(sort $(notdir $(wildcard defconfigs/configs/*)))
 KCONFIG_SOURCES := Kconfig $(wildcard kconfigs/Kconfig.*)
 # Debian packages `make deps` installs, and a command each provides.
-DEB_PACKAGES := ansible-core:ansible-playbook kconfig-frontends-nox:kconfig-conf kconfig-frontends-nox:kconfig-mconf prometheus:promtool unzip:unzip chromium:chromium
+DEB_PACKAGES := ansible-core:ansible-playbook kconfig-frontends-nox:kconfig-conf kconfig-frontends-nox:kconfig-mconf prometheus:promtool unzip:unzip chromium:chromium openssh-server:sshd
 
 .DEFAULT_GOAL := help
 

@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { $, which } from 'zx';
+import { configureOnPorts, tempProject, type TempProject } from './temp-project.js';
 
 export interface SshHost {
   netns: string;
@@ -192,3 +193,15 @@ export async function leftoverNetns(): Promise<string[]> {
   const names = await readdir('/run/netns').catch(() => [] as string[]);
   return names.filter((n) => n.startsWith(`vd-${process.pid % 10_000}-`));
 }
+
+/** Declared hosts on the two SSH test hosts, each with its node dir under the hosts' private root. */
+export async function declaredProject(hosts: SshHosts, spec: string, edit: Record<string, string | number | boolean> = {}): Promise<{ p: TempProject; nodeDir: string }> {
+  const p = await tempProject(hosts.env);
+  const nodeDir = join(hosts.nodeRoot, 'vllm-harness');
+  // Ports need not be free here: each host has a network of its own.
+  await configureOnPorts(p, spec, 8400, {
+    VLLM_DECLARED_HOSTS: hosts.hosts.map((h) => h.address).join(','), VLLM_NODE_DIR: nodeDir, ...edit,
+  });
+  return { p, nodeDir };
+}
+

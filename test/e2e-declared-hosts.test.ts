@@ -79,8 +79,6 @@ test('declared hosts over SSH: bring-up provisions, make vllm runs on both, resu
     for (const f of ['config.yaml', 'system.json', 'deploy.json', 'smoke.json', 'metrics.json', 'suites/api.json', 'bench/multi_round_qa.json', 'logs/router.log', 'logs/engine-0.log']) {
       assert.ok(existsSync(join(p.dir, 'results', runId, node, f)), `results/${runId}/${node}/${f} came home`);
     }
-    const deploy = JSON.parse(await readFile(join(p.dir, 'results', runId, node, 'deploy.json'), 'utf8'));
-    assert.match(deploy.router_url, node === 'vllm-baseline' ? /10\.231\.\d+\.2:8400/ : /10\.231\.\d+\.2:8500/);
   }
   // The controller keeps a copy of each host's deployment record; the hosts keep theirs in their node dir.
   assert.ok(existsSync(join(p.dir, '.deployed', 'vllm-dev.json')));

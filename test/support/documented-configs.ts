@@ -7,6 +7,7 @@ export const DOCUMENTED = [
   'vllm+ab', 'vllm+gpu', 'vllm+ab-lmcache', 'vllm+serving', 'vllm-production-stack-cpu+gpu', 'vllm-existing-cluster+ab-router',
   'vllm+sim', 'vllm+sim+autoscaling', 'vllm-production-stack-cpu+sim+ab', 'vllm-production-stack-gpu+ab', 'vllm-existing-cluster+sim',
   'vllm-local+lora', 'vllm-local+ab-lora-affinity', 'vllm+sim+lora',
+  'vllm-declared-hosts', 'vllm-declared-hosts+ab', 'vllm-declared-hosts+ab-lmcache',
 ];
 
 /** The documented configurations of the local target: what a fresh clone runs with `make vllm`. */

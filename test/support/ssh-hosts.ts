@@ -6,7 +6,7 @@
 // directory private to that host, so that two hosts given the same
 // CONFIG_VLLM_NODE_DIR never share it and the controller does not see it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { $, which } from 'zx';
@@ -186,12 +186,6 @@ export async function makeSshHosts(count: number): Promise<SshHosts> {
     },
     remove,
   };
-}
-
-/** Every netns this helper made that is still there (none after remove()). */
-export async function leftoverNetns(): Promise<string[]> {
-  const names = await readdir('/run/netns').catch(() => [] as string[]);
-  return names.filter((n) => n.startsWith(`vd-${process.pid % 10_000}-`));
 }
 
 /** Declared hosts on the two SSH test hosts, each with its node dir under the hosts' private root. */

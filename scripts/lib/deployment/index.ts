@@ -5,4 +5,4 @@
 export { STATE_DIR, SECRET_ENV, listRecords, readRecord, recordFile, redactSpec, removeRecord, restoreSecrets, writeRecord, type DeploymentRecord, type StackState } from './record.js';
 export { NodeBusyError, acquireNodeLock, lockFile, lockHolder, withNodeLock, type LockHolder, type NodeRef } from './node-lock.js';
 export { describeDrift, specDrift, type Drift } from './drift.js';
-export { BUNDLE_FILES, BUNDLE_STAMP, TOOLS_ROOT, bundleMismatch, productionModules } from './node-bundle.js';
+export { BUNDLE_FILES, BUNDLE_PATH, BUNDLE_STAMP, TOOLS_ROOT, bundleMismatch, productionModules } from './node-bundle.js';

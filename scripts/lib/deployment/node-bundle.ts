@@ -8,6 +8,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** Where make builds the bundle in the project (mk/vllm.mk); its sha256 is in BUNDLE_PATH.sha256. */
+export const BUNDLE_PATH = '.build-bundle/vllm-node.tar.gz';
+
 /** Written by bring-up into the unpacked bundle, last, once every file is in place. */
 export const BUNDLE_STAMP = '.version';
 
@@ -36,6 +39,7 @@ export function productionModules(lock: { packages?: Record<string, LockEntry> }
 
 /** Why this node must not run (its bundle is not the controller's), or null when it is. */
 export async function bundleMismatch(expected: string, node: string, root = TOOLS_ROOT): Promise<string | null> {
+  if (expected === '') return `node ${node}: the controller named no bundle of node tools (${BUNDLE_PATH} is not built there): run make bringup, which builds and ships it`;
   const found = (await readFile(join(root, BUNDLE_STAMP), 'utf8').catch(() => '')).trim();
   if (found === expected) return null;
   const have = found === '' ? `an incomplete bundle (no ${BUNDLE_STAMP})` : `bundle ${found.slice(0, 12)}`;

@@ -33,6 +33,8 @@ test('a node tool refuses to run unless its bundle is the controller\'s, naming 
   assert.match(await bundleMismatch('abc123', 'vllm-dev', root) ?? '', /are bundle fff000, the controller's are bundle abc123: run make bringup/);
   await writeFile(join(root, BUNDLE_STAMP), 'abc123\n');
   assert.equal(await bundleMismatch('abc123', 'vllm-dev', root), null);
+  // A controller that built no bundle names none: no node runs on that.
+  assert.match(await bundleMismatch('', 'vllm-dev', root) ?? '', /node vllm-dev: the controller named no bundle .*: run make bringup/);
 });
 
 test('a declared host\'s node lives in CONFIG_VLLM_NODE_DIR, never under the controller\'s checkout', async (t) => {

@@ -64,10 +64,41 @@ function listening(child: ChildProcess, what: string): Promise<void> {
   });
 }
 
+const SUBNETS = join(tmpdir(), 'vd-subnets');
+
 /**
- * `count` hosts named vd-<id>-<i>, on 10.231.<n>.2 (this machine 10.231.<n>.1),
- * where n is unique to this test process so that test files may run at once.
+ * A 10.231.<n> subnet no other test process holds (a file per subnet, created
+ * exclusively, naming the holder; reclaimed once the holder is gone), so that
+ * test files making hosts at the same time never share addresses.
  */
+async function reserveSubnet(reserved: string[]): Promise<string> {
+  await mkdir(SUBNETS, { recursive: true });
+  for (let k = 0; k < 250; k++) {
+    const n = (process.pid + k) % 250;
+    const file = join(SUBNETS, String(n));
+    try {
+      await writeFile(file, String(process.pid), { flag: 'wx' });
+      reserved.push(file);
+      return `10.231.${n}`;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(await readFile(file, 'utf8').catch(() => '0'));
+      let alive = holder > 0;
+      try {
+        if (alive) process.kill(holder, 0);
+      } catch {
+        alive = false;
+      }
+      if (!alive) {
+        await rm(file, { force: true });
+        k--;
+      }
+    }
+  }
+  throw new Error(`no free 10.231.x subnet for SSH test hosts (${SUBNETS} holds every one)`);
+}
+
+/** `count` hosts named vd-<id>-<i>, each on its own 10.231.<n>.2 (this machine 10.231.<n>.1). */
 export async function makeSshHosts(count: number): Promise<SshHosts> {
   const dir = await mkdtemp(join(tmpdir(), 'vd-ssh-'));
   const id = String(process.pid % 10_000);
@@ -95,6 +126,7 @@ export async function makeSshHosts(count: number): Promise<SshHosts> {
   ].join('\n'));
   const hosts: SshHost[] = [];
   const made: { netns: string; veth: string }[] = [];
+  const reserved: string[] = [];
   const remove = async () => {
     for (const h of hosts) {
       await $({ quiet: true, nothrow: true })`ssh -F ${sshConfig} -O exit ${h.address}`;
@@ -114,13 +146,14 @@ export async function makeSshHosts(count: number): Promise<SshHosts> {
       await $({ quiet: true, nothrow: true })`ip netns del ${m.netns}`;
     }
     await rm(dir, { recursive: true, force: true });
+    await Promise.all(reserved.map((r) => rm(r, { force: true })));
   };
   try {
     for (let i = 0; i < count; i++) {
       const netns = `vd-${id}-${i}`;
       const veth = `vd${id}h${i}`;
       const peer = `vd${id}n${i}`;
-      const subnet = `10.231.${((process.pid % 120) * 2 + i) % 250}`;
+      const subnet = await reserveSubnet(reserved);
       const address = `${subnet}.2`;
       await $({ quiet: true })`ip netns add ${netns}`;
       made.push({ netns, veth });

@@ -20,8 +20,9 @@ NPM_STAMP := node_modules/.package-lock.json
 DEFCONFIGS := $(sort $(notdir $(wildcard defconfigs/vllm*)))
 FRAGMENTS := $(sort $(notdir $(wildcard defconfigs/configs/*)))
 KCONFIG_SOURCES := Kconfig $(wildcard kconfigs/Kconfig.*)
-# Debian packages `make deps` installs, and a command each provides.
-DEB_PACKAGES := ansible-core:ansible-playbook kconfig-frontends-nox:kconfig-conf kconfig-frontends-nox:kconfig-mconf prometheus:promtool unzip:unzip chromium:chromium
+# Debian packages `make deps` installs, and a command each provides (sshd by its
+# path: /usr/sbin is not on every user's PATH).
+DEB_PACKAGES := ansible-core:ansible-playbook kconfig-frontends-nox:kconfig-conf kconfig-frontends-nox:kconfig-mconf prometheus:promtool unzip:unzip chromium:chromium openssh-server:/usr/sbin/sshd
 
 .DEFAULT_GOAL := help
 

@@ -8,12 +8,22 @@ VLLM_TOOL := node dist/scripts
 # this one, "make <the goals typed>") and picks the nodes (--nodes
 # configured|deployed|all). Recursive (=): expanded in each recipe.
 VLLM_PLAYBOOK = $(VLLM_TOOL)/vllm-playbook.js --as 'make $(or $(MAKECMDGOALS),$@)'
-# Bring-up is needed again only when the configuration changed.
+# Declared hosts run the node-side tools from a bundle built here
+# (scripts/vllm-bundle.ts) and shipped by bring-up; every command passes its
+# hash, so a node left behind by a controller change refuses to run.
+# vllm_node_dir is in extra_vars.yaml only when declared hosts are set.
+VLLM_BUNDLE := .build-bundle/vllm-node.tar.gz
+VLLM_BUNDLE_INPUTS := $(BUILD_STAMP) package-lock.json $(shell find schemas observability -type f 2>/dev/null)
+VLLM_DECLARED := $(shell grep -s -l '^vllm_node_dir:' extra_vars.yaml)
+# Bring-up is needed again only when the configuration (or the bundle) changed.
 VLLM_BRINGUP_STAMP := .bringup.done
-VLLM_INPUTS := extra_vars.yaml hosts $(BUILD_STAMP)
+VLLM_INPUTS := extra_vars.yaml hosts $(BUILD_STAMP) $(if $(VLLM_DECLARED),$(VLLM_BUNDLE))
 # Commands that work from what is deployed also run without a .config; with
 # one, they see it up to date.
-VLLM_CONFIG_IF_ANY := $(if $(wildcard .config),extra_vars.yaml hosts) $(BUILD_STAMP)
+VLLM_CONFIG_IF_ANY := $(if $(wildcard .config),extra_vars.yaml hosts) $(BUILD_STAMP) $(if $(VLLM_DECLARED),$(VLLM_BUNDLE))
+
+$(VLLM_BUNDLE): $(VLLM_BUNDLE_INPUTS)
+	$(Q)$(VLLM_TOOL)/vllm-bundle.js --out $@
 # Shows each node's benchmark progress, and the suites' progress on this
 # machine's nodes, while Ansible waits for the step.
 VLLM_WATCH := $(VLLM_TOOL)/vllm-bench-watch.js -- $(VLLM_TOOL)/vllm-watch.js --extra-vars extra_vars.yaml --
@@ -24,7 +34,7 @@ $(VLLM_BRINGUP_STAMP): $(VLLM_INPUTS)
 	$(Q)$(VLLM_PLAYBOOK) playbooks/bringup.yml
 	$(Q)touch $@
 
-bringup: $(VLLM_INPUTS) ## check and prepare the node(s): tools present, work dirs, ports free
+bringup: $(VLLM_INPUTS) ## check and prepare the node(s): tools present, work dirs, ports free; declared hosts provisioned over SSH
 	$(Q)$(VLLM_PLAYBOOK) playbooks/bringup.yml
 	$(Q)touch $(VLLM_BRINGUP_STAMP)
 
@@ -62,7 +72,7 @@ vllm-monitor: $(VLLM_INPUTS) ## Prometheus address of every node, checked live (
 vllm-teardown: $(VLLM_CONFIG_IF_ANY) ## stop what runs on every deployed node (whatever .config says now); results stay
 	$(Q)$(VLLM_PLAYBOOK) --nodes deployed --none-ok playbooks/vllm.yml --tags teardown
 
-vllm-cleanup: $(VLLM_CONFIG_IF_ANY) ## teardown, then remove the nodes' work dirs; results stay
+vllm-cleanup: $(VLLM_CONFIG_IF_ANY) ## teardown, then remove the nodes' work dirs (and a declared host's whole node dir); results stay
 	$(Q)$(VLLM_PLAYBOOK) --nodes all --none-ok playbooks/vllm.yml --tags cleanup
 	$(Q)rm -f $(VLLM_BRINGUP_STAMP)
 

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { ExitError, parseCli, runMain } from './lib/cli.js';
 import { execOk } from './lib/exec.js';
 import { STATE_DIR } from './lib/config/node-config.js';
-import type { NodeRef } from './lib/deployment/index.js';
+import { bundleMismatch, type NodeRef } from './lib/deployment/index.js';
 import { writeFileAtomic, writeJsonAtomic } from './lib/results/atomic-write.js';
 import { LOG_START_FILE, nodeRunDir, recordStep } from './lib/results/node-run.js';
 import { progressPath } from './lib/bench/progress.js';
@@ -54,6 +54,8 @@ options:
   --start-at MS       bench: start at this time (ms since the epoch), agreed with the other node
   --suites LIST       test: these suites (api,routing,scaling,lmcache,faults) instead of the enabled ones
   --json              machine-readable output (status)
+  --bundle HASH       refuse to run unless this node's tools are the controller's bundle HASH (declared hosts:
+                      make bringup ships the bundle; Ansible passes its hash)
 ${KUBE_COMMANDS_USAGE}`;
 
 interface Flags {
@@ -249,11 +251,15 @@ const isStep = (command: string): command is keyof typeof STEPS => Object.hasOwn
 async function main(): Promise<void> {
   const { values, positionals } = parseCli(USAGE, {
     node: { type: 'string' }, 'extra-vars': { type: 'string' }, 'run-id': { type: 'string' }, suites: { type: 'string' }, json: { type: 'boolean' },
-    'start-at': { type: 'string' },
+    'start-at': { type: 'string' }, bundle: { type: 'string' },
   });
   const command = positionals[0];
   if (!command) throw new Error(`no command given\n\n${USAGE}`);
   if (!values.node) throw new Error('--node NAME is required (the inventory hostname, e.g. vllm-baseline)');
+  if (values.bundle !== undefined) {
+    const mismatch = await bundleMismatch(values.bundle, values.node);
+    if (mismatch) throw new Error(mismatch);
+  }
   const extraVars = resolve(values['extra-vars'] ?? DEFAULT_EXTRA_VARS);
   const topdir = dirname(extraVars);
   const ref: NodeRef = { node: values.node, stateDir: join(topdir, STATE_DIR) };

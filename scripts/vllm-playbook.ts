@@ -14,7 +14,7 @@ import { fail, runMain } from './lib/cli.js';
 import { thresholdsFrom } from './lib/compare/compare.js';
 import { renderNodesInventory } from './lib/config/inventory.js';
 import { STATE_DIR } from './lib/config/node-config.js';
-import { acquireNodeLock, listRecords } from './lib/deployment/index.js';
+import { acquireNodeLock, BUNDLE_PATH, listRecords } from './lib/deployment/index.js';
 import { holderEnv, LOCK_HOLDER_ENV } from './lib/deployment/node-lock.js';
 import { closingBlock } from './lib/report/closing-block.js';
 import { runOutcome } from './lib/results/run-outcome.js';
@@ -129,7 +129,11 @@ async function main(): Promise<void> {
   let code = 0;
   try {
     for (const node of names) releases.push(await acquireNodeLock({ node, stateDir }, command));
-    const common = [...(hasConfig ? [`--extra-vars=@${extraVars}`] : []), `--extra-vars=vllm_topdir=${project}`];
+    // The hash of the node tools' bundle (built by make when declared hosts are configured), which
+    // every node-tool call on a declared host names (vllm_common).
+    const bundleVersion = (await readFile(join(project, `${BUNDLE_PATH}.sha256`), 'utf8').catch(() => '')).trim();
+    const common = [...(hasConfig ? [`--extra-vars=@${extraVars}`] : []), `--extra-vars=vllm_topdir=${project}`,
+      ...(bundleVersion ? [`--extra-vars=vllm_bundle_version=${bundleVersion}`] : [])];
     const inventoryOf = async (nodes: NodeEntry[], name: string) => {
       const file = join(tmp, name);
       await writeFile(file, renderNodesInventory(nodes, `# ${name}: written by vllm-playbook for one run`));

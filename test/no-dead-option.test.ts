@@ -31,7 +31,7 @@ import { configureProject, kconfigMissing } from './support/configure.js';
 import { REPO, tempProject } from './support/temp-project.js';
 
 /** Configurations that together contain every symbol. */
-const BASES = ['vllm-local+ab', 'vllm-local+ab-lora-affinity', 'vllm-local+pd', 'vllm-local+ab-pd', 'vllm-local+lmcache', 'vllm-quick-test', 'vllm+sim+autoscaling+ab', 'vllm-production-stack-gpu+ab', 'vllm-existing-cluster+ab-router', 'vllm-production-stack-cpu+lmcache', 'vllm-local+serving',
+const BASES = ['vllm-local+ab', 'vllm-local+ab-lora-affinity', 'vllm-local+pd', 'vllm-local+ab-pd', 'vllm-local+lmcache', 'vllm-quick-test', 'vllm+sim+autoscaling+ab', 'vllm-production-stack-gpu+ab', 'vllm-existing-cluster+ab-router', 'vllm-production-stack-cpu+lmcache', 'vllm-local+serving', 'vllm-declared-hosts',
   // Real vLLM on the local target: from a venv, and in containers (A/B, so the dev node's image tag).
   'vllm-quick-test+gpu+lora', 'vllm-quick-test+gpu+ab+container'];
 
@@ -39,11 +39,12 @@ const BASES = ['vllm-local+ab', 'vllm-local+ab-lora-affinity', 'vllm-local+pd', 
 const EXCEPTIONS: Record<string, string> = {
   VLLM_HELM_VERSION: 'read by Ansible in playbooks/roles/vllm_k8s_tools, which installs that helm release',
   VLLM_KUBECTL_VERSION: 'read by Ansible in playbooks/roles/vllm_k8s_tools, which installs that kubectl release',
+  VLLM_NODE_MIN_FREE_DISK_MB: 'read by Ansible in playbooks/roles/vllm_node_provision, which refuses a declared host with less free disk',
   VLLM_HF_TOKEN_FILE: 'names a file read at deploy time (scripts/lib/stack/secrets.ts, checked below); the secret reaches no generated file, by design',
   VLLM_API_KEY_FILE: 'names a file read at deploy time (scripts/lib/stack/secrets.ts, checked below); the secret reaches no generated file, by design',
 };
 /** Where a playbook-only exception must be read. */
-const READ_BY_PLAYBOOKS = ['VLLM_HELM_VERSION', 'VLLM_KUBECTL_VERSION'];
+const READ_BY_PLAYBOOKS = ['VLLM_HELM_VERSION', 'VLLM_KUBECTL_VERSION', 'VLLM_NODE_MIN_FREE_DISK_MB'];
 
 const HOST = { docker: '/usr/bin/docker', podman: null, engineError: null, minikube: null, nvidiaSmi: null, nvidiaCtk: null, kernel: '6.1.0', cpus: 64, memoryMiB: 1 << 20 };
 

@@ -134,6 +134,14 @@ class CallbackModule(CallbackBase):
         pass
 
     def v2_playbook_on_stats(self, stats):
+        # Ansible's recap, one line per node: what changed (a second bring-up changes nothing).
+        hosts = sorted(h for h in stats.processed.keys() if h != 'localhost')
+        if hosts:
+            self._display.display(u'')
+        for h in hosts:
+            t = stats.summarize(h)
+            self._display.display(u'  %s: ok=%d changed=%d unreachable=%d failed=%d skipped=%d' % (
+                h, t['ok'], t['changed'], t['unreachable'], t['failures'], t['skipped']))
         if self._failed:
             where = ', '.join('%s (%s)' % (h, t) for h, t in sorted(self._failed.items()))
             self._display.display(u'\n❌ failed: %s' % where, color=C.COLOR_ERROR, stderr=True)

@@ -20,7 +20,8 @@ export interface TempProject {
   remove(): Promise<void>;
 }
 
-export async function tempProject(): Promise<TempProject> {
+/** `env`: added to make's environment (e.g. how Ansible reaches SSH test hosts). */
+export async function tempProject(env: Record<string, string> = {}): Promise<TempProject> {
   const dir = await mkdtemp(join(tmpdir(), 'vllm-e2e-'));
   for (const entry of await readdir(REPO)) {
     if (GENERATED.has(entry) || entry.startsWith('.build-')) continue;
@@ -29,7 +30,7 @@ export async function tempProject(): Promise<TempProject> {
   // As a user's shell runs it: under `make test` the inherited MAKELEVEL and MAKEFLAGS would make it a
   // sub-make, which prints "Entering directory" lines a user never sees.
   const { MAKELEVEL: _level, MAKEFLAGS: _flags, MFLAGS: _mflags, ...userEnv } = process.env;
-  const make = (...args: string[]) => $({ cwd: dir, nothrow: true, quiet: true, env: { ...userEnv, CI: 'true' } })`make ${args}`;
+  const make = (...args: string[]) => $({ cwd: dir, nothrow: true, quiet: true, env: { ...userEnv, ...env, CI: 'true' } })`make ${args}`;
   return {
     dir,
     make,

@@ -26,6 +26,8 @@ export interface ExtraVars {
   vllm_minikube_memory?: number;
   vllm_work_dir: string;
   vllm_declared_hosts: string;
+  vllm_node_dir?: string;
+  vllm_node_min_free_disk_mb?: number;
   vllm_engine_sim: boolean;
   vllm_engine_vllm: boolean;
   vllm_engine: Engine;

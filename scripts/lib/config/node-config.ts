@@ -15,6 +15,8 @@ export interface NodeConfig {
   index: number;
   /** Declared host reached by SSH, or null for this machine. */
   host: string | null;
+  /** Where the node's side of the project lives: the project directory here, CONFIG_VLLM_NODE_DIR on a declared host. */
+  topdir: string;
   workDir: string;
   /** Where the project keeps deployment records and node locks: fixed, whatever the configuration says. */
   stateDir: string;
@@ -58,8 +60,18 @@ function splitArgs(text: string): string[] {
   return text.trim() === '' ? [] : text.trim().split(/\s+/);
 }
 
+/**
+ * The project directory a node's tools run from: this one, or on a declared
+ * host the node dir bring-up ships them to (never this machine's path, which
+ * the host need not have).
+ */
+export function nodeTopdir(v: Pick<ExtraVars, 'vllm_declared_hosts' | 'vllm_node_dir'>, host: string | null, topdir: string): string {
+  if (host === null) return topdir;
+  if (!v.vllm_node_dir) throw new Error('CONFIG_VLLM_NODE_DIR is missing from extra_vars.yaml although declared hosts are set; run make olddefconfig');
+  return v.vllm_node_dir;
+}
+
 export function nodeConfigs(v: ExtraVars, topdir: string): NodeConfig[] {
-  const workRoot = isAbsolute(v.vllm_work_dir) ? v.vllm_work_dir : join(topdir, v.vllm_work_dir);
   const hosts = v.vllm_declared_hosts === '' ? [] : v.vllm_declared_hosts.split(',');
   const roles: ('baseline' | 'dev')[] = v.vllm_baseline_and_dev ? ['baseline', 'dev'] : ['baseline'];
   return roles.map((role, index) => {
@@ -87,11 +99,14 @@ export function nodeConfigs(v: ExtraVars, topdir: string): NodeConfig[] {
       }
       if (v.vllm_dev_extra_engine_args) overrides.extra_engine_args = base.extraEngineArgs = splitArgs(v.vllm_dev_extra_engine_args);
     }
+    const host = hosts[index] ?? null;
+    const nodeDir = nodeTopdir(v, host, topdir);
+    const workRoot = isAbsolute(v.vllm_work_dir) ? v.vllm_work_dir : join(nodeDir, v.vllm_work_dir);
     return {
-      name, role, index,
-      host: hosts[index] ?? null,
+      name, role, index, host,
+      topdir: nodeDir,
       workDir: join(workRoot, name),
-      stateDir: join(topdir, STATE_DIR),
+      stateDir: join(nodeDir, STATE_DIR),
       routerPort,
       enginePortBase: routerPort + 1,
       prometheusPort: (v.vllm_prometheus_port ?? 9090) + index,

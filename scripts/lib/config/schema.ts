@@ -23,6 +23,8 @@ const PATTERNS: Record<string, string> = {
   vllm_request_memory: K8S_QUANTITY,
   vllm_lmcache_disk_buffer_size: `(${K8S_QUANTITY})|^$`,
   vllm_declared_hosts: '^$|^[A-Za-z0-9.-]+(,[A-Za-z0-9.-]+)?$',
+  // Absolute: the node tool and Ansible use it as is on the host, where no project directory is.
+  vllm_node_dir: '^/[^\\s\'"]*$',
   vllm_router_session_key: '^[A-Za-z0-9_-]+$',
   vllm_model_url: '^\\S+$',
   // A node's own home: the path is resolved on the node, which may be another machine.

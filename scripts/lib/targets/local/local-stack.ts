@@ -345,9 +345,11 @@ export class LocalStack implements StackHandle {
     return key ? { authorization: `Bearer ${key}` } : {};
   }
 
+  // In the node's work dir: whatever a program writes relative to it stays with the node, not
+  // in the directory of the shell that ran the step (a home directory over SSH).
   private async launch(id: string, cmd: ProcessCommand): Promise<void> {
     await startDetached({
-      command: cmd.command, args: cmd.args, env: { ...process.env, ...cmd.env },
+      command: cmd.command, args: cmd.args, env: { ...process.env, ...cmd.env }, cwd: this.spec.workDir,
       logFile: this.logFile(id), pidFile: this.pidFile(id),
     }, cmd.marker, cmd.cleanup);
   }

@@ -133,15 +133,25 @@ export class KubeStack implements StackHandle {
 
   /** helm uninstall of the node's release, the harness's Secrets, and the port-forwards. */
   async teardown(): Promise<void> {
+    await this.uninstall();
+  }
+
+  /** Uninstalls the release and deletes its Secrets; true when there was any of them to remove. */
+  async uninstall(): Promise<boolean> {
     await this.close();
     const out = await $({ quiet: true, nothrow: true })`${this.o.helm} ${uninstallArgs(this.o.names, this.o.access)}`;
     if (out.exitCode !== 0) throw new Error(`helm uninstall ${this.o.names.release} failed: ${out.stderr.trim()}`);
+    // With --ignore-not-found helm says `release "NAME" uninstalled` only when there was one.
+    let changed = /\buninstalled\b/.test(out.stdout);
     for (const secret of [this.o.names.secrets, this.o.names.grafanaAdmin]) {
-      await this.core.deleteNamespacedSecret({ name: secret, namespace: this.o.names.namespace }).catch((err: { code?: number }) => {
+      const deleted = await this.core.deleteNamespacedSecret({ name: secret, namespace: this.o.names.namespace }).then(() => true, (err: { code?: number }) => {
         if (err.code !== 404) throw err;
+        return false;
       });
+      changed ||= deleted;
     }
-    this.progress(`${this.o.names.release}: uninstalled`);
+    this.progress(`${this.o.names.release}: ${changed ? 'uninstalled' : 'not installed, nothing to uninstall'}`);
+    return changed;
   }
 
   /** Stops the port-forwards (the release keeps running). */

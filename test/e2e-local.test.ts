@@ -133,8 +133,13 @@ test('make vllm on the local target: deploy, smoke, results, status, crash, rede
   assert.match(live.stdout, new RegExp(`router ${router} \\(builtin, roundrobin\\)`));
   assert.match(live.stdout, /the router routes roundrobin, but was deployed with prefixaware/);
 
-  const down = await p.make('vllm-teardown');
+  // Ansible's recap says what changed, as the node tool reported it: teardown stopped the stack; cleanup
+  // removed the work dir; cleanup again found nothing to do.
+  const changed = (out: { stdout: string }) => /^vllm-baseline\s+:\s+ok=\d+\s+changed=(\d+)/m.exec(out.stdout)?.[1];
+  const recap = { ANSIBLE_STDOUT_CALLBACK: 'default' };
+  const down = await p.makeWith(recap, 'vllm-teardown');
   assert.equal(down.exitCode, 0, down.stdout + down.stderr);
+  assert.equal(changed(down), '1', down.stdout);
   for (const r of after) assert.equal(isRunning(r), false, `${r.command} is gone after teardown`);
   assert.deepEqual(await portsInUse(Array.from({ length: 4 }, (_, i) => base + i)), []);
   assert.match((await p.make('vllm-status-simplified')).stdout, /🔴 vllm-baseline stopped/);
@@ -142,4 +147,10 @@ test('make vllm on the local target: deploy, smoke, results, status, crash, rede
   assert.notEqual(silent.exitCode, 0, 'vllm-monitor fails when Prometheus does not answer');
   assert.match(silent.stdout, /❌ vllm-baseline  prometheus/);
   assert.ok(await stat(join(p.dir, 'results', runId, 'run.json')), 'results stay after teardown');
+  assert.match((await p.make('vllm-teardown')).stdout, /nothing is deployed .*nothing to do/, 'teardown again: Ansible has no node to run on');
+  const clean = await p.makeWith(recap, 'vllm-cleanup');
+  assert.equal(changed(clean), '1', clean.stdout);
+  const cleanAgain = await p.makeWith(recap, 'vllm-cleanup');
+  assert.equal(cleanAgain.exitCode, 0, cleanAgain.stdout + cleanAgain.stderr);
+  assert.equal(changed(cleanAgain), '0', `cleanup with nothing left reports no change:\n${cleanAgain.stdout}`);
 });

@@ -32,7 +32,8 @@ test('vllm-local: a port taken is refused before anything starts; of two command
   let firstDone = 0;
   void first.then(() => { firstDone = performance.now(); });
   const lock = join(p.dir, '.deployed', 'vllm-baseline.lock');
-  await until('the first make vllm to hold the node', () => existsSync(lock), 120_000);
+  // Its deployment record too, written as its deploy starts: from then on teardown has a node to stop, and finds it busy.
+  await until('the first make vllm to hold the node and deploy on it', () => existsSync(lock) && existsSync(join(p.dir, '.deployed', 'vllm-baseline.json')), 120_000);
   const holder = JSON.parse(await readFile(lock, 'utf8')) as { pid: number; command: string };
   const [second, teardown] = await Promise.all([p.make('vllm'), p.make('vllm-teardown')]);
   const refusedAt = performance.now();

@@ -2,10 +2,13 @@
 // configured through make on ports of its own, skipped with the reason where
 // make vllm cannot run, and left with nothing running once the test is over.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { $ } from 'zx';
+import { STATE_DIR } from '../../scripts/lib/config/node-config.js';
 import { e2eToolsMissing } from './configure.js';
-import { configureOnPorts, freePortBase, processesUnder, tempProject, type TempProject } from './temp-project.js';
+import { configureOnPorts, freePortBase, processesUnder, REPO, tempProject, type TempProject } from './temp-project.js';
 import { until } from './loopback.js';
 
 export interface E2eProject {
@@ -23,7 +26,7 @@ export interface E2eOptions {
 
 /**
  * `make defconfig-SPEC` in a new project, or null when the test was skipped.
- * Afterwards `make vllm-cleanup` stops what runs and removes the work dirs,
+ * Afterwards every deployed node is cleaned up (stopped, its work dir removed),
  * any process still under the project is killed (a test that failed halfway
  * leaves none behind), and the project is removed.
  */
@@ -35,8 +38,12 @@ export async function e2eProject(t: TestContext, spec: string, o: E2eOptions = {
   }
   const p = await tempProject();
   t.after(async () => {
-    // After make mrproper (dist and node_modules gone) there is nothing left to stop, and make would rebuild first.
-    if (existsSync(join(p.dir, 'dist'))) await p.make('vllm-cleanup');
+    // What make vllm-cleanup does, by the node tool on each deployed node without Ansible's start-up
+    // (tests of make vllm-cleanup itself run it). After make mrproper there is nothing left to stop.
+    const records = existsSync(join(p.dir, STATE_DIR)) ? (await readdir(join(p.dir, STATE_DIR))).filter((f) => f.endsWith('.json')) : [];
+    for (const record of records) {
+      await $({ cwd: p.dir, nothrow: true, quiet: true })`node ${join(REPO, 'dist', 'scripts', 'vllm-node.js')} cleanup --node ${basename(record, '.json')}`;
+    }
     for (const pid of await processesUnder(p.dir)) process.kill(pid, 'SIGKILL');
     await p.remove();
   });

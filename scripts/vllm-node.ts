@@ -51,8 +51,9 @@ output:
   whether it changed the node (processes, a Helm release, its work dir, the run's files), and
   what the caller reads (pack: "tarball"; tool-versions: the versions). Ansible's changed_when
   reads it. deploy always changes the node (it replaces what ran); teardown and cleanup only when
-  something ran or was left; check and a smoke test without --run-id never. status, whose
-  output (--json) is for people and scripts, and a command that fails print no such line.
+  something ran or was left; check only when it made the work dir; a smoke test without
+  --run-id never. status, whose output (--json) is for people and scripts, and a command that
+  fails (test's exit 3 included) print no such line.
 options:
   --node NAME         inventory hostname (vllm-baseline, vllm-dev)
   --extra-vars FILE   configuration (default: extra_vars.yaml in the current directory); its

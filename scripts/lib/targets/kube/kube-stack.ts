@@ -5,7 +5,7 @@
 import type { AppsV1Api, CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { $ } from 'zx';
 import type { ClusterAccess } from '../../helm/commands.js';
-import { uninstallArgs } from '../../helm/commands.js';
+import { statusArgs, uninstallArgs } from '../../helm/commands.js';
 import type { ReleaseNames } from '../../helm/names.js';
 import { kubeClient } from './access.js';
 import type { EngineInfo, StackHandle } from '../../stack/stack-handle.js';
@@ -139,10 +139,10 @@ export class KubeStack implements StackHandle {
   /** Uninstalls the release and deletes its Secrets; true when there was any of them to remove. */
   async uninstall(): Promise<boolean> {
     await this.close();
+    // helm uninstall --ignore-not-found says "uninstalled" either way: whether there was a release, helm status tells.
+    let changed = (await $({ quiet: true, nothrow: true })`${this.o.helm} ${statusArgs(this.o.names, this.o.access)}`).exitCode === 0;
     const out = await $({ quiet: true, nothrow: true })`${this.o.helm} ${uninstallArgs(this.o.names, this.o.access)}`;
     if (out.exitCode !== 0) throw new Error(`helm uninstall ${this.o.names.release} failed: ${out.stderr.trim()}`);
-    // With --ignore-not-found helm says `release "NAME" uninstalled` only when there was one.
-    let changed = /\buninstalled\b/.test(out.stdout);
     for (const secret of [this.o.names.secrets, this.o.names.grafanaAdmin]) {
       const deleted = await this.core.deleteNamespacedSecret({ name: secret, namespace: this.o.names.namespace }).then(() => true, (err: { code?: number }) => {
         if (err.code !== 404) throw err;

@@ -32,18 +32,23 @@ test('vllm-local: a port taken is refused before anything starts; of two command
   let firstDone = 0;
   void first.then(() => { firstDone = performance.now(); });
   const lock = join(p.dir, '.deployed', 'vllm-baseline.lock');
-  // Its deployment record too, written as its deploy starts: from then on teardown has a node to stop, and finds it busy.
-  await until('the first make vllm to hold the node and deploy on it', () => existsSync(lock) && existsSync(join(p.dir, '.deployed', 'vllm-baseline.json')), 120_000);
-  const holder = JSON.parse(await readFile(lock, 'utf8')) as { pid: number; command: string };
-  const [second, teardown] = await Promise.all([p.make('vllm'), p.make('vllm-teardown')]);
-  const refusedAt = performance.now();
-  for (const other of [second, teardown]) {
-    assert.notEqual(other.exitCode, 0);
-    assert.match(other.stderr, new RegExp(`node vllm-baseline is busy: "make vllm" \\(pid ${holder.pid}\\)`));
+  // Whatever fails here, the first make vllm ends before the project is cleaned up (else it starts engines after).
+  try {
+    // Its deployment record too, written as its deploy starts: from then on teardown has a node to stop, and finds it busy.
+    await until('the first make vllm to hold the node and deploy on it', () => existsSync(lock) && existsSync(join(p.dir, '.deployed', 'vllm-baseline.json')), 120_000);
+    const holder = JSON.parse(await readFile(lock, 'utf8')) as { pid: number; command: string };
+    const [second, teardown] = await Promise.all([p.make('vllm'), p.make('vllm-teardown')]);
+    const refusedAt = performance.now();
+    for (const other of [second, teardown]) {
+      assert.notEqual(other.exitCode, 0);
+      assert.match(other.stderr, new RegExp(`node vllm-baseline is busy: "make vllm" \\(pid ${holder.pid}\\)`));
+    }
+    assert.ok(firstDone === 0 || firstDone > refusedAt, 'the refused commands ran while the first held the node');
+  } finally {
+    await first;
   }
   const out = await first;
   assert.equal(out.exitCode, 0, out.stdout + out.stderr);
-  assert.ok(firstDone === 0 || firstDone > refusedAt, 'the refused commands ran while the first held the node');
   await deployedAsConfigured(p, spec);
   assert.equal((await runs(p)).length, 1, 'refused commands recorded no run');
 });

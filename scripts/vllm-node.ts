@@ -23,7 +23,7 @@ import { DEFAULT_EXTRA_VARS, loadNode, type LoadedNode } from './lib/stack/load-
 import { KUBE_COMMANDS_USAGE } from './lib/targets/kube/usage.js';
 import { takeSnapshot } from './lib/observability/metrics-snapshot.js';
 import { systemInfo } from './lib/results/system-info.js';
-import { openTarget, type AttachedStack, type NodeEnv, type NodeTarget } from './lib/targets/index.js';
+import { openTarget, type AttachedStack, type NodeEnv, type NodeTarget, type StepReport } from './lib/targets/index.js';
 import { localExpectations, runSuites, selectSuites, testParams } from './lib/suites/index.js';
 import { progressFile } from './lib/suites/progress.js';
 
@@ -46,6 +46,14 @@ commands:
   teardown   stop what the node runs (its processes, or helm uninstall of its release); logs and results stay
   cleanup    teardown, then remove the node's work dir
   status     this node's live state (--json for scripts)
+output:
+  When a command succeeds, its last line on stdout is one JSON object, {"changed":BOOLEAN,...}:
+  whether it changed the node (processes, a Helm release, its work dir, the run's files), and
+  what the caller reads (pack: "tarball"; tool-versions: the versions). Ansible's changed_when
+  reads it. deploy always changes the node (it replaces what ran); teardown and cleanup only when
+  something ran or was left; check only when it made the work dir; a smoke test without
+  --run-id never. status, whose output (--json) is for people and scripts, and a command that
+  fails (test's exit 3 included) print no such line.
 options:
   --node NAME         inventory hostname (vllm-baseline, vllm-dev)
   --extra-vars FILE   configuration (default: extra_vars.yaml in the current directory); its
@@ -80,7 +88,8 @@ interface Step {
   config: 'validated' | 'required' | 'optional';
   /** Takes the node's lock (and the release's Lease on a cluster): the step changes, perturbs or measures the stack. */
   locked: boolean;
-  run(c: StepContext): Promise<void>;
+  /** What it did, or null for status, whose output (--json) is for people and scripts, not Ansible. */
+  run(c: StepContext): Promise<StepReport | null>;
 }
 
 /** Runs fn with the deployed stack, closing what attaching opened; a clear error when nothing is deployed. */
@@ -102,7 +111,11 @@ const STEPS = {
     config: 'validated',
     locked: false,
     run: async ({ target, env }) => {
+      // Locally the check makes the work dir when it is missing.
+      const workDir = target.configured?.spec.workDir;
+      const existed = workDir === undefined || existsSync(workDir);
       for (const l of await target.check()) env.progress(l);
+      return { changed: !existed && existsSync(workDir) };
     },
   },
   deploy: {
@@ -119,6 +132,8 @@ const STEPS = {
       }
       const result = await recorded(dir, 'deploy', () => target.deploy(dir));
       if (dir) await writeJsonAtomic(join(dir, 'deploy.json'), result);
+      // Whatever ran is replaced, on every target (processes restarted, a new Helm revision).
+      return { changed: true };
     },
   },
   smoke: {
@@ -133,6 +148,8 @@ const STEPS = {
         if (dir) await writeJsonAtomic(join(dir, 'smoke.json'), result);
         if (!result.passed) throw new Error(`node ${node}: the smoke test failed (see above); ${stack.logsHint}`);
       }));
+      // The stack is only read; the run's smoke.json is written when there is a run.
+      return { changed: dir !== null };
     },
   },
   snapshot: {
@@ -145,15 +162,18 @@ const STEPS = {
       const stack = await c.target.attach();
       if (!stack) {
         c.env.progress(`${node}: nothing deployed, so no metrics snapshot`);
-        return;
+        return { changed: false };
       }
       // A failed snapshot is recorded in the run's verdict; the exit stays 0 so that
       // packing the results, which Ansible runs next, still happens.
+      let written = false;
       await recordStep(dir, 'metrics', async () => {
         const snapshot = await takeSnapshot(await stack.metricsSources());
         await writeJsonAtomic(join(dir, 'metrics.json'), snapshot);
+        written = true;
         c.env.progress(`${node}: metrics snapshot: ${snapshot.source === 'prometheus' ? `${snapshot.series.length} series from Prometheus, ` : ''}${snapshot.pages.filter((p) => p.error === null).length} /metrics pages${snapshot.problems.length > 0 ? ` (${snapshot.problems.join('; ')})` : ''}`);
       }).catch((err: Error) => c.env.warn(`${node}: no metrics snapshot: ${err.message}`)).finally(() => stack.close());
+      return { changed: written };
     },
   },
   bench: {
@@ -176,6 +196,8 @@ const STEPS = {
         const empty = results.filter((r) => r.completed === 0);
         if (empty.length > 0) throw new Error(`node ${node}: no request of ${empty.map((r) => r.workload).join(', ')} completed (${empty.map((r) => JSON.stringify(r.errors_by_kind)).join(', ')}); ${stack.logsHint}`);
       }));
+      // The stack is only measured; its results are written (under the run, or the work dir's bench-adhoc/).
+      return { changed: true };
     },
   },
   test: {
@@ -188,7 +210,7 @@ const STEPS = {
       const names = selectSuites(vars, c.flags.suites);
       if (names.length === 0) {
         c.env.progress(`${node}: no suite is enabled (CONFIG_VLLM_TEST_*) and none was asked for (SUITES=); nothing to run`);
-        return;
+        return { changed: false };
       }
       const dir = await c.runDir();
       await recorded(dir, 'test', () => withStack(c, async (stack) => {
@@ -211,6 +233,8 @@ const STEPS = {
           throw new ExitError(`node ${node}: ${failed.length} case(s) failed: ${failed.join(', ')}`, CASES_FAILED);
         }
       }));
+      // Every perturbation is undone; the suites' results are written when there is a run.
+      return { changed: dir !== null };
     },
   },
   pack: {
@@ -222,27 +246,34 @@ const STEPS = {
       await c.target.collectLogs(dir);
       const tarball = join(c.config().spec.workDir, 'runs', `${c.flags.runId}.tar.gz`);
       await execOk('tar', ['-czf', tarball, `--exclude=${LOG_START_FILE}`, '-C', dir, '.']);
-      c.env.progress(tarball);
+      return { changed: true, tarball };
     },
   },
   teardown: {
     config: 'optional',
     locked: true,
     run: async ({ target, env }) => {
-      for (const l of await target.teardown()) env.progress(l);
+      const { lines, changed } = await target.teardown();
+      for (const l of lines) env.progress(l);
+      return { changed };
     },
   },
   cleanup: {
     config: 'optional',
     locked: true,
     run: async ({ target, env }) => {
-      for (const l of await target.cleanup()) env.progress(l);
+      const { lines, changed } = await target.cleanup();
+      for (const l of lines) env.progress(l);
+      return { changed };
     },
   },
   status: {
     config: 'optional',
     locked: false,
-    run: async ({ target, env, flags }) => env.progress(await target.status(flags.json)),
+    run: async ({ target, env, flags }) => {
+      env.progress(await target.status(flags.json));
+      return null;
+    },
   },
 } satisfies Record<string, Step>;
 
@@ -291,13 +322,15 @@ async function main(): Promise<void> {
       return runDir;
     },
   };
+  let report: StepReport | null;
   if (step) {
-    await (step.locked ? target.withLock(command, () => step.run(context)) : step.run(context));
-    return;
+    report = await (step.locked ? target.withLock(command, () => step.run(context)) : step.run(context));
+  } else {
+    const own = Object.hasOwn(target.hostCommands, command) ? target.hostCommands[command] : undefined;
+    if (!own) throw new Error(`unknown command "${command}" on the ${target.kind} target\n\n${USAGE}`);
+    report = await (own.locked ? target.withLock(command, own.run) : own.run());
   }
-  const own = Object.hasOwn(target.hostCommands, command) ? target.hostCommands[command] : undefined;
-  if (!own) throw new Error(`unknown command "${command}" on the ${target.kind} target\n\n${USAGE}`);
-  await (own.locked ? target.withLock(command, own.run) : own.run());
+  if (report) console.log(JSON.stringify(report));
 }
 
 runMain(main);

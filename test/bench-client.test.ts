@@ -10,6 +10,7 @@ import { runServing } from '../scripts/lib/bench/serving.js';
 import { StreamClient, type StreamRequest } from '../scripts/lib/bench/stream-client.js';
 import type { WorkloadContext } from '../scripts/lib/bench/workload.js';
 import { ENGINE_SIM_MAIN, startChildServer, type ChildServer } from '../scripts/lib/stack/child-server.js';
+import { until } from './support/loopback.js';
 
 const MODEL = 'facebook/opt-125m';
 
@@ -78,7 +79,7 @@ test('failures are told apart: an HTTP error, a broken stream, a refused connect
   const single = await sim(t, '--inter-token-latency', '3000', '--max-num-seqs', '1');
   const patient = client(t, single.url);
   const running = patient.send(completion(5));
-  await new Promise((r) => setTimeout(r, 100));
+  await until('the patient request running on the one-at-a-time engine', async () => /^vllm:num_requests_running\{[^}]*\} 1$/m.test(await (await fetch(`${single.url}/metrics`)).text()));
   assert.equal(patient.pending, 1);
   const [stalled, queued] = await Promise.all([client(t, stalling.url, 1000).send(completion(3)), client(t, single.url, 1000).send(completion(3))]);
   assert.equal(stalled.errorKind, 'timeout');

@@ -22,6 +22,8 @@ interface Journey {
   p: TempProject;
   cluster: ClusterDouble;
   make(...args: string[]): Promise<ProcessOutput>;
+  /** make with Ansible's own output, whose recap counts the tasks that changed something. */
+  makeWithRecap(...args: string[]): Promise<ProcessOutput>;
   /** The kubectl and helm versions on PATH, as CONFIG_ symbols: pinned to what the user has, so bring-up installs none. */
   pinned: { VLLM_KUBECTL_VERSION: string; VLLM_HELM_VERSION: string };
 }
@@ -44,6 +46,7 @@ async function startJourney(t: TestContext): Promise<Journey | null> {
   const kubeconfig = await cluster.writeKubeconfig(join(p.dir, 'cluster-double.kubeconfig'));
   const env = { ...process.env, CI: 'true', PATH: `${TOOLS}:${process.env.PATH ?? ''}`, VLLM_KUBECONFIG: kubeconfig, VLLM_PROD_STACK_CHART_PATH: chartDir };
   const make = (...args: string[]) => $({ cwd: p.dir, nothrow: true, quiet: true, env })`make ${args}`;
+  const makeWithRecap = (...args: string[]) => $({ cwd: p.dir, nothrow: true, quiet: true, env: { ...env, ANSIBLE_STDOUT_CALLBACK: 'default' } })`make ${args}`;
   t.after(async () => {
     await make('vllm-cleanup');
     await cluster.close();
@@ -51,13 +54,13 @@ async function startJourney(t: TestContext): Promise<Journey | null> {
   });
   const versions = JSON.parse((await $({ env, quiet: true })`${join(TOOLS, 'kubectl')} version --client -o json`).stdout) as { clientVersion: { gitVersion: string } };
   const helmVersion = (await $({ env, quiet: true })`${join(TOOLS, 'helm')} version --template {{.Version}}`).stdout.trim();
-  return { p, cluster, make, pinned: { VLLM_KUBECTL_VERSION: versions.clientVersion.gitVersion, VLLM_HELM_VERSION: helmVersion } };
+  return { p, cluster, make, makeWithRecap, pinned: { VLLM_KUBECTL_VERSION: versions.clientVersion.gitVersion, VLLM_HELM_VERSION: helmVersion } };
 }
 
 test('make vllm on an existing cluster (the cluster double) with +sim: bring-up checks, real helm deploy, smoke, suites with a pod killed and the engines scaled through the double, results, status, monitor, teardown', { timeout: 600_000 }, async (t) => {
   const journey = await startJourney(t);
   if (!journey) return;
-  const { p, cluster, make, pinned } = journey;
+  const { p, cluster, make, makeWithRecap, pinned } = journey;
 
   const defconfig = await make('defconfig-vllm-existing-cluster+sim');
   assert.equal(defconfig.exitCode, 0, `+sim is allowed on an existing cluster: ${defconfig.stdout}${defconfig.stderr}`);
@@ -125,10 +128,16 @@ test('make vllm on an existing cluster (the cluster double) with +sim: bring-up 
 
   // Teardown: the release, its pods (processes) and the harness's Secrets go; the namespace stays (helm made it) with
   // the freed release Lease. On Kubernetes the configured releases are what teardown reaches (no .deployed/ record).
-  await t.test('make vllm-teardown uninstalls the release', async () => {
-    const teardown = await make('vllm-teardown');
+  // Ansible's recap says what changed, as the node tool reported it: the first teardown uninstalled, a second found nothing.
+  await t.test('make vllm-teardown uninstalls the release; run again, it reports no change', async () => {
+    const changed = (out: ProcessOutput) => /^vllm-baseline\s+:\s+ok=\d+\s+changed=(\d+)/m.exec(out.stdout)?.[1];
+    const teardown = await makeWithRecap('vllm-teardown');
     assert.equal(teardown.exitCode, 0, teardown.stdout + teardown.stderr);
+    assert.equal(changed(teardown), '1', teardown.stdout);
     assert.deepEqual(cluster.api.list('Deployment', ns).map((d) => d.metadata.name), []);
+    const again = await makeWithRecap('vllm-teardown');
+    assert.equal(again.exitCode, 0, again.stdout + again.stderr);
+    assert.equal(changed(again), '0', `nothing installed, nothing changed:\n${again.stdout}`);
   });
   const cleanup = await make('vllm-cleanup');
   assert.equal(cleanup.exitCode, 0, cleanup.stdout + cleanup.stderr);

@@ -7,8 +7,10 @@ import { test } from 'node:test';
 import { which } from 'zx';
 import { readPidFile, isRunning, type PidRecord } from '../scripts/lib/stack/process-control.js';
 import { portsInUse } from '../scripts/lib/targets/local/port-check.js';
-import { configureOnPorts, freePortBase, tempProject, type TempProject } from './support/temp-project.js';
-import { e2eToolsMissing, tool } from './support/configure.js';
+import { tempProject, type TempProject } from './support/temp-project.js';
+import { tool } from './support/configure.js';
+import { e2eProject, routerRoutes } from './support/e2e-project.js';
+import { until } from './support/loopback.js';
 
 const MODEL = 'facebook/opt-125m';
 
@@ -19,7 +21,6 @@ const ONLY_WORKFLOW = {
   VLLM_BENCHMARK_ENABLED: false,
   VLLM_TEST_API: false, VLLM_TEST_ROUTING: false, VLLM_TEST_SCALING: false, VLLM_TEST_LMCACHE: false, VLLM_TEST_FAULTS: false,
 };
-const configure = (p: TempProject, defconfig: string, base: number) => configureOnPorts(p, defconfig, base, ONLY_WORKFLOW);
 
 async function pids(p: TempProject, node: string): Promise<PidRecord[]> {
   const records: PidRecord[] = [];
@@ -40,15 +41,9 @@ async function completion(url: string): Promise<{ status: number; engine: string
 }
 
 test('make vllm on the local target: deploy, smoke, results, status, crash, redeploy, teardown', { timeout: 300_000 }, async (t) => {
-  const missing = await e2eToolsMissing();
-  if (missing) return t.skip(missing);
-  const p = await tempProject();
-  t.after(async () => {
-    await p.make('vllm-teardown');
-    await p.remove();
-  });
-  const base = await freePortBase(100);
-  await configure(p, 'vllm-local', base);
+  const project = await e2eProject(t, 'vllm-local', { extra: ONLY_WORKFLOW });
+  if (!project) return;
+  const { p, base } = project;
   const router = `http://127.0.0.1:${base}`;
 
   const run = await p.make('vllm');
@@ -118,7 +113,7 @@ test('make vllm on the local target: deploy, smoke, results, status, crash, rede
   const engine1 = before.find((r) => r.marker.includes('vllm-baseline-engine-1'));
   assert.ok(engine1, 'engine-1 has a pid file');
   process.kill(engine1.pid, 'SIGKILL');
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await until('engine-1 gone', () => !isRunning(engine1));
   const degraded = await p.make('vllm-status-simplified');
   assert.match(degraded.stdout, /🟡 vllm-baseline degraded/);
   assert.match(degraded.stdout, /engine-1 is not running/);
@@ -133,17 +128,18 @@ test('make vllm on the local target: deploy, smoke, results, status, crash, rede
   // Status reads the router's own settings: switched to round robin behind the harness's back, it says so.
   const routerConfig = join(p.dir, 'work', 'vllm-baseline', 'router-config.json');
   await writeFile(routerConfig, JSON.stringify({ ...JSON.parse(await readFile(routerConfig, 'utf8')), routing_logic: 'roundrobin' }));
-  for (let i = 0; i < 100; i++) {
-    const view = await (await fetch(`${router}/engines`)).json() as { routing_logic: string };
-    if (view.routing_logic === 'roundrobin') break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await routerRoutes(router, 'roundrobin');
   const live = await p.make('vllm-status-simplified');
   assert.match(live.stdout, new RegExp(`router ${router} \\(builtin, roundrobin\\)`));
   assert.match(live.stdout, /the router routes roundrobin, but was deployed with prefixaware/);
 
-  const down = await p.make('vllm-teardown');
+  // Ansible's recap says what changed, as the node tool reported it: teardown stopped the stack; cleanup
+  // removed the work dir; cleanup again found nothing to do.
+  const changed = (out: { stdout: string }) => /^vllm-baseline\s+:\s+ok=\d+\s+changed=(\d+)/m.exec(out.stdout)?.[1];
+  const recap = { ANSIBLE_STDOUT_CALLBACK: 'default' };
+  const down = await p.makeWith(recap, 'vllm-teardown');
   assert.equal(down.exitCode, 0, down.stdout + down.stderr);
+  assert.equal(changed(down), '1', down.stdout);
   for (const r of after) assert.equal(isRunning(r), false, `${r.command} is gone after teardown`);
   assert.deepEqual(await portsInUse(Array.from({ length: 4 }, (_, i) => base + i)), []);
   assert.match((await p.make('vllm-status-simplified')).stdout, /🔴 vllm-baseline stopped/);
@@ -151,4 +147,10 @@ test('make vllm on the local target: deploy, smoke, results, status, crash, rede
   assert.notEqual(silent.exitCode, 0, 'vllm-monitor fails when Prometheus does not answer');
   assert.match(silent.stdout, /❌ vllm-baseline  prometheus/);
   assert.ok(await stat(join(p.dir, 'results', runId, 'run.json')), 'results stay after teardown');
+  assert.match((await p.make('vllm-teardown')).stdout, /nothing is deployed .*nothing to do/, 'teardown again: Ansible has no node to run on');
+  const clean = await p.makeWith(recap, 'vllm-cleanup');
+  assert.equal(changed(clean), '1', clean.stdout);
+  const cleanAgain = await p.makeWith(recap, 'vllm-cleanup');
+  assert.equal(cleanAgain.exitCode, 0, cleanAgain.stdout + cleanAgain.stderr);
+  assert.equal(changed(cleanAgain), '0', `cleanup with nothing left reports no change:\n${cleanAgain.stdout}`);
 });

@@ -7,26 +7,20 @@ import { readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { $ } from 'zx';
+import { NODE_PORT_STRIDE } from '../scripts/lib/config/node-config.js';
 import { writeJsonAtomic } from '../scripts/lib/results/atomic-write.js';
 import { suiteResultProblems } from '../scripts/lib/suites/result-file.js';
 import type { SuiteResult } from '../scripts/lib/suites/types.js';
-import { configureOnPorts, freePortBase, tempProject } from './support/temp-project.js';
-import { e2eToolsMissing } from './support/configure.js';
+import { e2eProject, routerRoutes } from './support/e2e-project.js';
 
 
 const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
 
 test('make vllm runs the suites on both A/B nodes at once; make vllm-test fails on a broken stack, naming the case and its file', { timeout: 300_000 }, async (t) => {
-  const missing = await e2eToolsMissing();
-  if (missing) return t.skip(missing);
-  const p = await tempProject();
-  t.after(async () => {
-    await p.make('vllm-cleanup');
-    await p.remove();
-  });
-  const base = await freePortBase(200);
   // The suites this test is about; scaling, lmcache and faults have their own tests.
-  await configureOnPorts(p, 'vllm-local+ab', base, { VLLM_TEST_SCALING: false, VLLM_TEST_LMCACHE: false, VLLM_TEST_FAULTS: false, VLLM_BENCHMARK_ENABLED: false });
+  const project = await e2eProject(t, 'vllm-local+ab', { ports: 200, extra: { VLLM_TEST_SCALING: false, VLLM_TEST_LMCACHE: false, VLLM_TEST_FAULTS: false, VLLM_BENCHMARK_ENABLED: false } });
+  if (!project) return;
+  const { p, base } = project;
 
   const run = await p.make('vllm');
   assert.equal(run.exitCode, 0, run.stdout + run.stderr);
@@ -63,6 +57,8 @@ test('make vllm runs the suites on both A/B nodes at once; make vllm-test fails 
   const config = join(p.dir, 'work', 'vllm-dev', 'router-config.json');
   const routerConfig = JSON.parse(await readFile(config, 'utf8'));
   await writeJsonAtomic(config, { ...routerConfig, routing_logic: 'roundrobin' });
+  const devRouter = `http://127.0.0.1:${base + NODE_PORT_STRIDE}`;
+  await routerRoutes(devRouter, 'roundrobin');
   const broken = await p.make('vllm-test', 'SUITES=api,routing');
   assert.notEqual(broken.exitCode, 0, 'make vllm-test fails');
   const said = broken.stdout + broken.stderr;
@@ -81,7 +77,7 @@ test('make vllm runs the suites on both A/B nodes at once; make vllm-test fails 
   // Healthy again, they pass.
   await post(`${engine1}/admin/config`, { failureRate: 0 });
   await writeJsonAtomic(config, routerConfig);
-  await new Promise((resolve) => setTimeout(resolve, 600));
+  await routerRoutes(devRouter, routerConfig.routing_logic);
   for (const [node, suite] of [['vllm-baseline', 'api'], ['vllm-dev', 'routing']] as const) {
     const healed = await $({ cwd: p.dir, nothrow: true, quiet: true })`node dist/scripts/vllm-node.js test --node ${node} --suites ${suite}`;
     assert.equal(healed.exitCode, 0, healed.stdout + healed.stderr);

@@ -4,10 +4,12 @@
 // recorded as interrupted with what it collected, and the next command runs clean.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { progressPath } from '../scripts/lib/bench/progress.js';
 import { lockHolder } from '../scripts/lib/deployment/node-lock.js';
+import { progressFile } from '../scripts/lib/suites/progress.js';
 import { e2eToolsMissing } from './support/configure.js';
 import { configureOnPorts, freePortBase, tempProject, type TempProject } from './support/temp-project.js';
 
@@ -55,11 +57,14 @@ async function waitFor(what: string, check: () => Promise<boolean>, ms: number, 
 }
 
 async function interrupt(p: TempProject, step: 'test' | 'bench', how: 'make' | 'group', ...args: string[]) {
+  const started = Date.now();
   const make = startMake(p, ...args);
   const stepRuns = async () => (await runProcesses(p.dir)).some((l) => l.includes(`vllm-node.js ${step} `));
-  await waitFor(`vllm-node ${step}`, stepRuns, 150_000, make.out);
-  await sleep(2000); // well inside the step
-  assert.ok(await stepRuns(), `still in ${step}: ${make.out()}`);
+  // Well inside the step: it has written its progress since this command started (the file stays from earlier runs).
+  const workDir = join(p.dir, 'work', NODE);
+  const progress = step === 'test' ? progressFile(workDir) : progressPath(workDir);
+  const progressing = async () => ((await stat(progress).catch(() => null))?.mtimeMs ?? 0) >= started && (await stepRuns());
+  await waitFor(`vllm-node ${step}'s progress`, progressing, 150_000, make.out);
   const killedAt = Date.now();
   process.kill(how === 'make' ? make.child.pid! : -make.child.pid!, 'SIGTERM');
   await waitFor('the end of every process of the run', async () => (await runProcesses(p.dir)).length === 0, STOP_WITHIN_MS, async () => `${make.out()}\nleft:\n${(await runProcesses(p.dir)).join('\n')}`);

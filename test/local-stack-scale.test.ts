@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { EngineDirectory } from '../scripts/lib/suites/engines.js';
-import { Load, describeFailures, sleep } from '../scripts/lib/suites/load.js';
+import { Load, describeFailures } from '../scripts/lib/suites/load.js';
 import { suiteContext, testStack, type TestStack } from './support/suite-stack.js';
+import { until } from './support/loopback.js';
 
 // One stack for the whole file; each test leaves it as it found it (engine-0 and engine-1 serving).
 let ts: TestStack;
@@ -29,6 +30,12 @@ function steadyLoad(dir: EngineDirectory) {
   return Load.start(ctx, dir, (i) => ({ path: '/v1/completions', body: { model: ts.expect.model, prompt: `load ${i}`, max_tokens: 8 } }), { concurrency: 6 });
 }
 
+/** Until the load has had `n` more answers than it has now: it runs through whatever happens meanwhile. */
+function moreAnswers(load: Load, n: number, what: string): Promise<void> {
+  const from = load.samples.length;
+  return until(`${n} more answers ${what}`, () => load.samples.length >= from + n, 30_000);
+}
+
 test('a graceful stop under load: out of rotation, drained (its stream finishes), stopped; started again it serves', { timeout: 60_000 }, async () => {
   const dir = await EngineDirectory.read(ctx);
   // A stream of about a second on engine-1, then the stop while it and the load run.
@@ -41,7 +48,7 @@ test('a graceful stop under load: out of rotation, drained (its stream finishes)
   }
   assert.equal(onEngine, 'engine-1', 'a stream runs on engine-1');
   const load = steadyLoad(dir);
-  await sleep(300);
+  await moreAnswers(load, 10, 'before the stop');
   await ts.stack.stopEngine('engine-1', 'graceful');
   const afterStop = (await ts.stack.engines()).map((e) => e.id);
   assert.deepEqual(afterStop, ['engine-0'], 'the stack no longer lists engine-1');
@@ -66,12 +73,11 @@ test('scale up and down under load: new engines serve, removed ones drain, no re
   const three = await EngineDirectory.read(ctx);
   assert.deepEqual(three.ids, ['engine-0', 'engine-1', 'engine-2']);
   const before = (await three.counters(ctx)).get('engine-2')?.succeeded ?? 0;
-  await sleep(500);
-  assert.ok(((await three.counters(ctx)).get('engine-2')?.succeeded ?? 0) > before, 'the new engine-2 gets traffic');
+  await until('the new engine-2 to get traffic', async () => ((await three.counters(ctx)).get('engine-2')?.succeeded ?? 0) > before, 30_000);
   await ts.stack.scale(1);
   assert.deepEqual((await ts.stack.engines()).map((e) => e.id), ['engine-0']);
   assert.equal((await routerEngines()).length, 1);
-  await sleep(300);
+  await moreAnswers(load, 10, 'from engine-0 alone');
   const samples = await load.stop();
   assert.equal(samples.filter((s) => !s.ok).length, 0, `no request failed: ${describeFailures(samples)}`);
   await assert.rejects(ts.stack.scale(5), /allowed 0\.\.4 \(CONFIG_VLLM_AUTOSCALING_MAX_REPLICAS\)/);
@@ -82,12 +88,12 @@ test('scale up and down under load: new engines serve, removed ones drain, no re
 test('a killed engine stays configured (the router fails over) until startEngine brings it back; restartRouter keeps the engines', { timeout: 60_000 }, async () => {
   const dir = await EngineDirectory.read(ctx);
   const load = steadyLoad(dir);
-  await sleep(200);
+  await moreAnswers(load, 10, 'before the kill');
   await ts.stack.stopEngine('engine-1', 'kill');
   const listed = await ts.stack.engines();
   assert.deepEqual(listed.map((e) => `${e.id} ${e.running}`), ['engine-0 true', 'engine-1 false'], 'killed, not removed');
   assert.equal((await routerEngines()).length, 2, 'the router keeps it configured');
-  await sleep(500);
+  await moreAnswers(load, 20, 'with engine-1 killed');
   await ts.stack.startEngine('engine-1');
   assert.ok((await ts.stack.engines()).every((e) => e.ready));
   const samples = await load.stop();
@@ -104,17 +110,23 @@ test('a killed engine stays configured (the router fails over) until startEngine
 });
 
 test('a drain that cannot finish is bounded: the engine is stopped after drainTimeoutMs', { timeout: 60_000 }, async () => {
-  ts.stack.spec.engine.drainTimeoutMs = 500;
-  const engine1 = (await ts.stack.engines())[1];
-  assert.ok(engine1);
-  await ctx.http.post(`${engine1.url}/admin/config`, { prefillOverhead: 60_000 });
-  const stuck = ctx.http.post(`${engine1.url}/v1/completions`, { model: ts.expect.model, prompt: 'stuck', max_tokens: 2 }, { timeoutMs: 30_000 });
-  await sleep(200);
-  const started = performance.now();
-  await ts.stack.stopEngine('engine-1', 'graceful');
-  const seconds = (performance.now() - started) / 1000;
-  assert.ok(seconds >= 0.5 && seconds < 3, `stopped ${seconds.toFixed(1)} s after the drain began: the 0.5 s bound, not the stuck request's 60 s`);
-  assert.notEqual((await stuck).status, 200, 'the stuck request was cut');
-  assert.deepEqual((await ts.stack.engines()).map((e) => e.id), ['engine-0']);
-  await ts.stack.startEngine('engine-1');
+  // Its own stack: the shared one keeps the configuration's drain bound.
+  const own = await testStack({ drainTimeoutMs: 500 });
+  const ownCtx = suiteContext(own.stack, own.expect);
+  try {
+    const engine1 = (await own.stack.engines())[1];
+    assert.ok(engine1);
+    await ownCtx.http.post(`${engine1.url}/admin/config`, { prefillOverhead: 60_000 });
+    const stuck = ownCtx.http.post(`${engine1.url}/v1/completions`, { model: own.expect.model, prompt: 'stuck', max_tokens: 2 }, { timeoutMs: 30_000 });
+    await until('the stuck request on engine-1', async () => /^vllm:num_requests_running\{[^}]*\} [1-9]/m.test(await (await fetch(`${engine1.url}/metrics`)).text()));
+    const started = performance.now();
+    await own.stack.stopEngine('engine-1', 'graceful');
+    const seconds = (performance.now() - started) / 1000;
+    assert.ok(seconds >= 0.5 && seconds < 20, `stopped ${seconds.toFixed(1)} s after the drain began: the 0.5 s bound, not the stuck request's 60 s`);
+    assert.notEqual((await stuck).status, 200, 'the stuck request was cut');
+    assert.deepEqual((await own.stack.engines()).map((e) => e.id), ['engine-0']);
+  } finally {
+    await ownCtx.close();
+    await own.stop();
+  }
 });

@@ -33,6 +33,25 @@ test('every variable a role reads from the node tool is declared in vllm_common 
   }
 });
 
+test('a task that runs the node tool takes "changed" from the tool\'s report line, and no two roles run the same command', async () => {
+  const roles = join(REPO, 'playbooks', 'roles');
+  const verbs = new Map<string, string>();
+  for (const role of await readdir(roles)) {
+    if (role === 'vllm_common') continue;
+    const tasks = parse(await readFile(join(roles, role, 'tasks', 'main.yml'), 'utf8')) as { name: string; register?: string; changed_when?: unknown; 'ansible.builtin.command'?: { argv?: string } }[];
+    for (const task of tasks) {
+      const argv = task['ansible.builtin.command']?.argv;
+      if (typeof argv !== 'string' || !argv.includes('vllm_node_tool +')) continue;
+      const reads = `(${task.register}.stdout_lines | last | from_json).changed`;
+      assert.ok(typeof task.changed_when === 'string' && task.changed_when.includes(reads), `${role}: "${task.name}" must read changed from the tool (${reads}), not say ${JSON.stringify(task.changed_when)}`);
+      const verb = /vllm_node_tool \+ \[\s*'([a-z-]+)'/.exec(argv)?.[1] ?? /vllm_node_tool \+ \[\s*(\w+)/.exec(argv)?.[1] ?? '';
+      assert.ok(!verbs.has(verb) || verbs.get(verb) === role, `${role} and ${verbs.get(verb)} both run vllm-node ${verb}: one role per concern, with a variable`);
+      verbs.set(verb, role);
+    }
+  }
+  assert.ok(verbs.size >= 10, `node tool tasks found: ${[...verbs.keys()].join(', ')}`);
+});
+
 test('Ansible output is plain: no empty play, no skipped task, a debug message as lines, a failure as the tool\'s own words', async (t) => {
   if (!(await which('ansible-playbook', { nothrow: true }))) return t.skip('ansible-playbook is not installed (make deps installs ansible-core)');
   const dir = await mkdtemp(join(tmpdir(), 'callback-'));

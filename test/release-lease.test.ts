@@ -15,6 +15,7 @@ import { formatKubeStatus, kubeNodeStatus } from '../scripts/lib/targets/kube/ku
 import { holdReleaseLease, LEASE_SECONDS, leaseDecision, leaseName, ReleaseBusyError, type LeaseHolder } from '../scripts/lib/targets/kube/release-lease.js';
 import { configureProject, kconfigMissing } from './support/configure.js';
 import { KubeApiServer, type KubeObject } from './support/kube-api-server.js';
+import { until } from './support/loopback.js';
 import { REPO, tempProject } from './support/temp-project.js';
 
 const NS = 'vllm';
@@ -77,9 +78,8 @@ test('on the API server: a held lease is renewed while its step runs; an expired
   await createNamespace();
   const held = await holdReleaseLease(kc, NS, 'rel', me, { renewMs: 30 });
   const first = Date.parse(lease()?.spec.renewTime ?? '');
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await until('a renewal', () => Date.parse(lease()?.spec.renewTime ?? '') > first);
   await held.stop();
-  assert.ok(Date.parse(lease()?.spec.renewTime ?? '') > first, 'renewed');
   assert.match(lease()?.spec.renewTime ?? '', /\.\d{6}Z$/, 'MicroTime, as the API server parses it');
   const stale = lease() as KubeObject & { spec: Record<string, unknown> };
   server.put({ ...stale, spec: { ...stale.spec, renewTime: new Date(Date.now() - (LEASE_SECONDS + 5) * 1000).toISOString() } });

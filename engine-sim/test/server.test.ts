@@ -7,6 +7,7 @@ import { ENGINE_SIM_MAIN, startChildServer } from '../../scripts/lib/stack/child
 import { clientErrorAnswer } from '../src/server.js';
 import { startEngineSim, type RunningSim } from '../src/index.js';
 import { chunkedPost, completion, RawClient } from '../../test/support/raw-http.js';
+import { until } from '../../test/support/loopback.js';
 
 const MODEL = 'facebook/opt-125m';
 const LONG = Array.from({ length: 60 }, (_, i) => `sentence ${i} about caching prefixes in a large language model server.`).join(' ');
@@ -104,16 +105,22 @@ test('the offload tier turns a GPU-tier miss into a faster hit', async () => {
 });
 
 test('beyond max-num-seqs requests wait, as the running and waiting gauges show, and beyond the queue get 429', async (t) => {
-  const sim = await startEngineSim({ maxNumSeqs: 2, maxWaiting: 3, interTokenLatency: 40, prefillOverhead: 0 });
+  // Tokens slow enough that the five stay in place however loaded the machine, sped up once seen.
+  const sim = await startEngineSim({ maxNumSeqs: 2, maxWaiting: 3, interTokenLatency: 500, prefillOverhead: 0 });
   t.after(() => sim.close());
   const body = { model: MODEL, prompt: 'x', max_tokens: 5, ignore_eos: true };
   const inflight = Array.from({ length: 5 }, () => post(sim, '/v1/completions', body));
-  await new Promise((r) => setTimeout(r, 60));
-  const metrics = await (await fetch(`${sim.url}/metrics`)).text();
-  assert.match(metrics, /vllm:num_requests_running\{model_name="facebook\/opt-125m"\} 2/);
-  assert.match(metrics, /vllm:num_requests_waiting\{model_name="facebook\/opt-125m"\} 3/);
+  const gauge = (text: string, name: string) => Number(new RegExp(`^vllm:${name}\\{model_name="facebook/opt-125m"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+  let metrics = '';
+  await until('the five requests to arrive', async () => {
+    metrics = await (await fetch(`${sim.url}/metrics`)).text();
+    return gauge(metrics, 'num_requests_running') + gauge(metrics, 'num_requests_waiting') === 5;
+  });
+  assert.equal(gauge(metrics, 'num_requests_running'), 2);
+  assert.equal(gauge(metrics, 'num_requests_waiting'), 3);
   const refused = await post(sim, '/v1/completions', body);
   assert.equal(refused.status, 429);
+  assert.equal((await post(sim, '/admin/config', { interTokenLatency: 0 })).status, 200);
   assert.equal((await Promise.all(inflight)).every((r) => r.status === 200), true);
 });
 
@@ -223,10 +230,12 @@ test('failures injected at run time through the admin endpoint, and rejected set
 
 test('SIGTERM lets an in-flight stream finish, then the process exits 0', async () => {
   const sim = await startChildServer(ENGINE_SIM_MAIN, ['--port', '0', '--inter-token-latency', '30']);
-  const pending = fetch(`${sim.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, prompt: 'x', max_tokens: 10, ignore_eos: true, stream: true }) }).then((r) => r.text());
-  await new Promise((r) => setTimeout(r, 80));
+  const res = await fetch(`${sim.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, prompt: 'x', max_tokens: 10, ignore_eos: true, stream: true }) });
+  const reader = res.body!.getReader();
+  let body = new TextDecoder().decode((await reader.read()).value);
+  assert.match(body, /^data: /, 'the stream is in flight when SIGTERM comes');
   sim.child.kill('SIGTERM');
-  const body = await pending;
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) body += new TextDecoder().decode(chunk.value);
   assert.match(body, /data: \[DONE\]/);
   assert.equal(await sim.exited, 0);
 });
@@ -265,7 +274,7 @@ test('malformed HTTP: 431 for an oversized head, garbage after a stream leaves t
   const streaming = new RawClient(port);
   t.after(() => streaming.socket.destroy());
   streaming.send(chunkedPost(completion('stream', { max_tokens: 5, ignore_eos: true, stream: true })));
-  await new Promise((res) => setTimeout(res, 30));
+  await until('the stream\'s first token', () => streaming.unread().includes('data: '));
   streaming.send('not HTTP at all\r\n\r\n');
   const whole = await streaming.answer();
   assert.equal(whole.status, 200);

@@ -89,7 +89,7 @@ test('garbage after a streaming request leaves its answer whole, then the connec
   const r = await router(t, [s.url]);
   const c = client(t, r);
   c.send(chunkedPost(completion('stream', { max_tokens: 5, ignore_eos: true, stream: true })));
-  await new Promise((res) => setTimeout(res, 30));
+  await until('the stream\'s first token', () => c.unread().includes('data: '));
   c.send('this is not HTTP\r\n\r\n');
   const a = await c.answer();
   assert.equal(a.status, 200);

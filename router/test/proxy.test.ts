@@ -179,7 +179,7 @@ test('429 with Retry-After over --max-concurrency, 504 past --request-timeout, 5
   const [slow] = await sims(t, 1, { timeScale: 1, prefillOverhead: 1500, interTokenLatency: 1 });
   const limited = await router(t, [slow!.url], ['--max-concurrency', '1', '--request-timeout', '1']);
   const first = post(limited.url, { model: MODEL, prompt: 'x', max_tokens: 1 });
-  await new Promise((res) => setTimeout(res, 100));
+  await until('the first request at the engine', async () => /^vllm:num_requests_running\{[^}]*\} 1$/m.test(await (await fetch(`${slow!.url}/metrics`)).text()));
   const refused = await post(limited.url, { model: MODEL, prompt: 'x' });
   assert.equal(refused.status, 429);
   assert.equal(refused.headers.get('retry-after'), '1');
@@ -282,7 +282,7 @@ test('the dynamic config file changes backends and routing without a restart; a 
 
   // A stream in flight on engine-0 must survive engine-0 leaving the config.
   const inFlight = post(r.url, { model: MODEL, prompt: 'x', max_tokens: 20, ignore_eos: true, stream: true }, auth);
-  await new Promise((res) => setTimeout(res, 100));
+  await until('the stream on engine-0', async () => /^vllm:num_requests_running\{[^}]*\} 1$/m.test(await (await fetch(`${a!.url}/metrics`)).text()));
   await write({ static_backends: b!.url, static_models: MODEL, routing_logic: 'session', session_key: 'x-tenant' });
   await until('the new config to apply', async () => (await engines(r.url)).routing_logic === 'session');
   assert.match((await inFlight).json, /data: \[DONE\]/);

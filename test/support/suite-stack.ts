@@ -33,6 +33,8 @@ export interface StackOptions {
   loraAdapters?: string;
   /** Disaggregated prefill: this many prefill and decode engines (replicas is their sum), KV pushed or pulled. */
   pd?: { prefill: number; decode: number; routingLogic: 'disaggregated_prefill' | 'disaggregated_prefill_orchestrated' };
+  /** How long a graceful stop may drain before the engine is killed; default the configuration's. */
+  drainTimeoutMs?: number;
 }
 
 export interface TestStack {
@@ -66,6 +68,7 @@ export async function testStack(o: StackOptions = {}): Promise<TestStack> {
     routerImpl: 'builtin', routingLogic: o.routingLogic ?? 'prefixaware', lmcacheEnabled: o.lmcache ?? false, extraEngineArgs: [],
     pd: o.pd ?? null,
   });
+  if (o.drainTimeoutMs !== undefined) spec.engine.drainTimeoutMs = o.drainTimeoutMs;
   let stack: LocalStack;
   try {
     stack = await LocalStack.deploy(spec);

@@ -16,12 +16,14 @@ const GENERATED = new Set(['.config', '.config.old', 'extra_vars.yaml', 'extra_v
 export interface TempProject {
   dir: string;
   make(...args: string[]): Promise<ProcessOutput>;
+  /** make with these environment variables added (ANSIBLE_STDOUT_CALLBACK=default for Ansible's own recap). */
+  makeWith(env: Record<string, string>, ...args: string[]): Promise<ProcessOutput>;
   setConfig(symbols: Record<string, string | number | boolean>): Promise<void>;
   remove(): Promise<void>;
 }
 
-/** `env`: added to make's environment (e.g. how Ansible reaches SSH test hosts). */
-export async function tempProject(env: Record<string, string> = {}): Promise<TempProject> {
+/** `projectEnv`: added to make's environment (e.g. how Ansible reaches SSH test hosts). */
+export async function tempProject(projectEnv: Record<string, string> = {}): Promise<TempProject> {
   const dir = await mkdtemp(join(tmpdir(), 'vllm-e2e-'));
   for (const entry of await readdir(REPO)) {
     if (GENERATED.has(entry) || entry.startsWith('.build-')) continue;
@@ -30,10 +32,11 @@ export async function tempProject(env: Record<string, string> = {}): Promise<Tem
   // As a user's shell runs it: under `make test` the inherited MAKELEVEL and MAKEFLAGS would make it a
   // sub-make, which prints "Entering directory" lines a user never sees.
   const { MAKELEVEL: _level, MAKEFLAGS: _flags, MFLAGS: _mflags, ...userEnv } = process.env;
-  const make = (...args: string[]) => $({ cwd: dir, nothrow: true, quiet: true, env: { ...userEnv, ...env, CI: 'true' } })`make ${args}`;
+  const makeWith = (env: Record<string, string>, ...args: string[]) => $({ cwd: dir, nothrow: true, quiet: true, env: { ...userEnv, CI: 'true', ...projectEnv, ...env } })`make ${args}`;
   return {
     dir,
-    make,
+    make: (...args) => makeWith({}, ...args),
+    makeWith,
     async setConfig(symbols) {
       const path = join(dir, '.config');
       let text = await readFile(path, 'utf8');

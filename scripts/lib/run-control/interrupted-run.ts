@@ -48,7 +48,10 @@ export async function recordInterruptedRun(input: InterruptedRunInput): Promise<
     try {
       // The node tool packs as the results step does (its log lines since the run began, its records).
       const out = await execOk('node', [join(input.project, 'dist', 'scripts', 'vllm-node.js'), 'pack', '--run-id', runId, '--node', name, '--extra-vars', input.extraVars]);
-      await collectNode(input.resultsDir, runId, name, out.trim().split('\n').at(-1) ?? '');
+      // Its report line (vllm-node --help) names the tarball.
+      const { tarball } = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { tarball?: string };
+      if (!tarball) throw new Error(`vllm-node pack named no tarball: ${out.trim()}`);
+      await collectNode(input.resultsDir, runId, name, tarball);
     } catch (err) {
       notCollected.push(`${name}: ${(err as Error).message.split('\n')[0]}`);
     }

@@ -5,7 +5,7 @@ import type { LoadedNode } from '../stack/load-node.js';
 import { LocalTarget } from './local/local-target.js';
 import type { NodeEnv, NodeTarget } from './target.js';
 
-export type { AttachedStack, HostCommand, NodeEnv, NodeTarget } from './target.js';
+export type { AttachedStack, HostCommand, NodeEnv, NodeTarget, Outcome, StepReport } from './target.js';
 
 export async function openTarget(env: NodeEnv, configured: LoadedNode | null): Promise<NodeTarget> {
   if (!configured || configured.vars.vllm_target === 'local') return new LocalTarget(env, configured);

@@ -40,11 +40,26 @@ export interface AttachedStack {
   close(): Promise<void>;
 }
 
+/**
+ * What a command tells its caller (vllm-node prints it as its last line, in JSON): whether it
+ * changed the node (processes, a release, files), and any value the caller reads (pack: the tarball).
+ */
+export interface StepReport {
+  changed: boolean;
+  [value: string]: unknown;
+}
+
+/** Lines for a person, and whether the node changed. */
+export interface Outcome {
+  lines: string[];
+  changed: boolean;
+}
+
 /** A target-only command (preparing a minikube host), run as `vllm-node NAME`. */
 export interface HostCommand {
   /** Whether it takes the node's lock. */
   locked: boolean;
-  run(): Promise<void>;
+  run(): Promise<StepReport>;
 }
 
 export interface NodeTarget {
@@ -60,10 +75,10 @@ export interface NodeTarget {
   deploy(runDir: string | null): Promise<Record<string, unknown>>;
   /** The deployed stack, or null when nothing is deployed. */
   attach(): Promise<AttachedStack | null>;
-  /** Stops what is deployed; a line per thing done. */
-  teardown(): Promise<string[]>;
-  /** Teardown, then removes the node's work dir. */
-  cleanup(): Promise<string[]>;
+  /** Stops what is deployed; a line per thing done, changed when anything was running or recorded. */
+  teardown(): Promise<Outcome>;
+  /** Teardown, then removes the node's work dir; changed when either did something. */
+  cleanup(): Promise<Outcome>;
   /** The node's live state, for a person or (json) for scripts. */
   status(json: boolean): Promise<string>;
   /** Notes, on a run's first step on the node, where its logs start, so the run keeps only its own lines. */

@@ -134,10 +134,11 @@ export async function attachKubeStack(ctx: KubeNodeContext, progress?: (line: st
 }
 
 /** helm uninstall and the harness's Secrets; the port-forwards are not even started. */
-export async function kubeTeardown(ctx: KubeNodeContext, progress: (line: string) => void): Promise<void> {
+/** helm uninstall of the node's release; true when there was something to remove. */
+export async function kubeTeardown(ctx: KubeNodeContext, progress: (line: string) => void): Promise<boolean> {
   const stack = await KubeStack.attach({
     kc: await loadKubeConfig(clusterAccess(ctx.vars)), names: nodeReleaseNames(ctx.vars, ctx.node), servedModelName: ctx.spec.engine.servedModelName,
     routerEnabled: false, autoscaled: ctx.vars.vllm_autoscaling_enabled, helm: await helmBinary(ctx.topdir), access: clusterAccess(ctx.vars), progress,
   });
-  await stack.teardown();
+  return stack.uninstall();
 }

@@ -5,7 +5,7 @@
 import type { AppsV1Api, CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { $ } from 'zx';
 import type { ClusterAccess } from '../../helm/commands.js';
-import { uninstallArgs } from '../../helm/commands.js';
+import { statusArgs, uninstallArgs } from '../../helm/commands.js';
 import type { ReleaseNames } from '../../helm/names.js';
 import { kubeClient } from './access.js';
 import type { EngineInfo, StackHandle } from '../../stack/stack-handle.js';
@@ -133,15 +133,25 @@ export class KubeStack implements StackHandle {
 
   /** helm uninstall of the node's release, the harness's Secrets, and the port-forwards. */
   async teardown(): Promise<void> {
+    await this.uninstall();
+  }
+
+  /** Uninstalls the release and deletes its Secrets; true when there was any of them to remove. */
+  async uninstall(): Promise<boolean> {
     await this.close();
+    // helm uninstall --ignore-not-found says "uninstalled" either way: whether there was a release, helm status tells.
+    let changed = (await $({ quiet: true, nothrow: true })`${this.o.helm} ${statusArgs(this.o.names, this.o.access)}`).exitCode === 0;
     const out = await $({ quiet: true, nothrow: true })`${this.o.helm} ${uninstallArgs(this.o.names, this.o.access)}`;
     if (out.exitCode !== 0) throw new Error(`helm uninstall ${this.o.names.release} failed: ${out.stderr.trim()}`);
     for (const secret of [this.o.names.secrets, this.o.names.grafanaAdmin]) {
-      await this.core.deleteNamespacedSecret({ name: secret, namespace: this.o.names.namespace }).catch((err: { code?: number }) => {
+      const deleted = await this.core.deleteNamespacedSecret({ name: secret, namespace: this.o.names.namespace }).then(() => true, (err: { code?: number }) => {
         if (err.code !== 404) throw err;
+        return false;
       });
+      changed ||= deleted;
     }
-    this.progress(`${this.o.names.release}: uninstalled`);
+    this.progress(`${this.o.names.release}: ${changed ? 'uninstalled' : 'not installed, nothing to uninstall'}`);
+    return changed;
   }
 
   /** Stops the port-forwards (the release keeps running). */

@@ -2,6 +2,7 @@
 // release of the production-stack chart, reached through the cluster's API
 // (@kubernetes/client-node) and port-forwards. Loaded only on Kubernetes
 // targets: the client library costs the local target's every call time.
+import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { $ } from 'zx';
@@ -11,7 +12,7 @@ import { shellLine } from '../../helm/commands.js';
 import { writeJsonAtomic } from '../../results/atomic-write.js';
 import { LOG_START_FILE } from '../../results/node-run.js';
 import { loadAllNodes } from '../../stack/load-node.js';
-import type { AttachedStack, HostCommand, NodeEnv, NodeTarget } from '../target.js';
+import type { AttachedStack, HostCommand, NodeEnv, NodeTarget, Outcome } from '../target.js';
 import { clusterAccess, loadKubeConfig } from './access.js';
 import { clients } from './cluster.js';
 import { checkCluster } from './cluster-check.js';
@@ -40,6 +41,28 @@ async function toolVersions(): Promise<Record<string, string | null>> {
   };
 }
 
+/** Whether minikube runs (host and API server), and its enabled addons; not running when it cannot say. */
+async function minikubeState(): Promise<{ running: boolean; addons: Set<string> }> {
+  const status = await $({ quiet: true, nothrow: true })`minikube status --output json`;
+  let running = false;
+  try {
+    const s = JSON.parse(status.stdout) as { Host?: string; APIServer?: string };
+    running = s.Host === 'Running' && s.APIServer === 'Running';
+  } catch {
+    // No profile yet: minikube prints text, not JSON.
+  }
+  const addons = new Set<string>();
+  if (running) {
+    const list = await $({ quiet: true, nothrow: true })`minikube addons list --output json`;
+    try {
+      for (const [name, a] of Object.entries(JSON.parse(list.stdout) as Record<string, { Status?: string }>)) if (a.Status === 'enabled') addons.add(name);
+    } catch {
+      // Unreadable: every wanted addon counts as newly enabled.
+    }
+  }
+  return { running, addons };
+}
+
 /** When the run began on this node, kept in the run's log-start note (pod logs are read since then). */
 interface KubeLogStart {
   since_ms: number;
@@ -61,20 +84,25 @@ export class KubeTarget implements NodeTarget {
           const { lines, problems } = checkHost(vars, await hostFacts());
           if (problems.length > 0) throw new Error(`node ${node.name} cannot run minikube yet:\n${problems.map((p) => `  ❌ ${p}`).join('\n')}\n${lines.map((l) => `  ${l}`).join('\n')}`);
           for (const l of lines) env.progress(l);
+          return { changed: false };
         },
       },
-      'tool-versions': { locked: false, run: async () => env.progress(JSON.stringify(await toolVersions())) },
+      // The versions are read from the report line (vllm_k8s_tools).
+      'tool-versions': { locked: false, run: async () => ({ changed: false, ...(await toolVersions()) }) },
       'minikube-start': {
         // The node's lock only: there is no cluster yet to hold a Lease in.
         locked: true,
         run: async () => {
           const driver = minikubeDriver(await hostFacts());
           if (!driver) throw new Error('neither docker nor podman is installed: run make bringup, which says how to install one');
+          // Starting a running minikube keeps it, and enabling an enabled addon keeps it: only what was not so changes.
+          const before = await minikubeState();
           for (const args of [minikubeStartArgs(vars, driver), ...minikubeAddonArgs(vars)]) {
             env.progress(`minikube ${shellLine(args)}`);
             const out = await $({ nothrow: true })`minikube ${args}`;
             if (out.exitCode !== 0) throw new Error(`minikube ${args[0]} failed (exit ${out.exitCode}); minikube logs shows why`);
           }
+          return { changed: !before.running || minikubeAddonArgs(vars).some(([, , addon]) => !before.addons.has(addon ?? '')) };
         },
       },
     };
@@ -137,15 +165,15 @@ export class KubeTarget implements NodeTarget {
     };
   }
 
-  async teardown(): Promise<string[]> {
-    await kubeTeardown(this.ctx, this.env.progress);
-    return [];
+  async teardown(): Promise<Outcome> {
+    return { lines: [], changed: await kubeTeardown(this.ctx, this.env.progress) };
   }
 
-  async cleanup(): Promise<string[]> {
-    await this.teardown();
+  async cleanup(): Promise<Outcome> {
+    const { changed } = await this.teardown();
+    const had = existsSync(this.ctx.node.workDir);
     await rm(this.ctx.node.workDir, { recursive: true, force: true });
-    return [`${this.ctx.node.name}: removed ${this.ctx.node.workDir}`];
+    return { lines: [`${this.ctx.node.name}: removed ${had ? this.ctx.node.workDir : 'nothing (no work dir)'}`], changed: changed || had };
   }
 
   async status(json: boolean): Promise<string> {

@@ -1,6 +1,7 @@
 // The local target: the node is this machine, its stack processes the harness
 // starts, found again through the node's deployment record (so the steps after
 // deploy work even when .config changed or is gone).
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readRecord, withNodeLock } from '../../deployment/index.js';
@@ -8,7 +9,7 @@ import { copyRunLogs, markRunStart } from '../../results/node-run.js';
 import type { LoadedNode } from '../../stack/load-node.js';
 import { formatFull } from '../../status/format-status.js';
 import { localNodeStatus } from './local-status.js';
-import type { AttachedStack, NodeEnv, NodeTarget } from '../target.js';
+import type { AttachedStack, NodeEnv, NodeTarget, Outcome } from '../target.js';
 import { LocalStack } from './local-stack.js';
 import { snapshotSources } from './metrics-sources.js';
 import { checkNode } from './node-check.js';
@@ -60,20 +61,22 @@ export class LocalTarget implements NodeTarget {
     };
   }
 
-  async teardown(): Promise<string[]> {
+  async teardown(): Promise<Outcome> {
+    // A record whose processes all died is removed too: that changes the node as well.
+    const recorded = (await readRecord(this.env.ref)) !== null;
     const stopped = await LocalStack.teardownNode(this.env.ref);
     // Pid files in the configured work dir that no record covers (an older harness, a lost record).
     if (this.configured) stopped.push(...(await LocalStack.stopAll(this.configured.spec)).filter((s) => !stopped.includes(s)));
-    return [`${this.env.ref.node}: ${stopped.length > 0 ? `stopped ${stopped.join(', ')}` : 'nothing was running'}`];
+    return { lines: [`${this.env.ref.node}: ${stopped.length > 0 ? `stopped ${stopped.join(', ')}` : 'nothing was running'}`], changed: recorded || stopped.length > 0 };
   }
 
-  async cleanup(): Promise<string[]> {
+  async cleanup(): Promise<Outcome> {
     const record = await readRecord(this.env.ref);
     const out = await this.teardown();
-    const dirs = [...new Set([record?.spec.workDir, this.configured?.spec.workDir].filter((d): d is string => d !== undefined))];
+    const dirs = [...new Set([record?.spec.workDir, this.configured?.spec.workDir].filter((d): d is string => d !== undefined))].filter((d) => existsSync(d));
     for (const d of dirs) await rm(d, { recursive: true, force: true });
-    out.push(`${this.env.ref.node}: removed ${dirs.length > 0 ? dirs.join(', ') : 'nothing (no work dir known)'}`);
-    return out;
+    out.lines.push(`${this.env.ref.node}: removed ${dirs.length > 0 ? dirs.join(', ') : 'nothing (no work dir)'}`);
+    return { lines: out.lines, changed: out.changed || dirs.length > 0 };
   }
 
   async status(json: boolean): Promise<string> {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { benchProblems, benchSettings, type BenchConfigVars } from '../scripts/lib/bench/settings.js';
+import { benchProblems, benchSettings, type BenchConfigVars } from '../scripts/lib/config/bench-settings.js';
 import { thresholdsFrom, type ThresholdVars } from '../scripts/lib/compare/compare.js';
 import { readKconfigTree, varName } from '../scripts/lib/config/index.js';
 import { REPO } from './support/temp-project.js';

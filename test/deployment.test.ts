@@ -13,7 +13,7 @@ import {
   restoreSecrets, specDrift, withNodeLock, writeRecord, type DeploymentRecord,
 } from '../scripts/lib/deployment/index.js';
 import { copyRunLogs, markRunStart } from '../scripts/lib/results/node-run.js';
-import { localStackSpec, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/stack/spec-from-config.js';
+import { localStackSpec, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/config/node-plan.js';
 
 import { STATE_DIR } from '../scripts/lib/deployment/index.js';
 import { configureProject, kconfigMissing } from './support/configure.js';

@@ -7,7 +7,7 @@ import { readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { $ } from 'zx';
-import { writeJsonAtomic } from '../scripts/lib/results/atomic-write.js';
+import { writeJsonAtomic } from '../scripts/lib/atomic-write.js';
 import { suiteResultProblems } from '../scripts/lib/suites/result-file.js';
 import type { SuiteResult } from '../scripts/lib/suites/types.js';
 import { configureOnPorts, freePortBase, tempProject } from './support/temp-project.js';

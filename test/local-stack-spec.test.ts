@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { which } from 'zx';
 import { engineCommand, routerCommand, routerDynamicConfig } from '../scripts/lib/targets/local/process-commands.js';
-import { localStackSpec, offloadBlocks, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/stack/spec-from-config.js';
+import { localStackSpec, offloadBlocks, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/config/node-plan.js';
 import { readSecrets } from '../scripts/lib/stack/secrets.js';
 import { atLeast, checkNode } from '../scripts/lib/targets/local/node-check.js';
 import { REPO as REPO_DIR } from './support/temp-project.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { adaptersOnEngine, parseLoraAdapters } from '../scripts/lib/config/lora.js';
 import { engineCommand, routerCommand } from '../scripts/lib/targets/local/process-commands.js';
-import { localStackSpec, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/stack/spec-from-config.js';
+import { localStackSpec, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/config/node-plan.js';
 import { translateVllmArgs } from '../engine-sim/src/vllm-cli.js';
 import { parseOptions } from '../engine-sim/src/options.js';
 

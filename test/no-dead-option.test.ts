@@ -22,11 +22,11 @@ import { kubeMonitorPlan } from '../scripts/lib/targets/kube/monitor-kube.js';
 import { nodeConfigs, readKconfigTree, readSchema, renderInventory, varName, type ExtraVars } from '../scripts/lib/config/index.js';
 import { resultsDir } from '../scripts/lib/stack/load-node.js';
 import { readSecrets } from '../scripts/lib/stack/secrets.js';
-import { benchSettings } from '../scripts/lib/bench/settings.js';
+import { benchSettings } from '../scripts/lib/config/bench-settings.js';
 import { thresholdsFrom } from '../scripts/lib/compare/compare.js';
 import { testParams } from '../scripts/lib/suites/context.js';
 import { enabledSuites } from '../scripts/lib/suites/plan.js';
-import { localStackSpec } from '../scripts/lib/stack/spec-from-config.js';
+import { localStackSpec } from '../scripts/lib/config/node-plan.js';
 import { configureProject, kconfigMissing } from './support/configure.js';
 import { REPO, tempProject } from './support/temp-project.js';
 

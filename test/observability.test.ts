@@ -18,7 +18,7 @@ import { formatMonitor, localServices } from '../scripts/lib/observability/monit
 import { prometheusConfig } from '../scripts/lib/observability/prometheus-config.js';
 import { writePrometheusConfig } from '../scripts/lib/observability/prometheus-files.js';
 import { nodeLayout } from '../scripts/lib/targets/local/process-commands.js';
-import type { LocalStackSpec } from '../scripts/lib/stack/local-stack-spec.js';
+import type { LocalStackSpec } from '../scripts/lib/vocabulary/node-plan.js';
 import { judge, panelQueries, substitute, type Dashboard, type PanelQuery } from './support/dashboard-queries.js';
 import { REPO } from './support/temp-project.js';
 

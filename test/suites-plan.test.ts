@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { readKconfigTree, varName, type ExtraVars } from '../scripts/lib/config/index.js';
 import { routerCommand } from '../scripts/lib/targets/local/process-commands.js';
-import type { LocalStackSpec } from '../scripts/lib/stack/local-stack-spec.js';
+import type { LocalStackSpec } from '../scripts/lib/vocabulary/node-plan.js';
 import { localExpectations, selectSuites, testParams } from '../scripts/lib/suites/index.js';
 import { countersFrom, delta, loadSkew, parsePrometheus } from '../scripts/lib/suites/engine-metrics.js';
 import { suiteResultProblems } from '../scripts/lib/suites/result-file.js';

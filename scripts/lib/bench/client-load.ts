@@ -2,7 +2,7 @@
 // loop was, and how late it sent paced requests. A client near one full core
 // or behind its schedule measures itself, not the server: the result says so.
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
-import { percentile } from '../compare/quantile.js';
+import { percentile } from '../quantile.js';
 
 export interface ClientCpu {
   cpu_seconds: number;

@@ -1,7 +1,7 @@
 // What the engines themselves counted during a workload (the source of truth,
 // not the client's or the router's word): request, token, prefix-cache and
 // offload counters read from each engine's /metrics before and after.
-import { sumMetric } from '../status/prometheus-text.js';
+import { sumMetric } from '../vocabulary/prometheus-text.js';
 import type { EngineInfo } from '../stack/stack-handle.js';
 
 export interface Counters {

@@ -5,7 +5,7 @@
 // against their schemas and written atomically.
 import { join } from 'node:path';
 import { seedOf } from '../random.js';
-import { writeFileAtomic, writeJsonAtomic } from '../results/atomic-write.js';
+import { writeFileAtomic, writeJsonAtomic } from '../atomic-write.js';
 import { assertValid } from '../results/schemas.js';
 import type { StackHandle } from '../stack/stack-handle.js';
 import { ClientLoad, type ClientCpu } from './client-load.js';
@@ -14,12 +14,12 @@ import { loraFigures, readLoraCounters, type LoraFigures } from './lora-counters
 import { runLoraMix } from './lora-mix.js';
 import { runMultiRoundQa } from './multi-round-qa.js';
 import { ProgressReporter } from './progress.js';
-import { succeeded, type RequestSample } from './sample.js';
+import { succeeded, type RequestSample } from '../vocabulary/request-sample.js';
 import { runPdMix } from './pd-mix.js';
 import { runServing } from './serving.js';
-import { drainMs, type BenchSettings, type WorkloadName, type WorkloadSpec } from './settings.js';
+import { drainMs, type BenchSettings, type WorkloadName, type WorkloadSpec } from '../config/bench-settings.js';
 import { StreamClient } from './stream-client.js';
-import { summarize, type BenchSummary, type Slo } from './summary.js';
+import { summarize, type BenchSummary, type Slo } from '../vocabulary/bench-summary.js';
 import type { WorkloadContext } from './workload.js';
 
 export interface BenchmarkInput {

@@ -1,6 +1,6 @@
 // What every workload driver gets from the benchmark runner and gives back:
 // a client, a deadline, the warm-up count, and a place to put each sample.
-import type { RequestSample } from './sample.js';
+import type { RequestSample } from '../vocabulary/request-sample.js';
 import type { StreamClient, StreamResult } from './stream-client.js';
 
 export interface WorkloadContext {

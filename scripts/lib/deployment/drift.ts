@@ -1,7 +1,7 @@
 // What differs between what a node runs (its deployment record) and what the
 // configuration now asks for, setting by setting, so that status can say
 // "configuration changed since deploy" and name the changes.
-import type { LocalStackSpec } from '../stack/local-stack-spec.js';
+import type { LocalStackSpec } from '../vocabulary/node-plan.js';
 import { redactSpec } from './record.js';
 
 export interface Drift {

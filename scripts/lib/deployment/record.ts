@@ -7,8 +7,8 @@
 // so that a command attaching to the stack can read them again.
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../results/atomic-write.js';
-import type { LocalStackSpec } from '../stack/local-stack-spec.js';
+import { writeJsonAtomic } from '../atomic-write.js';
+import type { LocalStackSpec } from '../vocabulary/node-plan.js';
 import type { NodeRef } from './node-lock.js';
 
 export { STATE_DIR } from '../config/node-config.js';

@@ -4,7 +4,7 @@
 // Kubernetes Secrets and the values only name them.
 import type { ExtraVars, NodeConfig } from '../config/index.js';
 import { adapterEngineCount, loraPlan, type LoraPlan } from '../config/lora.js';
-import { quantityGb, simModelFlags, type StackConfigVars } from '../stack/spec-from-config.js';
+import { quantityGb, simModelFlags, type StackConfigVars } from '../config/node-plan.js';
 import { releaseNames, type ReleaseNames } from './names.js';
 
 export type HelmConfigVars = StackConfigVars & Pick<ExtraVars,

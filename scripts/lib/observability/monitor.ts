@@ -3,7 +3,7 @@
 // target adds its own list (Kubernetes: port-forwards, Grafana's password)
 // and reuses the checks and the formatting.
 import { PrometheusApi } from './prometheus-api.js';
-import type { LocalStackSpec } from '../stack/local-stack-spec.js';
+import type { LocalStackSpec } from '../vocabulary/node-plan.js';
 
 export type ServiceKind = 'prometheus' | 'grafana';
 

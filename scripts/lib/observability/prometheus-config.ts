@@ -4,7 +4,7 @@
 // id, so that dashboards and alerts tell nodes and engines apart whatever
 // their ports. Regenerated whenever the engine set changes (scaling).
 import { stringify } from 'yaml';
-import { ENGINE_HOST, engineId, enginePort, routerUrl, type LocalStackSpec } from '../stack/local-stack-spec.js';
+import { ENGINE_HOST, engineId, enginePort, routerUrl, type LocalStackSpec } from '../vocabulary/node-plan.js';
 
 /** The job names of the local target's scrape configs. */
 export const ENGINE_JOB = 'vllm-engines';

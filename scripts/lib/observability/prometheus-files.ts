@@ -1,7 +1,7 @@
 // Writes a local node's Prometheus files: the alert rules with the configured
 // thresholds first, then the configuration that loads them.
-import { writeFileAtomic } from '../results/atomic-write.js';
-import type { LocalStackSpec } from '../stack/local-stack-spec.js';
+import { writeFileAtomic } from '../atomic-write.js';
+import type { LocalStackSpec } from '../vocabulary/node-plan.js';
 import { deployedAlertRules, readShippedAlertRules } from './alert-rules.js';
 import { prometheusConfig } from './prometheus-config.js';
 

@@ -2,8 +2,8 @@
 // figures and samples (pure: data in, specs out; render-svg.ts draws them).
 import type { TopLevelSpec } from 'vega-lite';
 import type { BenchResult } from '../bench/run-benchmark.js';
-import { succeeded, type RequestSample } from '../bench/sample.js';
-import { percentileSorted, sortedCopy } from '../compare/quantile.js';
+import { succeeded, type RequestSample } from '../vocabulary/request-sample.js';
+import { percentileSorted, sortedCopy } from '../quantile.js';
 
 export interface NodeSeries {
   node: string;

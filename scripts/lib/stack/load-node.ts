@@ -6,9 +6,9 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { readFile, stat } from 'node:fs/promises';
 import type { ExtraVars } from '../config/extra-vars.js';
 import { nodeConfigs, type NodeConfig } from '../config/node-config.js';
-import type { LocalStackSpec } from './local-stack-spec.js';
+import type { LocalStackSpec } from '../vocabulary/node-plan.js';
 import { readSecrets } from './secrets.js';
-import { localStackSpec } from './spec-from-config.js';
+import { localStackSpec } from '../config/node-plan.js';
 
 export interface LoadedNode {
   vars: ExtraVars;

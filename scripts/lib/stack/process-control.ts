@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { writeFileAtomic } from '../results/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 
 export interface ProcessSpec {
   command: string;

@@ -3,7 +3,7 @@
 // stack), the test parameters, and where progress goes.
 import type { ExtraVars } from '../config/index.js';
 import type { LoraPlan } from '../config/lora.js';
-import type { LocalStackSpec } from '../stack/local-stack-spec.js';
+import type { LocalStackSpec } from '../vocabulary/node-plan.js';
 import type { StackHandle } from '../stack/stack-handle.js';
 import type { SuiteHttp } from './http.js';
 import type { Progress } from './progress.js';

@@ -8,15 +8,15 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listRecords, readRecord, removeRecord, restoreSecrets, writeRecord, type DeploymentRecord, type NodeRef } from '../../deployment/index.js';
 import { exec, onPath } from '../../exec.js';
-import { writeJsonAtomic } from '../../results/atomic-write.js';
-import { engineId, engineUrl, routerUrl, type LocalStackSpec } from '../../stack/local-stack-spec.js';
+import { writeJsonAtomic } from '../../atomic-write.js';
+import { engineId, engineUrl, routerUrl, type LocalStackSpec } from '../../vocabulary/node-plan.js';
 import { engineCommand, nodeLayout, prometheusCommand, routerCommand, routerDynamicConfig, type ProcessCommand } from './process-commands.js';
 import { isRunning, processStartTime, readPidFile, removePidFile, startDetached, stopProcess, type PidRecord } from '../../stack/process-control.js';
 import type { EngineInfo, StackHandle } from '../../stack/stack-handle.js';
 import { portsInUse } from './port-check.js';
 import { readSecrets } from '../../stack/secrets.js';
 import { httpJson, httpOk, httpText, waitUntil } from './wait-ready.js';
-import { sumMetric } from '../../status/prometheus-text.js';
+import { sumMetric } from '../../vocabulary/prometheus-text.js';
 
 export type Progress = (line: string) => void;
 

@@ -5,11 +5,11 @@
 // take, so it answers in a fraction of a second.
 import { join } from 'node:path';
 import { describeDrift, lockHolder, readRecord, specDrift, type NodeRef } from '../../deployment/index.js';
-import { engineUrl, routerUrl, type LocalStackSpec } from '../../stack/local-stack-spec.js';
+import { engineUrl, routerUrl, type LocalStackSpec } from '../../vocabulary/node-plan.js';
 import { deployInProgress, LocalStack } from './local-stack.js';
 import { httpGet, httpJson, httpOk } from './wait-ready.js';
 import { nodeState, type EngineStatus, type NodeStatus } from '../../status/node-status.js';
-import { sumMetric } from '../../status/prometheus-text.js';
+import { sumMetric } from '../../vocabulary/prometheus-text.js';
 
 const TIMEOUT_MS = 600;
 

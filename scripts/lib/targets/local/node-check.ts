@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listRecords } from '../../deployment/index.js';
 import { onPath } from '../../exec.js';
-import type { LocalStackSpec } from '../../stack/local-stack-spec.js';
+import type { LocalStackSpec } from '../../vocabulary/node-plan.js';
 import { LocalStack } from './local-stack.js';
 
 // package.json's engines.node, which README states too.

@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { adaptersOnEngine } from '../../config/lora.js';
-import { ENGINE_HOST, engineId, enginePort, engineRole, engineUrl, PD_LABELS, type LocalStackSpec } from '../../stack/local-stack-spec.js';
+import { ENGINE_HOST, engineId, enginePort, engineRole, engineUrl, PD_LABELS, type LocalStackSpec } from '../../vocabulary/node-plan.js';
 
 export interface ProcessCommand {
   command: string;

@@ -1,12 +1,12 @@
 // The configuration (extra vars) -> what the benchmark runs: every
 // CONFIG_VLLM_BENCHMARK_* option is read here and nowhere else.
-import type { ExtraVars } from '../config/index.js';
-import { longestRequest, type QaParams } from './multi-round-qa.js';
-import { parseLoraAdapters } from '../config/lora.js';
-import { LORA_MIX_SHAPE, type LoraMixParams } from './lora-mix.js';
-import type { PdMixParams } from './pd-mix.js';
-import type { ServingParams } from './serving.js';
-import type { Slo } from './summary.js';
+import type { ExtraVars } from './index.js';
+import { longestRequest, type QaParams } from '../bench/multi-round-qa.js';
+import { parseLoraAdapters } from './lora.js';
+import { LORA_MIX_SHAPE, type LoraMixParams } from '../bench/lora-mix.js';
+import type { PdMixParams } from '../bench/pd-mix.js';
+import type { ServingParams } from '../bench/serving.js';
+import type { Slo } from '../vocabulary/bench-summary.js';
 
 export type WorkloadName = 'multi_round_qa' | 'serving' | 'lora' | 'pd_mix';
 export const WORKLOADS: readonly WorkloadName[] = ['multi_round_qa', 'serving', 'lora', 'pd_mix'];

@@ -1,9 +1,9 @@
 // Configuration (extra vars + the node's settings) -> LocalStackSpec: every
 // option that shapes a local deployment is read here and nowhere else.
-import type { ExtraVars } from '../config/index.js';
-import { loraPlan } from '../config/lora.js';
-import { kvPort, type PdNode } from '../config/node-config.js';
-import type { LocalStackSpec } from './local-stack-spec.js';
+import type { ExtraVars } from './index.js';
+import { loraPlan } from './lora.js';
+import { kvPort, type PdNode } from './node-config.js';
+import type { LocalStackSpec } from '../vocabulary/node-plan.js';
 
 /** The configuration a local deployment reads. */
 export type StackConfigVars = Pick<ExtraVars,

@@ -3,7 +3,8 @@
 // here and nowhere else. Secrets are never values: the deploy creates them as
 // Kubernetes Secrets and the values only name them.
 import type { ExtraVars, NodeConfig } from '../config/index.js';
-import { adapterEngineCount, loraPlan, type LoraPlan } from '../config/lora.js';
+import { adapterEngineCount, loraPlan } from '../config/lora.js';
+import type { LoraPlan } from '../vocabulary/node-plan.js';
 import { quantityGb, simModelFlags, type StackConfigVars } from '../config/node-plan.js';
 import { releaseNames, type ReleaseNames } from './names.js';
 

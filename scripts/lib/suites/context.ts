@@ -2,7 +2,7 @@
 // promises (the expectations are derived from it, never from the live
 // stack), the test parameters, and where progress goes.
 import type { ExtraVars } from '../config/index.js';
-import type { LoraPlan } from '../config/lora.js';
+import type { LoraPlan } from '../vocabulary/node-plan.js';
 import type { LocalStackSpec } from '../vocabulary/node-plan.js';
 import type { StackHandle } from '../stack/stack-handle.js';
 import type { SuiteHttp } from './http.js';

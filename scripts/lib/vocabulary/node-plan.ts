@@ -1,8 +1,21 @@
-// Everything LocalStack needs to know, as plain data: what to run, where, and
-// on which ports. Built from the configuration by a pure function so that the
-// command lines a configuration produces are unit-tested without processes.
-import type { AlertThresholds } from '../observability/alert-rules.js';
-import type { LoraPlan } from '../config/lora.js';
+// A node's plan, whatever its target (the local processes, a Helm release):
+// what to run, where, and on which ports, as plain data. config/node-plan.ts
+// builds it from the configuration by a pure function, so that the command
+// lines and values a configuration produces are unit-tested without processes.
+
+/** LoRA adapters (CONFIG_VLLM_LORA_*), as config/lora.ts plans them. */
+export interface LoraAdapterConfig {
+  name: string;
+  path: string;
+  /** On how many engines; null: all of them. */
+  engines: number | null;
+}
+
+export interface LoraPlan {
+  adapters: LoraAdapterConfig[];
+  maxLoras: number;
+  runtimeUpdating: boolean;
+}
 
 export type EngineKind = 'sim' | 'vllm';
 export type RouterImpl = 'builtin' | 'production-stack';
@@ -59,6 +72,16 @@ export type EngineRole = 'colocated' | 'prefill' | 'decode';
 
 /** The router's model labels of the two pools (--static-model-labels, --prefill/decode-model-labels). */
 export const PD_LABELS: Record<'prefill' | 'decode', string> = { prefill: 'prefill', decode: 'decode' };
+
+/** The alert rules' tunable thresholds (observability/alert-rules.ts writes them into the rules). */
+export interface AlertThresholds {
+  /** Percent of requests that fail. */
+  errorRatePct: number;
+  ttftP95Ms: number;
+  kvCacheUsagePct: number;
+  /** Requests waiting at one engine. */
+  queueDepth: number;
+}
 
 export interface PrometheusSettings {
   port: number;

@@ -3,6 +3,7 @@
 import type { ExtraVars } from './index.js';
 import { loraPlan } from './lora.js';
 import { kvPort, type PdNode } from './node-config.js';
+import { requiredOption } from './required-option.js';
 import type { LocalStackSpec } from '../vocabulary/node-plan.js';
 
 /** The configuration a local deployment reads. */
@@ -20,14 +21,7 @@ export type StackConfigVars = Pick<ExtraVars,
   // LoRA is off where these are absent (configurations written before it).
   & Partial<Pick<ExtraVars, 'vllm_lora_enabled' | 'vllm_lora_adapters' | 'vllm_lora_max_loras' | 'vllm_lora_runtime_updating' | 'vllm_sim_lora_swap_time_ms'>>;
 
-/** An option that the configuration must have here; absent means .config and the code disagree. */
-function need<K extends keyof StackConfigVars>(v: StackConfigVars, key: K): NonNullable<StackConfigVars[K]> {
-  const value = v[key];
-  if (value === undefined || value === null) {
-    throw new Error(`CONFIG_${String(key).replace(/^vllm_/, 'VLLM_').toUpperCase()} is missing from extra_vars.yaml although this deployment needs it; run make olddefconfig`);
-  }
-  return value as NonNullable<StackConfigVars[K]>;
-}
+const need = requiredOption<StackConfigVars>('this deployment');
 
 const ms = (us: number) => String(us / 1000);
 

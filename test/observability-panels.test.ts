@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { which } from 'zx';
-import { parseMetricsText } from '../scripts/lib/observability/metrics-text.js';
+import { parseMetricsText } from '../scripts/lib/vocabulary/prometheus-text.js';
 import { takeSnapshot } from '../scripts/lib/observability/metrics-snapshot.js';
 import { PrometheusApi } from '../scripts/lib/observability/prometheus-api.js';
 import { snapshotSources } from '../scripts/lib/targets/local/metrics-sources.js';

@@ -14,7 +14,7 @@ import type { AlertThresholds } from '../scripts/lib/vocabulary/node-plan.js';
 import { escapeForTpl, observabilityChartValues } from '../scripts/lib/observability/chart-values.js';
 import { shippedDashboards } from '../scripts/lib/observability/dashboards.js';
 import { KEY_SERIES, snapshotWindow, takeSnapshot } from '../scripts/lib/observability/metrics-snapshot.js';
-import { parseMetricsText } from '../scripts/lib/observability/metrics-text.js';
+import { parseMetricsText } from '../scripts/lib/vocabulary/prometheus-text.js';
 import { formatMonitor, localServices } from '../scripts/lib/observability/monitor.js';
 import { prometheusConfig } from '../scripts/lib/observability/prometheus-config.js';
 import { writePrometheusConfig } from '../scripts/lib/observability/prometheus-files.js';

@@ -8,7 +8,8 @@ import { readKconfigTree, varName, type ExtraVars } from '../scripts/lib/config/
 import { routerCommand } from '../scripts/lib/targets/local/process-commands.js';
 import type { LocalStackSpec } from '../scripts/lib/vocabulary/node-plan.js';
 import { localExpectations, selectSuites, testParams } from '../scripts/lib/suites/index.js';
-import { countersFrom, delta, loadSkew, parsePrometheus } from '../scripts/lib/suites/engine-metrics.js';
+import { countersFrom, delta, loadSkew } from '../scripts/lib/suites/engine-metrics.js';
+import { parseMetricsText } from '../scripts/lib/vocabulary/prometheus-text.js';
 import { suiteResultProblems } from '../scripts/lib/suites/result-file.js';
 import { anyFailed, formatFailures, formatNodeTable } from '../scripts/lib/suites/table.js';
 import { shuffle, words } from '../scripts/lib/suites/text.js';
@@ -138,7 +139,9 @@ test('engine counters are read from vLLM\'s metric names, with the older names a
   ].join('\n');
   const c = countersFrom(text);
   assert.deepEqual([c.succeeded, c.admitted, c.prefixQueries, c.prefixHits, c.offloadHits, c.running, c.blockSize, c.gpuBlocks], [7, 8, 1000, 250, 64, 2, 16, 4096]);
-  assert.deepEqual(parsePrometheus('a{x="q\\"uote"} 1\nbroken line\nb 2')[0]?.labels, { x: 'q"uote' });
+  assert.deepEqual(parseMetricsText('a{x="q\\"uote"} 1\nbroken line\nb 2', { unreadable: 'skip' })[0]?.labels, { x: 'q"uote' });
+  assert.deepEqual(parseMetricsText('a 1\nbroken line\nb 2', { unreadable: 'skip' }).map((x) => x.name), ['a', 'b']);
+  assert.throws(() => parseMetricsText('a 1\nbroken line\nb 2'), /unreadable metrics line: broken line/);
   const restarted = delta(c, { ...c, succeeded: 2 });
   assert.equal(restarted.succeeded, 2, 'a counter that went down means a restart: the new value is all there is');
   assert.equal(delta(c, { ...c, succeeded: 10 }).succeeded, 3);

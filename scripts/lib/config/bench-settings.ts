@@ -64,8 +64,6 @@ export interface PdMixParams {
   shortOutputLen: number;
 }
 
-export type WorkloadName = 'multi_round_qa' | 'serving' | 'lora' | 'pd_mix';
-export const WORKLOADS: readonly WorkloadName[] = ['multi_round_qa', 'serving', 'lora', 'pd_mix'];
 
 export type WorkloadSpec = { name: 'multi_round_qa'; params: QaParams } | { name: 'serving'; params: ServingParams }
   | { name: 'lora'; params: LoraMixParams } | { name: 'pd_mix'; params: PdMixParams };

@@ -16,6 +16,7 @@ import type { EngineInfo, StackHandle } from '../../stack/stack-handle.js';
 import { portsInUse } from './port-check.js';
 import { readSecrets } from '../../stack/secrets.js';
 import { httpJson, httpOk, httpText, waitUntil } from './wait-ready.js';
+import { ENGINE_COUNTERS } from '../../vocabulary/engine-counters.js';
 import { sumMetric } from '../../vocabulary/prometheus-text.js';
 
 export type Progress = (line: string) => void;
@@ -359,7 +360,7 @@ export class LocalStack implements StackHandle {
     try {
       await waitUntil(async () => {
         const text = await httpText(metrics);
-        const busy = text === null ? 0 : (sumMetric(text, 'vllm:num_requests_running') ?? 0) + (sumMetric(text, 'vllm:num_requests_waiting') ?? 0);
+        const busy = text === null ? 0 : (sumMetric(text, ...ENGINE_COUNTERS.running) ?? 0) + (sumMetric(text, ...ENGINE_COUNTERS.waiting) ?? 0);
         idle = busy === 0 ? idle + 1 : 0;
         return idle >= 2;
       }, { what: `node ${this.spec.node}: draining ${id}`, timeoutMs: this.spec.engine.drainTimeoutMs, intervalMs: 100 });

@@ -9,6 +9,7 @@ import { engineUrl, routerUrl, type LocalStackSpec } from '../../vocabulary/node
 import { deployInProgress, LocalStack } from './local-stack.js';
 import { httpGet, httpJson, httpOk } from './wait-ready.js';
 import { nodeState, type EngineStatus, type NodeStatus } from '../../status/node-status.js';
+import { ENGINE_COUNTERS } from '../../vocabulary/engine-counters.js';
 import { sumMetric } from '../../vocabulary/prometheus-text.js';
 
 const TIMEOUT_MS = 600;
@@ -70,9 +71,9 @@ export async function localNodeStatus(ref: NodeRef, configured: LocalStackSpec |
     else if (!e.ready) problems.push(`${e.id} runs but does not answer /v1/models; its log: ${log}`);
     return {
       id: e.id, url: e.url, running: e.running, ready: e.ready, models: e.models,
-      requests_running: text === null ? null : sumMetric(text, 'vllm:num_requests_running'),
-      requests_waiting: text === null ? null : sumMetric(text, 'vllm:num_requests_waiting'),
-      kv_cache_usage_perc: text === null ? null : sumMetric(text, 'vllm:kv_cache_usage_perc'),
+      requests_running: text === null ? null : sumMetric(text, ...ENGINE_COUNTERS.running),
+      requests_waiting: text === null ? null : sumMetric(text, ...ENGINE_COUNTERS.waiting),
+      kv_cache_usage_perc: text === null ? null : sumMetric(text, ...ENGINE_COUNTERS.kvCacheUsage),
       log,
     };
   });

@@ -22,6 +22,7 @@ import { StreamClient } from './stream-client.js';
 import type { BenchResult, ClientCpu, EngineCounters, LoraFigures, WorkloadName } from '../vocabulary/bench-result.js';
 import { summarize } from '../vocabulary/bench-summary.js';
 import type { WorkloadContext } from './workload.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface BenchmarkInput {
   node: string;
@@ -222,7 +223,7 @@ export async function runBenchmark(input: BenchmarkInput): Promise<BenchResult[]
       for (const spec of settings.workloads) {
         if (input.startAt !== undefined) {
           const wait = input.startAt + slot * slotMs - Date.now();
-          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          if (wait > 0) await sleep(wait);
           else if (slot === 0 && wait < -1000) input.log(`${input.node}: started ${(-wait / 1000).toFixed(1)} s after the agreed start time; the nodes' runs overlap less`);
         }
         slot++;

@@ -6,6 +6,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../atomic-write.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ProcessSpec {
   command: string;
@@ -113,8 +114,6 @@ export function processLineage(pid: number = process.pid): { pid: number; start:
   }
   return chain;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Stops a recorded process: SIGTERM and up to graceMs for it to exit, then

@@ -15,6 +15,7 @@ import { ENGINE_COUNTERS, SIM_LORA_COUNTERS } from '../vocabulary/engine-counter
 import { parseMetricsText } from '../vocabulary/prometheus-text.js';
 import type { CaseDefinition, CaseRun, SuiteDefinition } from './runner.js';
 import { runNonce } from './text.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The simulator's per-adapter request counter; vLLM has none. */
 const PER_ADAPTER = SIM_LORA_COUNTERS.requests;
@@ -103,7 +104,7 @@ class LoraRun {
       const s = (performance.now() - start) / 1000;
       if (r.status === status) return Math.round(s * 100) / 100;
       if (s > this.boundS || this.ctx.signal.aborted) return null;
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      await sleep(POLL_MS);
     }
   }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { readKconfigTree, varName, type ExtraVars } from '../scripts/lib/config/index.js';
 import { routerCommand } from '../scripts/lib/targets/local/process-commands.js';
-import type { LocalStackSpec } from '../scripts/lib/vocabulary/node-plan.js';
+import type { NodePlan } from '../scripts/lib/vocabulary/node-plan.js';
 import { localExpectations, selectSuites, testParams } from '../scripts/lib/suites/index.js';
 import { countersFrom, delta, loadSkew } from '../scripts/lib/suites/engine-metrics.js';
 import { parseMetricsText } from '../scripts/lib/vocabulary/prometheus-text.js';
@@ -51,7 +51,7 @@ const SPEC = {
   engine: { kind: 'sim', modelUrl: 'm', servedModelName: 'm', lmcacheEnabled: true, flags: [], env: {}, readyTimeoutMs: 1, drainTimeoutMs: 1 },
   router: { impl: 'builtin', routingLogic: 'session', sessionKey: 'x-user-id', engineStatsInterval: 1, requestStatsWindow: 60, outlierConsecutive5xx: 5, requestTimeout: 7, maxConcurrency: 99, env: {} },
   prometheus: null,
-} satisfies LocalStackSpec;
+} satisfies NodePlan;
 
 test('the router\'s request timeout and concurrency limit reach its command line and the fault suite\'s expectations', () => {
   const spec = SPEC;

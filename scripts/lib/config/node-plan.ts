@@ -1,10 +1,12 @@
-// Configuration (extra vars + the node's settings) -> LocalStackSpec: every
-// option that shapes a local deployment is read here and nowhere else.
+// Configuration (extra vars + the node's settings) -> the node's plan
+// (vocabulary/node-plan.ts): every option that shapes a node's engines,
+// router and Prometheus is read here and nowhere else; the Helm values take
+// their engine flags from here too.
 import type { ExtraVars } from './index.js';
 import { loraPlan } from './lora.js';
 import { kvPort, type PdNode } from './node-config.js';
 import { requiredOption } from './required-option.js';
-import type { LocalStackSpec } from '../vocabulary/node-plan.js';
+import type { NodePlan } from '../vocabulary/node-plan.js';
 
 /** The configuration a local deployment reads. */
 export type StackConfigVars = Pick<ExtraVars,
@@ -132,7 +134,7 @@ function engineEnv(v: StackConfigVars, node: StackNodeSettings, secrets: Secrets
   return env;
 }
 
-export function localStackSpec(v: StackConfigVars, node: StackNodeSettings, secrets: Secrets = {}): LocalStackSpec {
+export function nodePlan(v: StackConfigVars, node: StackNodeSettings, secrets: Secrets = {}): NodePlan {
   const kind = v.vllm_engine === 'vllm' ? 'vllm' : 'sim';
   return {
     node: node.name,

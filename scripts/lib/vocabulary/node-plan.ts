@@ -89,7 +89,7 @@ export interface PrometheusSettings {
   alertThresholds: AlertThresholds;
 }
 
-export interface LocalStackSpec {
+export interface NodePlan {
   node: string;
   role: 'baseline' | 'dev';
   workDir: string;
@@ -111,7 +111,7 @@ export interface LocalStackSpec {
   pd?: PdSettings | null;
 }
 
-export function engineRole(spec: LocalStackSpec, index: number): EngineRole {
+export function engineRole(spec: NodePlan, index: number): EngineRole {
   if (!spec.pd) return 'colocated';
   return index < spec.pd.prefill ? 'prefill' : 'decode';
 }
@@ -122,18 +122,18 @@ export function engineId(index: number): string {
   return `engine-${index}`;
 }
 
-export function enginePort(spec: LocalStackSpec, index: number): number {
+export function enginePort(spec: NodePlan, index: number): number {
   if (!Number.isInteger(index) || index < 0 || index >= spec.maxReplicas) {
     throw new Error(`engine index ${index} is outside 0..${spec.maxReplicas - 1} (the node reserves ${spec.maxReplicas} engine ports)`);
   }
   return spec.enginePortBase + index;
 }
 
-export function engineUrl(spec: LocalStackSpec, index: number): string {
+export function engineUrl(spec: NodePlan, index: number): string {
   return `http://${ENGINE_HOST}:${enginePort(spec, index)}`;
 }
 
-export function routerUrl(spec: LocalStackSpec): string {
+export function routerUrl(spec: NodePlan): string {
   const host = spec.routerHost === '0.0.0.0' ? '127.0.0.1' : spec.routerHost;
   return `http://${host}:${spec.routerPort}`;
 }

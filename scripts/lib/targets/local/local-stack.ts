@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { listRecords, readRecord, removeRecord, restoreSecrets, writeRecord, type DeploymentRecord, type NodeRef } from '../../deployment/index.js';
 import { exec, onPath } from '../../exec.js';
 import { writeJsonAtomic } from '../../atomic-write.js';
-import { engineId, engineUrl, routerUrl, type LocalStackSpec } from '../../vocabulary/node-plan.js';
+import { engineId, engineUrl, routerUrl, type NodePlan } from '../../vocabulary/node-plan.js';
 import { engineCommand, nodeLayout, prometheusCommand, routerCommand, routerDynamicConfig, type ProcessCommand } from './process-commands.js';
 import { isRunning, processStartTime, readPidFile, removePidFile, startDetached, stopProcess, type PidRecord } from '../../stack/process-control.js';
 import type { EngineInfo, StackHandle } from '../../stack/stack-handle.js';
@@ -43,7 +43,7 @@ export function parseEngineId(id: string): number {
 }
 
 /** Every port a node's stack may listen on, with what listens there. */
-export function specPorts(spec: LocalStackSpec): { port: number; what: string }[] {
+export function specPorts(spec: NodePlan): { port: number; what: string }[] {
   return [
     ...(spec.router ? [{ port: spec.routerPort, what: 'router' }] : []),
     ...Array.from({ length: spec.maxReplicas }, (_, i) => ({ port: spec.enginePortBase + i, what: engineId(i) })),
@@ -69,7 +69,7 @@ export class LocalStack implements StackHandle {
   private readonly layout;
 
   private constructor(
-    readonly spec: LocalStackSpec,
+    readonly spec: NodePlan,
     private readonly deployment: DeploymentRecord,
     private readonly progress: Progress,
   ) {
@@ -98,7 +98,7 @@ export class LocalStack implements StackHandle {
    * configuration said then), then starts this spec and waits until it serves.
    * The caller holds the node's lock (withNodeLock).
    */
-  static async deploy(spec: LocalStackSpec, progress: Progress = () => {}, deployInfo: Partial<DeployInfo> = {}): Promise<LocalStack> {
+  static async deploy(spec: NodePlan, progress: Progress = () => {}, deployInfo: Partial<DeployInfo> = {}): Promise<LocalStack> {
     const info: DeployInfo = { host: null, runId: null, secretFiles: { apiKey: '', hfToken: '' }, command: `deploy (pid ${process.pid})`, ...deployInfo };
     await LocalStack.teardownNode(spec);
     // Pid files in the configured work dir that no record covers (an older harness, a lost record).
@@ -159,7 +159,7 @@ export class LocalStack implements StackHandle {
   }
 
   /** Stops every process recorded in the pid files of this spec's work dir, router first so clients stop arriving. */
-  static async stopAll(spec: LocalStackSpec): Promise<string[]> {
+  static async stopAll(spec: NodePlan): Promise<string[]> {
     const layout = nodeLayout(spec.workDir);
     let files: string[];
     try {
@@ -185,13 +185,13 @@ export class LocalStack implements StackHandle {
   }
 
   /** Fails before anything starts when a port the node needs is taken or a program is missing. */
-  static async preflight(spec: LocalStackSpec): Promise<void> {
+  static async preflight(spec: NodePlan): Promise<void> {
     const problems = [...(await LocalStack.missingPrograms(spec)), ...(await LocalStack.busyPorts(spec))];
     if (problems.length > 0) throw new Error(problems.join('\n'));
   }
 
   /** Programs the node's configuration needs and this machine lacks, each with what to do. */
-  static async missingPrograms(spec: LocalStackSpec): Promise<string[]> {
+  static async missingPrograms(spec: NodePlan): Promise<string[]> {
     const missing: string[] = [];
     if (spec.engine.kind === 'vllm' && !(await onPath('vllm'))) {
       missing.push(`node ${spec.node}: CONFIG_VLLM_ENGINE_VLLM is set but no \`vllm\` executable is on PATH; install vLLM (pip install vllm) or choose the simulator (CONFIG_VLLM_ENGINE_SIM)`);
@@ -210,7 +210,7 @@ export class LocalStack implements StackHandle {
    * deployments this project has a record of are named as such; `except`
    * (nodes whose deployment will be replaced anyway) are not counted.
    */
-  static async busyPorts(spec: LocalStackSpec, except: (r: DeploymentRecord) => boolean = () => false): Promise<string[]> {
+  static async busyPorts(spec: NodePlan, except: (r: DeploymentRecord) => boolean = () => false): Promise<string[]> {
     const wanted = specPorts(spec);
     const busy = new Set(await portsInUse(wanted.map((w) => w.port)));
     if (busy.size === 0) return [];

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listRecords } from '../../deployment/index.js';
 import { onPath } from '../../exec.js';
-import type { LocalStackSpec } from '../../vocabulary/node-plan.js';
+import type { NodePlan } from '../../vocabulary/node-plan.js';
 import { LocalStack } from './local-stack.js';
 
 // package.json's engines.node, which README states too.
@@ -23,7 +23,7 @@ export function atLeast(a: string, b: readonly number[]): boolean {
   return true;
 }
 
-export async function checkNode(spec: LocalStackSpec): Promise<string[]> {
+export async function checkNode(spec: NodePlan): Promise<string[]> {
   const lines: string[] = [];
   const problems: string[] = [];
   if (!atLeast(process.versions.node, REQUIRED_NODE)) problems.push(`Node.js ${process.version} is too old: ${REQUIRED_NODE.join('.')} or newer is needed`);

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { describe, nodeConfigs, parseDotConfig, readKconfigTree, readSchema, renderInventory, toExtraVars, validateExtraVars, type ExtraVars } from './lib/config/index.js';
 import { parseCli, runMain } from './lib/cli.js';
-import { writeFileAtomic } from './lib/results/atomic-write.js';
+import { writeFileAtomic } from './lib/atomic-write.js';
 import { jsonTwin } from './lib/stack/load-node.js';
 
 const USAGE = `usage: gen-extra-vars [--config .config] [--extra-vars extra_vars.yaml] [--inventory hosts]

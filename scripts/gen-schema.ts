@@ -3,7 +3,7 @@
 // choice constants (a test fails when the committed copy is stale).
 import { buildSchema, readKconfigTree, SCHEMA_FILE } from './lib/config/index.js';
 import { parseCli, runMain } from './lib/cli.js';
-import { writeFileAtomic } from './lib/results/atomic-write.js';
+import { writeFileAtomic } from './lib/atomic-write.js';
 
 runMain(async () => {
   parseCli('usage: gen-schema\n\nWrites schemas/extra-vars.schema.json from Kconfig.', {});

@@ -14,7 +14,7 @@ import { readKconfigTree } from './lib/config/kconfig-tree.js';
 import { describeLost, lostSettings, type LostSetting } from './lib/config/kconfig-verify.js';
 import { parseCli, runMain } from './lib/cli.js';
 import { execOk } from './lib/exec.js';
-import { writeFileAtomic } from './lib/results/atomic-write.js';
+import { writeFileAtomic } from './lib/atomic-write.js';
 
 const USAGE = `usage: kconfig-apply defconfig NAME[+FRAGMENT...]
        kconfig-apply olddefconfig

@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseCli, runMain } from './lib/cli.js';
 import { execOk } from './lib/exec.js';
 import { BUNDLE_FILES, productionModules } from './lib/deployment/index.js';
-import { writeFileAtomic } from './lib/results/atomic-write.js';
+import { writeFileAtomic } from './lib/atomic-write.js';
 
 const USAGE = `usage: vllm-bundle --out FILE.tar.gz
 

@@ -17,7 +17,7 @@ import { STATE_DIR } from './lib/config/node-config.js';
 import { acquireNodeLock, BUNDLE_PATH, listRecords } from './lib/deployment/index.js';
 import { holderEnv, LOCK_HOLDER_ENV } from './lib/deployment/node-lock.js';
 import { closingBlock } from './lib/report/closing-block.js';
-import { runOutcome } from './lib/results/run-outcome.js';
+import { runOutcome } from './lib/run-control/run-outcome.js';
 import { recordInterruptedRun, RUN_ID_FILE_ENV } from './lib/run-control/interrupted-run.js';
 import { runInGroup, type GroupRun } from './lib/run-control/process-group.js';
 import { loadAllNodes, resultsDir } from './lib/stack/load-node.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseCli, runMain } from './lib/cli.js';
 import { thresholdsFrom } from './lib/compare/compare.js';
 import { renderReport } from './lib/report/report-html.js';
-import { writeFileAtomic } from './lib/results/atomic-write.js';
+import { writeFileAtomic } from './lib/atomic-write.js';
 import { resolveRunId } from './lib/results/bench-files.js';
 import { runBenchmarks, runComparison, runHistory } from './lib/results/run-benchmarks.js';
 import { DEFAULT_EXTRA_VARS, loadAllNodes, resultsDir } from './lib/stack/load-node.js';

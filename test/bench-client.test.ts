@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runMultiRoundQa } from '../scripts/lib/bench/multi-round-qa.js';
-import type { RequestSample } from '../scripts/lib/bench/sample.js';
+import type { RequestSample } from '../scripts/lib/vocabulary/request-sample.js';
 import { runServing } from '../scripts/lib/bench/serving.js';
 import { StreamClient, type StreamRequest } from '../scripts/lib/bench/stream-client.js';
 import type { WorkloadContext } from '../scripts/lib/bench/workload.js';
-import { ENGINE_SIM_MAIN, startChildServer, type ChildServer } from '../scripts/lib/stack/child-server.js';
+import { ENGINE_SIM_MAIN, startChildServer, type ChildServer } from './support/child-server.js';
 import { until } from './support/loopback.js';
 
 const MODEL = 'facebook/opt-125m';

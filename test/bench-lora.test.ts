@@ -2,7 +2,7 @@
 // share, and per-adapter figures from the engines' counters.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { benchSettings, type BenchConfigVars } from '../scripts/lib/bench/settings.js';
+import { benchSettings, type BenchConfigVars } from '../scripts/lib/config/bench-settings.js';
 import { loraFigures, parseLoraCounters } from '../scripts/lib/bench/lora-counters.js';
 import { modelPicker } from '../scripts/lib/bench/lora-mix.js';
 import { Random } from '../scripts/lib/random.js';

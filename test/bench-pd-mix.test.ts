@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pdMixRequest, type PdMixParams } from '../scripts/lib/bench/pd-mix.js';
+import type { PdMixParams } from '../scripts/lib/config/bench-settings.js';
+import { pdMixRequest } from '../scripts/lib/bench/pd-mix.js';
 import { Random } from '../scripts/lib/random.js';
 
 const P: PdMixParams = { requestRate: 4, longShare: 0.2, longInputLen: 1200, longOutputLen: 200, shortInputLen: 32, shortOutputLen: 64 };

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { benchProblems, benchSettings, type BenchConfigVars } from '../scripts/lib/bench/settings.js';
+import { benchProblems, benchSettings, type BenchConfigVars } from '../scripts/lib/config/bench-settings.js';
 import { thresholdsFrom, type ThresholdVars } from '../scripts/lib/compare/compare.js';
 import { readKconfigTree, varName } from '../scripts/lib/config/index.js';
 import { REPO } from './support/temp-project.js';
@@ -63,4 +63,10 @@ test('settings that cannot run are refused naming their symbol', () => {
   assert.deepEqual(nothing.map((p) => p.symbol), ['VLLM_BENCHMARK_MULTI_ROUND_QA']);
   assert.deepEqual(benchProblems({ ...BENCH, vllm_max_model_len: 4096 }), []);
   assert.deepEqual(benchProblems({ ...BENCH, vllm_benchmark_enabled: false, vllm_max_model_len: 16 }), [], 'an unused benchmark is not checked');
+});
+
+test('an option the benchmark needs but extra_vars.yaml lacks is named, with what to run', () => {
+  const { vllm_benchmark_rounds: _, ...withoutRounds } = BENCH;
+  assert.throws(() => benchSettings(withoutRounds as BenchConfigVars), /^Error: CONFIG_VLLM_BENCHMARK_ROUNDS is missing from extra_vars.yaml although the benchmark needs it; run make olddefconfig$/);
+  assert.throws(() => benchSettings({ ...BENCH, vllm_benchmark_rounds: null } as unknown as BenchConfigVars), /CONFIG_VLLM_BENCHMARK_ROUNDS is missing/);
 });

@@ -3,10 +3,10 @@
 // runs are called no-change, slower ones a regression, shared host noise cancels.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { summarize } from '../scripts/lib/bench/summary.js';
+import { summarize } from '../scripts/lib/vocabulary/bench-summary.js';
 import { compareWorkload, type Thresholds } from '../scripts/lib/compare/compare.js';
 import { METRICS } from '../scripts/lib/compare/metrics.js';
-import { percentile, percentileSorted, percentilesInPlace } from '../scripts/lib/compare/quantile.js';
+import { percentile, percentileSorted, percentilesInPlace } from '../scripts/lib/quantile.js';
 import { metricVerdict, overallVerdict } from '../scripts/lib/compare/verdict.js';
 import { Random } from '../scripts/lib/random.js';
 import { syntheticSamples, type SyntheticRun } from './support/synthetic-samples.js';

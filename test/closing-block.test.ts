@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { closingBlock } from '../scripts/lib/report/closing-block.js';
-import { runOutcome } from '../scripts/lib/results/run-outcome.js';
+import { runOutcome } from '../scripts/lib/run-control/run-outcome.js';
 import { writeSyntheticRun } from './support/synthetic-run.js';
 
 const THRESHOLDS = { ttft: 10, itl: 10, e2el: 10, tail: 25, throughput: 10, error_rate: 1 };

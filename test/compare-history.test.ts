@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { writeFileAtomic, writeJsonAtomic } from '../scripts/lib/results/atomic-write.js';
+import { writeFileAtomic, writeJsonAtomic } from '../scripts/lib/atomic-write.js';
 import { resolveSides } from '../scripts/lib/results/compare-runs.js';
 import { startRun } from '../scripts/lib/results/run-store.js';
 import { syntheticResult } from './support/synthetic-run.js';

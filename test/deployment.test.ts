@@ -13,7 +13,7 @@ import {
   restoreSecrets, specDrift, withNodeLock, writeRecord, type DeploymentRecord,
 } from '../scripts/lib/deployment/index.js';
 import { copyRunLogs, markRunStart } from '../scripts/lib/results/node-run.js';
-import { localStackSpec, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/stack/spec-from-config.js';
+import { nodePlan, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/config/node-plan.js';
 
 import { STATE_DIR } from '../scripts/lib/deployment/index.js';
 import { configureProject, kconfigMissing } from './support/configure.js';
@@ -120,7 +120,7 @@ test('steps started beneath the holder (make -> ansible -> node tool) share its 
 
 test('a deployment record never holds a secret, and attaching reads the secrets again', async (t) => {
   const stateDir = await tempDir(t, 'rec-');
-  const spec = localStackSpec(vars, nodeSettings(stateDir), { apiKey: 'sk-very-secret', hfToken: 'hf-secret' });
+  const spec = nodePlan(vars, nodeSettings(stateDir), { apiKey: 'sk-very-secret', hfToken: 'hf-secret' });
   assert.equal(spec.engine.env.VLLM_API_KEY, 'sk-very-secret');
   const record: DeploymentRecord = {
     node: 'vllm-baseline', role: 'baseline', host: null, target: 'local', state: 'deployed',
@@ -144,9 +144,9 @@ test('a deployment record never holds a secret, and attaching reads the secrets 
 
 test('drift names each changed setting once, deployed -> configured, and a part switched off as one change', () => {
   const stateDir = '/p/.deployed';
-  const deployed = localStackSpec(vars, nodeSettings(stateDir));
-  assert.deepEqual(specDrift(deployed, localStackSpec(vars, nodeSettings(stateDir))), [], 'same configuration, no drift');
-  const configured = localStackSpec({ ...vars, vllm_replica_count: 1, vllm_max_num_seqs: 256, vllm_observability_enabled: false },
+  const deployed = nodePlan(vars, nodeSettings(stateDir));
+  assert.deepEqual(specDrift(deployed, nodePlan(vars, nodeSettings(stateDir))), [], 'same configuration, no drift');
+  const configured = nodePlan({ ...vars, vllm_replica_count: 1, vllm_max_num_seqs: 256, vllm_observability_enabled: false },
     { ...nodeSettings(stateDir), routingLogic: 'roundrobin' });
   assert.deepEqual(specDrift(deployed, configured).map(describeDrift), [
     'maxReplicas: 2 → 1',
@@ -155,8 +155,8 @@ test('drift names each changed setting once, deployed -> configured, and a part 
     'router.routingLogic: prefixaware → roundrobin',
     'engine.flags --max-num-seqs: 32 → 256',
   ]);
-  const keyed = localStackSpec(vars, nodeSettings(stateDir), { apiKey: 'a' });
-  assert.deepEqual(specDrift(keyed, localStackSpec(vars, nodeSettings(stateDir), { apiKey: 'b' })), [], 'secret values are never compared');
+  const keyed = nodePlan(vars, nodeSettings(stateDir), { apiKey: 'a' });
+  assert.deepEqual(specDrift(keyed, nodePlan(vars, nodeSettings(stateDir), { apiKey: 'b' })), [], 'secret values are never compared');
   assert.deepEqual(specDrift(keyed, deployed).map((d) => d.setting), ['engine.env.VLLM_API_KEY', 'router.env.VLLM_API_KEY'], 'a secret set or unset is');
 });
 

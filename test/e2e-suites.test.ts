@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { $ } from 'zx';
 import { NODE_PORT_STRIDE } from '../scripts/lib/config/node-config.js';
-import { writeJsonAtomic } from '../scripts/lib/results/atomic-write.js';
+import { writeJsonAtomic } from '../scripts/lib/atomic-write.js';
 import { suiteResultProblems } from '../scripts/lib/suites/result-file.js';
 import type { SuiteResult } from '../scripts/lib/suites/types.js';
 import { e2eProject, routerRoutes } from './support/e2e-project.js';

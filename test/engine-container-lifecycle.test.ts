@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { localStackSpec, type StackConfigVars } from '../scripts/lib/stack/spec-from-config.js';
+import { nodePlan, type StackConfigVars } from '../scripts/lib/config/node-plan.js';
 import { LocalStack } from '../scripts/lib/targets/local/local-stack.js';
 import { engineContainerName } from '../scripts/lib/targets/local/process-commands.js';
 import { freePortBase } from './support/temp-project.js';
@@ -66,7 +66,7 @@ test('engines in containers: started through the runtime, serving, stopped by si
     vllm_autoscaling_enabled: false, vllm_engine_install: 'container', vllm_container_runtime: 'docker', vllm_request_gpu: 0,
     vllm_engine_image_repo: 'openeuler/vllm-cpu', vllm_engine_image_tag: '0.9.1-oe2403lts', vllm_hf_cache_dir: join(dir, 'hf'),
   } as StackConfigVars;
-  const spec = localStackSpec(vars, {
+  const spec = nodePlan(vars, {
     name: 'vllm-baseline', role: 'baseline', index: 0, host: null, workDir: join(dir, 'work'), stateDir: join(dir, 'state'),
     routerPort: base, enginePortBase: base + 1, prometheusPort: base + 2, routerImpl: 'builtin', routingLogic: 'roundrobin', lmcacheEnabled: false, extraEngineArgs: [],
   }, { hfToken: 'hf-secret' }, dir);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { counterDeltas, parseCounters, type Counters } from '../scripts/lib/bench/engine-counters.js';
+import { counterDeltas, parseCounters } from '../scripts/lib/bench/engine-counters.js';
+import type { Counters } from '../scripts/lib/vocabulary/bench-result.js';
 import type { EngineInfo } from '../scripts/lib/stack/stack-handle.js';
 
 const engine = (id: string): EngineInfo => ({ id, url: `http://127.0.0.1:1/${id}`, metricsUrl: `http://127.0.0.1:1/${id}/metrics`, running: true }) as EngineInfo;

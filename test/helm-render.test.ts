@@ -22,7 +22,7 @@ import { minikubeAddonArgs, minikubeStartArgs } from '../scripts/lib/targets/kub
 import { checkedValues } from '../scripts/lib/helm/render.js';
 import { OPAQUE_KEYS, TEMPLATE_ONLY_KEYS, validateValues } from '../scripts/lib/helm/validate-values.js';
 import { helmValues, nodeReleaseNames, type HelmConfigVars, type Values } from '../scripts/lib/helm/values.js';
-import { offloadBlocks } from '../scripts/lib/stack/spec-from-config.js';
+import { offloadBlocks } from '../scripts/lib/config/node-plan.js';
 import type { LoadedNode } from '../scripts/lib/stack/load-node.js';
 import { translateVllmArgs } from '../engine-sim/src/vllm-cli.js';
 import { configureProject, kconfigMissing } from './support/configure.js';

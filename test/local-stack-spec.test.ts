@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { which } from 'zx';
 import { engineCommand, routerCommand, routerDynamicConfig } from '../scripts/lib/targets/local/process-commands.js';
-import { localStackSpec, offloadBlocks, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/stack/spec-from-config.js';
+import { nodePlan, offloadBlocks, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/config/node-plan.js';
 import { readSecrets } from '../scripts/lib/stack/secrets.js';
 import { atLeast, checkNode } from '../scripts/lib/targets/local/node-check.js';
 import { REPO as REPO_DIR } from './support/temp-project.js';
@@ -29,7 +29,7 @@ const node: StackNodeSettings = {
 const flagValue = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 
 test('simulated engines get the configured model, ports and simulator knobs', () => {
-  const spec = localStackSpec(vars, node);
+  const spec = nodePlan(vars, node);
   const cmd = engineCommand(spec, 1);
   assert.equal(cmd.command, process.execPath);
   assert.match(cmd.args[0] ?? '', /engine-sim\/src\/main\.js$/);
@@ -47,14 +47,14 @@ test('simulated engines get the configured model, ports and simulator knobs', ()
 });
 
 test('LMCache on the node gives the simulator an offload tier sized from the CPU buffer', () => {
-  const cmd = engineCommand(localStackSpec(vars, { ...node, lmcacheEnabled: true }), 0);
+  const cmd = engineCommand(nodePlan(vars, { ...node, lmcacheEnabled: true }), 0);
   assert.equal(flagValue(cmd.args, '--offload-blocks'), String(offloadBlocks(4, 16)));
   assert.equal(flagValue(cmd.args, '--offload-time-per-token'), '0.02');
   assert.equal(offloadBlocks(4, 16), 7281);
 });
 
 test('real vLLM engines get vllm serve with the engine flags, and LMCache through the KV connector', () => {
-  const spec = localStackSpec({ ...vars, vllm_engine: 'vllm', vllm_model_name: 'opt', vllm_use_cpu_inference: false }, { ...node, lmcacheEnabled: true, extraEngineArgs: ['--enforce-eager'] });
+  const spec = nodePlan({ ...vars, vllm_engine: 'vllm', vllm_model_name: 'opt', vllm_use_cpu_inference: false }, { ...node, lmcacheEnabled: true, extraEngineArgs: ['--enforce-eager'] });
   const cmd = engineCommand(spec, 0);
   assert.equal(cmd.command, 'vllm');
   assert.deepEqual(cmd.args.slice(0, 2), ['serve', 'facebook/opt-125m']);
@@ -68,7 +68,7 @@ test('real vLLM engines get vllm serve with the engine flags, and LMCache throug
 });
 
 test('the router is started with static discovery of exactly the node\'s engines and its routing logic', () => {
-  const spec = localStackSpec(vars, { ...node, routingLogic: 'session' });
+  const spec = nodePlan(vars, { ...node, routingLogic: 'session' });
   const cmd = routerCommand(spec, [1, 0]);
   assert.equal(flagValue(cmd.args, '--static-backends'), 'http://127.0.0.1:8001,http://127.0.0.1:8002');
   assert.equal(flagValue(cmd.args, '--static-models'), 'facebook/opt-125m,facebook/opt-125m');
@@ -85,7 +85,7 @@ test('the router is started with static discovery of exactly the node\'s engines
 });
 
 test('the production-stack router runs as its Python module; a declared host\'s router listens on all interfaces', () => {
-  const cmd = routerCommand(localStackSpec(vars, { ...node, routerImpl: 'production-stack', host: 'gpu-box' }), [0]);
+  const cmd = routerCommand(nodePlan(vars, { ...node, routerImpl: 'production-stack', host: 'gpu-box' }), [0]);
   assert.deepEqual(cmd.args.slice(0, 2), ['-m', 'vllm_router.app']);
   assert.ok(!cmd.args.includes('--outlier-consecutive-5xx'), 'a flag the production-stack router does not have');
   assert.equal(flagValue(cmd.args, '--host'), '0.0.0.0');
@@ -93,16 +93,16 @@ test('the production-stack router runs as its Python module; a declared host\'s 
 });
 
 test('router and observability off: no router, no Prometheus', () => {
-  const spec = localStackSpec({ ...vars, vllm_router_enabled: false, vllm_observability_enabled: false }, node);
+  const spec = nodePlan({ ...vars, vllm_router_enabled: false, vllm_observability_enabled: false }, node);
   assert.equal(spec.router, null);
   assert.equal(spec.prometheus, null);
   assert.throws(() => routerCommand(spec, [0]), /runs no router/);
 });
 
 test('engine ports beyond the reserved range are refused', () => {
-  const spec = localStackSpec(vars, node);
+  const spec = nodePlan(vars, node);
   assert.throws(() => engineCommand(spec, 2), /outside 0\.\.1/);
-  const scaled = localStackSpec({ ...vars, vllm_autoscaling_enabled: true }, node);
+  const scaled = nodePlan({ ...vars, vllm_autoscaling_enabled: true }, node);
   assert.equal(flagValue(engineCommand(scaled, 3).args, '--port'), '8004');
 });
 
@@ -119,7 +119,7 @@ test('bring-up names each missing program once, with what to do, and still repor
   if (await which('vllm', { nothrow: true })) return t.skip('vllm is installed here');
   const dir = await mkdtemp(join(tmpdir(), 'node-check-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const spec = localStackSpec({ ...vars, vllm_engine: 'vllm' }, { ...node, workDir: dir, routerPort: 39_500, enginePortBase: 39_501, prometheusPort: 39_590 });
+  const spec = nodePlan({ ...vars, vllm_engine: 'vllm' }, { ...node, workDir: dir, routerPort: 39_500, enginePortBase: 39_501, prometheusPort: 39_590 });
   const err = await checkNode(spec).then(() => null, (e: Error) => e);
   assert.ok(err, 'bring-up must refuse a vLLM engine without vllm');
   assert.equal(err.message.match(/no `vllm` executable/g)?.length, 1, err.message);
@@ -139,7 +139,7 @@ test('bring-up asks for the Node.js version package.json and README name', async
 
 test('disaggregated prefill: prefill engines push to the decode engines\' KV ports, the router splits by model label', () => {
   const pdVars = { ...vars, vllm_replica_count: 3, vllm_sim_kv_transfer_tokens_per_sec: 50_000 };
-  const spec = localStackSpec(pdVars, { ...node, pd: { prefill: 1, decode: 2, routingLogic: 'disaggregated_prefill' } });
+  const spec = nodePlan(pdVars, { ...node, pd: { prefill: 1, decode: 2, routingLogic: 'disaggregated_prefill' } });
   const prefill = engineCommand(spec, 0);
   assert.equal(flagValue(prefill.args, '--kv-role'), 'producer');
   assert.equal(flagValue(prefill.args, '--kv-peer'), '127.0.0.1:8052,127.0.0.1:8053', 'every decode engine, at half a node stride above its API port');
@@ -153,10 +153,10 @@ test('disaggregated prefill: prefill engines push to the decode engines\' KV por
   assert.equal(flagValue(router.args, '--prefill-model-labels'), 'prefill');
   assert.equal(flagValue(router.args, '--decode-model-labels'), 'decode');
   assert.equal(routerDynamicConfig(spec, [2, 0]).static_model_labels, 'prefill,decode', 'the dynamic config keeps the labels when the engine set changes');
-  const pulled = localStackSpec(pdVars, { ...node, pd: { prefill: 1, decode: 2, routingLogic: 'disaggregated_prefill_orchestrated' } });
+  const pulled = nodePlan(pdVars, { ...node, pd: { prefill: 1, decode: 2, routingLogic: 'disaggregated_prefill_orchestrated' } });
   assert.equal(flagValue(engineCommand(pulled, 0).args, '--kv-port'), '8051', 'orchestrated: the prefill engine serves pulls');
   assert.ok(!engineCommand(pulled, 1).args.includes('--kv-port'), 'orchestrated: the decode engine pulls, it listens for nothing');
-  const real = localStackSpec({ ...pdVars, vllm_engine: 'vllm' }, { ...node, pd: { prefill: 1, decode: 1, routingLogic: 'disaggregated_prefill' } });
+  const real = nodePlan({ ...pdVars, vllm_engine: 'vllm' }, { ...node, pd: { prefill: 1, decode: 1, routingLogic: 'disaggregated_prefill' } });
   const sender = engineCommand(real, 0);
   assert.match(flagValue(sender.args, '--kv-transfer-config') ?? '', /"kv_role":"kv_producer"/);
   assert.deepEqual([sender.env.LMCACHE_NIXL_ROLE, sender.env.LMCACHE_NIXL_RECEIVER_HOST, sender.env.LMCACHE_NIXL_RECEIVER_PORT], ['sender', '127.0.0.1', '8052']);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { adaptersOnEngine, parseLoraAdapters } from '../scripts/lib/config/lora.js';
 import { engineCommand, routerCommand } from '../scripts/lib/targets/local/process-commands.js';
-import { localStackSpec, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/stack/spec-from-config.js';
+import { nodePlan, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/config/node-plan.js';
 import { translateVllmArgs } from '../engine-sim/src/vllm-cli.js';
 import { parseOptions } from '../engine-sim/src/options.js';
 
@@ -40,7 +40,7 @@ const node: StackNodeSettings = {
 };
 
 test('a local node: each engine its adapters, the shared LoRA flags, the runtime variable, and the router\'s affinity', () => {
-  const spec = localStackSpec(vars, node);
+  const spec = nodePlan(vars, node);
   const e0 = engineCommand(spec, 0);
   const e1 = engineCommand(spec, 1);
   const after = (args: string[], flag: string) => args.slice(args.indexOf(flag) + 1).filter((_, i, a) => !a.slice(0, i + 1).some((x) => x.startsWith('--')));
@@ -57,14 +57,14 @@ test('a local node: each engine its adapters, the shared LoRA flags, the runtime
   assert.ok(sim !== 'help');
   assert.deepEqual([sim.lora.modules.map((m) => m.name), sim.lora.maxLoras, sim.loraRuntimeUpdating], [['sql', 'chat', 'code'], 2, true]);
   assert.ok(routerCommand(spec, [0, 1]).args.includes('--lora-affinity'));
-  assert.ok(!routerCommand(localStackSpec(vars, { ...node, loraAffinity: false }), [0, 1]).args.includes('--lora-affinity'));
-  const off = localStackSpec({ ...vars, vllm_lora_enabled: false }, node);
+  assert.ok(!routerCommand(nodePlan(vars, { ...node, loraAffinity: false }), [0, 1]).args.includes('--lora-affinity'));
+  const off = nodePlan({ ...vars, vllm_lora_enabled: false }, node);
   assert.ok(!engineCommand(off, 0).args.some((a) => a.startsWith('--') && a.includes('lora')) && !('VLLM_ALLOW_RUNTIME_LORA_UPDATING' in engineCommand(off, 0).env));
   assert.ok(!routerCommand(off, [0]).args.includes('--lora-affinity'), 'no affinity without adapters');
 });
 
 test('real vLLM engines get the same LoRA flags, which the simulator\'s vllm entry point also reads', () => {
-  const spec = localStackSpec({ ...vars, vllm_engine: 'vllm', vllm_dtype: 'auto', vllm_tensor_parallel_size: 1 }, node);
+  const spec = nodePlan({ ...vars, vllm_engine: 'vllm', vllm_dtype: 'auto', vllm_tensor_parallel_size: 1 }, node);
   const cmd = engineCommand(spec, 0);
   assert.equal(cmd.command, 'vllm');
   assert.ok(cmd.args.includes('--enable-lora') && !cmd.args.includes('--lora-swap-time'));

@@ -22,11 +22,11 @@ import { kubeMonitorPlan } from '../scripts/lib/targets/kube/monitor-kube.js';
 import { nodeConfigs, readKconfigTree, readSchema, renderInventory, varName, type ExtraVars } from '../scripts/lib/config/index.js';
 import { resultsDir } from '../scripts/lib/stack/load-node.js';
 import { readSecrets } from '../scripts/lib/stack/secrets.js';
-import { benchSettings } from '../scripts/lib/bench/settings.js';
+import { benchSettings } from '../scripts/lib/config/bench-settings.js';
 import { thresholdsFrom } from '../scripts/lib/compare/compare.js';
 import { testParams } from '../scripts/lib/suites/context.js';
 import { enabledSuites } from '../scripts/lib/suites/plan.js';
-import { localStackSpec } from '../scripts/lib/stack/spec-from-config.js';
+import { nodePlan } from '../scripts/lib/config/node-plan.js';
 import { configureProject, kconfigMissing } from './support/configure.js';
 import { REPO, tempProject } from './support/temp-project.js';
 
@@ -62,7 +62,7 @@ function outputs(v: Vars, topdir: string, shipped: { dashboards: ShippedDashboar
   };
   const nodes = safe(() => nodeConfigs(vars, topdir)) as ReturnType<typeof nodeConfigs> | string;
   const perNode = typeof nodes === 'string' ? nodes : nodes.map((node) => {
-    const spec = safe(() => localStackSpec(vars, node, { apiKey: 'k' })) as ReturnType<typeof localStackSpec> | string;
+    const spec = safe(() => nodePlan(vars, node, { apiKey: 'k' })) as ReturnType<typeof nodePlan> | string;
     const observability = typeof spec !== 'string' && spec.prometheus ? safe(() => observabilityChartValues({
       dashboards: shipped.dashboards, alertRules: deployedAlertRules(shipped.rules, spec.prometheus?.alertThresholds ?? { errorRatePct: 0, ttftP95Ms: 0, kvCacheUsagePct: 0, queueDepth: 0 }),
       node: node.name, role: node.role, scrapeIntervalSeconds: spec.prometheus?.scrapeIntervalSeconds ?? 0,

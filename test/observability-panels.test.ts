@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { which } from 'zx';
-import { parseMetricsText } from '../scripts/lib/observability/metrics-text.js';
+import { parseMetricsText } from '../scripts/lib/vocabulary/prometheus-text.js';
 import { takeSnapshot } from '../scripts/lib/observability/metrics-snapshot.js';
 import { PrometheusApi } from '../scripts/lib/observability/prometheus-api.js';
 import { snapshotSources } from '../scripts/lib/targets/local/metrics-sources.js';
 import { LocalStack } from '../scripts/lib/targets/local/local-stack.js';
-import { localStackSpec, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/stack/spec-from-config.js';
+import { nodePlan, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/config/node-plan.js';
 import { checkPanelQueries, formatFindings, panelQueries, substitute, variableValues, type Dashboard, type Expectation } from './support/dashboard-queries.js';
 import { driveLoad } from './support/chat-load.js';
 import { freePortBase, REPO } from './support/temp-project.js';
@@ -73,7 +73,7 @@ test('every panel query of every shipped dashboard returns plausible data from a
     // Some answers fail on purpose, so that error panels have something to show.
     extraEngineArgs: ['--failure-rate', '0.2', '--failure-kinds', '500'],
   };
-  const spec = localStackSpec(vars, node);
+  const spec = nodePlan(vars, node);
   const stack = await LocalStack.deploy(spec);
   t.after(async () => {
     await stack.teardown();

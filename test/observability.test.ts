@@ -9,22 +9,23 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { $, which } from 'zx';
 import { parse } from 'yaml';
-import { deployedAlertRules, readShippedAlertRules, ruleThresholds, TUNABLE_ALERTS, type AlertThresholds } from '../scripts/lib/observability/alert-rules.js';
+import { deployedAlertRules, readShippedAlertRules, ruleThresholds, TUNABLE_ALERTS } from '../scripts/lib/observability/alert-rules.js';
+import type { AlertThresholds } from '../scripts/lib/vocabulary/node-plan.js';
 import { escapeForTpl, observabilityChartValues } from '../scripts/lib/observability/chart-values.js';
 import { shippedDashboards } from '../scripts/lib/observability/dashboards.js';
 import { KEY_SERIES, snapshotWindow, takeSnapshot } from '../scripts/lib/observability/metrics-snapshot.js';
-import { parseMetricsText } from '../scripts/lib/observability/metrics-text.js';
+import { parseMetricsText } from '../scripts/lib/vocabulary/prometheus-text.js';
 import { formatMonitor, localServices } from '../scripts/lib/observability/monitor.js';
 import { prometheusConfig } from '../scripts/lib/observability/prometheus-config.js';
 import { writePrometheusConfig } from '../scripts/lib/observability/prometheus-files.js';
 import { nodeLayout } from '../scripts/lib/targets/local/process-commands.js';
-import type { LocalStackSpec } from '../scripts/lib/stack/local-stack-spec.js';
+import type { NodePlan } from '../scripts/lib/vocabulary/node-plan.js';
 import { judge, panelQueries, substitute, type Dashboard, type PanelQuery } from './support/dashboard-queries.js';
 import { REPO } from './support/temp-project.js';
 
 const DEFAULTS: AlertThresholds = { errorRatePct: 5, ttftP95Ms: 2000, kvCacheUsagePct: 90, queueDepth: 10 };
 
-function spec(over: Partial<LocalStackSpec> = {}): LocalStackSpec {
+function spec(over: Partial<NodePlan> = {}): NodePlan {
   return {
     node: 'vllm-dev', role: 'dev', workDir: '/w/vllm-dev', stateDir: '/w/.deployed', routerHost: '127.0.0.1', routerPort: 8100, enginePortBase: 8101,
     replicas: 2, maxReplicas: 4,

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { validateExtraVars } from '../scripts/lib/config/validate.js';
 import { readSchema } from '../scripts/lib/config/index.js';
-import { engineGpus, nodeGpuCount } from '../scripts/lib/stack/local-stack-spec.js';
-import { localStackSpec, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/stack/spec-from-config.js';
+import { engineGpus, nodeGpuCount } from '../scripts/lib/vocabulary/node-plan.js';
+import { nodePlan, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/config/node-plan.js';
 import { engineCommand, engineContainerName } from '../scripts/lib/targets/local/process-commands.js';
 import { configureProject, kconfigMissing } from './support/configure.js';
 import { tempProject } from './support/temp-project.js';
@@ -29,7 +29,7 @@ const node: StackNodeSettings = {
   name: 'vllm-baseline', role: 'baseline', index: 0, host: null, workDir: '/w/vllm-baseline', stateDir: '/w/.deployed', routerPort: 8000, enginePortBase: 8001,
   prometheusPort: 9090, routerImpl: 'builtin', routingLogic: 'roundrobin', lmcacheEnabled: false, extraEngineArgs: [],
 };
-const spec = (over: Partial<StackConfigVars> = {}, nodeOver: Partial<StackNodeSettings> = {}) => localStackSpec({ ...vars, ...over }, { ...node, ...nodeOver }, { hfToken: 'hf-secret', apiKey: 'api-secret' }, HOME);
+const spec = (over: Partial<StackConfigVars> = {}, nodeOver: Partial<StackNodeSettings> = {}) => nodePlan({ ...vars, ...over }, { ...node, ...nodeOver }, { hfToken: 'hf-secret', apiKey: 'api-secret' }, HOME);
 const flagValue = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 const flagValues = (args: string[], flag: string) => args.flatMap((a, i) => (a === flag ? [args[i + 1]] : []));
 const noSecrets = (args: string[]) => {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { checkRunArguments } from '../scripts/lib/results/run-arguments.js';
+import { checkRunArguments } from '../scripts/lib/run-control/run-arguments.js';
 import { e2eToolsMissing } from './support/configure.js';
 import { configureOnPorts, freePortBase, tempProject } from './support/temp-project.js';
 

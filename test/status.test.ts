@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatSimplified, simplifiedReport } from '../scripts/lib/status/format-status.js';
 import { nextSteps, nodeState, type NodeStatus, type StatusReport } from '../scripts/lib/status/node-status.js';
-import { sumMetric } from '../scripts/lib/status/prometheus-text.js';
+import { sumMetric } from '../scripts/lib/vocabulary/prometheus-text.js';
 
 test('node state follows the liveness of router and engines', () => {
   const cases: [boolean, boolean, boolean | null, number, number, string][] = [

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { nodeLayout, routerDynamicConfig } from '../scripts/lib/targets/local/process-commands.js';
-import { writeJsonAtomic } from '../scripts/lib/results/atomic-write.js';
+import { writeJsonAtomic } from '../scripts/lib/atomic-write.js';
 import { outline, runSuite, testStack, type TestStack } from './support/suite-stack.js';
 
 let ts: TestStack;

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { readKconfigTree, varName, type ExtraVars } from '../scripts/lib/config/index.js';
 import { routerCommand } from '../scripts/lib/targets/local/process-commands.js';
-import type { LocalStackSpec } from '../scripts/lib/stack/local-stack-spec.js';
+import type { NodePlan } from '../scripts/lib/vocabulary/node-plan.js';
 import { localExpectations, selectSuites, testParams } from '../scripts/lib/suites/index.js';
-import { countersFrom, delta, loadSkew, parsePrometheus } from '../scripts/lib/suites/engine-metrics.js';
+import { countersFrom, delta, loadSkew } from '../scripts/lib/suites/engine-metrics.js';
+import { parseMetricsText } from '../scripts/lib/vocabulary/prometheus-text.js';
 import { suiteResultProblems } from '../scripts/lib/suites/result-file.js';
 import { anyFailed, formatFailures, formatNodeTable } from '../scripts/lib/suites/table.js';
 import { shuffle, words } from '../scripts/lib/suites/text.js';
@@ -50,7 +51,7 @@ const SPEC = {
   engine: { kind: 'sim', modelUrl: 'm', servedModelName: 'm', lmcacheEnabled: true, flags: [], env: {}, readyTimeoutMs: 1, drainTimeoutMs: 1 },
   router: { impl: 'builtin', routingLogic: 'session', sessionKey: 'x-user-id', engineStatsInterval: 1, requestStatsWindow: 60, outlierConsecutive5xx: 5, requestTimeout: 7, maxConcurrency: 99, env: {} },
   prometheus: null,
-} satisfies LocalStackSpec;
+} satisfies NodePlan;
 
 test('the router\'s request timeout and concurrency limit reach its command line and the fault suite\'s expectations', () => {
   const spec = SPEC;
@@ -138,7 +139,9 @@ test('engine counters are read from vLLM\'s metric names, with the older names a
   ].join('\n');
   const c = countersFrom(text);
   assert.deepEqual([c.succeeded, c.admitted, c.prefixQueries, c.prefixHits, c.offloadHits, c.running, c.blockSize, c.gpuBlocks], [7, 8, 1000, 250, 64, 2, 16, 4096]);
-  assert.deepEqual(parsePrometheus('a{x="q\\"uote"} 1\nbroken line\nb 2')[0]?.labels, { x: 'q"uote' });
+  assert.deepEqual(parseMetricsText('a{x="q\\"uote"} 1\nbroken line\nb 2', { unreadable: 'skip' })[0]?.labels, { x: 'q"uote' });
+  assert.deepEqual(parseMetricsText('a 1\nbroken line\nb 2', { unreadable: 'skip' }).map((x) => x.name), ['a', 'b']);
+  assert.throws(() => parseMetricsText('a 1\nbroken line\nb 2'), /unreadable metrics line: broken line/);
   const restarted = delta(c, { ...c, succeeded: 2 });
   assert.equal(restarted.succeeded, 2, 'a counter that went down means a restart: the new value is all there is');
   assert.equal(delta(c, { ...c, succeeded: 10 }).succeeded, 3);

@@ -2,7 +2,7 @@
 // of nvidia-smi, docker/podman and the venv: each failing case says what to do.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { localStackSpec, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/stack/spec-from-config.js';
+import { nodePlan, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/config/node-plan.js';
 import { cdiGpuDevices, judgeVllmHost, parseNvidiaSmi, type VllmHostFacts } from '../scripts/lib/targets/local/vllm-host-check.js';
 import { cleanupProblem } from '../scripts/lib/stack/process-control.js';
 
@@ -18,7 +18,7 @@ const node: StackNodeSettings = {
   name: 'vllm-baseline', role: 'baseline', index: 0, host: 'gpu-a', workDir: '/w', stateDir: '/w/.deployed', routerPort: 8000, enginePortBase: 8001,
   prometheusPort: 9090, routerImpl: 'builtin', routingLogic: 'roundrobin', lmcacheEnabled: false, extraEngineArgs: [],
 };
-const spec = (over: Partial<StackConfigVars> = {}, n: Partial<StackNodeSettings> = {}) => localStackSpec({ ...vars, ...over }, { ...node, ...n }, {}, '/home/u');
+const spec = (over: Partial<StackConfigVars> = {}, n: Partial<StackNodeSettings> = {}) => nodePlan({ ...vars, ...over }, { ...node, ...n }, {}, '/home/u');
 const ok = (stdout: string) => ({ exitCode: 0, stdout, stderr: '' });
 
 // nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv,noheader[,nounits] on a 4-GPU box.

@@ -4,8 +4,8 @@
 // its one-core capacity), streaming tokens/s, and memory over many distinct
 // prompts (bounded by --kv-blocks, not by requests served).
 // BENCH_SECONDS (default 5) per load run; BENCH_DISTINCT_REQUESTS (default 100000).
-import { cleanUpOnSignal, cpuSeconds, load, rssMb, table } from '../../scripts/lib/bench/measure.js';
-import { ENGINE_SIM_MAIN, startChildServer } from '../../scripts/lib/stack/child-server.js';
+import { cleanUpOnSignal, cpuSeconds, load, rssMb, table } from '../../test/support/measure.js';
+import { ENGINE_SIM_MAIN, startChildServer } from '../../test/support/child-server.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const DISTINCT = Number(process.env.BENCH_DISTINCT_REQUESTS ?? 100_000);

@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { test } from 'node:test';
 import OpenAI from 'openai';
 import { $, which } from 'zx';
-import { ENGINE_SIM_MAIN, startChildServer } from '../../scripts/lib/stack/child-server.js';
+import { ENGINE_SIM_MAIN, startChildServer } from '../../test/support/child-server.js';
 import { clientErrorAnswer } from '../src/server.js';
 import { startEngineSim, type RunningSim } from '../src/index.js';
 import { chunkedPost, completion, RawClient } from '../../test/support/raw-http.js';

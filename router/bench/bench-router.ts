@@ -15,8 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool, request } from 'undici';
 import { which } from 'zx';
-import { cleanUpOnSignal, load, percentile, rssMb, sleep, table, type LoadSummary } from '../../scripts/lib/bench/measure.js';
-import { ENGINE_SIM_MAIN, ROUTER_MAIN, startChildServer, type ChildServer } from '../../scripts/lib/stack/child-server.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cleanUpOnSignal, load, percentile, rssMb, table, type LoadSummary } from '../../test/support/measure.js';
+import { ENGINE_SIM_MAIN, ROUTER_MAIN, startChildServer, type ChildServer } from '../../test/support/child-server.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);

@@ -24,8 +24,9 @@
 // BENCH_MAX_NUM_SEQS (4), BENCH_PREFILL_MS_PER_TOKEN (1), BENCH_ITL_MS (10),
 // BENCH_STAGGER_MS (300).
 import { request } from 'undici';
-import { cleanUpOnSignal, percentile, sleep, table } from '../../scripts/lib/bench/measure.js';
-import { ENGINE_SIM_MAIN, ROUTER_MAIN, startChildServer, type ChildServer } from '../../scripts/lib/stack/child-server.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cleanUpOnSignal, percentile, table } from '../../test/support/measure.js';
+import { ENGINE_SIM_MAIN, ROUTER_MAIN, startChildServer, type ChildServer } from '../../test/support/child-server.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const ENGINES = env('BENCH_ENGINES', 2);

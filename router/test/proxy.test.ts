@@ -11,7 +11,7 @@ import { test, type TestContext } from 'node:test';
 import OpenAI from 'openai';
 import { $, which } from 'zx';
 import { startEngineSim, type RunningSim } from '../../engine-sim/src/index.js';
-import { ENGINE_SIM_MAIN, ROUTER_MAIN, startChildServer, type ChildServer } from '../../scripts/lib/stack/child-server.js';
+import { ENGINE_SIM_MAIN, ROUTER_MAIN, startChildServer, type ChildServer } from '../../test/support/child-server.js';
 import { startRouter, type RunningRouter } from '../src/index.js';
 import { chunkedPost, post as rawPost, RawClient } from '../../test/support/raw-http.js';
 

@@ -5,13 +5,13 @@
 // BENCH_SECONDS (default 10), BENCH_SIMS (default 2), BENCH_CONCURRENCY (default 64).
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { cleanUpOnSignal, cpuSeconds, table } from '../../scripts/lib/bench/measure.js';
-import type { RequestSample } from '../../scripts/lib/bench/sample.js';
+import { cleanUpOnSignal, cpuSeconds, table } from '../support/measure.js';
+import type { RequestSample } from '../../scripts/lib/vocabulary/request-sample.js';
 import { runServing } from '../../scripts/lib/bench/serving.js';
 import { StreamClient } from '../../scripts/lib/bench/stream-client.js';
-import { summarize } from '../../scripts/lib/bench/summary.js';
+import { summarize } from '../../scripts/lib/vocabulary/bench-summary.js';
 import type { WorkloadContext } from '../../scripts/lib/bench/workload.js';
-import { ENGINE_SIM_MAIN, startChildServer, type ChildServer } from '../../scripts/lib/stack/child-server.js';
+import { ENGINE_SIM_MAIN, startChildServer, type ChildServer } from '../support/child-server.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SIMS = Number(process.env.BENCH_SIMS ?? 2);

@@ -6,7 +6,7 @@
 // figure. BENCH_RUNS (default 20) calls each; BENCH_AB=1 deploys +ab instead.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { cleanUpOnSignal, percentile, table } from '../../scripts/lib/bench/measure.js';
+import { cleanUpOnSignal, percentile, table } from '../support/measure.js';
 import { configureOnPorts, freePortBase, processesUnder, REPO, tempProject } from '../support/temp-project.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);

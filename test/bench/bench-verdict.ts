@@ -8,7 +8,7 @@
 import { readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { $ } from 'zx';
-import { cleanUpOnSignal, table } from '../../scripts/lib/bench/measure.js';
+import { cleanUpOnSignal, table } from '../support/measure.js';
 import type { Comparison } from '../../scripts/lib/compare/comparison.js';
 import { freePortBase, REPO, tempProject, type TempProject } from '../support/temp-project.js';
 

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { localExpectations, runSuites, type NodeExpectations, type SuiteName, type SuiteResult, type TestParams } from '../../scripts/lib/suites/index.js';
 import { LocalStack } from '../../scripts/lib/targets/local/local-stack.js';
 import { nodeLayout, routerDynamicConfig } from '../../scripts/lib/targets/local/process-commands.js';
-import { writeJsonAtomic } from '../../scripts/lib/results/atomic-write.js';
-import type { LocalStackSpec } from '../../scripts/lib/stack/local-stack-spec.js';
-import { localStackSpec, type StackConfigVars } from '../../scripts/lib/stack/spec-from-config.js';
+import { writeJsonAtomic } from '../../scripts/lib/atomic-write.js';
+import type { NodePlan } from '../../scripts/lib/vocabulary/node-plan.js';
+import { nodePlan, type StackConfigVars } from '../../scripts/lib/config/node-plan.js';
 import type { StackHandle } from '../../scripts/lib/stack/stack-handle.js';
 import type { SuiteContext } from '../../scripts/lib/suites/context.js';
 import { SuiteHttp } from '../../scripts/lib/suites/http.js';
@@ -39,7 +39,7 @@ export interface StackOptions {
 
 export interface TestStack {
   stack: LocalStack;
-  spec: LocalStackSpec;
+  spec: NodePlan;
   expect: NodeExpectations;
   stop(): Promise<void>;
 }
@@ -63,7 +63,7 @@ export async function testStack(o: StackOptions = {}): Promise<TestStack> {
     vllm_observability_enabled: false, vllm_autoscaling_enabled: true, vllm_autoscaling_max_replicas: maxReplicas,
     ...(o.loraAdapters ? { vllm_lora_enabled: true, vllm_lora_adapters: o.loraAdapters, vllm_lora_max_loras: 1, vllm_lora_runtime_updating: true, vllm_sim_lora_swap_time_ms: 5 } : {}),
   };
-  const spec = localStackSpec(vars, {
+  const spec = nodePlan(vars, {
     name: 'vllm-baseline', role: 'baseline', host: null, workDir: join(dir, 'work'), stateDir: join(dir, 'state'), routerPort: base, enginePortBase: base + 1, prometheusPort: 0,
     routerImpl: 'builtin', routingLogic: o.routingLogic ?? 'prefixaware', lmcacheEnabled: o.lmcache ?? false, extraEngineArgs: [],
     pd: o.pd ?? null,

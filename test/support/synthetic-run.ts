@@ -2,10 +2,10 @@
 // a bench/ folder per node, as a benchmark run leaves them, for tests of the
 // report and the results views without running a stack.
 import { join } from 'node:path';
-import type { BenchResult } from '../../scripts/lib/bench/run-benchmark.js';
-import type { RequestSample } from '../../scripts/lib/bench/sample.js';
-import { summarize } from '../../scripts/lib/bench/summary.js';
-import { writeFileAtomic, writeJsonAtomic } from '../../scripts/lib/results/atomic-write.js';
+import type { BenchResult } from '../../scripts/lib/vocabulary/bench-result.js';
+import type { RequestSample } from '../../scripts/lib/vocabulary/request-sample.js';
+import { summarize } from '../../scripts/lib/vocabulary/bench-summary.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../scripts/lib/atomic-write.js';
 import { startRun } from '../../scripts/lib/results/run-store.js';
 import { syntheticSamples, type SyntheticRun } from './synthetic-samples.js';
 

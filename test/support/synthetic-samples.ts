@@ -1,7 +1,7 @@
 // Benchmark samples made up for tests of the statistics and the report: a
 // closed-loop run of users whose latencies are drawn around set medians, with
 // optional slowdowns, errors and a noisy period that hits both nodes alike.
-import type { RequestSample } from '../../scripts/lib/bench/sample.js';
+import type { RequestSample } from '../../scripts/lib/vocabulary/request-sample.js';
 import { Random } from '../../scripts/lib/random.js';
 
 export interface SyntheticRun {

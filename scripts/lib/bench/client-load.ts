@@ -2,17 +2,8 @@
 // loop was, and how late it sent paced requests. A client near one full core
 // or behind its schedule measures itself, not the server: the result says so.
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
-import { percentile } from '../compare/quantile.js';
-
-export interface ClientCpu {
-  cpu_seconds: number;
-  /** CPU seconds per wall second: 1 is one full core, all a Node.js client can use. */
-  cores: number;
-  event_loop_utilization: number;
-  /** 99th percentile of how late paced requests were sent, ms; null when none was paced. */
-  send_lag_p99_ms: number | null;
-  saturated: boolean;
-}
+import { percentile } from '../quantile.js';
+import type { ClientCpu } from '../vocabulary/bench-result.js';
 
 /** Beyond this share of one core or of event-loop time the client itself may be the limit. */
 export const SATURATION = 0.9;

@@ -1,50 +1,28 @@
 // What the engines themselves counted during a workload (the source of truth,
 // not the client's or the router's word): request, token, prefix-cache and
 // offload counters read from each engine's /metrics before and after.
-import { sumMetric } from '../status/prometheus-text.js';
+import type { Counters, EngineCounters } from '../vocabulary/bench-result.js';
+import { ENGINE_COUNTERS as C } from '../vocabulary/engine-counters.js';
+import { parseMetricsText, sumSamples } from '../vocabulary/prometheus-text.js';
 import type { EngineInfo } from '../stack/stack-handle.js';
 
-export interface Counters {
-  requests: number | null;
-  prompt_tokens: number | null;
-  generation_tokens: number | null;
-  prefix_cache_queries: number | null;
-  prefix_cache_hits: number | null;
-  /** Prompt tokens looked up in the offload tier (LMCache), and found there. */
-  offload_queries: number | null;
-  offload_hits: number | null;
-}
-
-export interface EngineCounters extends Counters {
-  id: string;
-  url: string;
-}
-
-const NAMES: Record<keyof Counters, string[]> = {
-  requests: ['vllm:request_success_total'],
-  prompt_tokens: ['vllm:prompt_tokens_total'],
-  generation_tokens: ['vllm:generation_tokens_total'],
-  // vLLM renamed these; older engines only have the gpu_ names.
-  prefix_cache_queries: ['vllm:prefix_cache_queries_total', 'vllm:gpu_prefix_cache_queries_total'],
-  prefix_cache_hits: ['vllm:prefix_cache_hits_total', 'vllm:gpu_prefix_cache_hits_total'],
-  offload_queries: ['lmcache:num_requested_tokens_total'],
-  offload_hits: ['lmcache:num_hit_tokens_total'],
+/** Each field of a result's counters, and the engine counter it reads. */
+const NAMES: Record<keyof Counters, readonly string[]> = {
+  requests: C.requestSuccess,
+  prompt_tokens: C.promptTokens,
+  generation_tokens: C.generationTokens,
+  prefix_cache_queries: C.prefixCacheQueries,
+  prefix_cache_hits: C.prefixCacheHits,
+  offload_queries: C.offloadRequestedTokens,
+  offload_hits: C.offloadHitTokens,
 };
 
 const SCRAPE_TIMEOUT_MS = 5000;
 
 export function parseCounters(text: string): Counters {
+  const samples = parseMetricsText(text, { unreadable: 'skip' });
   const out = {} as Counters;
-  for (const [key, names] of Object.entries(NAMES) as [keyof Counters, string[]][]) {
-    out[key] = null;
-    for (const name of names) {
-      const v = sumMetric(text, name);
-      if (v !== null) {
-        out[key] = v;
-        break;
-      }
-    }
-  }
+  for (const [key, names] of Object.entries(NAMES) as [keyof Counters, readonly string[]][]) out[key] = sumSamples(samples, names);
   return out;
 }
 

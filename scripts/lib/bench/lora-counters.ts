@@ -1,22 +1,10 @@
 // Per-adapter figures from the engines' own counters (the simulator's
 // vllm_sim:lora_* series; vLLM exports none): requests, swap-ins and the
 // mean time to first token of each adapter over a workload, summed over engines.
-import { parsePrometheus } from '../suites/engine-metrics.js';
+import { SIM_LORA_COUNTERS as L } from '../vocabulary/engine-counters.js';
+import { parseMetricsText } from '../vocabulary/prometheus-text.js';
 import type { EngineInfo } from '../stack/stack-handle.js';
-
-export interface AdapterFigures {
-  requests: number;
-  swaps: number;
-  /** Mean TTFT the engines measured, ms; null without requests. */
-  mean_ttft_ms: number | null;
-}
-
-export interface LoraFigures {
-  adapters: Record<string, AdapterFigures>;
-  swaps_total: number;
-  /** Swap-ins per adapter request. */
-  swap_rate: number | null;
-}
+import type { AdapterFigures, LoraFigures } from '../vocabulary/bench-result.js';
 
 type Raw = Map<string, { requests: number; swaps: number; ttftSum: number; ttftCount: number }>;
 
@@ -29,13 +17,13 @@ export function parseLoraCounters(text: string): Raw {
     if (!r) out.set(name, (r = { requests: 0, swaps: 0, ttftSum: 0, ttftCount: 0 }));
     return r;
   };
-  for (const s of parsePrometheus(text)) {
+  for (const s of parseMetricsText(text, { unreadable: 'skip' })) {
     const name = s.labels.lora_name;
     if (!name) continue;
-    if (s.name === 'vllm_sim:lora_requests_total') row(name).requests += s.value;
-    else if (s.name === 'vllm_sim:lora_swaps_total') row(name).swaps += s.value;
-    else if (s.name === 'vllm_sim:lora_time_to_first_token_seconds_sum') row(name).ttftSum += s.value;
-    else if (s.name === 'vllm_sim:lora_time_to_first_token_seconds_count') row(name).ttftCount += s.value;
+    if (s.name === L.requests) row(name).requests += s.value;
+    else if (s.name === L.swaps) row(name).swaps += s.value;
+    else if (s.name === L.ttftSecondsSum) row(name).ttftSum += s.value;
+    else if (s.name === L.ttftSecondsCount) row(name).ttftCount += s.value;
   }
   return out;
 }
@@ -48,7 +36,7 @@ export async function readLoraCounters(engines: EngineInfo[]): Promise<Raw | nul
     try {
       const res = await fetch(e.metricsUrl, { signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS) });
       const text = res.ok ? await res.text() : '';
-      if (!text.includes('vllm_sim:lora_requests_total')) return;
+      if (!text.includes(L.requests)) return;
       seen = true;
       for (const [name, r] of parseLoraCounters(text)) {
         const s = sum.get(name) ?? { requests: 0, swaps: 0, ttftSum: 0, ttftCount: 0 };

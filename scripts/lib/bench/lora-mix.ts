@@ -7,17 +7,7 @@ import { Random } from '../random.js';
 import { interArrivalMs } from './serving.js';
 import { words } from './synthetic-text.js';
 import { sleepUntil, toSample, type WorkloadContext } from './workload.js';
-
-export interface LoraMixParams {
-  adapters: string[];
-  requestRate: number;
-  /** Share of requests for the base model, 0..1. */
-  baseShare: number;
-  inputLen: number;
-  outputLen: number;
-}
-
-export const LORA_MIX_SHAPE = { inputLen: 64, outputLen: 16 } as const;
+import type { LoraMixParams } from '../config/bench-settings.js';
 
 /** The model of each draw: the base model with baseShare, else an adapter by Zipf weights 1/k. */
 export function modelPicker(rng: Random, base: string, adapters: string[], baseShare: number): () => string {

@@ -5,22 +5,7 @@
 import { Random, seedOf } from '../random.js';
 import { sleepUntil, toSample, type WorkloadContext } from './workload.js';
 import { words } from './synthetic-text.js';
-
-export interface QaParams {
-  users: number;
-  rounds: number;
-  /** Words of the system prompt every user shares. */
-  systemPromptLen: number;
-  /** Words of context unique to each user, sent with its first question. */
-  historyLen: number;
-  /** max_tokens of every answer, generated in full (ignore_eos). */
-  answerLen: number;
-  /** Overall requests per second; 0 = each user asks as soon as its answer arrived. */
-  qps: number;
-}
-
-/** Words of each question after its "question N:" label. */
-export const QUESTION_LEN = 16;
+import { QUESTION_LEN, type QaParams } from '../config/bench-settings.js';
 
 interface Message {
   role: 'system' | 'user' | 'assistant';
@@ -51,12 +36,6 @@ export class QaUser {
   answer(text: string): void {
     this.messages.push({ role: 'assistant', content: text });
   }
-}
-
-/** The last round's prompt and answer, in words and messages (for the max-model-len check). */
-export function longestRequest(p: QaParams): { words: number; messages: number } {
-  // Each question is labelled "question N:", three more tokens.
-  return { words: p.systemPromptLen + p.historyLen + p.rounds * (QUESTION_LEN + 3) + p.rounds * p.answerLen, messages: 2 * p.rounds + 1 };
 }
 
 export async function runMultiRoundQa(ctx: WorkloadContext, p: QaParams): Promise<void> {

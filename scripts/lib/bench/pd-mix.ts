@@ -10,17 +10,7 @@ import { Random } from '../random.js';
 import { interArrivalMs } from './serving.js';
 import { words } from './synthetic-text.js';
 import { sleepUntil, toSample, type WorkloadContext } from './workload.js';
-
-export interface PdMixParams {
-  /** Mean arrivals per second (Poisson). */
-  requestRate: number;
-  /** Share of long requests, 0..1. */
-  longShare: number;
-  longInputLen: number;
-  longOutputLen: number;
-  shortInputLen: number;
-  shortOutputLen: number;
-}
+import type { PdMixParams } from '../config/bench-settings.js';
 
 /** The n-th request of the mix: long or short, drawn from the seed. */
 export function pdMixRequest(rng: Random, id: number, p: PdMixParams): { path: '/v1/completions' | '/v1/chat/completions'; body: Record<string, unknown> } {

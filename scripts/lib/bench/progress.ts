@@ -2,8 +2,8 @@
 // dir, replaced every second, that `make vllm-benchmark` shows while Ansible
 // waits for the step (Ansible prints a task's output only when it ends).
 import { join } from 'node:path';
-import { percentileSorted, sortedCopy } from '../compare/quantile.js';
-import { writeJsonAtomic } from '../results/atomic-write.js';
+import { percentileSorted, sortedCopy } from '../quantile.js';
+import { writeJsonAtomic } from '../atomic-write.js';
 
 export type Phase = 'waiting' | 'running' | 'draining' | 'done' | 'failed';
 

@@ -5,22 +5,24 @@
 // against their schemas and written atomically.
 import { join } from 'node:path';
 import { seedOf } from '../random.js';
-import { writeFileAtomic, writeJsonAtomic } from '../results/atomic-write.js';
+import { writeFileAtomic, writeJsonAtomic } from '../atomic-write.js';
 import { assertValid } from '../results/schemas.js';
 import type { StackHandle } from '../stack/stack-handle.js';
-import { ClientLoad, type ClientCpu } from './client-load.js';
-import { counterDeltas, readCounters, total, type EngineCounters } from './engine-counters.js';
-import { loraFigures, readLoraCounters, type LoraFigures } from './lora-counters.js';
+import { ClientLoad } from './client-load.js';
+import { counterDeltas, readCounters, total } from './engine-counters.js';
+import { loraFigures, readLoraCounters } from './lora-counters.js';
 import { runLoraMix } from './lora-mix.js';
 import { runMultiRoundQa } from './multi-round-qa.js';
 import { ProgressReporter } from './progress.js';
-import { succeeded, type RequestSample } from './sample.js';
+import { succeeded, type RequestSample } from '../vocabulary/request-sample.js';
 import { runPdMix } from './pd-mix.js';
 import { runServing } from './serving.js';
-import { drainMs, type BenchSettings, type WorkloadName, type WorkloadSpec } from './settings.js';
+import { drainMs, type BenchSettings, type WorkloadSpec } from '../config/bench-settings.js';
 import { StreamClient } from './stream-client.js';
-import { summarize, type BenchSummary, type Slo } from './summary.js';
+import type { BenchResult, ClientCpu, EngineCounters, LoraFigures, WorkloadName } from '../vocabulary/bench-result.js';
+import { summarize } from '../vocabulary/bench-summary.js';
 import type { WorkloadContext } from './workload.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface BenchmarkInput {
   node: string;
@@ -36,35 +38,6 @@ export interface BenchmarkInput {
   outDir: string;
   progressFile: string;
   log: (line: string) => void;
-}
-
-export interface BenchResult extends BenchSummary {
-  workload: WorkloadName;
-  node: string;
-  run_id: string;
-  date: string;
-  started_at: string;
-  backend: 'openai-chat' | 'openai';
-  model_id: string;
-  endpoint: string;
-  params: Record<string, number>;
-  slo: Slo;
-  request_rate?: number | 'inf';
-  burstiness?: number;
-  max_concurrency?: number | null;
-  prefix_cache_queries: number | null;
-  prefix_cache_hits: number | null;
-  prefix_cache_hit_rate: number | null;
-  offload_queries: number | null;
-  offload_hits: number | null;
-  offload_hit_rate: number | null;
-  engines: EngineCounters[];
-  requests_per_engine: Record<string, number>;
-  client: ClientCpu;
-  warnings: string[];
-  samples_file: string;
-  /** The adapter workload: per-adapter requests, swap-ins and TTFT from the engines' counters (null where they export none). */
-  lora?: LoraFigures | null;
 }
 
 /** Gap left between two workloads' slots, for the counters to be read and the next to start. */
@@ -250,7 +223,7 @@ export async function runBenchmark(input: BenchmarkInput): Promise<BenchResult[]
       for (const spec of settings.workloads) {
         if (input.startAt !== undefined) {
           const wait = input.startAt + slot * slotMs - Date.now();
-          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          if (wait > 0) await sleep(wait);
           else if (slot === 0 && wait < -1000) input.log(`${input.node}: started ${(-wait / 1000).toFixed(1)} s after the agreed start time; the nodes' runs overlap less`);
         }
         slot++;

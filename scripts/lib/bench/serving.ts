@@ -5,19 +5,7 @@
 import { Random } from '../random.js';
 import { words } from './synthetic-text.js';
 import { sleepUntil, toSample, type WorkloadContext } from './workload.js';
-
-export interface ServingParams {
-  /** Mean arrivals per second; 0 = a new request as soon as one finishes (needs maxConcurrency). */
-  requestRate: number;
-  /** Gamma shape of the gaps: 1 is Poisson, below 1 burstier, above 1 steadier. */
-  burstiness: number;
-  /** Requests in flight at most; arrivals beyond it wait (0 = no limit). */
-  maxConcurrency: number;
-  /** Prompt words (one token each to the simulator). */
-  inputLen: number;
-  /** max_tokens, generated in full (ignore_eos). */
-  outputLen: number;
-}
+import type { ServingParams } from '../config/bench-settings.js';
 
 /** The gap before the next arrival, ms: gamma(shape = burstiness) with mean 1/rate, as vLLM draws it. */
 export function interArrivalMs(rng: Random, requestRate: number, burstiness: number): number {

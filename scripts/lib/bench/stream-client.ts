@@ -4,7 +4,7 @@
 // Lean on purpose: it must never be what limits a benchmark.
 import { StringDecoder } from 'node:string_decoder';
 import { Pool, type Dispatcher } from 'undici';
-import type { ErrorKind } from './sample.js';
+import type { ErrorKind } from '../vocabulary/request-sample.js';
 
 export interface StreamRequest {
   /** /v1/chat/completions or /v1/completions; the body asks for stream and include_usage. */

@@ -1,7 +1,8 @@
 // What every workload driver gets from the benchmark runner and gives back:
 // a client, a deadline, the warm-up count, and a place to put each sample.
-import type { RequestSample } from './sample.js';
+import type { RequestSample } from '../vocabulary/request-sample.js';
 import type { StreamClient, StreamResult } from './stream-client.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface WorkloadContext {
   client: StreamClient;
@@ -36,5 +37,5 @@ export function toSample(ctx: WorkloadContext, r: StreamResult, id: { id: number
 
 export const sleepUntil = (at: number): Promise<void> => {
   const ms = at - performance.now();
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+  return ms > 0 ? sleep(ms) : Promise.resolve();
 };

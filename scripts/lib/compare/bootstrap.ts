@@ -3,7 +3,7 @@
 // see side.ts), recompute the statistics on each side, and take the middle
 // 95 % of the recomputed differences.
 import { Random } from '../random.js';
-import { percentileSorted } from './quantile.js';
+import { percentileSorted } from '../quantile.js';
 import type { Strata } from './side.js';
 
 /** Resamples per comparison: enough for stable 2.5 and 97.5 percentiles (Efron: at least 1,000). */

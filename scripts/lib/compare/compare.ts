@@ -2,8 +2,8 @@
 // metric's observed values, the difference, its bootstrap confidence interval
 // and a verdict against the noise thresholds. Pure: samples in, rows out.
 import type { ExtraVars } from '../config/index.js';
-import type { RequestSample } from '../bench/sample.js';
-import { summarize, type Slo } from '../bench/summary.js';
+import type { RequestSample } from '../vocabulary/request-sample.js';
+import { summarize, type Slo } from '../vocabulary/bench-summary.js';
 import { seedOf } from '../random.js';
 import { bootstrapIntervals, difference, RESAMPLES } from './bootstrap.js';
 import { METRICS, REQUEST_METRICS, requestStatistics, WINDOW_METRICS, windowStatistics, type MetricDef, type ThresholdKey } from './metrics.js';

@@ -1,7 +1,7 @@
 // The compared metrics, how each is computed from one (re)sample of a side,
 // which way is better, and which noise threshold guards it.
 import { BLOCK_MS, type Side } from './side.js';
-import { percentilesInPlace } from './quantile.js';
+import { percentilesInPlace } from '../quantile.js';
 
 export type ThresholdKey = 'ttft' | 'itl' | 'e2el' | 'tail' | 'throughput' | 'error_rate';
 

@@ -13,8 +13,8 @@
 // Each repeat is cut into windows of BLOCK_MS from its start, which baseline
 // and dev share since they started together; the bootstrap draws windows for
 // both sides at once.
-import { meetsSlo, type Slo } from '../bench/summary.js';
-import { succeeded, tpotMs, type RequestSample } from '../bench/sample.js';
+import { meetsSlo, type Slo } from '../vocabulary/bench-summary.js';
+import { succeeded, tpotMs, type RequestSample } from '../vocabulary/request-sample.js';
 
 export const BLOCK_MS = 1000;
 /** Request blocks: pairs sent within this long of each other are drawn together. */

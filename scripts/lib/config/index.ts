@@ -15,7 +15,7 @@ export { nodeConfigs, NODE_PORT_STRIDE, STATE_DIR, type NodeConfig } from './nod
 export { renderInventory, renderNodesInventory } from './inventory.js';
 export { lostSettings, describeLost, type LostSetting } from './kconfig-verify.js';
 export * from './choices.js';
-export { loraPlan, parseLoraAdapters, adaptersOnEngine, adapterEngineCount, type LoraPlan, type LoraAdapterConfig } from './lora.js';
+export { loraPlan, parseLoraAdapters, adaptersOnEngine, adapterEngineCount } from './lora.js';
 
 export const SCHEMA_FILE = fileURLToPath(new URL('../../../../schemas/extra-vars.schema.json', import.meta.url));
 

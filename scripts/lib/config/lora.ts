@@ -4,18 +4,7 @@
 // spread out. Pure: the local stack, the Helm values, the suites and the
 // benchmark all read the same plan.
 
-export interface LoraAdapterConfig {
-  name: string;
-  path: string;
-  /** On how many engines; null: all of them. */
-  engines: number | null;
-}
-
-export interface LoraPlan {
-  adapters: LoraAdapterConfig[];
-  maxLoras: number;
-  runtimeUpdating: boolean;
-}
+import type { LoraAdapterConfig, LoraPlan } from '../vocabulary/node-plan.js';
 
 const ITEM = /^([A-Za-z0-9][A-Za-z0-9._-]*)=([^\s:=]+)(?::([0-9]+))?$/;
 

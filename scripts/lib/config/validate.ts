@@ -3,7 +3,7 @@
 // ranges, enums, patterns), then the rules that span several options.
 import { parseLoraAdapters } from './lora.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { benchProblems } from '../bench/settings.js';
+import { benchProblems } from './bench-settings.js';
 import { K8S_QUANTITY_HELP } from './choices.js';
 import { symbolName, type ExtraVars } from './extra-vars.js';
 import { kvPort, nodeConfigs } from './node-config.js';

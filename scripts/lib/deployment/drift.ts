@@ -1,7 +1,7 @@
 // What differs between what a node runs (its deployment record) and what the
 // configuration now asks for, setting by setting, so that status can say
 // "configuration changed since deploy" and name the changes.
-import type { LocalStackSpec } from '../stack/local-stack-spec.js';
+import type { NodePlan } from '../vocabulary/node-plan.js';
 import { redactSpec } from './record.js';
 
 export interface Drift {
@@ -45,7 +45,7 @@ function flatten(value: unknown, prefix: string, out: Map<string, string>): void
  * or not, never by value). A part switched on or off (router, prometheus) is
  * one difference, not one per setting inside it.
  */
-export function specDrift(deployed: LocalStackSpec, configured: LocalStackSpec): Drift[] {
+export function specDrift(deployed: NodePlan, configured: NodePlan): Drift[] {
   const a = new Map<string, string>();
   const b = new Map<string, string>();
   flatten(redactSpec(deployed), '', a);

@@ -22,6 +22,7 @@ import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { processLineage, processStartTime } from '../stack/process-control.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** What locates a node's lock and record: its name and the project's state dir. */
 export interface NodeRef {
@@ -85,8 +86,6 @@ export function holderEnv(): string {
   const self = processLineage()[0];
   return self ? `${self.pid} ${self.start}` : '';
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Takes the node's lock (or finds that this process or an ancestor holds it),

@@ -7,8 +7,8 @@
 // so that a command attaching to the stack can read them again.
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../results/atomic-write.js';
-import type { LocalStackSpec } from '../stack/local-stack-spec.js';
+import { writeJsonAtomic } from '../atomic-write.js';
+import type { NodePlan } from '../vocabulary/node-plan.js';
 import type { NodeRef } from './node-lock.js';
 
 export { STATE_DIR } from '../config/node-config.js';
@@ -40,7 +40,7 @@ export interface DeploymentRecord {
   /** Files the secrets came from (empty: none, or the environment). */
   secretFiles: { apiKey: string; hfToken: string };
   /** The effective settings the stack was started with, secrets redacted. */
-  spec: LocalStackSpec;
+  spec: NodePlan;
   stack: StackState;
 }
 
@@ -53,7 +53,7 @@ function redactEnv(env: Record<string, string>): Record<string, string> {
 }
 
 /** The spec as it may be written down: secret values replaced. */
-export function redactSpec(spec: LocalStackSpec): LocalStackSpec {
+export function redactSpec(spec: NodePlan): NodePlan {
   return {
     ...spec,
     engine: { ...spec.engine, env: redactEnv(spec.engine.env) },
@@ -62,7 +62,7 @@ export function redactSpec(spec: LocalStackSpec): LocalStackSpec {
 }
 
 /** The recorded spec with the secrets read again; a secret that is gone now is left out. */
-export function restoreSecrets(spec: LocalStackSpec, secrets: { apiKey?: string; hfToken?: string }): LocalStackSpec {
+export function restoreSecrets(spec: NodePlan, secrets: { apiKey?: string; hfToken?: string }): NodePlan {
   const values: Record<string, string | undefined> = { HF_TOKEN: secrets.hfToken, VLLM_API_KEY: secrets.apiKey };
   const restore = (env: Record<string, string>) => {
     const out: Record<string, string> = {};

@@ -4,10 +4,10 @@
 import { deployedAlertRules, readShippedAlertRules } from '../observability/alert-rules.js';
 import { observabilityChartValues } from '../observability/chart-values.js';
 import { shippedDashboards } from '../observability/dashboards.js';
-import type { LocalStackSpec } from '../stack/local-stack-spec.js';
+import type { NodePlan } from '../vocabulary/node-plan.js';
 import type { Values } from './values.js';
 
-export async function observabilityValues(node: { name: string; role: 'baseline' | 'dev' }, spec: Pick<LocalStackSpec, 'prometheus'>): Promise<Values | null> {
+export async function observabilityValues(node: { name: string; role: 'baseline' | 'dev' }, spec: Pick<NodePlan, 'prometheus'>): Promise<Values | null> {
   if (!spec.prometheus) return null;
   return observabilityChartValues({
     dashboards: await shippedDashboards(),

@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { $ } from 'zx';
 import { stringify } from 'yaml';
-import { writeFileAtomic } from '../results/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { installArgs, templateArgs, type ClusterAccess } from './commands.js';
 import { nameProblems, type ReleaseNames } from './names.js';
 import { describeValuesProblem, validateValues, valueAt, type ChartDefinition } from './validate-values.js';

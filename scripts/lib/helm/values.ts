@@ -3,8 +3,10 @@
 // here and nowhere else. Secrets are never values: the deploy creates them as
 // Kubernetes Secrets and the values only name them.
 import type { ExtraVars, NodeConfig } from '../config/index.js';
-import { adapterEngineCount, loraPlan, type LoraPlan } from '../config/lora.js';
-import { quantityGb, simModelFlags, type StackConfigVars } from '../stack/spec-from-config.js';
+import { adapterEngineCount, loraPlan } from '../config/lora.js';
+import { requiredOption } from '../config/required-option.js';
+import type { LoraPlan } from '../vocabulary/node-plan.js';
+import { quantityGb, simModelFlags, type StackConfigVars } from '../config/node-plan.js';
 import { releaseNames, type ReleaseNames } from './names.js';
 
 export type HelmConfigVars = StackConfigVars & Pick<ExtraVars,
@@ -35,13 +37,7 @@ export function waitingQuery(names: ReleaseNames): string {
   return `sum(vllm:num_requests_waiting{namespace="${names.namespace}",service="${names.engineService}"})`;
 }
 
-function need<K extends keyof HelmConfigVars>(v: HelmConfigVars, key: K): NonNullable<HelmConfigVars[K]> {
-  const value = v[key];
-  if (value === undefined || value === null) {
-    throw new Error(`CONFIG_${String(key).replace(/^vllm_/, 'VLLM_').toUpperCase()} is missing from extra_vars.yaml although a Kubernetes deployment needs it; run make olddefconfig`);
-  }
-  return value as NonNullable<HelmConfigVars[K]>;
-}
+const need = requiredOption<HelmConfigVars>('a Kubernetes deployment');
 
 export function nodeReleaseNames(v: HelmConfigVars, node: Pick<HelmNode, 'role'>): ReleaseNames {
   return releaseNames(need(v, 'vllm_helm_release_name'), node.role, need(v, 'vllm_helm_namespace'), v.vllm_model_url);

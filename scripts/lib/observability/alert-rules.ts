@@ -6,17 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { isMap, parseDocument, type Document } from 'yaml';
+import type { AlertThresholds } from '../vocabulary/node-plan.js';
 
 export const ALERT_RULES_FILE = fileURLToPath(new URL('../../../../observability/alerts.yml', import.meta.url));
-
-export interface AlertThresholds {
-  /** Percent of requests that fail. */
-  errorRatePct: number;
-  ttftP95Ms: number;
-  kvCacheUsagePct: number;
-  /** Requests waiting at one engine. */
-  queueDepth: number;
-}
 
 interface Tunable {
   symbol: string;

@@ -3,7 +3,7 @@
 // engine's and the router's /metrics page, so that a report can show how the
 // stack behaved after the stack is gone.
 import { PrometheusApi } from './prometheus-api.js';
-import { parseMetricsText, type TextSample } from './metrics-text.js';
+import { parseMetricsText, type TextSample } from '../vocabulary/prometheus-text.js';
 
 export interface KeySeries {
   name: string;

@@ -3,7 +3,7 @@
 // target adds its own list (Kubernetes: port-forwards, Grafana's password)
 // and reuses the checks and the formatting.
 import { PrometheusApi } from './prometheus-api.js';
-import type { LocalStackSpec } from '../stack/local-stack-spec.js';
+import type { NodePlan } from '../vocabulary/node-plan.js';
 
 export type ServiceKind = 'prometheus' | 'grafana';
 
@@ -32,7 +32,7 @@ export interface ServiceCheck {
 const TIMEOUT_MS = 3_000;
 
 /** Prometheus of each local node that has observability on: where it listens, as the controller reaches it. */
-export function localServices(nodes: { host: string | null; spec: LocalStackSpec }[]): MonitoredService[] {
+export function localServices(nodes: { host: string | null; spec: NodePlan }[]): MonitoredService[] {
   return nodes.flatMap(({ host, spec }) => spec.prometheus === null ? [] : [{
     node: spec.node,
     service: 'prometheus' as const,

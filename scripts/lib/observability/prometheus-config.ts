@@ -4,7 +4,7 @@
 // id, so that dashboards and alerts tell nodes and engines apart whatever
 // their ports. Regenerated whenever the engine set changes (scaling).
 import { stringify } from 'yaml';
-import { ENGINE_HOST, engineId, enginePort, routerUrl, type LocalStackSpec } from '../stack/local-stack-spec.js';
+import { ENGINE_HOST, engineId, enginePort, routerUrl, type NodePlan } from '../vocabulary/node-plan.js';
 
 /** The job names of the local target's scrape configs. */
 export const ENGINE_JOB = 'vllm-engines';
@@ -13,7 +13,7 @@ export const ROUTER_JOB = 'vllm-router';
 // Prometheus refuses a scrape timeout longer than the interval.
 const MAX_SCRAPE_TIMEOUT_SECONDS = 10;
 
-export function prometheusConfig(spec: LocalStackSpec, engineIndexes: number[], rulesFile: string): string {
+export function prometheusConfig(spec: NodePlan, engineIndexes: number[], rulesFile: string): string {
   if (!spec.prometheus) throw new Error(`node ${spec.node} has observability off (CONFIG_VLLM_OBSERVABILITY_ENABLED)`);
   const interval = spec.prometheus.scrapeIntervalSeconds;
   const common = { node: spec.node, role: spec.role };

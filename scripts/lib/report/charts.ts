@@ -1,15 +1,9 @@
 // The report's charts as Vega-Lite specifications, built from the runs'
 // figures and samples (pure: data in, specs out; render-svg.ts draws them).
 import type { TopLevelSpec } from 'vega-lite';
-import type { BenchResult } from '../bench/run-benchmark.js';
-import { succeeded, type RequestSample } from '../bench/sample.js';
-import { percentileSorted, sortedCopy } from '../compare/quantile.js';
-
-export interface NodeSeries {
-  node: string;
-  result: BenchResult;
-  samples: RequestSample[];
-}
+import type { NodeSeries } from '../vocabulary/bench-result.js';
+import { succeeded, type RequestSample } from '../vocabulary/request-sample.js';
+import { percentileSorted, sortedCopy } from '../quantile.js';
 
 export interface Chart {
   id: string;

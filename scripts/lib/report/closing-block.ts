@@ -2,7 +2,7 @@
 // the verdict, each node's steps, suites and benchmark headline, the A/B
 // verdict with two nodes, where the results and report are, what to run next.
 // Pure: the run's outcome in, lines out.
-import type { BenchResult } from '../bench/run-benchmark.js';
+import type { BenchResult } from '../vocabulary/bench-result.js';
 import type { MetricVerdict } from '../compare/verdict.js';
 import type { Verdict } from '../results/verdict.js';
 

@@ -1,6 +1,6 @@
 // Benchmark results in the terminal: one line per workload after a run, and
 // the full figure table of `make vllm-results`.
-import type { BenchResult } from '../bench/run-benchmark.js';
+import type { BenchResult } from '../vocabulary/bench-result.js';
 
 const ms = (x: number | null) => (x === null ? '-' : `${x.toFixed(1)} ms`);
 const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(1)} %`);

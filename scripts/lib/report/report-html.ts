@@ -3,11 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
-import type { BenchResult } from '../bench/run-benchmark.js';
+import type { BenchResult, NodeSeries } from '../vocabulary/bench-result.js';
 import type { MetricComparison } from '../compare/compare.js';
 import type { Comparison } from '../compare/comparison.js';
 import type { RunRecord } from '../results/run-store.js';
-import { coldWarmTtft, workloadCharts, type NodeSeries } from './charts.js';
+import { coldWarmTtft, workloadCharts } from './charts.js';
 import { stepRank } from './closing-block.js';
 import { renderSvg } from './render-svg.js';
 

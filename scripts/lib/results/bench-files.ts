@@ -3,8 +3,8 @@
 // type (latest, a run id, RUN:NODE).
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BenchResult } from '../bench/run-benchmark.js';
-import type { RequestSample } from '../bench/sample.js';
+import type { BenchResult } from '../vocabulary/bench-result.js';
+import type { RequestSample } from '../vocabulary/request-sample.js';
 import { assertRunId } from './run-id.js';
 
 export interface RunRef {

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { compareWorkload, type Thresholds } from '../compare/compare.js';
 import { comparison, type Comparison } from '../compare/comparison.js';
-import { writeJsonAtomic } from './atomic-write.js';
+import { writeJsonAtomic } from '../atomic-write.js';
 import { benchWorkloads, parseRunRef, readBenchResult, readSamples, resolveRunId, type RunRef } from './bench-files.js';
 import { previousOf, runsWithBenchmark } from './previous-run.js';
 import { assertValid } from './schemas.js';

@@ -2,7 +2,7 @@
 // smoke test, every suite and every benchmark figure.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BenchResult } from '../bench/run-benchmark.js';
+import type { BenchResult } from '../vocabulary/bench-result.js';
 import { benchWorkloads, readBenchResult } from './bench-files.js';
 import { readSteps } from './run-store.js';
 import type { StepRecord } from './verdict.js';

@@ -4,7 +4,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { writeJsonAtomic } from './atomic-write.js';
+import { writeJsonAtomic } from '../atomic-write.js';
 import { assertRunId } from './run-id.js';
 import type { StepRecord } from './verdict.js';
 

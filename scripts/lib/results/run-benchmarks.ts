@@ -4,7 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Thresholds } from '../compare/compare.js';
 import type { Comparison } from '../compare/comparison.js';
-import type { NodeSeries } from '../report/charts.js';
+import type { NodeSeries } from '../vocabulary/bench-result.js';
 import { benchWorkloads, readBenchResult, readSamples } from './bench-files.js';
 import { BASELINE_NODE, compareRuns, DEV_NODE } from './compare-runs.js';
 import { readRun, type RunRecord } from './run-store.js';

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execOk } from '../exec.js';
-import { writeJsonAtomic } from './atomic-write.js';
+import { writeJsonAtomic } from '../atomic-write.js';
 import { assertRunId, newRunId } from './run-id.js';
 import { nodeVerdict, runVerdict, type NodeSummary, type StepRecord, type Verdict } from './verdict.js';
 

@@ -4,6 +4,7 @@
 // holding nothing. The stacks a deploy starts are detached in sessions of their
 // own (stack/process-control.ts) and are not part of the group.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface GroupRun {
   /** The command's exit code (128 + signal number when a signal ended it). */
@@ -25,8 +26,6 @@ export function groupAlive(pgid: number): boolean {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs the command with this terminal's stdio, as the leader of a new process

@@ -6,14 +6,14 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { readFile, stat } from 'node:fs/promises';
 import type { ExtraVars } from '../config/extra-vars.js';
 import { nodeConfigs, type NodeConfig } from '../config/node-config.js';
-import type { LocalStackSpec } from './local-stack-spec.js';
+import type { NodePlan } from '../vocabulary/node-plan.js';
 import { readSecrets } from './secrets.js';
-import { localStackSpec } from './spec-from-config.js';
+import { nodePlan } from '../config/node-plan.js';
 
 export interface LoadedNode {
   vars: ExtraVars;
   node: NodeConfig;
-  spec: LocalStackSpec;
+  spec: NodePlan;
   apiKey: string | undefined;
   hfToken: string | undefined;
 }
@@ -61,7 +61,7 @@ export async function loadAllNodes(extraVarsPath = DEFAULT_EXTRA_VARS, opts: { v
   // The validator (ajv) is loaded only when used: compiling the schema costs a tenth of a second.
   const vars = opts.validate === false ? await readExtraVars(path) : (await import('../config/index.js')).loadExtraVars(path);
   const secrets = await readSecrets(vars);
-  const nodes = nodeConfigs(vars, topdir).map((node: NodeConfig) => ({ vars, node, spec: localStackSpec(vars, node, secrets), apiKey: secrets.apiKey, hfToken: secrets.hfToken }));
+  const nodes = nodeConfigs(vars, topdir).map((node: NodeConfig) => ({ vars, node, spec: nodePlan(vars, node, secrets), apiKey: secrets.apiKey, hfToken: secrets.hfToken }));
   return { vars, topdir, nodes };
 }
 

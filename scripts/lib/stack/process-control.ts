@@ -5,8 +5,9 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeFileAtomic } from '../atomic-write.js';
 import { exec, type ExecResult } from '../exec.js';
-import { writeFileAtomic } from '../results/atomic-write.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ProcessSpec {
   command: string;
@@ -116,8 +117,6 @@ export function processLineage(pid: number = process.pid): { pid: number; start:
   }
   return chain;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Whether a cleanup command did its job: removing what is already gone, or

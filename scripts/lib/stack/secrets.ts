@@ -1,7 +1,7 @@
 // Secrets never live in .config or extra_vars.yaml: the configuration names
 // files, and the usual environment variables win over them.
 import { readFile } from 'node:fs/promises';
-import type { Secrets } from './spec-from-config.js';
+import type { Secrets } from '../config/node-plan.js';
 
 async function fromFile(path: string | undefined, symbol: string): Promise<string | undefined> {
   if (path === undefined || path === '') return undefined;

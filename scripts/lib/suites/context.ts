@@ -2,8 +2,8 @@
 // promises (the expectations are derived from it, never from the live
 // stack), the test parameters, and where progress goes.
 import type { ExtraVars } from '../config/index.js';
-import type { LoraPlan } from '../config/lora.js';
-import type { LocalStackSpec } from '../stack/local-stack-spec.js';
+import type { LoraPlan } from '../vocabulary/node-plan.js';
+import type { NodePlan } from '../vocabulary/node-plan.js';
 import type { StackHandle } from '../stack/stack-handle.js';
 import type { SuiteHttp } from './http.js';
 import type { Progress } from './progress.js';
@@ -66,7 +66,7 @@ export function testParams(vars: Pick<ExtraVars, 'vllm_test_load_rate' | 'vllm_t
 }
 
 /** The expectations of a local node: its stack spec is the configuration as this node applies it. */
-export function localExpectations(spec: LocalStackSpec, vars: Pick<ExtraVars, 'vllm_target' | 'vllm_max_num_seqs' | 'vllm_max_model_len' | 'vllm_enable_prefix_caching' | 'vllm_autoscaling_enabled'>, apiKey: string | undefined): NodeExpectations {
+export function localExpectations(spec: NodePlan, vars: Pick<ExtraVars, 'vllm_target' | 'vllm_max_num_seqs' | 'vllm_max_model_len' | 'vllm_enable_prefix_caching' | 'vllm_autoscaling_enabled'>, apiKey: string | undefined): NodeExpectations {
   const router = spec.router;
   return {
     node: spec.node,

@@ -1,32 +1,9 @@
 // The engines' own counters: the source of truth for who served what. Reads
-// vLLM's /metrics names (the simulator serves the same), sums each metric
-// over its label sets, and subtracts snapshots to get what one case did.
+// the counters of vocabulary/engine-counters.ts, sums each metric over its
+// label sets, and subtracts snapshots to get what one case did.
+import { ENGINE_COUNTERS as C, CACHE_CONFIG_INFO } from '../vocabulary/engine-counters.js';
+import { parseMetricsText, sumSamples } from '../vocabulary/prometheus-text.js';
 import type { SuiteHttp } from './http.js';
-
-export interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
-
-/** The samples of a Prometheus text exposition (comments and malformed lines are left out). */
-export function parsePrometheus(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = LINE.exec(line);
-    if (!m) continue;
-    const value = Number(m[3]);
-    if (Number.isNaN(value)) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(LABEL)) labels[l[1] as string] = (l[2] as string).replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    samples.push({ name: m[1] as string, labels, value });
-  }
-  return samples;
-}
 
 export interface EngineCounters {
   /** Completed requests (vllm:request_success_total). */
@@ -46,28 +23,21 @@ export interface EngineCounters {
   gpuBlocks: number | null;
 }
 
-function sum(samples: Sample[], ...names: string[]): number | null {
-  for (const name of names) {
-    const found = samples.filter((s) => s.name === name);
-    if (found.length > 0) return found.reduce((a, s) => a + s.value, 0);
-  }
-  return null;
-}
-
 export function countersFrom(text: string): EngineCounters {
-  const samples = parsePrometheus(text);
-  const info = samples.find((s) => s.name === 'vllm:cache_config_info');
+  const samples = parseMetricsText(text, { unreadable: 'skip' });
+  const sum = (names: readonly string[]) => sumSamples(samples, names) ?? 0;
+  const info = samples.find((s) => s.name === CACHE_CONFIG_INFO);
   const int = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : null);
   return {
-    succeeded: sum(samples, 'vllm:request_success_total') ?? 0,
-    admitted: sum(samples, 'vllm:request_prompt_tokens_count') ?? 0,
-    promptTokens: sum(samples, 'vllm:prompt_tokens_total') ?? 0,
-    prefixQueries: sum(samples, 'vllm:prefix_cache_queries_total', 'vllm:gpu_prefix_cache_queries_total') ?? 0,
-    prefixHits: sum(samples, 'vllm:prefix_cache_hits_total', 'vllm:gpu_prefix_cache_hits_total') ?? 0,
-    offloadRequested: sum(samples, 'lmcache:num_requested_tokens_total', 'lmcache:num_requested_tokens') ?? 0,
-    offloadHits: sum(samples, 'lmcache:num_hit_tokens_total', 'lmcache:num_hit_tokens') ?? 0,
-    running: sum(samples, 'vllm:num_requests_running') ?? 0,
-    waiting: sum(samples, 'vllm:num_requests_waiting') ?? 0,
+    succeeded: sum(C.requestSuccess),
+    admitted: sum(C.requestsAdmitted),
+    promptTokens: sum(C.promptTokens),
+    prefixQueries: sum(C.prefixCacheQueries),
+    prefixHits: sum(C.prefixCacheHits),
+    offloadRequested: sum(C.offloadRequestedTokens),
+    offloadHits: sum(C.offloadHitTokens),
+    running: sum(C.running),
+    waiting: sum(C.waiting),
     blockSize: int(info?.labels.block_size),
     gpuBlocks: int(info?.labels.num_gpu_blocks),
   };

@@ -11,12 +11,14 @@ import { adapterEngineCount } from '../config/lora.js';
 import type { EngineInfo } from '../stack/stack-handle.js';
 import type { SuiteContext } from './context.js';
 import { engineHeaders } from './engines.js';
-import { parsePrometheus } from './engine-metrics.js';
+import { ENGINE_COUNTERS, SIM_LORA_COUNTERS } from '../vocabulary/engine-counters.js';
+import { parseMetricsText } from '../vocabulary/prometheus-text.js';
 import type { CaseDefinition, CaseRun, SuiteDefinition } from './runner.js';
 import { runNonce } from './text.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The simulator's per-adapter request counter; vLLM has none. */
-const PER_ADAPTER = 'vllm_sim:lora_requests_total';
+const PER_ADAPTER = SIM_LORA_COUNTERS.requests;
 /** Beyond the router's models re-read interval, how long a runtime change may take to show. */
 const SLACK_S = 5;
 const POLL_MS = 200;
@@ -35,9 +37,9 @@ async function readEngine(ctx: SuiteContext, e: EngineInfo): Promise<Reading> {
   if (r.status !== 200) throw new Error(`${e.id}: /metrics answered ${r.status ?? r.error}`);
   const byAdapter = new Map<string, number>();
   let succeeded = 0;
-  for (const s of parsePrometheus(r.text)) {
+  for (const s of parseMetricsText(r.text, { unreadable: 'skip' })) {
     if (s.name === PER_ADAPTER && s.labels.lora_name) byAdapter.set(s.labels.lora_name, (byAdapter.get(s.labels.lora_name) ?? 0) + s.value);
-    if (s.name === 'vllm:request_success_total') succeeded += s.value;
+    if ((ENGINE_COUNTERS.requestSuccess as readonly string[]).includes(s.name)) succeeded += s.value;
   }
   return { perAdapter: r.text.includes(PER_ADAPTER), byAdapter, succeeded };
 }
@@ -102,7 +104,7 @@ class LoraRun {
       const s = (performance.now() - start) / 1000;
       if (r.status === status) return Math.round(s * 100) / 100;
       if (s > this.boundS || this.ctx.signal.aborted) return null;
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      await sleep(POLL_MS);
     }
   }
 

@@ -7,7 +7,8 @@
 // requests with the leg named, then serves again once restarted).
 import type { EngineInfo } from '../stack/stack-handle.js';
 import type { SuiteContext } from './context.js';
-import { parsePrometheus } from './engine-metrics.js';
+import { ENGINE_COUNTERS, SIM_PD_COUNTERS as PD } from '../vocabulary/engine-counters.js';
+import { parseMetricsText, sumSamples } from '../vocabulary/prometheus-text.js';
 import { EngineDirectory } from './engines.js';
 import { pool } from './batch.js';
 import { Load, describeFailures, sleep, within, type LoadRequest } from './load.js';
@@ -34,16 +35,16 @@ export interface PdCounters {
 }
 
 export function pdCountersFrom(text: string): PdCounters {
-  const samples = parsePrometheus(text);
-  const sum = (name: string) => samples.filter((s) => s.name === name).reduce((a, s) => a + s.value, 0);
+  const samples = parseMetricsText(text, { unreadable: 'skip' });
+  const sum = (...names: readonly string[]) => sumSamples(samples, names) ?? 0;
   return {
-    succeeded: sum('vllm:request_success_total'),
-    generationTokens: sum('vllm:generation_tokens_total'),
-    prefillOnly: sum('engine_sim:pd_prefill_only_requests_total'),
-    decodesWithKv: sum('engine_sim:pd_decodes_with_transferred_kv_total'),
-    recomputed: sum('engine_sim:pd_recomputed_requests_total'),
-    transfers: sum('engine_sim:pd_kv_transfers_total'),
-    transferSeconds: sum('engine_sim:pd_kv_transfer_seconds_total'),
+    succeeded: sum(...ENGINE_COUNTERS.requestSuccess),
+    generationTokens: sum(...ENGINE_COUNTERS.generationTokens),
+    prefillOnly: sum(PD.prefillOnly),
+    decodesWithKv: sum(PD.decodesWithKv),
+    recomputed: sum(PD.recomputed),
+    transfers: sum(PD.transfers),
+    transferSeconds: sum(PD.transferSeconds),
   };
 }
 

@@ -3,7 +3,7 @@
 // and the controller's watcher prints it while Ansible waits for the node.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../results/atomic-write.js';
+import { writeJsonAtomic } from '../atomic-write.js';
 
 export interface ProgressState {
   node: string;

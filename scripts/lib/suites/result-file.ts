@@ -6,7 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
-import { writeJsonAtomic } from '../results/atomic-write.js';
+import { writeJsonAtomic } from '../atomic-write.js';
 import { SUITE_NAMES, type SuiteResult } from './types.js';
 
 export const SUITE_SCHEMA_FILE = fileURLToPath(new URL('../../../../schemas/suite-result.schema.json', import.meta.url));

@@ -3,7 +3,7 @@
 // smoke test and suites use, and teardown. One release per node.
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { writeFileAtomic } from '../../results/atomic-write.js';
+import { writeFileAtomic } from '../../atomic-write.js';
 import { chartSource, findHelm, loadChart, resolveChart } from '../../helm/chart.js';
 import { shellLine } from '../../helm/commands.js';
 import { observabilityValues } from '../../helm/observability-input.js';

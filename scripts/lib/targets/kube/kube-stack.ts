@@ -10,6 +10,7 @@ import type { ReleaseNames } from '../../helm/names.js';
 import { kubeClient } from './access.js';
 import type { EngineInfo, StackHandle } from '../../stack/stack-handle.js';
 import { ManagedForward } from './port-forward.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The chart's container port for engines and router. */
 export const POD_PORT = 8000;
@@ -182,7 +183,7 @@ export class KubeStack implements StackHandle {
       if (Date.now() > deadline) {
         throw new Error(`${this.o.names.release}: ${what} did not finish within ${this.waitTimeoutMs / 1000} s: ${ready}/${replicas} engines ready, ${pods.length} pods`);
       }
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
   }
 }

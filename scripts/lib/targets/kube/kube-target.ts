@@ -9,7 +9,7 @@ import { $ } from 'zx';
 import { withNodeLock } from '../../deployment/index.js';
 import { nodeReleaseNames } from '../../helm/values.js';
 import { shellLine } from '../../helm/commands.js';
-import { writeJsonAtomic } from '../../results/atomic-write.js';
+import { writeJsonAtomic } from '../../atomic-write.js';
 import { LOG_START_FILE } from '../../results/node-run.js';
 import { loadAllNodes } from '../../stack/load-node.js';
 import type { AttachedStack, HostCommand, NodeEnv, NodeTarget, Outcome } from '../target.js';

@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ReleaseNames } from '../../helm/names.js';
-import { writeFileAtomic } from '../../results/atomic-write.js';
+import { writeFileAtomic } from '../../atomic-write.js';
 import { clients } from './cluster.js';
 import { selector } from './kube-stack.js';
 

@@ -9,15 +9,16 @@ import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { listRecords, readRecord, removeRecord, restoreSecrets, writeRecord, type DeploymentRecord, type NodeRef } from '../../deployment/index.js';
 import { exec, onPath } from '../../exec.js';
-import { writeJsonAtomic } from '../../results/atomic-write.js';
-import { engineId, engineUrl, routerUrl, type LocalStackSpec } from '../../stack/local-stack-spec.js';
+import { writeJsonAtomic } from '../../atomic-write.js';
+import { engineId, engineUrl, routerUrl, type NodePlan } from '../../vocabulary/node-plan.js';
 import { engineCommand, nodeLayout, prometheusCommand, routerCommand, routerDynamicConfig, type ProcessCommand } from './process-commands.js';
 import { isRunning, processStartTime, readPidFile, removePidFile, startDetached, stopProcess, type PidRecord } from '../../stack/process-control.js';
 import type { EngineInfo, StackHandle } from '../../stack/stack-handle.js';
 import { portsInUse } from './port-check.js';
 import { readSecrets } from '../../stack/secrets.js';
 import { httpJson, httpOk, httpText, waitUntil } from './wait-ready.js';
-import { sumMetric } from '../../status/prometheus-text.js';
+import { ENGINE_COUNTERS } from '../../vocabulary/engine-counters.js';
+import { sumMetric } from '../../vocabulary/prometheus-text.js';
 
 export type Progress = (line: string) => void;
 
@@ -43,7 +44,7 @@ export function parseEngineId(id: string): number {
 }
 
 /** Every port a node's stack may listen on, with what listens there. */
-export function specPorts(spec: LocalStackSpec): { port: number; what: string }[] {
+export function specPorts(spec: NodePlan): { port: number; what: string }[] {
   return [
     ...(spec.router ? [{ port: spec.routerPort, what: 'router' }] : []),
     ...Array.from({ length: spec.maxReplicas }, (_, i) => ({ port: spec.enginePortBase + i, what: engineId(i) })),
@@ -69,7 +70,7 @@ export class LocalStack implements StackHandle {
   private readonly layout;
 
   private constructor(
-    readonly spec: LocalStackSpec,
+    readonly spec: NodePlan,
     private readonly deployment: DeploymentRecord,
     private readonly progress: Progress,
   ) {
@@ -98,7 +99,7 @@ export class LocalStack implements StackHandle {
    * configuration said then), then starts this spec and waits until it serves.
    * The caller holds the node's lock (withNodeLock).
    */
-  static async deploy(spec: LocalStackSpec, progress: Progress = () => {}, deployInfo: Partial<DeployInfo> = {}): Promise<LocalStack> {
+  static async deploy(spec: NodePlan, progress: Progress = () => {}, deployInfo: Partial<DeployInfo> = {}): Promise<LocalStack> {
     const info: DeployInfo = { host: null, runId: null, secretFiles: { apiKey: '', hfToken: '' }, command: `deploy (pid ${process.pid})`, ...deployInfo };
     await LocalStack.teardownNode(spec);
     // Pid files in the configured work dir that no record covers (an older harness, a lost record).
@@ -159,7 +160,7 @@ export class LocalStack implements StackHandle {
   }
 
   /** Stops every process recorded in the pid files of this spec's work dir, router first so clients stop arriving. */
-  static async stopAll(spec: LocalStackSpec): Promise<string[]> {
+  static async stopAll(spec: NodePlan): Promise<string[]> {
     const layout = nodeLayout(spec.workDir);
     let files: string[];
     try {
@@ -187,13 +188,13 @@ export class LocalStack implements StackHandle {
   }
 
   /** Fails before anything starts when a port the node needs is taken or a program is missing. */
-  static async preflight(spec: LocalStackSpec): Promise<void> {
+  static async preflight(spec: NodePlan): Promise<void> {
     const problems = [...(await LocalStack.missingPrograms(spec)), ...(await LocalStack.busyPorts(spec))];
     if (problems.length > 0) throw new Error(problems.join('\n'));
   }
 
   /** Programs the node's configuration needs and this machine lacks, each with what to do. */
-  static async missingPrograms(spec: LocalStackSpec): Promise<string[]> {
+  static async missingPrograms(spec: NodePlan): Promise<string[]> {
     const missing: string[] = [];
     const install = spec.engine.vllm?.install ?? { kind: 'path' };
     if (spec.engine.kind === 'vllm' && install.kind === 'path' && !(await onPath('vllm'))) {
@@ -222,7 +223,7 @@ export class LocalStack implements StackHandle {
    * deployments this project has a record of are named as such; `except`
    * (nodes whose deployment will be replaced anyway) are not counted.
    */
-  static async busyPorts(spec: LocalStackSpec, except: (r: DeploymentRecord) => boolean = () => false): Promise<string[]> {
+  static async busyPorts(spec: NodePlan, except: (r: DeploymentRecord) => boolean = () => false): Promise<string[]> {
     const wanted = specPorts(spec);
     const busy = new Set(await portsInUse(wanted.map((w) => w.port)));
     if (busy.size === 0) return [];
@@ -374,7 +375,7 @@ export class LocalStack implements StackHandle {
     try {
       await waitUntil(async () => {
         const text = await httpText(metrics);
-        const busy = text === null ? 0 : (sumMetric(text, 'vllm:num_requests_running') ?? 0) + (sumMetric(text, 'vllm:num_requests_waiting') ?? 0);
+        const busy = text === null ? 0 : (sumMetric(text, ...ENGINE_COUNTERS.running) ?? 0) + (sumMetric(text, ...ENGINE_COUNTERS.waiting) ?? 0);
         idle = busy === 0 ? idle + 1 : 0;
         return idle >= 2;
       }, { what: `node ${this.spec.node}: draining ${id}`, timeoutMs: this.spec.engine.drainTimeoutMs, intervalMs: 100 });

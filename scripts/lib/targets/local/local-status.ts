@@ -5,11 +5,12 @@
 // take, so it answers in a fraction of a second.
 import { join } from 'node:path';
 import { describeDrift, lockHolder, readRecord, specDrift, type NodeRef } from '../../deployment/index.js';
-import { engineUrl, routerUrl, type LocalStackSpec } from '../../stack/local-stack-spec.js';
+import { engineUrl, routerUrl, type NodePlan } from '../../vocabulary/node-plan.js';
 import { deployInProgress, LocalStack } from './local-stack.js';
 import { httpGet, httpJson, httpOk } from './wait-ready.js';
 import { nodeState, type EngineStatus, type NodeStatus } from '../../status/node-status.js';
-import { sumMetric } from '../../status/prometheus-text.js';
+import { ENGINE_COUNTERS } from '../../vocabulary/engine-counters.js';
+import { sumMetric } from '../../vocabulary/prometheus-text.js';
 
 const TIMEOUT_MS = 600;
 
@@ -20,7 +21,7 @@ async function metricsText(url: string, headers: Record<string, string>): Promis
 
 interface RouterView { routing_logic?: string; session_key?: string; engines: { id?: string; url: string; models: string[]; healthy: boolean }[] }
 
-function base(spec: LocalStackSpec, target: string, configured: boolean): Omit<NodeStatus, 'state' | 'router_running' | 'engines_ready' | 'engines_total' | 'models' | 'engines' | 'deployed_at' | 'problems' | 'drift' | 'busy'> {
+function base(spec: NodePlan, target: string, configured: boolean): Omit<NodeStatus, 'state' | 'router_running' | 'engines_ready' | 'engines_total' | 'models' | 'engines' | 'deployed_at' | 'problems' | 'drift' | 'busy'> {
   return {
     node: spec.node, role: spec.role, target,
     router_url: spec.router ? routerUrl(spec) : null,
@@ -38,7 +39,7 @@ function base(spec: LocalStackSpec, target: string, configured: boolean): Omit<N
  * A node on this machine. `configured` is the spec the current configuration
  * gives the node (null: the configuration has no such node, or there is none).
  */
-export async function localNodeStatus(ref: NodeRef, configured: LocalStackSpec | null, target: string): Promise<NodeStatus> {
+export async function localNodeStatus(ref: NodeRef, configured: NodePlan | null, target: string): Promise<NodeStatus> {
   const [record, holder] = await Promise.all([readRecord(ref), lockHolder(ref)]);
   const busy = holder ? { command: holder.command, pid: holder.pid, since: holder.since } : null;
   if (!record) {
@@ -70,9 +71,9 @@ export async function localNodeStatus(ref: NodeRef, configured: LocalStackSpec |
     else if (!e.ready) problems.push(`${e.id} runs but does not answer /v1/models; its log: ${log}`);
     return {
       id: e.id, url: e.url, running: e.running, ready: e.ready, models: e.models,
-      requests_running: text === null ? null : sumMetric(text, 'vllm:num_requests_running'),
-      requests_waiting: text === null ? null : sumMetric(text, 'vllm:num_requests_waiting'),
-      kv_cache_usage_perc: text === null ? null : sumMetric(text, 'vllm:kv_cache_usage_perc'),
+      requests_running: text === null ? null : sumMetric(text, ...ENGINE_COUNTERS.running),
+      requests_waiting: text === null ? null : sumMetric(text, ...ENGINE_COUNTERS.waiting),
+      kv_cache_usage_perc: text === null ? null : sumMetric(text, ...ENGINE_COUNTERS.kvCacheUsage),
       log,
     };
   });
@@ -103,7 +104,7 @@ export async function localNodeStatus(ref: NodeRef, configured: LocalStackSpec |
 }
 
 /** A declared host: only its router is reachable from here, so its view of the engines is what we report. */
-export async function remoteNodeStatus(spec: LocalStackSpec, host: string, target: string, configured: boolean): Promise<NodeStatus> {
+export async function remoteNodeStatus(spec: NodePlan, host: string, target: string, configured: boolean): Promise<NodeStatus> {
   const url = `http://${host}:${spec.routerPort}`;
   const [up, view] = await Promise.all([httpOk(`${url}/health`, {}, TIMEOUT_MS), httpJson<RouterView>(`${url}/engines`, {}, TIMEOUT_MS)]);
   const list: EngineStatus[] = (view?.engines ?? []).map((e, i) => ({

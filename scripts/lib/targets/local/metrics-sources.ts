@@ -1,7 +1,7 @@
 // Where a deployed local stack's metrics can be read at the end of a run:
 // its Prometheus (when one runs) and, as the fallback, every /metrics page.
 import type { SnapshotSources } from '../../observability/metrics-snapshot.js';
-import { routerUrl } from '../../stack/local-stack-spec.js';
+import { routerUrl } from '../../vocabulary/node-plan.js';
 import type { LocalStack } from './local-stack.js';
 
 export async function snapshotSources(stack: LocalStack): Promise<SnapshotSources> {

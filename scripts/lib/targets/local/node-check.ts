@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listRecords } from '../../deployment/index.js';
 import { onPath } from '../../exec.js';
-import type { LocalStackSpec } from '../../stack/local-stack-spec.js';
+import type { NodePlan } from '../../vocabulary/node-plan.js';
 import { LocalStack } from './local-stack.js';
 import { atLeast } from './versions.js';
 import { gatherVllmFacts, judgeVllmHost } from './vllm-host-check.js';
@@ -16,7 +16,7 @@ export { atLeast };
 // package.json's engines.node, which README states too.
 const REQUIRED_NODE = [20, 18, 1] as const;
 
-export async function checkNode(spec: LocalStackSpec): Promise<string[]> {
+export async function checkNode(spec: NodePlan): Promise<string[]> {
   const lines: string[] = [];
   const problems: string[] = [];
   if (!atLeast(process.versions.node, REQUIRED_NODE)) problems.push(`Node.js ${process.version} is too old: ${REQUIRED_NODE.join('.')} or newer is needed`);

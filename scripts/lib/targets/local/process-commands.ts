@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { adaptersOnEngine } from '../../config/lora.js';
-import { ENGINE_HOST, engineGpus, engineId, enginePort, engineRole, engineUrl, PD_LABELS, type LocalStackSpec, type VllmRuntime } from '../../stack/local-stack-spec.js';
+import { ENGINE_HOST, engineGpus, engineId, enginePort, engineRole, engineUrl, PD_LABELS, type NodePlan, type VllmRuntime } from '../../vocabulary/node-plan.js';
 
 export interface ProcessCommand {
   command: string;
@@ -34,7 +34,7 @@ export function nodeLayout(workDir: string) {
 }
 
 /** The adapters engine `index` serves from the start, as vLLM's --lora-modules (none: no flag). */
-export function loraModuleArgs(spec: LocalStackSpec, index: number): string[] {
+export function loraModuleArgs(spec: NodePlan, index: number): string[] {
   const lora = spec.engine.lora ?? null;
   const mine = lora === null ? [] : adaptersOnEngine(lora.adapters, index, spec.replicas);
   return mine.length === 0 ? [] : ['--lora-modules', ...mine.map((a) => `${a.name}=${a.path}`)];
@@ -45,7 +45,7 @@ export function loraModuleArgs(spec: LocalStackSpec, index: number): string[] {
  * roles directly; vLLM's as the production-stack chart renders them (LMCache
  * NIXL for the pushed KV, vLLM's NixlConnector side channel for the pulled).
  */
-export function pdEngineSetup(spec: LocalStackSpec, index: number): { flags: string[]; env: Record<string, string> } {
+export function pdEngineSetup(spec: NodePlan, index: number): { flags: string[]; env: Record<string, string> } {
   const pd = spec.pd;
   const role = engineRole(spec, index);
   if (!pd || role === 'colocated') return { flags: [], env: {} };
@@ -74,7 +74,7 @@ export function pdEngineSetup(spec: LocalStackSpec, index: number): { flags: str
   };
 }
 
-export function engineCommand(spec: LocalStackSpec, index: number): ProcessCommand {
+export function engineCommand(spec: NodePlan, index: number): ProcessCommand {
   const port = String(enginePort(spec, index));
   const { engine } = spec;
   const pd = pdEngineSetup(spec, index);
@@ -103,7 +103,7 @@ export function engineCommand(spec: LocalStackSpec, index: number): ProcessComma
 }
 
 /** The engine container of engine `index`: one name per node and port, so a leftover one is found again. */
-export function engineContainerName(spec: LocalStackSpec, index: number): string {
+export function engineContainerName(spec: NodePlan, index: number): string {
   return `${spec.node}-${engineId(index)}-${enginePort(spec, index)}`;
 }
 
@@ -117,7 +117,7 @@ export function engineContainerName(spec: LocalStackSpec, index: number): string
  * name (--env NAME): docker reads their values from the client's environment,
  * so they are on no command line.
  */
-function containerCommand(spec: LocalStackSpec, index: number, vllm: VllmRuntime, install: Extract<VllmRuntime['install'], { kind: 'container' }>,
+function containerCommand(spec: NodePlan, index: number, vllm: VllmRuntime, install: Extract<VllmRuntime['install'], { kind: 'container' }>,
   gpus: number[], serve: string[], env: Record<string, string>): ProcessCommand {
   const name = engineContainerName(spec, index);
   const devices = gpus.length === 0 ? []
@@ -135,7 +135,7 @@ function containerCommand(spec: LocalStackSpec, index: number, vllm: VllmRuntime
 }
 
 /** The router's dynamic config (production-stack format): rewriting it rescales without a restart. */
-export function routerDynamicConfig(spec: LocalStackSpec, engineIndexes: number[]): Record<string, unknown> {
+export function routerDynamicConfig(spec: NodePlan, engineIndexes: number[]): Record<string, unknown> {
   if (!spec.router) throw new Error(`node ${spec.node} runs no router`);
   const sorted = [...engineIndexes].sort((a, b) => a - b);
   return {
@@ -148,7 +148,7 @@ export function routerDynamicConfig(spec: LocalStackSpec, engineIndexes: number[
   };
 }
 
-export function routerCommand(spec: LocalStackSpec, engineIndexes: number[]): ProcessCommand {
+export function routerCommand(spec: NodePlan, engineIndexes: number[]): ProcessCommand {
   const { router } = spec;
   if (!router) throw new Error(`node ${spec.node} runs no router`);
   const config = routerDynamicConfig(spec, engineIndexes);
@@ -175,7 +175,7 @@ export function routerCommand(spec: LocalStackSpec, engineIndexes: number[]): Pr
   return { command: 'python3', args: ['-m', 'vllm_router.app', ...flags], env: router.env, marker };
 }
 
-export function prometheusCommand(spec: LocalStackSpec): ProcessCommand {
+export function prometheusCommand(spec: NodePlan): ProcessCommand {
   if (!spec.prometheus) throw new Error(`node ${spec.node} has observability off`);
   const layout = nodeLayout(spec.workDir);
   return {

@@ -7,7 +7,7 @@ import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { exec, onPath, type ExecResult } from '../../exec.js';
-import { engineGpus, type LocalStackSpec, type VllmRuntime } from '../../stack/local-stack-spec.js';
+import { engineGpus, type NodePlan, type VllmRuntime } from '../../vocabulary/node-plan.js';
 import { atLeast } from './versions.js';
 
 /** The query bring-up runs; judgeVllmHost reads its CSV. */
@@ -78,7 +78,7 @@ export interface CheckOutcome {
   problems: string[];
 }
 
-function judgeGpus(spec: LocalStackSpec, vllm: VllmRuntime, smi: ExecResult | null, out: CheckOutcome): void {
+function judgeGpus(spec: NodePlan, vllm: VllmRuntime, smi: ExecResult | null, out: CheckOutcome): void {
   const { lines, problems } = out;
   if (vllm.gpusPerEngine === 0) {
     lines.push('✅ CPU inference: no GPU needed');
@@ -118,7 +118,7 @@ function judgeGpus(spec: LocalStackSpec, vllm: VllmRuntime, smi: ExecResult | nu
   }
 }
 
-function judgeContainer(spec: LocalStackSpec, vllm: VllmRuntime, install: Extract<VllmRuntime['install'], { kind: 'container' }>, facts: VllmHostFacts, out: CheckOutcome): void {
+function judgeContainer(spec: NodePlan, vllm: VllmRuntime, install: Extract<VllmRuntime['install'], { kind: 'container' }>, facts: VllmHostFacts, out: CheckOutcome): void {
   const { lines, problems } = out;
   const rt = install.runtime;
   const info = facts.runtimeInfo ?? null;
@@ -154,7 +154,7 @@ function judgeContainer(spec: LocalStackSpec, vllm: VllmRuntime, install: Extrac
 }
 
 /** What a node needs to run real vLLM, judged from gathered facts: each problem says what to do. */
-export function judgeVllmHost(spec: LocalStackSpec, facts: VllmHostFacts): CheckOutcome {
+export function judgeVllmHost(spec: NodePlan, facts: VllmHostFacts): CheckOutcome {
   const out: CheckOutcome = { lines: [], problems: [] };
   const vllm = spec.engine.vllm ?? null;
   if (spec.engine.kind !== 'vllm' || vllm === null) return out;
@@ -181,7 +181,7 @@ async function cdiFiles(): Promise<{ path: string; text: string }[]> {
 }
 
 /** Runs the probes judgeVllmHost reads, on this machine. */
-export async function gatherVllmFacts(spec: LocalStackSpec): Promise<VllmHostFacts> {
+export async function gatherVllmFacts(spec: NodePlan): Promise<VllmHostFacts> {
   const vllm = spec.engine.vllm ?? null;
   if (spec.engine.kind !== 'vllm' || vllm === null) return { nvidiaSmi: null };
   const run = async (cmd: string, args: string[]) => ((await onPath(cmd)) ? exec(cmd, args) : null);

@@ -1,6 +1,7 @@
 // Waiting for services with a deadline, progress, and an early exit when the
 // process being waited for has already died (no point waiting ten minutes).
 import { request as httpRequest } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface WaitOptions {
   what: string;
@@ -28,7 +29,7 @@ export async function waitUntil(ready: () => Promise<boolean>, opts: WaitOptions
       lastReport = now;
       opts.onWait(now - start);
     }
-    await new Promise((resolve) => setTimeout(resolve, interval));
+    await sleep(interval);
   }
 }
 

@@ -1,15 +1,69 @@
-// The configuration (extra vars) -> what the benchmark runs: every
-// CONFIG_VLLM_BENCHMARK_* option is read here and nowhere else.
-import type { ExtraVars } from '../config/index.js';
-import { longestRequest, type QaParams } from './multi-round-qa.js';
-import { parseLoraAdapters } from '../config/lora.js';
-import { LORA_MIX_SHAPE, type LoraMixParams } from './lora-mix.js';
-import type { PdMixParams } from './pd-mix.js';
-import type { ServingParams } from './serving.js';
-import type { Slo } from './summary.js';
+// The configuration (extra vars) -> what the benchmark runs, and the
+// parameters each workload takes: every CONFIG_VLLM_BENCHMARK_* option is
+// read here and nowhere else.
+import type { ExtraVars } from './extra-vars.js';
+import { parseLoraAdapters } from './lora.js';
+import { requiredOption } from './required-option.js';
+import type { Slo } from '../vocabulary/bench-summary.js';
 
-export type WorkloadName = 'multi_round_qa' | 'serving' | 'lora' | 'pd_mix';
-export const WORKLOADS: readonly WorkloadName[] = ['multi_round_qa', 'serving', 'lora', 'pd_mix'];
+// What each workload is asked to do (bench/ runs them).
+export interface QaParams {
+  users: number;
+  rounds: number;
+  /** Words of the system prompt every user shares. */
+  systemPromptLen: number;
+  /** Words of context unique to each user, sent with its first question. */
+  historyLen: number;
+  /** max_tokens of every answer, generated in full (ignore_eos). */
+  answerLen: number;
+  /** Overall requests per second; 0 = each user asks as soon as its answer arrived. */
+  qps: number;
+}
+
+/** Words of each question after its "question N:" label. */
+export const QUESTION_LEN = 16;
+
+/** The last round's prompt and answer, in words and messages (for the max-model-len check). */
+export function longestRequest(p: QaParams): { words: number; messages: number } {
+  // Each question is labelled "question N:", three more tokens.
+  return { words: p.systemPromptLen + p.historyLen + p.rounds * (QUESTION_LEN + 3) + p.rounds * p.answerLen, messages: 2 * p.rounds + 1 };
+}
+
+export interface ServingParams {
+  /** Mean arrivals per second; 0 = a new request as soon as one finishes (needs maxConcurrency). */
+  requestRate: number;
+  /** Gamma shape of the gaps: 1 is Poisson, below 1 burstier, above 1 steadier. */
+  burstiness: number;
+  /** Requests in flight at most; arrivals beyond it wait (0 = no limit). */
+  maxConcurrency: number;
+  /** Prompt words (one token each to the simulator). */
+  inputLen: number;
+  /** max_tokens, generated in full (ignore_eos). */
+  outputLen: number;
+}
+
+export interface LoraMixParams {
+  adapters: string[];
+  requestRate: number;
+  /** Share of requests for the base model, 0..1. */
+  baseShare: number;
+  inputLen: number;
+  outputLen: number;
+}
+
+export const LORA_MIX_SHAPE = { inputLen: 64, outputLen: 16 } as const;
+
+export interface PdMixParams {
+  /** Mean arrivals per second (Poisson). */
+  requestRate: number;
+  /** Share of long requests, 0..1. */
+  longShare: number;
+  longInputLen: number;
+  longOutputLen: number;
+  shortInputLen: number;
+  shortOutputLen: number;
+}
+
 
 export type WorkloadSpec = { name: 'multi_round_qa'; params: QaParams } | { name: 'serving'; params: ServingParams }
   | { name: 'lora'; params: LoraMixParams } | { name: 'pd_mix'; params: PdMixParams };
@@ -26,13 +80,7 @@ export type BenchConfigVars = Pick<ExtraVars, `vllm_benchmark_${string}` & keyof
   // The adapter workload asks for the configured adapters.
   & Partial<Pick<ExtraVars, 'vllm_lora_enabled' | 'vllm_lora_adapters'>>;
 
-function need<K extends keyof BenchConfigVars>(v: BenchConfigVars, key: K): NonNullable<BenchConfigVars[K]> {
-  const value = v[key];
-  if (value === undefined || value === null) {
-    throw new Error(`CONFIG_${String(key).replace(/^vllm_/, 'VLLM_').toUpperCase()} is missing from extra_vars.yaml although the benchmark needs it; run make olddefconfig`);
-  }
-  return value as NonNullable<BenchConfigVars[K]>;
-}
+const need = requiredOption<BenchConfigVars>('the benchmark');
 
 export function benchSettings(v: BenchConfigVars): BenchSettings {
   if (!v.vllm_benchmark_enabled) throw new Error('the benchmark is off (CONFIG_VLLM_BENCHMARK_ENABLED is not set); turn it on in make menuconfig');

@@ -1,10 +1,13 @@
-// Configuration (extra vars + the node's settings) -> LocalStackSpec: every
-// option that shapes a local deployment is read here and nowhere else.
+// Configuration (extra vars + the node's settings) -> the node's plan
+// (vocabulary/node-plan.ts): every option that shapes a node's engines,
+// router and Prometheus is read here and nowhere else; the Helm values take
+// their engine flags from here too.
 import { homedir } from 'node:os';
-import type { ExtraVars } from '../config/index.js';
-import { loraPlan } from '../config/lora.js';
-import { kvPort, type PdNode } from '../config/node-config.js';
-import type { LocalStackSpec, VllmRuntime } from './local-stack-spec.js';
+import type { ExtraVars } from './index.js';
+import { loraPlan } from './lora.js';
+import { kvPort, type PdNode } from './node-config.js';
+import { requiredOption } from './required-option.js';
+import type { NodePlan, VllmRuntime } from '../vocabulary/node-plan.js';
 
 /** The configuration a local deployment reads. */
 export type StackConfigVars = Pick<ExtraVars,
@@ -23,14 +26,7 @@ export type StackConfigVars = Pick<ExtraVars,
   // LoRA is off where these are absent (configurations written before it).
   & Partial<Pick<ExtraVars, 'vllm_lora_enabled' | 'vllm_lora_adapters' | 'vllm_lora_max_loras' | 'vllm_lora_runtime_updating' | 'vllm_sim_lora_swap_time_ms'>>;
 
-/** An option that the configuration must have here; absent means .config and the code disagree. */
-function need<K extends keyof StackConfigVars>(v: StackConfigVars, key: K): NonNullable<StackConfigVars[K]> {
-  const value = v[key];
-  if (value === undefined || value === null) {
-    throw new Error(`CONFIG_${String(key).replace(/^vllm_/, 'VLLM_').toUpperCase()} is missing from extra_vars.yaml although this deployment needs it; run make olddefconfig`);
-  }
-  return value as NonNullable<StackConfigVars[K]>;
-}
+const need = requiredOption<StackConfigVars>('this deployment');
 
 const ms = (us: number) => String(us / 1000);
 
@@ -172,7 +168,7 @@ export function vllmRuntime(v: StackConfigVars, node: StackNodeSettings, home: s
   };
 }
 
-export function localStackSpec(v: StackConfigVars, node: StackNodeSettings, secrets: Secrets = {}, home: string = homedir()): LocalStackSpec {
+export function nodePlan(v: StackConfigVars, node: StackNodeSettings, secrets: Secrets = {}, home: string = homedir()): NodePlan {
   const kind = v.vllm_engine === 'vllm' ? 'vllm' : 'sim';
   return {
     node: node.name,

@@ -1,8 +1,21 @@
-// Everything LocalStack needs to know, as plain data: what to run, where, and
-// on which ports. Built from the configuration by a pure function so that the
-// command lines a configuration produces are unit-tested without processes.
-import type { AlertThresholds } from '../observability/alert-rules.js';
-import type { LoraPlan } from '../config/lora.js';
+// A node's plan, whatever its target (the local processes, a Helm release):
+// what to run, where, and on which ports, as plain data. config/node-plan.ts
+// builds it from the configuration by a pure function, so that the command
+// lines and values a configuration produces are unit-tested without processes.
+
+/** LoRA adapters (CONFIG_VLLM_LORA_*), as config/lora.ts plans them. */
+export interface LoraAdapterConfig {
+  name: string;
+  path: string;
+  /** On how many engines; null: all of them. */
+  engines: number | null;
+}
+
+export interface LoraPlan {
+  adapters: LoraAdapterConfig[];
+  maxLoras: number;
+  runtimeUpdating: boolean;
+}
 
 export type EngineKind = 'sim' | 'vllm';
 
@@ -81,13 +94,23 @@ export type EngineRole = 'colocated' | 'prefill' | 'decode';
 /** The router's model labels of the two pools (--static-model-labels, --prefill/decode-model-labels). */
 export const PD_LABELS: Record<'prefill' | 'decode', string> = { prefill: 'prefill', decode: 'decode' };
 
+/** The alert rules' tunable thresholds (observability/alert-rules.ts writes them into the rules). */
+export interface AlertThresholds {
+  /** Percent of requests that fail. */
+  errorRatePct: number;
+  ttftP95Ms: number;
+  kvCacheUsagePct: number;
+  /** Requests waiting at one engine. */
+  queueDepth: number;
+}
+
 export interface PrometheusSettings {
   port: number;
   scrapeIntervalSeconds: number;
   alertThresholds: AlertThresholds;
 }
 
-export interface LocalStackSpec {
+export interface NodePlan {
   node: string;
   role: 'baseline' | 'dev';
   workDir: string;
@@ -109,7 +132,7 @@ export interface LocalStackSpec {
   pd?: PdSettings | null;
 }
 
-export function engineRole(spec: LocalStackSpec, index: number): EngineRole {
+export function engineRole(spec: NodePlan, index: number): EngineRole {
   if (!spec.pd) return 'colocated';
   return index < spec.pd.prefill ? 'prefill' : 'decode';
 }
@@ -120,7 +143,7 @@ export function engineId(index: number): string {
   return `engine-${index}`;
 }
 
-export function enginePort(spec: LocalStackSpec, index: number): number {
+export function enginePort(spec: NodePlan, index: number): number {
   if (!Number.isInteger(index) || index < 0 || index >= spec.maxReplicas) {
     throw new Error(`engine index ${index} is outside 0..${spec.maxReplicas - 1} (the node reserves ${spec.maxReplicas} engine ports)`);
   }
@@ -128,7 +151,7 @@ export function enginePort(spec: LocalStackSpec, index: number): number {
 }
 
 /** The GPU indexes engine `index` has to itself (none on CPUs or with the simulator). */
-export function engineGpus(spec: LocalStackSpec, index: number): number[] {
+export function engineGpus(spec: NodePlan, index: number): number[] {
   const vllm = spec.engine.vllm ?? null;
   if (vllm === null || vllm.gpusPerEngine === 0) return [];
   const first = vllm.firstGpu + index * vllm.gpusPerEngine;
@@ -136,16 +159,16 @@ export function engineGpus(spec: LocalStackSpec, index: number): number[] {
 }
 
 /** GPUs a node may use at once: every engine it can scale to, each with its own. */
-export function nodeGpuCount(spec: LocalStackSpec): number {
+export function nodeGpuCount(spec: NodePlan): number {
   const vllm = spec.engine.vllm ?? null;
   return vllm === null ? 0 : vllm.gpusPerEngine * spec.maxReplicas;
 }
 
-export function engineUrl(spec: LocalStackSpec, index: number): string {
+export function engineUrl(spec: NodePlan, index: number): string {
   return `http://${ENGINE_HOST}:${enginePort(spec, index)}`;
 }
 
-export function routerUrl(spec: LocalStackSpec): string {
+export function routerUrl(spec: NodePlan): string {
   const host = spec.routerHost === '0.0.0.0' ? '127.0.0.1' : spec.routerHost;
   return `http://${host}:${spec.routerPort}`;
 }

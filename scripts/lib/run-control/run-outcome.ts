@@ -7,10 +7,10 @@ import type { Thresholds } from '../compare/compare.js';
 import type { NodeOutcome, RunOutcome } from '../report/closing-block.js';
 import { renderReport } from '../report/report-html.js';
 import { readSuiteResults } from '../suites/result-file.js';
-import { writeFileAtomic } from './atomic-write.js';
-import { BASELINE_NODE, DEV_NODE, writeComparison } from './compare-runs.js';
-import { previousOf, runsWithBenchmark } from './previous-run.js';
-import { runBenchmarks, runComparison, runHistory } from './run-benchmarks.js';
+import { writeFileAtomic } from '../atomic-write.js';
+import { BASELINE_NODE, DEV_NODE, writeComparison } from '../results/compare-runs.js';
+import { previousOf, runsWithBenchmark } from '../results/previous-run.js';
+import { runBenchmarks, runComparison, runHistory } from '../results/run-benchmarks.js';
 
 export async function runOutcome(resultsDir: string, runId: string, command: string, thresholds: Thresholds, cwd = process.cwd()): Promise<RunOutcome> {
   const { run, workloads } = await runBenchmarks(resultsDir, runId);

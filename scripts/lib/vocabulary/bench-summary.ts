@@ -1,8 +1,8 @@
 // Per-request samples -> the figures of a `vllm bench serve` result, under its
 // field names: counts, throughputs, goodput and the latency statistics.
 // Warm-up requests count apart; failed ones count in `failed` only.
-import { mean, percentileSorted, sortedCopy, std } from '../compare/quantile.js';
-import { succeeded, tpotMs, type RequestSample } from './sample.js';
+import { mean, percentileSorted, sortedCopy, std } from '../quantile.js';
+import { succeeded, tpotMs, type RequestSample } from './request-sample.js';
 
 /** Service level objectives of goodput, ms; 0 means no objective on that metric. */
 export interface Slo {

@@ -1,8 +1,11 @@
 // Measuring tools for the component benchmarks (engine simulator, router):
-// autocannon load runs summarised, exact percentiles of timed samples, the
-// resident memory of a process, and a printable table.
+// autocannon load runs summarised, percentiles of timed samples (the
+// harness's own, as numpy and vllm bench serve compute them), the resident
+// memory of a process, and a printable table.
 import { readFile } from 'node:fs/promises';
 import autocannon from 'autocannon';
+
+export { percentile } from '../../scripts/lib/quantile.js';
 
 export interface LoadSummary {
   requestsPerSec: number;
@@ -53,13 +56,6 @@ export async function load(run: LoadRun): Promise<LoadSummary> {
   };
 }
 
-/** Exact percentile (nearest rank) of samples; 0 for none. */
-export function percentile(samples: number[], p: number): number {
-  if (samples.length === 0) return 0;
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
-}
-
 /** CPU seconds (user + system) a live process has used, from /proc. */
 export async function cpuSeconds(pid: number): Promise<number> {
   const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
@@ -73,8 +69,6 @@ export async function rssMb(pid: number): Promise<number> {
   const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN);
   return Math.round((kb / 1024) * 10) / 10;
 }
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Runs cleanup when the benchmark is interrupted, so that no server it started is left running. */
 export function cleanUpOnSignal(cleanup: () => Promise<void>): void {

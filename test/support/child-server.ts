@@ -3,8 +3,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const ENGINE_SIM_MAIN = fileURLToPath(new URL('../../../engine-sim/src/main.js', import.meta.url));
-export const ROUTER_MAIN = fileURLToPath(new URL('../../../router/src/main.js', import.meta.url));
+export const ENGINE_SIM_MAIN = fileURLToPath(new URL('../../engine-sim/src/main.js', import.meta.url));
+export const ROUTER_MAIN = fileURLToPath(new URL('../../router/src/main.js', import.meta.url));
 
 export interface ChildServer {
   url: string;

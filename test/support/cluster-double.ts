@@ -4,8 +4,10 @@
 // a cluster: discovery, schema validation (422), unknown kinds (404), writes
 // into missing namespaces refused (404), server-side apply, helm's protobuf
 // release Secrets, the readiness helm's --wait reads. One node, sized like the
-// configured minikube, for the scheduler. Its pods run this project's image
-// as processes (cluster-double/pod-runner.ts).
+// configured minikube, for the scheduler, whose address (127.<octet>.255.254,
+// beside its pods' addresses) serves the Services' node ports (cluster-double/node-ports.ts). Its pods run this
+// project's image as processes (cluster-double/pod-runner.ts).
+import { NodePorts } from './cluster-double/node-ports.js';
 import { PodRunner } from './cluster-double/pod-runner.js';
 import { KubeApiServer, type KubeApiOptions, type KubeObject } from './kube-api-server.js';
 import { REPO } from './temp-project.js';
@@ -31,9 +33,11 @@ export interface ClusterDoubleOptions {
 }
 
 const NODE_NAME = 'cluster-double';
+/** The node's InternalIP, where its node ports listen: off 127.0.0.1, so a random node port meets no other program's port. */
+export const nodeAddress = (octet = 77) => `127.${octet}.255.254`;
 
 export class ClusterDouble {
-  private constructor(readonly api: KubeApiServer, readonly node: NodeSize, readonly pods: PodRunner) {}
+  private constructor(readonly api: KubeApiServer, readonly node: NodeSize, readonly pods: PodRunner, private readonly nodePorts: NodePorts) {}
 
   static async start(options: ClusterDoubleOptions = {}, host = '127.0.0.1', port = 0): Promise<ClusterDouble> {
     const node = options.node ?? MINIKUBE_NODE;
@@ -48,10 +52,11 @@ export class ClusterDouble {
     const resources = { cpu: String(node.cpus), memory: `${node.memoryMiB}Mi`, pods: '110', 'ephemeral-storage': '100Gi' };
     api.put({
       apiVersion: 'v1', kind: 'Node', metadata: { name: NODE_NAME, labels: { 'kubernetes.io/hostname': NODE_NAME, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' } },
-      spec: {}, status: { capacity: resources, allocatable: resources, conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }], nodeInfo: { kubeletVersion: 'v1.33.0' } },
+      spec: {}, status: { addresses: [{ type: 'InternalIP', address: nodeAddress(options.addressOctet) }, { type: 'Hostname', address: NODE_NAME }], capacity: resources, allocatable: resources, conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }], nodeInfo: { kubeletVersion: 'v1.33.0' } },
     });
+    const nodePorts = new NodePorts(api.store, nodeAddress(options.addressOctet));
     await api.listen(host, port);
-    return new ClusterDouble(api, node, pods);
+    return new ClusterDouble(api, node, pods, nodePorts);
   }
 
   get url(): string {
@@ -64,6 +69,7 @@ export class ClusterDouble {
 
   /** Stops every pod's processes, then the API server. */
   async close(): Promise<void> {
+    this.nodePorts.close();
     await this.pods.stopAll();
     await this.api.close();
   }

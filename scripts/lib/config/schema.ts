@@ -1,7 +1,7 @@
 // The JSON Schema of extra_vars.yaml, derived from the Kconfig declarations
 // (types, ranges) and the choice constants (enums). The committed copy in
 // schemas/extra-vars.schema.json is checked against this by a test.
-import { DEV_LMCACHE, DTYPES, ENGINES, K8S_QUANTITY, PD_ROUTING_LOGICS, ROUTER_IMPLS, ROUTING_LOGICS, TARGETS } from './choices.js';
+import { DEV_LMCACHE, DTYPES, ENGINES, K8S_QUANTITY, PD_ROUTING_LOGICS, ROUTER_IMPLS, ROUTER_SERVICE_TYPES, ROUTING_LOGICS, TARGETS } from './choices.js';
 import { varName } from './extra-vars.js';
 import type { KconfigSymbol } from './kconfig-tree.js';
 
@@ -9,6 +9,7 @@ const ENUMS: Record<string, readonly string[]> = {
   vllm_target: TARGETS,
   vllm_engine: ENGINES,
   vllm_router_impl: ROUTER_IMPLS,
+  vllm_router_service_type: ROUTER_SERVICE_TYPES,
   vllm_routing_logic: ROUTING_LOGICS,
   vllm_dtype: DTYPES,
   vllm_dev_router_impl: ['', ...ROUTER_IMPLS],

@@ -17,6 +17,11 @@ import { referenceChartDir } from './support/reference.js';
 import { REPO, tempProject, type TempProject } from './support/temp-project.js';
 
 const TOOLS = join(REPO, '.tools', 'bin');
+/**
+ * This project's images as a user of an existing cluster has them: pushed to a registry the cluster pulls from
+ * (the defaults are published nowhere, and bring-up refuses them). The double runs them by name.
+ */
+const PUSHED = { VLLM_ROUTER_IMAGE: 'registry.example:5000/vllm-stack-harness/router', VLLM_ENGINE_IMAGE_REPO: 'registry.example:5000/vllm-stack-harness/engine-sim' };
 
 interface Journey {
   p: TempProject;
@@ -64,7 +69,7 @@ test('make vllm on an existing cluster (the cluster double) with +sim: bring-up 
   const defconfig = await make('defconfig-vllm-existing-cluster+sim+node-port');
   assert.equal(defconfig.exitCode, 0, `+sim is allowed on an existing cluster: ${defconfig.stdout}${defconfig.stderr}`);
   await p.setConfig({
-    ...pinned, VLLM_REPLICA_COUNT: 2, VLLM_BENCHMARK_ENABLED: true,
+    ...pinned, ...PUSHED, VLLM_REPLICA_COUNT: 2, VLLM_BENCHMARK_ENABLED: true,
   });
   const config = await make('extra_vars.yaml');
   assert.equal(config.exitCode, 0, config.stdout + config.stderr);
@@ -104,7 +109,7 @@ test('make vllm on an existing cluster (the cluster double) with +sim: bring-up 
   const status = await make('vllm-status-simplified');
   assert.equal(status.exitCode, 0, status.stdout + status.stderr);
   assert.match(status.stdout, /vllm-baseline: ready \(release vllm-baseline in vllm-system, helm: deployed\)/);
-  assert.match(status.stdout, /2\/2 ready {2}vllm-baseline-opt-125m-deployment-vllm {2}ghcr\.io\/vllm-stack-harness\/engine-sim:0\.1\.0/);
+  assert.match(status.stdout, /2\/2 ready {2}vllm-baseline-opt-125m-deployment-vllm {2}registry\.example:5000\/vllm-stack-harness\/engine-sim:0\.1\.0/);
 
   // Monitoring: the offline chart carries no kube-prometheus-stack sub-chart, so the double has no Prometheus or
   // Grafana pods; vllm-monitor says so, naming what to port-forward, and fails as it must.
@@ -158,7 +163,7 @@ test('make vllm with +ab on the cluster double: two releases, each router routin
   const { p, cluster, make, pinned } = journey;
   assert.equal((await make('defconfig-vllm-existing-cluster+sim+ab')).exitCode, 0);
   // The suites are the first journey's; here the two releases and their routing.
-  await p.setConfig({ ...pinned, VLLM_BENCHMARK_ENABLED: true, VLLM_TEST_ROUTING: false });
+  await p.setConfig({ ...pinned, ...PUSHED, VLLM_BENCHMARK_ENABLED: true, VLLM_TEST_ROUTING: false });
   const config = await make('extra_vars.yaml');
   assert.equal(config.exitCode, 0, config.stdout + config.stderr);
 
@@ -207,16 +212,19 @@ test('make vllm on the cluster double: an engine larger than the node is refused
   const { p, cluster, make, pinned } = journey;
   assert.equal((await make('defconfig-vllm-existing-cluster+sim')).exitCode, 0);
   const versionsPinned = { ...pinned, VLLM_BENCHMARK_ENABLED: false };
-  // An engine bigger than the node: bring-up refuses it, naming the setting, before anything is installed.
+  // An engine bigger than the node, and this project's images under their default names, published nowhere:
+  // bring-up refuses both, naming the settings, before anything is installed.
   await p.setConfig({ ...versionsPinned, VLLM_REQUEST_CPU: 8 });
   assert.equal((await make('extra_vars.yaml')).exitCode, 0);
   const refused = await make('vllm');
   assert.notEqual(refused.exitCode, 0);
   assert.match(refused.stdout + refused.stderr, /cannot be scheduled: 8 CPU requested, at most 4 CPU free on a node[^\n]*CONFIG_VLLM_REQUEST_CPU/);
+  assert.match(refused.stdout + refused.stderr, /ghcr\.io\/vllm-stack-harness\/router:0\.1\.0 \(vllm-baseline router\) is published nowhere and no node holds it[^\n]*set CONFIG_VLLM_ROUTER_IMAGE/);
+  assert.match(refused.stdout + refused.stderr, /ghcr\.io\/vllm-stack-harness\/engine-sim:0\.1\.0 \(vllm-baseline engines\) is published nowhere[^\n]*set CONFIG_VLLM_ENGINE_IMAGE_REPO/);
   assert.deepEqual(cluster.api.list('Deployment', 'vllm-system').map((d) => d.metadata.name), [], 'nothing installed');
 
   // An engine image the cluster cannot pull: the pods never turn ready, and make vllm ends with their story.
-  await p.setConfig({ ...versionsPinned, VLLM_REQUEST_CPU: 1, VLLM_ENGINE_IMAGE_REPO: 'registry.invalid/no-such-engine', VLLM_DEPLOY_TIMEOUT: 15 });
+  await p.setConfig({ ...versionsPinned, ...PUSHED, VLLM_REQUEST_CPU: 1, VLLM_ENGINE_IMAGE_REPO: 'registry.invalid/no-such-engine', VLLM_DEPLOY_TIMEOUT: 15 });
   const config = await make('extra_vars.yaml');
   assert.equal(config.exitCode, 0, config.stdout + config.stderr);
   const run = await make('vllm');

@@ -16,7 +16,7 @@ const serviceKey = (svc: KubeObject) => `${svc.metadata.namespace ?? ''}/${svc.m
 
 export class NodePorts {
   /** nodePort → its listener and the Service it serves. */
-  private readonly listeners = new Map<number, { server: Server; service: string }>();
+  private readonly listeners = new Map<number, { server: Server; service: string; listening: Promise<void> }>();
   private readonly sockets = new Set<Socket>();
   private turn = 0;
   private readonly unsubscribe: () => void;
@@ -46,9 +46,15 @@ export class NodePorts {
       if (this.listeners.has(port)) continue;
       const server = createServer((socket) => this.proxy(socket, service, port));
       // A node port taken by another program on this machine: the Service cannot be reached there, as on a node whose port is in use.
-      server.on('error', () => this.listeners.delete(port));
+      const listening = new Promise<void>((resolve) => {
+        server.once('listening', resolve);
+        server.on('error', () => {
+          this.listeners.delete(port);
+          resolve();
+        });
+      });
       server.listen(port, this.address);
-      this.listeners.set(port, { server, service });
+      this.listeners.set(port, { server, service, listening });
     }
   }
 
@@ -87,6 +93,11 @@ export class NodePorts {
       : ((pod.spec ?? {}) as PodSpec).containers?.flatMap((c) => c.ports ?? []).find((p) => p.name === target)?.containerPort;
     const host = (pod.status as { podIP?: string } | undefined)?.podIP;
     return host && containerPort ? { host, port: containerPort } : null;
+  }
+
+  /** Resolves once every node port the Services have is listening (or failed to). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.listeners.values()].map((l) => l.listening));
   }
 
   close(): void {

@@ -81,7 +81,7 @@ test('kinds no CRD serves are named with what provides them; built-in kinds and 
   assert.equal(unservedKinds(objects, [], new Set(['monitoring.coreos.com'])).filter((m) => /monitoring/.test(m)).length, 0);
 });
 
-test('this project\'s images: on minikube, missing from its node is a problem naming make vllm-images; loaded ones pass; an existing cluster gets the names to push', () => {
+test('this project\'s images: on minikube, missing from its node is a problem naming make vllm-images; loaded ones pass', () => {
   const images = [{ tag: 'ghcr.io/vllm-stack-harness/router:0.1.0', usedBy: ['vllm-baseline router'] }, { tag: 'engine-sim:dev', usedBy: ['vllm-baseline engines'] }];
   const none = projectImageFindings(images, [[]], 'minikube');
   assert.equal(none.problems.length, 1);
@@ -90,9 +90,23 @@ test('this project\'s images: on minikube, missing from its node is a problem na
   const loaded = projectImageFindings(images, [['registry.k8s.io/pause:3.10'], ['ghcr.io/vllm-stack-harness/router:0.1.0', 'docker.io/library/engine-sim:dev']], 'minikube');
   assert.deepEqual(loaded.problems, []);
   assert.match(loaded.lines.join(''), /✅ this project's images are loaded in minikube/);
-  const existing = projectImageFindings(images, [[]], 'existing');
-  assert.deepEqual(existing.problems, [], 'a registry is only checked by the pull');
-  assert.match(existing.lines.join(''), /pulled from a registry the cluster reaches: make vllm-images builds them/);
+});
+
+test('this project\'s images on an existing cluster: a name under the unpublished default that no node holds is refused, naming the setting and the push; a registry\'s name is left to the pull; a held one passes', () => {
+  const defaults = [{ tag: 'ghcr.io/vllm-stack-harness/router:0.1.0', usedBy: ['vllm-baseline router'] }, { tag: 'ghcr.io/vllm-stack-harness/engine-sim:0.1.0', usedBy: ['vllm-baseline engines', 'vllm-dev engines'] }];
+  const refused = projectImageFindings(defaults, [['registry.k8s.io/pause:3.10']], 'existing');
+  assert.equal(refused.problems.length, 2);
+  assert.match(refused.problems[0] ?? '', /ghcr\.io\/vllm-stack-harness\/router:0\.1\.0 \(vllm-baseline router\) is published nowhere and no node holds it.*make vllm-images.*docker push REGISTRY\/router:0\.1\.0.*set CONFIG_VLLM_ROUTER_IMAGE to REGISTRY\/router$/);
+  assert.match(refused.problems[1] ?? '', /engine-sim:0\.1\.0 \(vllm-baseline engines, vllm-dev engines\).*set CONFIG_VLLM_ENGINE_IMAGE_REPO to REGISTRY\/engine-sim$/);
+  // Pushed to a registry the configuration names: only the pull can tell, bring-up says where.
+  const pushed = [{ tag: 'registry.example:5000/team/router:0.1.0', usedBy: ['vllm-baseline router'] }, { tag: 'team/engine-sim:0.1.0', usedBy: ['vllm-baseline engines'] }];
+  const named = projectImageFindings(pushed, [[]], 'existing');
+  assert.deepEqual(named.problems, []);
+  assert.match(named.lines.join(''), /pulled at deploy from their registries \(registry\.example:5000, docker\.io\)/);
+  // Loaded into the nodes by hand (kind load, a pre-pull): the default names are there.
+  const held = projectImageFindings(defaults, [['ghcr.io/vllm-stack-harness/router:0.1.0', 'ghcr.io/vllm-stack-harness/engine-sim:0.1.0']], 'existing');
+  assert.deepEqual(held.problems, []);
+  assert.match(held.lines.join(''), /✅ the nodes hold ghcr\.io\/vllm-stack-harness\/router:0\.1\.0, ghcr\.io\/vllm-stack-harness\/engine-sim:0\.1\.0/);
   assert.deepEqual(projectImageFindings([], [[]], 'minikube'), { lines: [], problems: [] });
 });
 

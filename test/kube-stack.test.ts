@@ -98,6 +98,8 @@ test('KubeStack: router and engines through managed port-forwards, scale through
   server.put(deployment(names.engineDeployment));
   await until('2 engines', () => ready(names.engineDeployment) === 2);
   server.put(deployment(names.routerDeployment));
+  // The router's Service as rendered (ClusterIP): KubeStack reads how to reach the router from it.
+  server.put(docs.find((d) => d.kind === 'Service' && d.metadata.name === names.routerService) as KubeObject);
   await until('the router', () => ready(names.routerDeployment) === 1);
   server.put({ apiVersion: 'v1', kind: 'Secret', metadata: { name: names.secrets, namespace: names.namespace }, data: {} });
 

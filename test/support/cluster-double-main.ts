@@ -11,7 +11,7 @@ const USAGE = `usage: npm run cluster-double -- --kubeconfig FILE [options]
 Starts the cluster double: a Kubernetes API server on loopback that the real
 helm installs the production-stack chart into, whose pods run this project's
 image (router, engine simulator) as processes of this checkout's dist/, each
-on its own 127.77.x.y address. Writes a kubeconfig for it (context "test") and
+on its own 127.<octet>.x.y address. Writes a kubeconfig for it (context "test") and
 serves until stopped; Ctrl-C stops every pod process.
 
   --kubeconfig FILE        where to write the kubeconfig (required)

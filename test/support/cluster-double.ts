@@ -4,8 +4,10 @@
 // a cluster: discovery, schema validation (422), unknown kinds (404), writes
 // into missing namespaces refused (404), server-side apply, helm's protobuf
 // release Secrets, the readiness helm's --wait reads. One node, sized like the
-// configured minikube, for the scheduler. Its pods run this project's image
-// as processes (cluster-double/pod-runner.ts).
+// configured minikube, for the scheduler, whose address (127.<octet>.255.254,
+// beside its pods' 127.<octet>.x.y) serves the Services' node ports (cluster-double/node-ports.ts). Its pods run this
+// project's image as processes (cluster-double/pod-runner.ts).
+import { NodePorts } from './cluster-double/node-ports.js';
 import { PodRunner } from './cluster-double/pod-runner.js';
 import { KubeApiServer, type KubeApiOptions, type KubeObject } from './kube-api-server.js';
 import { REPO } from './temp-project.js';
@@ -24,22 +26,35 @@ export interface ClusterDoubleOptions {
   node?: NodeSize;
   /** Multiplies the rendered probes' delays and periods (default 1, the kubelet's timing; tests take less). */
   probeTimeScale?: number;
-  /** Pod addresses are 127.<octet>.x.y (default 77). */
+  /** Pod addresses are 127.<octet>.x.y (default: one of 100..199 by process and double, see freshOctet). */
   addressOctet?: number;
   /** Passed to the API server (authorization…). */
   api?: KubeApiOptions;
 }
 
 const NODE_NAME = 'cluster-double';
+let doublesStarted = 0;
+
+/**
+ * A second octet of its own for each double: two doubles on one machine (two test processes, two
+ * people) on the same addresses would answer each other's probes and requests.
+ */
+function freshOctet(): number {
+  return 100 + ((process.pid + 37 * doublesStarted++) % 100);
+}
+
+/** The node's InternalIP, where its node ports listen: off 127.0.0.1, so a random node port meets no other program's port. */
+export const nodeAddress = (octet: number) => `127.${octet}.255.254`;
 
 export class ClusterDouble {
-  private constructor(readonly api: KubeApiServer, readonly node: NodeSize, readonly pods: PodRunner) {}
+  private constructor(readonly api: KubeApiServer, readonly node: NodeSize, readonly pods: PodRunner, private readonly nodePorts: NodePorts) {}
 
   static async start(options: ClusterDoubleOptions = {}, host = '127.0.0.1', port = 0): Promise<ClusterDouble> {
     const node = options.node ?? MINIKUBE_NODE;
+    const octet = options.addressOctet ?? freshOctet();
     const pods = new PodRunner({
       repo: REPO, nodeName: NODE_NAME, probeTimeScale: options.probeTimeScale ?? 1,
-      allocatable: { cpu: node.cpus, memory: node.memoryMiB * 2 ** 20 }, ...(options.addressOctet !== undefined ? { addressOctet: options.addressOctet } : {}),
+      allocatable: { cpu: node.cpus, memory: node.memoryMiB * 2 ** 20 }, addressOctet: octet,
     });
     // anonymous: client-go sends no bearer token to a plain-HTTP server.
     const api = new KubeApiServer({ anonymous: true, validate: true, pods, ...options.api });
@@ -48,10 +63,11 @@ export class ClusterDouble {
     const resources = { cpu: String(node.cpus), memory: `${node.memoryMiB}Mi`, pods: '110', 'ephemeral-storage': '100Gi' };
     api.put({
       apiVersion: 'v1', kind: 'Node', metadata: { name: NODE_NAME, labels: { 'kubernetes.io/hostname': NODE_NAME, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' } },
-      spec: {}, status: { capacity: resources, allocatable: resources, conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }], nodeInfo: { kubeletVersion: 'v1.33.0' } },
+      spec: {}, status: { addresses: [{ type: 'InternalIP', address: nodeAddress(octet) }, { type: 'Hostname', address: NODE_NAME }], capacity: resources, allocatable: resources, conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }], nodeInfo: { kubeletVersion: 'v1.33.0' } },
     });
+    const nodePorts = new NodePorts(api.store, nodeAddress(octet));
     await api.listen(host, port);
-    return new ClusterDouble(api, node, pods);
+    return new ClusterDouble(api, node, pods, nodePorts);
   }
 
   get url(): string {
@@ -64,6 +80,7 @@ export class ClusterDouble {
 
   /** Stops every pod's processes, then the API server. */
   async close(): Promise<void> {
+    this.nodePorts.close();
     await this.pods.stopAll();
     await this.api.close();
   }

@@ -6,6 +6,8 @@ export const ENGINES = ['sim', 'vllm'] as const;
 export const ENGINE_INSTALLS = ['venv', 'container', 'path'] as const;
 export const CONTAINER_RUNTIMES = ['docker', 'podman'] as const;
 export const ROUTER_IMPLS = ['builtin', 'production-stack'] as const;
+/** The router Service's type on Kubernetes (CONFIG_VLLM_ROUTER_SERVICE_TYPE): how the harness reaches the router. */
+export const ROUTER_SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer'] as const;
 export const ROUTING_LOGICS = ['roundrobin', 'session', 'prefixaware', 'leastloaded'] as const;
 /** Disaggregated prefill's router logics (CONFIG_VLLM_PD_ROUTING_LOGIC). */
 export const PD_ROUTING_LOGICS = ['disaggregated_prefill', 'disaggregated_prefill_orchestrated'] as const;
@@ -18,6 +20,7 @@ export type Engine = (typeof ENGINES)[number];
 export type EngineInstall = (typeof ENGINE_INSTALLS)[number];
 export type ContainerRuntime = (typeof CONTAINER_RUNTIMES)[number];
 export type RouterImpl = (typeof ROUTER_IMPLS)[number];
+export type RouterServiceType = (typeof ROUTER_SERVICE_TYPES)[number];
 export type RoutingLogic = (typeof ROUTING_LOGICS)[number];
 export type PdRoutingLogic = (typeof PD_ROUTING_LOGICS)[number];
 

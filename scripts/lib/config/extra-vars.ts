@@ -3,7 +3,7 @@
 // ints and strings of options hidden by their dependencies are absent.
 import type { ConfigEntry } from './dotconfig.js';
 import type { KconfigSymbol } from './kconfig-tree.js';
-import type { ContainerRuntime, Engine, EngineInstall, PdRoutingLogic, RouterImpl, RoutingLogic, Target } from './choices.js';
+import type { ContainerRuntime, Engine, EngineInstall, PdRoutingLogic, RouterImpl, RouterServiceType, RoutingLogic, Target } from './choices.js';
 
 export interface ExtraVars {
   vllm_target_local: boolean;
@@ -87,6 +87,10 @@ export interface ExtraVars {
   vllm_router_impl?: RouterImpl;
   vllm_router_image?: string;
   vllm_router_tag?: string;
+  vllm_router_service_cluster_ip: boolean;
+  vllm_router_service_node_port: boolean;
+  vllm_router_service_load_balancer: boolean;
+  vllm_router_service_type?: RouterServiceType;
   vllm_router_round_robin: boolean;
   vllm_router_session_affinity: boolean;
   vllm_router_prefix_aware: boolean;

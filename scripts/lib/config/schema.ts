@@ -1,7 +1,7 @@
 // The JSON Schema of extra_vars.yaml, derived from the Kconfig declarations
 // (types, ranges) and the choice constants (enums). The committed copy in
 // schemas/extra-vars.schema.json is checked against this by a test.
-import { CONTAINER_RUNTIMES, DEV_LMCACHE, DTYPES, ENGINE_INSTALLS, ENGINES, K8S_QUANTITY, PD_ROUTING_LOGICS, ROUTER_IMPLS, ROUTING_LOGICS, TARGETS } from './choices.js';
+import { CONTAINER_RUNTIMES, DEV_LMCACHE, DTYPES, ENGINE_INSTALLS, ENGINES, K8S_QUANTITY, PD_ROUTING_LOGICS, ROUTER_IMPLS, ROUTER_SERVICE_TYPES, ROUTING_LOGICS, TARGETS } from './choices.js';
 import { varName } from './extra-vars.js';
 import type { KconfigSymbol } from './kconfig-tree.js';
 
@@ -11,6 +11,7 @@ const ENUMS: Record<string, readonly string[]> = {
   vllm_engine_install: ENGINE_INSTALLS,
   vllm_container_runtime: CONTAINER_RUNTIMES,
   vllm_router_impl: ROUTER_IMPLS,
+  vllm_router_service_type: ROUTER_SERVICE_TYPES,
   vllm_routing_logic: ROUTING_LOGICS,
   vllm_dtype: DTYPES,
   vllm_dev_router_impl: ['', ...ROUTER_IMPLS],

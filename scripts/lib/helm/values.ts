@@ -12,7 +12,7 @@ import { releaseNames, type ReleaseNames } from './names.js';
 export type HelmConfigVars = StackConfigVars & Pick<ExtraVars,
   'vllm_target' | 'vllm_helm_release_name' | 'vllm_helm_namespace' | 'vllm_engine_image_repo' | 'vllm_engine_image_tag'
   | 'vllm_request_cpu' | 'vllm_request_memory' | 'vllm_request_gpu' | 'vllm_gpu_type' | 'vllm_router_impl' | 'vllm_router_image'
-  | 'vllm_router_tag' | 'vllm_autoscaling_min_replicas' | 'vllm_autoscaling_waiting_threshold' | 'vllm_lmcache_enabled'
+  | 'vllm_router_tag' | 'vllm_router_service_type' | 'vllm_autoscaling_min_replicas' | 'vllm_autoscaling_waiting_threshold' | 'vllm_lmcache_enabled'
   | 'vllm_router_request_timeout' | 'vllm_router_max_concurrency' | 'vllm_sim_kv_transfer_tokens_per_sec' | 'vllm_deploy_timeout'>;
 
 export type HelmNode = Pick<NodeConfig, 'name' | 'role' | 'routerImpl' | 'routingLogic' | 'engineImageTag' | 'lmcacheEnabled' | 'extraEngineArgs' | 'overrides'>
@@ -234,6 +234,8 @@ export function helmValues(v: HelmConfigVars, node: HelmNode, secrets: SecretPre
       enableRouter: true,
       ...routerImage(v, node),
       imagePullPolicy: 'IfNotPresent',
+      // How the harness reaches the router (targets/kube/router-address.ts reads it back from the Service).
+      serviceType: need(v, 'vllm_router_service_type'),
       labels: names.routerLabels,
       routingLogic: node.pd ? node.pd.routingLogic : node.routingLogic,
       sessionKey: need(v, 'vllm_router_session_key'),

@@ -1,10 +1,26 @@
 // What a cluster fills in at once when an object is stored, reduced to what
-// clients read back: a Service's cluster IP, a bound PersistentVolumeClaim
+// clients read back: a Service's cluster IP and node ports, a bound PersistentVolumeClaim
 // (as with minikube's default StorageClass), an Active Namespace, and an
 // Established CustomResourceDefinition. Helm's --wait reads these states.
 import type { KubeObject } from './store.js';
 
 let nextClusterIp = 1;
+
+/** The API server's default --service-node-port-range. */
+export const NODE_PORT_RANGE = [30000, 32767] as const;
+const usedNodePorts = new Set<number>();
+
+/** A free node port of the range, at random as the API server allocates them. */
+function allocateNodePort(): number {
+  const [lo, hi] = NODE_PORT_RANGE;
+  for (;;) {
+    const port = lo + Math.floor(Math.random() * (hi - lo + 1));
+    if (!usedNodePorts.has(port)) {
+      usedNodePorts.add(port);
+      return port;
+    }
+  }
+}
 
 type Obj = Record<string, unknown>;
 
@@ -17,6 +33,14 @@ export function storedDefaults(kind: string, obj: KubeObject, current: KubeObjec
       spec.clusterIP = typeof before === 'string' ? before : `10.96.${(n >> 8) & 0xff}.${n & 0xff}`;
     }
     spec.type ??= 'ClusterIP';
+    // NodePort and LoadBalancer Services get a node port per port, kept across updates.
+    if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') {
+      const kept = ((current?.spec as Obj | undefined)?.ports ?? []) as { name?: string; nodePort?: number }[];
+      for (const port of (spec.ports ?? []) as { name?: string; nodePort?: number }[]) {
+        port.nodePort ??= kept.find((k) => k.name === port.name)?.nodePort ?? allocateNodePort();
+        usedNodePorts.add(port.nodePort);
+      }
+    }
     obj.spec = spec;
   } else if (kind === 'PersistentVolumeClaim') {
     const requests = ((spec.resources as Obj | undefined)?.requests ?? {}) as Obj;

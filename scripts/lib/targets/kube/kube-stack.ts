@@ -1,7 +1,9 @@
 // The stack handle on Kubernetes: the chart's Deployments read and driven
-// through @kubernetes/client-node (never kubectl's text). The router and each
-// engine are reached through managed port-forwards, so suites and benchmarks
-// on the node see local URLs exactly as on the local target.
+// through @kubernetes/client-node (never kubectl's text). The router is
+// reached where its Service says (router-address.ts: a port-forward, or a
+// NodePort or load-balancer address), each engine through a managed
+// port-forward, so suites and benchmarks on the node see URLs as on the
+// local target.
 import type { AppsV1Api, CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { $ } from 'zx';
 import type { ClusterAccess } from '../../helm/commands.js';
@@ -10,6 +12,7 @@ import type { ReleaseNames } from '../../helm/names.js';
 import { kubeClient } from './access.js';
 import type { EngineInfo, StackHandle } from '../../stack/stack-handle.js';
 import { ManagedForward } from './port-forward.js';
+import { routerAddress } from './router-address.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The chart's container port for engines and router. */
@@ -42,6 +45,8 @@ export class KubeStack implements StackHandle {
   private readonly core: CoreV1Api;
   private readonly apps: AppsV1Api;
   private router: ManagedForward | null = null;
+  /** The router's NodePort or load-balancer URL, when its Service has one. */
+  private routerDirect: string | null = null;
   private readonly engineForwards = new Map<string, ManagedForward>();
   private readonly waitTimeoutMs: number;
   private readonly progress: (line: string) => void;
@@ -56,15 +61,33 @@ export class KubeStack implements StackHandle {
   /** Attaches to a deployed release: starts the router's port-forward and checks that the router answers. */
   static async attach(o: KubeStackOptions): Promise<KubeStack> {
     const stack = new KubeStack(o, await kubeClient());
-    if (o.routerEnabled) {
-      stack.router = await new ManagedForward(o.kc, o.names.namespace, () => stack.readyPod(o.names.routerLabels), POD_PORT, `router of ${o.names.release}`).start();
-      const status = await stack.router.check('/health');
-      if (status !== 200) throw new Error(`the router of ${o.names.release} answers /health with ${status}`);
-    }
+    if (o.routerEnabled) await stack.reachRouter();
     return stack;
   }
 
+  private async reachRouter(): Promise<void> {
+    const { names } = this.o;
+    const service = await this.core.readNamespacedService({ name: names.routerService, namespace: names.namespace });
+    const nodes = service.spec?.type === 'NodePort' ? (await this.core.listNode()).items : [];
+    const address = routerAddress(service, nodes);
+    if (address.via === 'none') throw new Error(`the router of ${names.release}: ${address.problem}`);
+    let status: number;
+    if (address.via === 'port-forward') {
+      this.router = await new ManagedForward(this.o.kc, names.namespace, () => this.readyPod(names.routerLabels), POD_PORT, `router of ${names.release}`).start();
+      status = await this.router.check('/health');
+    } else {
+      const res = await fetch(`${address.url}/health`, { signal: AbortSignal.timeout(10_000) }).catch((err: Error) => {
+        throw new Error(`the router of ${names.release}: nothing answers at ${address.url}/health, the ${names.routerService} Service's ${address.via} address (${err.message}); this node must reach it, or set CONFIG_VLLM_ROUTER_SERVICE_TYPE to ClusterIP (a port-forward)`);
+      });
+      await res.arrayBuffer();
+      status = res.status;
+      this.routerDirect = address.url;
+    }
+    if (status !== 200) throw new Error(`the router of ${names.release} answers /health with ${status}`);
+  }
+
   get routerUrl(): string {
+    if (this.routerDirect) return this.routerDirect;
     if (this.router) return this.router.url;
     const first = [...this.engineForwards.values()][0];
     if (!first) throw new Error('no router and no engine forwarded yet: call engines() first');

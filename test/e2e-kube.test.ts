@@ -171,6 +171,22 @@ async function engineCounts(cluster: ClusterDouble, release: string): Promise<Ma
 
 const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 
+/** Until no engine of the cluster runs or queues a request: a benchmark's last requests, abandoned by its clients, may still be finishing. */
+async function enginesIdle(cluster: ClusterDouble): Promise<void> {
+  const busy = async () => {
+    let n = 0;
+    for (const pod of cluster.api.list('Pod', 'vllm-system').filter((x) => x.metadata.labels?.environment === 'engine' && cluster.api.isReady(x))) {
+      const text = await (await fetch(`http://${(pod.status as { podIP: string }).podIP}:8000/metrics`)).text();
+      n += text.split('\n').filter((l) => /^vllm:num_requests_(running|waiting)\b/.test(l)).reduce((a, l) => a + Number(l.split(' ').at(-1)), 0);
+    }
+    return n;
+  };
+  for (const end = Date.now() + 60_000; (await busy()) > 0;) {
+    assert.ok(Date.now() < end, 'the engines go idle once the benchmark is over');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 test('make vllm with +ab on the cluster double: two releases, each router routing only to its own engines (from the engines\' counters)', { timeout: 600_000 }, async (t) => {
   const journey = await startJourney(t);
   if (!journey) return;
@@ -189,6 +205,7 @@ test('make vllm with +ab on the cluster double: two releases, each router routin
   assert.match(run.stdout, /helm upgrade --install vllm-dev /);
 
   // Each router, reached at its pod's address, sends every request to its own release's engines: the counters say so.
+  await enginesIdle(cluster);
   const routers = Object.fromEntries(['vllm-baseline', 'vllm-dev'].map((release) => {
     const pod = cluster.api.list('Pod', 'vllm-system').find((x) => x.metadata.name.startsWith(`${release}-deployment-router-`) && cluster.api.isReady(x));
     assert.ok(pod, `the router of ${release}`);

@@ -24,7 +24,13 @@ test('report.html loads in headless Chromium with every chart drawn as SVG, no c
   const chromium = await which('chromium', { nothrow: true });
   if (!chromium) return t.skip('chromium is not installed (make deps installs Debian\'s chromium for this test)');
   const dir = await mkdtemp(join(tmpdir(), 'report-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  // after hooks run in the order they were added: the browser (added below) must be closed
+  // before its profile in dir goes, or Chromium writes into a directory being removed.
+  let browser: Awaited<ReturnType<typeof launch>> | undefined;
+  t.after(async () => {
+    await browser?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
   const runId = await writeSyntheticRun(join(dir, 'results'), {
     'vllm-baseline': { seed: 1, users: 6, seconds: 15 },
     'vllm-dev': { seed: 2, users: 6, seconds: 15, ttftFactor: 1.3 },
@@ -37,8 +43,7 @@ test('report.html loads in headless Chromium with every chart drawn as SVG, no c
   await writeFile(file, html);
   assert.doesNotMatch(html.replace(/http:\/\/www\.w3\.org\/[0-9]+\/(svg|xlink)/g, '').replace(/https:\/\/vega\.github\.io\/schema\/[^"]*/g, ''), /(src|href)="?https?:/, 'the page links nothing outside itself');
 
-  const browser = await launch({ executablePath: chromium, args: chromiumArgs(join(dir, 'profile')), headless: true });
-  t.after(() => browser.close());
+  browser = await launch({ executablePath: chromium, args: chromiumArgs(join(dir, 'profile')), headless: true });
   const page = await browser.newPage();
   const problems: string[] = [];
   page.on('console', (m) => {

@@ -17,6 +17,7 @@ export async function clients(kc: KubeConfig): Promise<Clients> {
 }
 
 const notFound = (err: unknown) => (err as { code?: number }).code === 404;
+const alreadyExists = (err: unknown) => (err as { code?: number }).code === 409;
 
 export async function ensureNamespace(c: Clients, namespace: string): Promise<boolean> {
   try {
@@ -24,8 +25,14 @@ export async function ensureNamespace(c: Clients, namespace: string): Promise<bo
     return false;
   } catch (err) {
     if (!notFound(err)) throw err;
-    await c.core.createNamespace({ body: { metadata: { name: namespace } } });
-    return true;
+    try {
+      await c.core.createNamespace({ body: { metadata: { name: namespace } } });
+      return true;
+    } catch (createErr) {
+      // A/B nodes deploy at once into one namespace: the other one created it first.
+      if (alreadyExists(createErr)) return false;
+      throw createErr;
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 // A throw-away copy of the project for end-to-end tests: sources are
 // symlinked, while .config, extra_vars.yaml, hosts, work/ and results/ are its
 // own, so a test never touches the developer's configuration or stack.
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,19 @@ export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
 // What a project directory consists of, minus what each run generates.
 const GENERATED = new Set(['.config', '.config.old', 'extra_vars.yaml', 'extra_vars.json', 'hosts', 'work', 'results', '.bringup.done', '.deployed', '.git']);
+
+/**
+ * The temp project shares this repository's node_modules through a symlink: with a lock
+ * newer than the installed tree, its make would run npm ci there, emptying node_modules
+ * under every test running at the time. Refused instead, with the fix.
+ */
+async function refuseStaleDependencies(): Promise<void> {
+  const lock = await stat(join(REPO, 'package-lock.json'));
+  const installed = await stat(join(REPO, 'node_modules', '.package-lock.json')).catch(() => null);
+  if (installed === null || installed.mtimeMs < lock.mtimeMs) {
+    throw new Error(`${REPO}node_modules is older than package-lock.json: run make deps there before the end-to-end tests`);
+  }
+}
 
 export interface TempProject {
   dir: string;
@@ -24,6 +37,7 @@ export interface TempProject {
 
 /** `projectEnv`: added to make's environment (e.g. how Ansible reaches SSH test hosts). */
 export async function tempProject(projectEnv: Record<string, string> = {}): Promise<TempProject> {
+  await refuseStaleDependencies();
   const dir = await mkdtemp(join(tmpdir(), 'vllm-e2e-'));
   for (const entry of await readdir(REPO)) {
     if (GENERATED.has(entry) || entry.startsWith('.build-')) continue;

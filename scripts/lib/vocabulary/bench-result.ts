@@ -5,7 +5,6 @@ import type { BenchSummary, Slo } from './bench-summary.js';
 import type { RequestSample } from './request-sample.js';
 
 export type WorkloadName = 'multi_round_qa' | 'serving' | 'lora' | 'pd_mix';
-export const WORKLOADS: readonly WorkloadName[] = ['multi_round_qa', 'serving', 'lora', 'pd_mix'];
 
 /** What one engine counted during a workload (after − before); null where unknown. */
 export interface Counters {

@@ -5,8 +5,10 @@
 // (--service-discovery k8s, k8s-discovery.ts), loaded only when asked for:
 // its client library takes a second or more to load.
 import type { BackendSpec, ModelType } from './backend-spec.js';
-import type { LogFn } from './k8s-engines.js';
+import type { DiscoverySource } from './discovery-source.js';
 import type { K8sDiscoveryOptions } from './k8s-options.js';
+
+export type { DiscoverySource } from './discovery-source.js';
 
 export { MODEL_TYPES, type BackendSpec, type ModelType, type PodRef } from './backend-spec.js';
 
@@ -19,19 +21,6 @@ export interface DiscoveryOptions {
   staticModelTypes: ModelType[];
   staticModelLabels: string[];
   engineApiKey: string | null;
-}
-
-export interface DiscoverySource {
-  readonly name: string;
-  /** Starts feeding: `apply` replaces the endpoint set with the backends found, now and on each change; `log` takes its state changes. */
-  start(apply: (backends: BackendSpec[]) => void, log?: LogFn): void;
-  stop(): void;
-  /** False when the source has lost sight of the engines: the router's /health then answers 503. */
-  healthy(): boolean;
-  /** Why it is unhealthy (or what is going wrong still within its bound); null when nothing is. */
-  problem?(): string | null;
-  /** What /engines shows about the source: its settings, health and every engine it has seen. */
-  describe?(): Record<string, unknown>;
 }
 
 /** The backends of --static-backends, with their models, types and labels, applied once. */

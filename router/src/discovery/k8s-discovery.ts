@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type KubernetesObject, type V1Endpoints, type V1Pod } from '@kubernetes/client-node';
 import type { BackendSpec } from './backend-spec.js';
-import type { DiscoverySource } from './index.js';
+import type { DiscoverySource } from './discovery-source.js';
 import { modelsFetcher, type ModelsFetcher } from './engine-models.js';
 import { EngineTracker, type DiscoveredEngine, type EngineState, type LogFn } from './k8s-engines.js';
 import { ResilientInformer, type InformerHealth, type InformerSettings, type InformerTarget } from './k8s-informer.js';

@@ -8,7 +8,7 @@ export const DOCUMENTED = [
   'vllm+sim', 'vllm+sim+autoscaling', 'vllm-production-stack-cpu+sim+ab', 'vllm-production-stack-gpu+ab', 'vllm-existing-cluster+sim',
   'vllm-local+lora', 'vllm-local+ab-lora-affinity', 'vllm+sim+lora',
   'vllm-quick-test+gpu', 'vllm-quick-test+gpu+container',
-  'vllm-declared-hosts', 'vllm-declared-hosts+ab', 'vllm-declared-hosts+ab-lmcache',
+  'vllm-declared-hosts', 'vllm-declared-hosts+ab', 'vllm-declared-hosts+ab-lmcache', 'vllm-declared-hosts+gpu', 'vllm-declared-hosts+gpu+container',
 ];
 
 /**

@@ -132,8 +132,7 @@ test('make vllm on an existing cluster (the cluster double) with +sim: bring-up 
     const benchRun = await readlink(join(p.dir, 'results', 'latest'));
     const files = await readdir(join(p.dir, 'results', benchRun, 'vllm-baseline', 'bench'));
     assert.ok(files.some((f) => f.endsWith('.json')), files.join(' '));
-    const compare = await make('vllm-compare');
-    assert.equal(compare.exitCode, 0, compare.stdout + compare.stderr);
+    assertVerdict(await make('vllm-compare'));
   });
 
   // Teardown: the release, its pods (processes) and the harness's Secrets go; the namespace stays (helm made it) with
@@ -167,6 +166,17 @@ async function engineCounts(cluster: ClusterDouble, release: string): Promise<Ma
     counts.set(pod.metadata.name, total);
   }
   return counts;
+}
+
+/**
+ * make vllm-compare gave a verdict, and exits as it says (1 on a regression). Which verdict is the machine's: two runs of one
+ * stack minutes apart, beside other tests on 2 cores, can differ beyond the noise; the verdicts' correctness is the
+ * statistics tests' (A/A and a 20 % slower dev, 20 repetitions each).
+ */
+function assertVerdict(compare: { exitCode: number | null; stdout: string; stderr: string }): void {
+  const verdict = /^verdict: (no-change|improvement|regression)\b/m.exec(compare.stdout)?.[1];
+  assert.ok(verdict, compare.stdout + compare.stderr);
+  assert.equal(compare.exitCode, verdict === 'regression' ? 1 : 0, compare.stdout + compare.stderr);
 }
 
 const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
@@ -225,9 +235,7 @@ test('make vllm with +ab on the cluster double: two releases, each router routin
   }
 
   await t.test('make vllm-compare gives a verdict and the report renders', async () => {
-    const compare = await make('vllm-compare');
-    assert.equal(compare.exitCode, 0, compare.stdout + compare.stderr);
-    assert.match(compare.stdout, /verdict/i);
+    assertVerdict(await make('vllm-compare'));
     const runId = await readlink(join(p.dir, 'results', 'latest'));
     assert.ok(existsSync(join(p.dir, 'results', runId, 'report.html')), 'the report');
   });

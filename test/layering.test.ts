@@ -19,13 +19,8 @@ test('no file imports from a folder above its own, nor from a sibling on its flo
   assert.deepEqual(layerViolations(imports), []);
 });
 
-/** Circles known and why they are still here; one that is gone fails the test too, so the list only shrinks. */
-const KNOWN_CYCLES: Record<string, string> = {};
-
-test('no import runs round a circle (but the known ones, each still there)', () => {
-  const found = importCycles(imports).map((c) => c.join(' -> '));
-  assert.deepEqual(found.filter((c) => !(c in KNOWN_CYCLES)), []);
-  assert.deepEqual(Object.keys(KNOWN_CYCLES).filter((c) => !found.includes(c)), [], 'a known circle is gone: take it off the list');
+test('no import runs round a circle', () => {
+  assert.deepEqual(importCycles(imports).map((c) => c.join(' -> ')), []);
 });
 
 test('every folder of scripts/lib has its floor written down', () => {
@@ -74,19 +69,4 @@ test('the check finds a planted circle', () => {
     { from: 'scripts/lib/config/bench-settings.ts', to: 'scripts/lib/config/index.ts' },
   ]);
   assert.deepEqual(cycles, [['scripts/lib/config/bench-settings.ts', 'scripts/lib/config/index.ts', 'scripts/lib/config/validate.ts']]);
-});
-
-test('a type-only import closes no circle inside one folder, and still does across folders', () => {
-  const within = [
-    { from: 'router/src/forward/forwarder.ts', to: 'router/src/forward/proxied-request.ts' },
-    { from: 'router/src/forward/proxied-request.ts', to: 'router/src/forward/forwarder.ts', typeOnly: true },
-  ];
-  assert.deepEqual(importCycles(within), []);
-  assert.equal(importCycles([
-    { from: 'scripts/lib/config/validate.ts', to: 'scripts/lib/bench/settings.ts' },
-    { from: 'scripts/lib/bench/settings.ts', to: 'scripts/lib/config/index.ts', typeOnly: true },
-    { from: 'scripts/lib/config/index.ts', to: 'scripts/lib/config/validate.ts' },
-  ]).length, 1);
-  // The reader tells them apart: forwarder.ts is named by proxied-request.ts only as a type.
-  assert.ok(imports.some((i) => i.from === 'router/src/forward/proxied-request.ts' && i.to === 'router/src/forward/forwarder.ts' && i.typeOnly));
 });

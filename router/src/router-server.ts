@@ -6,8 +6,10 @@ import type { Server } from 'node:http';
 import { Backends } from './backends/backends.js';
 import type { DynamicConfig } from './backends/dynamic-config.js';
 import type { DiscoverySource } from './discovery/index.js';
+import { runDisaggregated } from './forward/disaggregated-request.js';
 import { Forwarder } from './forward/forwarder.js';
 import { RouterMetrics } from './forward/metrics.js';
+import { ProxiedRequest } from './forward/proxied-request.js';
 import { HttpFront } from './front/http-front.js';
 import { Logger } from './logger.js';
 import type { RouterOptions } from './options.js';
@@ -23,7 +25,10 @@ export class RouterServer {
   constructor(readonly options: RouterOptions, discovery?: DiscoverySource) {
     this.log = new Logger(options.logFormat, options.logLevel);
     this.backends = new Backends(options, this.log, discovery);
-    this.forwarder = new Forwarder(options, this.backends, new RouterMetrics(this.backends.endpoints), this.log);
+    this.forwarder = new Forwarder(options, this.backends, new RouterMetrics(this.backends.endpoints), this.log, {
+      proxy: (forwarder, res, spec) => new ProxiedRequest(forwarder, res, spec).start(),
+      split: runDisaggregated,
+    });
     this.backends.follow((backends) => this.forwarder.replaceBackends(backends));
     this.front = new HttpFront(options, this.backends, this.forwarder, this.log);
     this.server = this.front.server;

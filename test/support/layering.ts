@@ -25,8 +25,6 @@ export interface Import {
   /** Repository-relative paths, '/'-separated. */
   from: string;
   to: string;
-  /** `import type` / `export type`: erased by the compiler, loads nothing. */
-  typeOnly?: boolean;
 }
 
 const PRODUCT = ['scripts/', 'router/src/', 'engine-sim/src/'];
@@ -67,12 +65,7 @@ export function layerViolations(imports: readonly Import[]): string[] {
 /** Every import cycle among files, as the list of files round it (each cycle once). */
 export function importCycles(imports: readonly Import[]): string[][] {
   const edges = new Map<string, string[]>();
-  for (const { from, to, typeOnly } of imports) {
-    // One concern's objects may name each other's types (a request and the forwarder that
-    // runs it): a type-only import inside one folder loads nothing and crosses no floor.
-    if (typeOnly && dirname(from) === dirname(to)) continue;
-    edges.set(from, [...(edges.get(from) ?? []), to]);
-  }
+  for (const { from, to } of imports) edges.set(from, [...(edges.get(from) ?? []), to]);
   const cycles: string[][] = [];
   const state = new Map<string, 'open' | 'done'>();
   const stack: string[] = [];
@@ -90,21 +83,6 @@ export function importCycles(imports: readonly Import[]): string[][] {
   return cycles;
 }
 
-/** The module names a file imports or re-exports only as types (every statement naming it is `import type`/`export type`). */
-function typeOnlySpecifiers(text: string): Set<string> {
-  const source = ts.createSourceFile('x.ts', text, ts.ScriptTarget.Latest);
-  const typeOnly = new Set<string>();
-  const valued = new Set<string>();
-  for (const node of source.statements) {
-    const spec = (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier) ? node.moduleSpecifier.text : null;
-    if (spec === null) continue;
-    const isType = ts.isImportDeclaration(node) ? node.importClause?.isTypeOnly === true : (node as ts.ExportDeclaration).isTypeOnly;
-    (isType ? typeOnly : valued).add(spec);
-  }
-  for (const spec of valued) typeOnly.delete(spec);
-  return typeOnly;
-}
-
 function tsFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
@@ -117,13 +95,11 @@ function tsFiles(dir: string): string[] {
 export function readImports(repo: string, folders: readonly string[]): Import[] {
   const out: Import[] = [];
   for (const file of folders.flatMap((f) => tsFiles(join(repo, f)))) {
-    const text = readFileSync(file, 'utf8');
-    const types = typeOnlySpecifiers(text);
-    const { importedFiles } = ts.preProcessFile(text, true, true);
+    const { importedFiles } = ts.preProcessFile(readFileSync(file, 'utf8'), true, true);
     for (const { fileName } of importedFiles) {
       if (!fileName.startsWith('.')) continue;
       const target = resolve(dirname(file), fileName).replace(/\.js$/, '.ts');
-      out.push({ from: relative(repo, file).split('\\').join('/'), to: relative(repo, target).split('\\').join('/'), ...(types.has(fileName) ? { typeOnly: true } : {}) });
+      out.push({ from: relative(repo, file).split('\\').join('/'), to: relative(repo, target).split('\\').join('/') });
     }
   }
   return out;

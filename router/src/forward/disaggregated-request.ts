@@ -9,22 +9,14 @@ import { errors, RouterError } from '../errors.js';
 import type { ClientResponse } from '../http1/client-response.js';
 import type { EngineHandler } from '../http1/engine-pool.js';
 import type { Forwarder } from './forwarder.js';
-import { ProxiedRequest, type ForwardSpec } from './proxied-request.js';
-import { decodeBody, type DisaggregatedLogic, legOf, type PoolLabels, prefillBody } from '../routing/disaggregated-prefill.js';
+import { ProxiedRequest } from './proxied-request.js';
+import type { SplitRequest } from './request-specs.js';
+import { decodeBody, legOf, type PoolLabels, prefillBody } from '../routing/disaggregated-prefill.js';
 
 /** A prefill answer is one token: more than this is not one, and is refused rather than buffered. */
 export const MAX_PREFILL_ANSWER_BYTES = 1024 * 1024;
 /** Connection failures that are safe to retry on another prefill engine (nothing reached the engine's model). */
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT']);
-
-export interface SplitRequest {
-  logic: DisaggregatedLogic;
-  labels: PoolLabels;
-  /** The client's body, parsed (with the model an alias resolves to). */
-  body: Record<string, unknown>;
-  /** The decode leg's spec without payload; the prefill leg reuses its path, headers and ids. */
-  spec: Omit<ForwardSpec, 'payload' | 'only' | 'leg'>;
-}
 
 /** Collects one prefill answer, within a deadline and a size bound. */
 class PrefillAttempt implements EngineHandler {

@@ -15,9 +15,8 @@ import { textValue, type Logger } from '../logger.js';
 import { LORA_ADMIN_ROUTES, preferResident } from '../lora/index.js';
 import type { RouterOptions } from '../options.js';
 import type { DisaggregatedLogic, RoutedRequest } from '../routing/index.js';
-import { runDisaggregated } from './disaggregated-request.js';
 import type { RouterMetrics } from './metrics.js';
-import { ProxiedRequest, type ForwardSpec } from './proxied-request.js';
+import type { ForwardSpec, SplitRequest } from './request-specs.js';
 
 /** What the request carries to the engine, as the front hands it over. */
 interface EngineBound {
@@ -64,6 +63,16 @@ export interface SplitForward extends EngineBound {
   sessionId: string | null;
 }
 
+/**
+ * How an admitted request runs (proxied-request.ts, disaggregated-request.ts):
+ * given by whoever assembles the router, since the requests report back to the
+ * forwarder and so stand above it.
+ */
+export interface RequestRunners {
+  proxy(forwarder: Forwarder, res: ClientResponse, spec: ForwardSpec): void;
+  split(forwarder: Forwarder, res: ClientResponse, split: SplitRequest): void;
+}
+
 export class Forwarder {
   readonly endpoints: EndpointSet;
   /** Extra attempts on other engines after a connection failure. */
@@ -81,7 +90,7 @@ export class Forwarder {
   private readonly engineAuthHeader: string[];
   private inFlight = 0;
 
-  constructor(private readonly options: RouterOptions, private readonly backends: Backends, readonly metrics: RouterMetrics, readonly log: Logger) {
+  constructor(private readonly options: RouterOptions, private readonly backends: Backends, readonly metrics: RouterMetrics, readonly log: Logger, private readonly runners: RequestRunners) {
     this.endpoints = backends.endpoints;
     this.failoverAttempts = options.maxInstanceFailoverRerouteAttempts;
     this.headersTimeoutMs = options.requestTimeout * 1000;
@@ -146,7 +155,7 @@ export class Forwarder {
     if (this.endpoints.modelsSeen.has(r.model)) this.metrics.countIncoming(r.requested);
     else throw errors.notFound(`The model \`${r.requested}\` does not exist.`);
     this.inFlight++;
-    runDisaggregated(this, res, {
+    this.runners.split(this, res, {
       logic: r.logic, labels: this.options.pdLabels, body: r.body,
       spec: {
         method: 'POST', path: r.enginePath, headers: this.engineHeaders(r.requestId, r.clientHeaders, 'application/json'), requestId: r.requestId,
@@ -161,7 +170,7 @@ export class Forwarder {
 
   private run(res: ClientResponse, spec: ForwardSpec): void {
     this.inFlight++;
-    new ProxiedRequest(this, res, spec).start();
+    this.runners.proxy(this, res, spec);
   }
 
   pool(url: string): EnginePool {

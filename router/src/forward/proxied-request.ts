@@ -13,34 +13,8 @@ import { errorBody, errors, RouterError } from '../errors.js';
 import type { ClientResponse } from '../http1/client-response.js';
 import type { EngineHandler } from '../http1/engine-pool.js';
 import { HOP_BY_HOP } from '../http1/header-bytes.js';
-import type { RoutedRequest } from '../routing/index.js';
 import type { Forwarder } from './forwarder.js';
-
-export interface ForwardSpec {
-  method: 'POST' | 'GET';
-  /** The engine's path, query included. */
-  path: string;
-  /** The body for the engine: the client's bytes, or rewritten when an alias changed the model. */
-  payload: Buffer | null;
-  /** Flat name, value list sent to the engine. */
-  headers: string[];
-  requestId: string;
-  /** The model as the client named it (metrics and logs use this name). */
-  requested: string;
-  routed: RoutedRequest;
-  /** performance.now() when the request arrived. */
-  arrival: number;
-  /** Only this endpoint (by id), when the client named one (?id=). */
-  pinned: string | null;
-  /** Called with the engine's status once its whole answer has been relayed. */
-  answered?: (endpoint: Endpoint, status: number) => void;
-  /** Only engines this accepts (disaggregated prefill: the decode pool). */
-  only?: (endpoint: Endpoint) => boolean;
-  /** The leg of a split request this is (disaggregated prefill): named in its errors. */
-  leg?: string;
-  /** More response headers for the client (flat name, value list). */
-  responseHeaders?: string[];
-}
+import type { ForwardSpec } from './request-specs.js';
 
 /** The error an attempt ends with when the engine sends no headers within --request-timeout. */
 const HEADERS_TIMEOUT = 'ROUTER_HEADERS_TIMEOUT';

@@ -11,19 +11,24 @@ import { latestPerNode, nodeResults } from './lib/results/latest-per-node.js';
 import { writeFileAtomic } from './lib/atomic-write.js';
 import { RUN_ID_FILE_ENV } from './lib/run-control/interrupted-run.js';
 import { checkRunArguments } from './lib/run-control/run-arguments.js';
-import { collectNode, latestRun, readRun, startRun } from './lib/results/run-store.js';
+import { formatLost, lostNode, parseProbes } from './lib/results/lost-node.js';
+import { collectNode, latestRun, markLost, readRun, startRun } from './lib/results/run-store.js';
 import { readSuiteResults } from './lib/suites/result-file.js';
 import { anyFailed, formatFailures, formatNodeTable, type NodeSuites } from './lib/suites/table.js';
 import { DEFAULT_EXTRA_VARS, loadAllNodes, resultsDir } from './lib/stack/load-node.js';
 
 const USAGE = `usage: vllm-results start [--extra-vars FILE] [--suites LIST] [--tags LIST]
        vllm-results collect --results-dir DIR --run-id ID --node NAME --tarball FILE
+       vllm-results lost [--extra-vars FILE] --run-id ID --probes JSON
        vllm-results show [--json] [--extra-vars FILE]
        vllm-results suites [--extra-vars FILE] [--run-id ID] [--json]
 
 start    checks the run's arguments (--suites: SUITES=, --tags: the playbook's tags), then creates
          results/<run-id>/run.json for the configured nodes and prints the run id
 collect  unpacks a node's results tarball into results/<run-id>/<node>/ and updates the verdict
+lost     records each node the run lost (Ansible found it unreachable, so its results never came)
+         as failed, with Ansible's message and its last log lines, read by the probe whose loop
+         results --probes holds; prints them, then a {"changed": ...} report line
 show     each node's newest run: steps, smoke test, every suite case and benchmark figure
 suites   a table of every suite case per node of the run (default: the latest), then each failed
          case with its result file; exit 3 when a case failed`;
@@ -39,7 +44,7 @@ async function gitRevision(cwd: string): Promise<string> {
 async function main(): Promise<void> {
   const { values, positionals } = parseCli(USAGE, {
     'extra-vars': { type: 'string' }, 'results-dir': { type: 'string' }, 'run-id': { type: 'string' },
-    node: { type: 'string' }, tarball: { type: 'string' }, json: { type: 'boolean' }, suites: { type: 'string' }, tags: { type: 'string' },
+    node: { type: 'string' }, tarball: { type: 'string' }, json: { type: 'boolean' }, suites: { type: 'string' }, tags: { type: 'string' }, probes: { type: 'string' },
   });
   switch (positionals[0]) {
     case 'start': {
@@ -64,6 +69,24 @@ async function main(): Promise<void> {
       console.log(`${node}: ${summary?.verdict} (${Object.entries(summary?.steps ?? {}).map(([s, v]) => `${s} ${v}`).join(', ')}) -> ${join(dir, runId, node)}`);
       return;
     }
+    case 'lost': {
+      const { 'run-id': runId, probes } = values;
+      if (!runId || probes === undefined) throw new Error(`lost needs --run-id and --probes\n\n${USAGE}`);
+      const config = await loadAllNodes(values['extra-vars'] ?? DEFAULT_EXTRA_VARS, { validate: false });
+      const dir = resultsDir(config);
+      let changed = false;
+      for (const probe of parseProbes(probes)) {
+        const node = config.nodes.find((n) => n.node.name === probe.item);
+        if (!node) throw new Error(`--probes names "${probe.item}", which is not a node of ${values['extra-vars'] ?? DEFAULT_EXTRA_VARS}`);
+        const lost = lostNode(probe, join(node.node.workDir, 'logs'));
+        if (await markLost(dir, runId, probe.item, lost)) {
+          changed = true;
+          console.log(formatLost(probe.item, lost).join('\n'));
+        }
+      }
+      console.log(JSON.stringify({ changed }));
+      return;
+    }
     case 'show': {
       const dir = resultsDir(await loadAllNodes(values['extra-vars'] ?? DEFAULT_EXTRA_VARS));
       const latest = await latestPerNode(dir);
@@ -78,10 +101,12 @@ async function main(): Promise<void> {
       const run = values['run-id'] ? await readRun(dir, values['run-id']) : await latestRun(dir);
       if (!run) throw new Error(`no run in ${dir} yet; run make vllm first`);
       const nodes: NodeSuites[] = [];
-      for (const node of Object.keys(run.nodes)) nodes.push({ node, ...(await readSuiteResults(join(dir, run.run_id, node))) });
+      for (const [node, summary] of Object.entries(run.nodes)) {
+        nodes.push({ node, ...(await readSuiteResults(join(dir, run.run_id, node))), ...(summary.lost ? { lost: summary.lost.reason } : {}) });
+      }
       if (values.json) {
-        console.log(JSON.stringify({ run_id: run.run_id, nodes: nodes.map((n) => ({ node: n.node, suites: n.results })) }, null, 2));
-      } else if (nodes.every((n) => n.results.length === 0)) {
+        console.log(JSON.stringify({ run_id: run.run_id, nodes: nodes.map((n) => ({ node: n.node, suites: n.results, ...(n.lost ? { lost: n.lost } : {}) })) }, null, 2));
+      } else if (nodes.every((n) => n.results.length === 0 && !n.lost)) {
         console.log(`run ${run.run_id}: no suite ran`);
       } else {
         const width = process.stdout.columns ?? 160;

@@ -48,3 +48,12 @@ test('one node: suites counted, failed cases named, the next step says how to co
   assert.match(text, /make vllm-test SUITES=routing/);
   assert.doesNotMatch(text, /^A\/B/m, 'no A/B line with one node');
 });
+
+test('a node lost mid-run: the closing block says why and where its logs are', () => {
+  const text = closingBlock({
+    command: 'make vllm', runId: '20261207-010203-abcd', verdict: 'fail', seconds: 87, interrupted: null,
+    nodes: [{ node: 'vllm-dev', verdict: 'fail', steps: {}, suites: null, bench: [], lost: { reason: 'unreachable: Failed to connect to the host via ssh', logs: '/srv/h/work/vllm-dev/logs' } }],
+    ab: null, resultsPath: 'results/20261207-010203-abcd', reportPath: null, previousRun: null,
+  }).join('\n');
+  assert.match(text, /vllm-dev {2}❌ fail {3}\(no step recorded\)\n {2}lost {7}unreachable: Failed to connect to the host via ssh\n {13}its logs: \/srv\/h\/work\/vllm-dev\/logs on the host/);
+});

@@ -113,6 +113,7 @@ test('the table shows each case with its status, measurement and expectation; fa
   assert.ok(lines.every((l) => [...l].length <= 140), 'fits the width');
   const long = result({ cases: [{ ...result().cases[0]!, summary: 'outage 0.81 s, 33/118 failed, restart took 0.52 s', expectation: 'restart the router under 40 requests/s: clients see errors only while it is down, and it serves again within 10 s' }] });
   const narrow = formatNodeTable({ node: 'vllm-baseline', results: [long], files: {} }, 90);
+  assert.deepEqual(formatNodeTable({ node: 'vllm-dev', results: [], files: {}, lost: 'unreachable: no route' }), ['vllm-dev: ❌ FAILED, no suite result came home: unreachable: no route'], 'a lost node says why it has no table');
   assert.ok(narrow.every((l) => !l.includes('…')), `nothing is cut off:\n${narrow.join('\n')}`);
   const words = narrow.join(' ').split(/\s+/);
   for (const text of [long.cases[0]!.summary, long.cases[0]!.expectation]) {

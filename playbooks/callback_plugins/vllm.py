@@ -119,6 +119,9 @@ class CallbackModule(CallbackBase):
             self._failed.setdefault(host, self._task_name)
 
     def v2_runner_on_unreachable(self, result):
+        # A task that expects it (ignore_unreachable, as the probe of lost nodes) reports it itself.
+        if result._task.ignore_unreachable:
+            return
         self._show_task()
         host = result._host.get_name()
         self._display.display(u'    ❌ %s unreachable: %s' % (host, result._result.get('msg', '')), color=C.COLOR_UNREACHABLE, stderr=True)

@@ -14,6 +14,8 @@ import { configureOnPorts, tempProject, type TempProject } from './temp-project.
 
 export interface SshHost {
   netns: string;
+  /** This machine's end of the host's veth pair. */
+  veth: string;
   /** The host's address, which Ansible and the controller's tools reach. */
   address: string;
   /** Where the host's private directory (its view of `nodeRoot`) lives on this machine. */
@@ -29,6 +31,8 @@ export interface SshHosts {
   env: Record<string, string>;
   /** Stops a host's sshd: it refuses SSH from then on (its stack keeps running). */
   stopSsh(host: SshHost): Promise<void>;
+  /** Cuts a host off mid-run: its link down (no route to it), open SSH sessions closed, its sshd stopped. */
+  cut(host: SshHost): Promise<void>;
   /** Pids of every process in the host's namespace but its sshd and that sshd's sessions. */
   nodeProcesses(host: SshHost): Promise<NodeProcess[]>;
   remove(): Promise<void>;
@@ -98,8 +102,11 @@ async function reserveSubnet(reserved: string[]): Promise<string> {
   throw new Error(`no free 10.231.x subnet for SSH test hosts (${SUBNETS} holds every one)`);
 }
 
-/** `count` hosts named vd-<id>-<i>, each on its own 10.231.<n>.2 (this machine 10.231.<n>.1). */
-export async function makeSshHosts(count: number): Promise<SshHosts> {
+/**
+ * `count` hosts named <prefix>-<id>-<i>, each on its own 10.231.<n>.2 (this machine 10.231.<n>.1).
+ * A test file gives a prefix of its own so that its hosts' names never meet another file's.
+ */
+export async function makeSshHosts(count: number, prefix = 'vd'): Promise<SshHosts> {
   const dir = await mkdtemp(join(tmpdir(), 'vd-ssh-'));
   const id = String(process.pid % 10_000);
   const nodeRoot = join(dir, 'node-root');
@@ -150,9 +157,9 @@ export async function makeSshHosts(count: number): Promise<SshHosts> {
   };
   try {
     for (let i = 0; i < count; i++) {
-      const netns = `vd-${id}-${i}`;
-      const veth = `vd${id}h${i}`;
-      const peer = `vd${id}n${i}`;
+      const netns = `${prefix}-${id}-${i}`;
+      const veth = `${prefix}${id}h${i}`;
+      const peer = `${prefix}${id}n${i}`;
       const subnet = await reserveSubnet(reserved);
       const address = `${subnet}.2`;
       await $({ quiet: true })`ip netns add ${netns}`;
@@ -184,7 +191,7 @@ export async function makeSshHosts(count: number): Promise<SshHosts> {
       // The private node root, then sshd in its place (exec: the child's pid is sshd's).
       const sshd = spawn('ip', ['netns', 'exec', netns, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c',
         'mount --bind "$1" "$2" && exec /usr/sbin/sshd -D -e -f "$3"', 'sh', privateDir, nodeRoot, config], { stdio: ['ignore', 'ignore', 'pipe'] });
-      const host: SshHost = { netns, address, privateDir, sshd };
+      const host: SshHost = { netns, veth, address, privateDir, sshd };
       hosts.push(host);
       await listening(sshd, netns);
     }
@@ -192,15 +199,21 @@ export async function makeSshHosts(count: number): Promise<SshHosts> {
     await remove();
     throw err;
   }
+  const stopSsh = async (host: SshHost) => {
+    await $({ quiet: true, nothrow: true })`ssh -F ${sshConfig} -O exit ${host.address}`;
+    const exited = new Promise((resolve) => host.sshd.once('exit', resolve));
+    host.sshd.kill('SIGTERM');
+    await exited;
+  };
   return {
     hosts,
     nodeRoot,
     env: { ANSIBLE_SSH_ARGS: `-F ${sshConfig}` },
-    async stopSsh(host) {
-      await $({ quiet: true, nothrow: true })`ssh -F ${sshConfig} -O exit ${host.address}`;
-      const exited = new Promise((resolve) => host.sshd.once('exit', resolve));
-      host.sshd.kill('SIGTERM');
-      await exited;
+    stopSsh,
+    async cut(host) {
+      // The link first, so that no new connection gets through while the sessions close.
+      await $({ quiet: true })`ip link set ${host.veth} down`;
+      await stopSsh(host);
     },
     async nodeProcesses(host) {
       const out: NodeProcess[] = [];

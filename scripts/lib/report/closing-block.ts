@@ -13,6 +13,8 @@ export interface NodeOutcome {
   /** null: no suite ran on the node in this run. */
   suites: { passed: number; failed: number; skipped: number; failedCases: string[] } | null;
   bench: BenchResult[];
+  /** Why the node failed when the run lost it mid-run (unreachable), and where its logs are. */
+  lost?: { reason: string; logs: string };
 }
 
 export interface RunOutcome {
@@ -70,6 +72,7 @@ export function closingBlock(o: RunOutcome): string[] {
   for (const n of o.nodes) {
     const steps = Object.entries(n.steps).sort(([a], [b]) => stepRank(a) - stepRank(b)).map(([s, v]) => `${s} ${ICON[v]}`).join('  ');
     lines.push(`${n.node.padEnd(width)}  ${ICON[n.verdict] ?? ''} ${n.verdict}${steps ? `   ${steps}` : '   (no step recorded)'}`);
+    if (n.lost) lines.push(`  lost       ${n.lost.reason}`, `             its logs: ${n.lost.logs} on the host`);
     if (n.suites) {
       lines.push(`  suites     ${n.suites.passed} passed, ${n.suites.failed} failed, ${n.suites.skipped} skipped`);
       for (const c of n.suites.failedCases) lines.push(`             ❌ ${c}`);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { execOk } from '../exec.js';
 import { writeJsonAtomic } from '../atomic-write.js';
 import { assertRunId, newRunId } from './run-id.js';
+import type { LostNode } from './lost-node.js';
 import { nodeVerdict, runVerdict, type NodeSummary, type StepRecord, type Verdict } from './verdict.js';
 
 export interface RunRecord {
@@ -109,6 +110,23 @@ export async function collectNode(resultsDir: string, runId: string, node: strin
   record.finished_at = now.toISOString();
   await writeJsonAtomic(runFile(resultsDir, runId), record);
   return record;
+}
+
+/**
+ * Records a node whose results never came (Ansible lost it mid-run) as failed,
+ * with why and its last log lines; a node already collected is left as it is.
+ * Returns whether the record changed.
+ */
+export async function markLost(resultsDir: string, runId: string, node: string, lost: LostNode, now: Date = new Date()): Promise<boolean> {
+  const record = await readRun(resultsDir, runId);
+  const summary = record.nodes[node];
+  if (!summary) throw new Error(`run ${runId} has no node "${node}" (its nodes: ${Object.keys(record.nodes).join(', ')})`);
+  if (summary.verdict !== 'incomplete') return false;
+  record.nodes[node] = { verdict: 'fail', steps: summary.steps, lost };
+  record.verdict = runVerdict(Object.keys(record.nodes), record.nodes);
+  record.finished_at = now.toISOString();
+  await writeJsonAtomic(runFile(resultsDir, runId), record);
+  return true;
 }
 
 /** Marks the run as interrupted, keeping each node's verdict from what it collected. */

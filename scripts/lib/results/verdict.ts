@@ -1,5 +1,6 @@
 // A run's verdict from the step records its nodes wrote: one failed step
 // fails the run; a node that recorded no step leaves it incomplete.
+import type { LostNode } from './lost-node.js';
 
 /** interrupted: the command was stopped (Ctrl-C, kill); the run holds what it collected until then. */
 export type Verdict = 'pass' | 'fail' | 'incomplete' | 'interrupted';
@@ -16,6 +17,8 @@ export interface StepRecord {
 export interface NodeSummary {
   verdict: Verdict;
   steps: Record<string, 'pass' | 'fail'>;
+  /** Set when the node was lost mid-run (unreachable) and its results never came home. */
+  lost?: LostNode;
 }
 
 export function nodeVerdict(steps: StepRecord[]): NodeSummary {

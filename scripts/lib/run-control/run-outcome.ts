@@ -23,6 +23,7 @@ export async function runOutcome(resultsDir: string, runId: string, command: str
       node, verdict: summary.verdict, steps: summary.steps,
       suites: results.length === 0 ? null : { passed: count('passed'), failed: count('failed'), skipped: count('skipped'), failedCases: cases.filter((c) => c.status === 'failed').map((c) => `${c.suite} › ${c.name}`) },
       bench: [...workloads.values()].flatMap((series) => series.filter((s) => s.node === node).map((s) => s.result)),
+      ...(summary.lost ? { lost: { reason: summary.lost.reason, logs: summary.lost.logs } } : {}),
     });
   }
   const both = [...workloads.values()].some((s) => s.some((x) => x.node === BASELINE_NODE) && s.some((x) => x.node === DEV_NODE));

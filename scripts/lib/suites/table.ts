@@ -8,6 +8,8 @@ export interface NodeSuites {
   results: SuiteResult[];
   /** Where each suite's file is, by suite name, as the reader should open it. */
   files: Record<string, string>;
+  /** Why the node failed when the run lost it mid-run: its results, suites included, never came. */
+  lost?: string;
 }
 
 const MARK = { passed: '✅ passed', failed: '❌ failed', skipped: '⏭  skipped' } as const;
@@ -30,6 +32,7 @@ function pad(text: string, width: number): string {
 }
 
 export function formatNodeTable(n: NodeSuites, width = 160): string[] {
+  if (n.lost) return [`${n.node}: ❌ FAILED, no suite result came home: ${n.lost}`];
   const rows = n.results.flatMap((r) => r.cases.map((c) => [r.suite, c.name, MARK[c.status], c.status === 'skipped' ? (c.reason ?? '') : c.summary, c.expectation]));
   const counts = { passed: 0, failed: 0, skipped: 0 };
   for (const r of n.results) for (const c of r.cases) counts[c.status]++;

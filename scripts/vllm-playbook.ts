@@ -17,6 +17,8 @@ import { STATE_DIR } from './lib/config/node-config.js';
 import { acquireNodeLock, BUNDLE_PATH, listRecords } from './lib/deployment/index.js';
 import { holderEnv, LOCK_HOLDER_ENV } from './lib/deployment/node-lock.js';
 import { closingBlock } from './lib/report/closing-block.js';
+import { formatLost, stoppedNode } from './lib/results/lost-node.js';
+import { markLost } from './lib/results/run-store.js';
 import { runOutcome } from './lib/run-control/run-outcome.js';
 import { recordInterruptedRun, RUN_ID_FILE_ENV } from './lib/run-control/interrupted-run.js';
 import { runInGroup, type GroupRun } from './lib/run-control/process-group.js';
@@ -162,6 +164,13 @@ async function main(): Promise<void> {
       if (run) process.stderr.write(`   run ${run.run_id} recorded as interrupted, with what it collected\n`);
     }
     const runId = (await readFile(runIdFile, 'utf8').catch(() => '')).trim();
+    if (config && runId !== '' && code !== 0 && !interrupted) {
+      // Nodes Ansible stopped without collecting (all of a play's nodes lost) are failed, not left incomplete.
+      for (const { node, spec } of config.nodes) {
+        const lost = stoppedNode(join(spec.workDir, 'logs'));
+        if (await markLost(resultsDir(config), runId, node.name, lost).catch(() => false)) process.stderr.write(`${formatLost(node.name, lost).join('\n')}\n`);
+      }
+    }
     if (config && runId !== '') {
       // One closing block per run: what a person reads last.
       await runOutcome(resultsDir(config), runId, command, thresholdsFrom(config.vars))

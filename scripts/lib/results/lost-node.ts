@@ -50,6 +50,18 @@ export function lostNode(probe: ProbeResult, logs: string): LostNode {
   };
 }
 
+/**
+ * What the run records of a node still incomplete once Ansible itself has stopped: when every
+ * node of the play is lost, Ansible ends the playbook before the play that looks for lost nodes.
+ */
+export function stoppedNode(logs: string): LostNode {
+  return {
+    reason: 'the run stopped before its results step: Ansible ended the play, every node of it failed or unreachable (its message is above)',
+    last_lines: [`no log line came home; its logs are on the node in ${logs}`],
+    logs,
+  };
+}
+
 /** The lines make prints for a lost node. */
 export function formatLost(node: string, lost: LostNode): string[] {
   return [`${node}: FAILED, ${lost.reason}`, `${node}: last log lines:`, ...lost.last_lines.map((l) => `  ${l}`)];

@@ -124,6 +124,8 @@ test('vllm-node check, smoke, test, bench, snapshot, status and pack on a Kubern
   await until('2 engines', () => ready(names.engineDeployment) === 2);
   server.put(deployment(names.routerDeployment));
   await until('the router', () => ready(names.routerDeployment) === 1);
+  // The router's Service as rendered (ClusterIP): KubeStack reads from it how to reach the router.
+  server.put(docs.find((d) => d.kind === 'Service' && d.metadata.name === names.routerService) as KubeObject);
 
   for (const step of ['smoke', 'test', 'bench', 'snapshot', 'pack']) {
     const out = await node(step, '--run-id', RUN);

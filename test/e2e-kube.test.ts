@@ -21,6 +21,8 @@ const TOOLS = join(REPO, '.tools', 'bin');
  * This project's images as a user of an existing cluster has them: pushed to a registry the cluster pulls from
  * (the defaults are published nowhere, and bring-up refuses them). The double runs them by name.
  */
+// The existing-cluster defconfig benchmarks for 60 s; 15 s gives the comparison a few hundred requests a side.
+const SHORT_BENCHMARK = { VLLM_BENCHMARK_DURATION: 15 };
 const PUSHED = { VLLM_ROUTER_IMAGE: 'registry.example:5000/vllm-stack-harness/router', VLLM_ENGINE_IMAGE_REPO: 'registry.example:5000/vllm-stack-harness/engine-sim' };
 
 interface Journey {
@@ -72,7 +74,7 @@ test('make vllm on an existing cluster (the cluster double) with +sim: bring-up 
   const defconfig = await make('defconfig-vllm-existing-cluster+sim+node-port');
   assert.equal(defconfig.exitCode, 0, `+sim is allowed on an existing cluster: ${defconfig.stdout}${defconfig.stderr}`);
   await p.setConfig({
-    ...pinned, ...PUSHED, VLLM_REPLICA_COUNT: 2, VLLM_BENCHMARK_ENABLED: true,
+    ...pinned, ...PUSHED, ...SHORT_BENCHMARK, VLLM_REPLICA_COUNT: 2, VLLM_BENCHMARK_ENABLED: true,
   });
   const config = await make('extra_vars.yaml');
   assert.equal(config.exitCode, 0, config.stdout + config.stderr);
@@ -203,7 +205,7 @@ test('make vllm with +ab on the cluster double: two releases, each router routin
   const { p, cluster, make, pinned } = journey;
   assert.equal((await make('defconfig-vllm-existing-cluster+sim+ab')).exitCode, 0);
   // The suites are the first journey's; here the two releases and their routing.
-  await p.setConfig({ ...pinned, ...PUSHED, VLLM_BENCHMARK_ENABLED: true, VLLM_TEST_ROUTING: false });
+  await p.setConfig({ ...pinned, ...PUSHED, ...SHORT_BENCHMARK, VLLM_BENCHMARK_ENABLED: true, VLLM_TEST_ROUTING: false });
   const config = await make('extra_vars.yaml');
   assert.equal(config.exitCode, 0, config.stdout + config.stderr);
 

@@ -130,7 +130,10 @@ class Scenario {
     const rps = done / seconds;
     this.rps[replicas] = rps;
     const failed = (this.load?.samples ?? []).filter((s) => !s.ok);
-    c.measure({ engines: dir.engines.length, requests_per_s: round(rps, 1), completed: done, seconds: round(seconds), clients: this.clients });
+    // Whether the engines were full (running at max-num-seqs, a queue behind): a gain short of N with full engines is the engines' own speed, not the load.
+    const running = Object.fromEntries([...after].map(([id, x]) => [id, x.running]));
+    const waiting = Object.fromEntries([...after].map(([id, x]) => [id, x.waiting]));
+    c.measure({ engines: dir.engines.length, requests_per_s: round(rps, 1), completed: done, seconds: round(seconds), clients: this.clients, running, waiting });
     c.summary = `${round(rps, 1)} requests/s on ${dir.engines.length} engine(s)`;
     c.check(dir.engines.length === replicas, `${dir.engines.length} engines run, expected ${replicas}`);
     c.check(done > 0, 'no request completed');

@@ -7,7 +7,8 @@ import { which } from 'zx';
 import { engineCommand, routerCommand, routerDynamicConfig } from '../scripts/lib/targets/local/process-commands.js';
 import { nodePlan, offloadBlocks, type StackConfigVars, type StackNodeSettings } from '../scripts/lib/config/node-plan.js';
 import { readSecrets } from '../scripts/lib/stack/secrets.js';
-import { atLeast, checkNode } from '../scripts/lib/targets/local/node-check.js';
+import { checkNode } from '../scripts/lib/targets/local/node-check.js';
+import { atLeast } from '../scripts/lib/targets/local/versions.js';
 import { REPO as REPO_DIR } from './support/temp-project.js';
 
 const vars: StackConfigVars = {

@@ -11,8 +11,6 @@ import { LocalStack } from './local-stack.js';
 import { atLeast } from './versions.js';
 import { gatherVllmFacts, judgeVllmHost } from './vllm-host-check.js';
 
-export { atLeast };
-
 // package.json's engines.node, which README states too.
 const REQUIRED_NODE = [20, 18, 1] as const;
 

@@ -102,19 +102,14 @@ test('make vllm on an existing cluster (the cluster double) with +sim: bring-up 
   assert.ok(cluster.api.requests.some((r) => r.method === 'DELETE' && r.path.startsWith(`/api/v1/namespaces/${ns}/pods/vllm-baseline-opt-125m-deployment-vllm-`)), 'an engine pod deleted through the API');
   assert.ok(cluster.api.requests.some((r) => /^(PUT|PATCH)$/.test(r.method) && r.path === `/apis/apps/v1/namespaces/${ns}/deployments/vllm-baseline-opt-125m-deployment-vllm/scale`), 'the engine Deployment scaled through its scale subresource');
   assert.ok(cluster.api.list('Event', ns).filter((e) => e.reason === 'Started').length >= 4, 'replacement and scaled-up pods started as processes');
-  // Every case passes but capacity at 2 engines (below): the load reaches the router at its node port.
+  // Every case passes, capacity at 2 engines included: the load reaches the router at its node port.
+  assert.equal(suites.exitCode, 0, suites.stdout + suites.stderr);
   const testRun = await readlink(join(p.dir, 'results', 'latest'));
   const caseResults = async (suite: string) => (JSON.parse(await readFile(join(p.dir, 'results', testRun, 'vllm-baseline', 'suites', `${suite}.json`), 'utf8')) as { cases: { name: string; status: string; reason?: string; measured?: Record<string, unknown> }[] }).cases;
   const scaling = await caseResults('scaling');
   t.diagnostic(`scaling through the node port: ${scaling.filter((c) => /^requests\/s at/.test(c.name)).map((c) => `${c.name}: ${JSON.stringify(c.measured ?? {})}`).join('; ')}`);
-  const capacity = /^requests\/s at \d+ engines$/;
-  const notPassed = [...await caseResults('faults'), ...scaling.filter((c) => !capacity.test(c.name))].filter((c) => c.status === 'failed');
-  assert.deepEqual(notPassed.map((c) => `${c.name}: ${c.reason ?? ''}`), [], suites.stdout + suites.stderr);
-  await t.test('scaling: requests/s at 2 engines reaches 1.5x of 1 engine on Kubernetes', {
-    todo: 'with 1024 clients (2 per engine slot) through the node port 1.15x, 1.74x and 1.56x in three runs on this shared 2-core machine (1.29x and 1.46x with 512 clients); it fails when the machine is busy: the harness, the double, the router and both engines share 2 cores, and the queue built at 1 engine stays on the old engine (550 waiting, none on the new one, at the end of the 2-engine window)',
-  }, async () => {
-    assert.equal(scaling.find((c) => capacity.test(c.name))?.status, 'passed');
-  });
+  const notPassed = [...await caseResults('faults'), ...scaling].filter((c) => c.status !== 'passed');
+  assert.deepEqual(notPassed.map((c) => `${c.name}: ${c.status} ${c.reason ?? ''}`), [], suites.stdout + suites.stderr);
 
   const status = await make('vllm-status-simplified');
   assert.equal(status.exitCode, 0, status.stdout + status.stderr);

@@ -10,6 +10,8 @@ import { $ } from 'zx';
 import { formatLost, lostNode, parseProbes } from '../scripts/lib/results/lost-node.js';
 import { nodeRunDir, recordStep } from '../scripts/lib/results/node-run.js';
 import { collectNode, markLost, readRun, startRun } from '../scripts/lib/results/run-store.js';
+import { latestPerNode, nodeResults } from '../scripts/lib/results/latest-per-node.js';
+import { formatNodeResults } from '../scripts/lib/report/format-results.js';
 
 const LOGS = '/srv/vllm-harness/work/vllm-dev/logs';
 const UNREACHABLE = { item: 'vllm-dev', unreachable: true, msg: 'Failed to connect to the host via ssh: ssh: connect to host 10.0.0.2 port 22: Network is unreachable' };
@@ -54,4 +56,30 @@ test('run.json records the lost node as failed, fails the run, and leaves a coll
   assert.deepEqual(record.nodes['vllm-baseline'], { verdict: 'pass', steps: { deploy: 'pass' } });
   assert.equal(await markLost(results, run.run_id, 'vllm-dev', lost), false, 'recorded once');
   await assert.rejects(markLost(results, run.run_id, 'vllm-other', lost), /run \S+ has no node "vllm-other" \(its nodes: vllm-baseline, vllm-dev\)/);
+});
+
+test('make vllm-results shows a node the newest run lost as lost, not its results of an earlier run', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'lost-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const results = join(dir, 'results');
+  const info = { configHash: 'abc', gitRevision: 'deadbeef', target: 'local', nodes: ['vllm-baseline', 'vllm-dev'] };
+  const collect = async (runId: string, node: string) => {
+    const runDir = nodeRunDir(join(dir, 'work', node), runId);
+    await recordStep(runDir, 'deploy', async () => undefined);
+    await $({ quiet: true })`tar -czf ${join(dir, `${node}.tgz`)} -C ${runDir} .`;
+    await collectNode(results, runId, node, join(dir, `${node}.tgz`));
+  };
+  const earlier = await startRun(results, info, new Date('2026-12-01T10:00:00Z'));
+  for (const node of info.nodes) await collect(earlier.run_id, node);
+  const newest = await startRun(results, info, new Date('2026-12-01T11:00:00Z'));
+  await collect(newest.run_id, 'vllm-baseline');
+  await markLost(results, newest.run_id, 'vllm-dev', lostNode(UNREACHABLE, LOGS));
+
+  const latest = await latestPerNode(results);
+  assert.deepEqual(Object.fromEntries(latest), { 'vllm-baseline': newest.run_id, 'vllm-dev': newest.run_id });
+  const dev = await nodeResults(results, 'vllm-dev', newest.run_id);
+  assert.match(dev.lost ?? '', /unreachable/);
+  assert.deepEqual(dev.steps, []);
+  assert.match(formatNodeResults(dev), new RegExp(`^vllm-dev: run ${newest.run_id}\\n  ❌ LOST: .*unreachable`));
+  assert.equal((await nodeResults(results, 'vllm-baseline', newest.run_id)).lost, undefined);
 });

@@ -8,6 +8,7 @@ const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one :
 
 export function formatNodeResults(r: NodeResults): string {
   const lines = [`${r.node}: run ${r.run_id}`];
+  if (r.lost) lines.push(`  ❌ LOST: ${r.lost}`);
   lines.push(`  steps: ${r.steps.length === 0 ? 'none recorded' : r.steps.map((s) => `${s.step} ${s.passed ? 'pass' : 'FAIL'}`).join(', ')}`);
   for (const s of r.steps) if (!s.passed && s.error) lines.push(`    ${s.step}: ${s.error}`);
   if (r.smoke) lines.push(`  smoke: ${r.smoke.passed === true ? 'passed' : 'FAILED'}`);

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   if (config && config.vars.vllm_target !== 'local') {
     // Kubernetes: the cluster and the nodes' Helm releases hold what is deployed (lib/targets/kube/kube-status.ts).
     const { kubeStatusReport } = await import('./lib/targets/kube/kube-status.js');
-    const kube = await kubeStatusReport(config.nodes, project, lastRun, values.json ?? false);
+    const kube = await kubeStatusReport(config.nodes, project, lastRun, values.json ?? false, values.simplified ?? false);
     if (values.json) {
       console.log(JSON.stringify({ ...(JSON.parse(kube) as object), local_nodes: local }, null, 2));
       return;

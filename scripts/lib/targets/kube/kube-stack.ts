@@ -51,7 +51,10 @@ export class KubeStack implements StackHandle {
   private readonly waitTimeoutMs: number;
   private readonly progress: (line: string) => void;
 
+  private readonly k8s: Awaited<ReturnType<typeof kubeClient>>;
+
   private constructor(private readonly o: KubeStackOptions, k8s: Awaited<ReturnType<typeof kubeClient>>) {
+    this.k8s = k8s;
     this.core = o.kc.makeApiClient(k8s.CoreV1Api);
     this.apps = o.kc.makeApiClient(k8s.AppsV1Api);
     this.waitTimeoutMs = o.waitTimeoutMs ?? 600_000;
@@ -155,6 +158,33 @@ export class KubeStack implements StackHandle {
     await this.waitEngines(wanted, `replace ${id}`);
   }
 
+  /**
+   * As `kubectl rollout restart`: a new stamp on the router Deployment's pod template, so the
+   * Deployment rolls a new router pod and retires the old one gracefully (SIGTERM: it drains);
+   * done when the rollout is complete and no old router pod is left.
+   */
+  async restartRouter(): Promise<void> {
+    const { names } = this.o;
+    if (!this.o.routerEnabled) throw new Error(`${names.release} runs no router`);
+    const old = new Set((await this.routerPods()).map((p) => p.metadata?.name));
+    const stamp = { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } };
+    await this.apps.patchNamespacedDeployment({ name: names.routerDeployment, namespace: names.namespace, body: stamp }, this.k8s.setHeaderOptions('Content-Type', this.k8s.PatchStrategy.StrategicMergePatch));
+    this.progress(`${names.release}: restarting ${names.routerDeployment} (rollout restart)`);
+    const deadline = Date.now() + this.waitTimeoutMs;
+    for (;;) {
+      const d = await this.apps.readNamespacedDeployment({ name: names.routerDeployment, namespace: names.namespace });
+      const want = d.spec?.replicas ?? 1;
+      const s = d.status ?? {};
+      const pods = await this.routerPods();
+      const rolled = (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && s.updatedReplicas === want && s.availableReplicas === want && (s.replicas ?? 0) === want;
+      if (rolled && pods.every((p) => !old.has(p.metadata?.name))) return;
+      if (Date.now() > deadline) {
+        throw new Error(`${names.release}: the router's rollout restart did not finish within ${this.waitTimeoutMs / 1000} s: ${s.updatedReplicas ?? 0}/${want} updated, ${s.availableReplicas ?? 0} available, old pods left: ${pods.filter((p) => old.has(p.metadata?.name)).map((p) => p.metadata?.name).join(', ') || 'none'}`);
+      }
+      await sleep(250);
+    }
+  }
+
   /** helm uninstall of the node's release, the harness's Secrets, and the port-forwards. */
   async teardown(): Promise<void> {
     await this.uninstall();
@@ -189,6 +219,10 @@ export class KubeStack implements StackHandle {
   async enginePods(): Promise<V1Pod[]> {
     const list = await this.core.listNamespacedPod({ namespace: this.o.names.namespace, labelSelector: selector(this.o.names.engineLabels) });
     return list.items.sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+  }
+
+  private async routerPods(): Promise<V1Pod[]> {
+    return (await this.core.listNamespacedPod({ namespace: this.o.names.namespace, labelSelector: selector(this.o.names.routerLabels) })).items;
   }
 
   private async readyPod(labels: Record<string, string>): Promise<string | null> {

@@ -4,7 +4,10 @@
 // loopback address, Ready from their rendered probes; the router discovers
 // the engines through the double. The harness's KubeStack serves a completion
 // through its port-forward, scales the engines and kills one; what does not fit
-// the node stays Pending with FailedScheduling; uninstall stops every process.
+// the node stays Pending with FailedScheduling. Each Deployment owns one
+// ReplicaSet owning its pods; kubectl rollout status follows them; a helm
+// upgrade changing the router's template rolls it to a new ReplicaSet;
+// uninstall leaves no ReplicaSet, pod or process.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -27,6 +30,7 @@ import { referenceChartDir } from './support/reference.js';
 import { REPO, tempProject } from './support/temp-project.js';
 
 const HELM = join(REPO, '.tools', 'bin', 'helm');
+const KUBECTL = join(REPO, '.tools', 'bin', 'kubectl');
 
 const until = async (what: string, check: () => boolean, ms = 60_000) => {
   for (const end = Date.now() + ms; !check();) {
@@ -35,9 +39,9 @@ const until = async (what: string, check: () => boolean, ms = 60_000) => {
   }
 };
 
-test("helm --wait installs the project's +sim chart into the cluster double: pods run the rendered commands as processes on their own addresses, Ready from their probes; KubeStack serves, scales and kills through it; what does not fit stays Pending", async (t) => {
+test("helm --wait installs the project's +sim chart into the cluster double: pods run the rendered commands as processes on their own addresses, Ready from their probes; KubeStack serves, scales and kills through it; what does not fit stays Pending; each Deployment's one ReplicaSet owns its ready pods, kubectl rollout status follows them, an upgrade rolls the router to a new ReplicaSet", async (t) => {
   const chartDir = referenceChartDir();
-  const why = (await kconfigMissing()) ?? (chartDir && existsSync(HELM) ? null : 'the reference chart or .tools/bin/helm is missing (make deps)');
+  const why = (await kconfigMissing()) ?? (chartDir && existsSync(HELM) && existsSync(KUBECTL) ? null : 'the reference chart or .tools/bin/helm or kubectl is missing (make deps)');
   if (why || !chartDir) return t.skip(why ?? '');
   const p = await tempProject();
   const dir = await mkdtemp(join(tmpdir(), 'cluster-double-pods-'));
@@ -67,6 +71,22 @@ test("helm --wait installs the project's +sim chart into the cluster double: pod
   const ips = pods().map(ip);
   assert.equal(new Set(ips).size, ips.length, 'each pod its own address');
   assert.ok(ips.every((a) => /^127\.(1\d\d)\.\d+\.\d+$/.test(a)) && new Set(ips.map((a) => a.split('.')[1])).size === 1, `pods on the double's own 127.<octet>.x.y: ${ips.join(' ')}`);
+  // As a Deployment controller makes them: one ReplicaSet per Deployment, <deployment>-<hash>, owning its pods, all labelled with the hash.
+  const replicaSets = (deployment: string) => cluster.api.list('ReplicaSet', names.namespace).filter((rs) => rs.metadata.ownerReferences?.some((r) => r.kind === 'Deployment' && r.name === deployment && r.controller));
+  for (const deployment of [names.engineDeployment, names.routerDeployment]) {
+    const [rs, ...more] = replicaSets(deployment);
+    assert.ok(rs && more.length === 0, `${deployment}: one ReplicaSet`);
+    const hash = rs.metadata.labels?.['pod-template-hash'];
+    assert.equal(rs.metadata.name, `${deployment}-${hash}`);
+    const owned = pods().filter((x) => x.metadata.ownerReferences?.some((r) => r.uid === rs.metadata.uid));
+    assert.equal(owned.length, (rs.spec as { replicas: number }).replicas, `${deployment}: its pods are the ReplicaSet's`);
+    assert.ok(owned.every((x) => x.metadata.labels?.['pod-template-hash'] === hash && x.metadata.name.startsWith(`${rs.metadata.name}-`) && cluster.api.isReady(x)), `${deployment}: ready pods named and labelled by their ReplicaSet`);
+  }
+  const rolloutStatus = (deployment: string) => $({ quiet: true, nothrow: true })`${KUBECTL} --kubeconfig ${access.kubeconfig} --namespace ${names.namespace} rollout status deployment/${deployment} --timeout=60s`;
+  const rolled = await rolloutStatus(names.engineDeployment);
+  assert.equal(rolled.exitCode, 0, rolled.stderr);
+  assert.match(rolled.stdout, /deployment "[^"]+" successfully rolled out/);
+
   // The engine answers on the pod's address at the rendered port 8000, with the rendered model.
   const models = (await (await fetch(`http://${ip(engines()[0])}:8000/v1/models`)).json()) as { data: { id: string }[] };
   assert.equal(models.data[0]?.id, config.vars.vllm_model_url);
@@ -100,8 +120,23 @@ test("helm --wait installs the project's +sim chart into the cluster double: pod
   assert.equal((await scale(3)).status, 200);
   await until('the Pending one removed first', () => engines().length === 3 && engines().every((x) => cluster.api.isReady(x)));
 
+  // A changed pod template (an annotation) rolls the router to a new ReplicaSet; the old one is scaled to 0 once the new pod is available.
+  const [oldRouter] = replicaSets(names.routerDeployment);
+  await writeFile(join(dir, 'values.yaml'), stringify({ ...values, routerSpec: { ...(values.routerSpec as object), podAnnotations: { 'rolled-by': 'test' } } }));
+  const upgrade = await $({ quiet: true, nothrow: true })`${HELM} ${installArgs(names, chartDir, join(dir, 'values.yaml'), 120, access)}`;
+  assert.equal(upgrade.exitCode, 0, upgrade.stderr);
+  const routerRolled = await rolloutStatus(names.routerDeployment);
+  assert.equal(routerRolled.exitCode, 0, routerRolled.stderr);
+  const routers = replicaSets(names.routerDeployment);
+  const newRouter = routers.find((rs) => rs.metadata.uid !== oldRouter?.metadata.uid);
+  assert.equal(routers.length, 2, 'the old ReplicaSet is kept, scaled to 0');
+  assert.ok(newRouter && (newRouter.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? '') === '2');
+  await until('the old router pod gone', () => pods().filter((x) => x.metadata.name.startsWith(names.routerDeployment)).every((x) => x.metadata.ownerReferences?.[0]?.uid === newRouter.metadata.uid));
+  assert.equal((cluster.api.get('ReplicaSet', names.namespace, oldRouter?.metadata.name ?? '')?.spec as { replicas: number }).replicas, 0);
+
   const uninstall = await $({ quiet: true, nothrow: true })`${HELM} ${uninstallArgs(names, access)}`;
   assert.equal(uninstall.exitCode, 0, uninstall.stderr);
+  assert.deepEqual(cluster.api.list('ReplicaSet', names.namespace), [], 'the ReplicaSets went with their Deployments');
   await until('every pod gone', () => cluster.api.list('Pod', names.namespace).length === 0, 40_000);
   assert.equal(cluster.pods.processes(), 0, 'no pod process left');
 });

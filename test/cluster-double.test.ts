@@ -1,6 +1,7 @@
 // The cluster double against the real helm and the real production-stack
 // chart: it refuses what a real API server refuses (objects failing their
-// schema, unknown kinds, writes into missing namespaces), and helm installs,
+// schema, unknown kinds, writes into missing namespaces, unknown fields by the
+// request's fieldValidation), and helm installs,
 // lists, shows and uninstalls the chart with each of production-stack's own
 // end-to-end values files, every object accepted. One double for the file;
 // the installs run in sequence.
@@ -20,9 +21,10 @@ import { referenceChartDir, referenceDir } from './support/reference.js';
 import { REPO } from './support/temp-project.js';
 
 const HELM = join(REPO, '.tools', 'bin', 'helm');
+const KUBECTL = join(REPO, '.tools', 'bin', 'kubectl');
 
 function missing(): string | null {
-  if (!existsSync(HELM)) return '.tools/bin/helm is missing (make deps)';
+  if (!existsSync(HELM) || !existsSync(KUBECTL)) return '.tools/bin/helm or kubectl is missing (make deps)';
   if (!referenceChartDir()) return 'the reference chart ../shared/reference/vllm-stack-0.1.12 is missing';
   return null;
 }
@@ -81,6 +83,61 @@ test('the cluster double refuses an object failing its schema, an unknown kind a
   assert.equal(cluster.api.get('Service', 'default', 'svc'), undefined);
 });
 
+test("unknown fields: refused by fieldValidation=Strict (real helm's server-side apply and kubectl apply ask for it; an apply refuses them whatever it asks), warned of by default, dropped from what is stored", async (t) => {
+  const why = missing();
+  if (why) return t.skip(why);
+  const { cluster, dir, kubeconfig, helm } = await double(t);
+  const web = (extra: Record<string, unknown>) => ({
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' },
+    spec: { replicas: 1, ...extra, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'example/web:1' }] } } },
+  });
+  const deployments = `${cluster.url}/apis/apps/v1/namespaces/default/deployments`;
+  const message = async (res: Response) => ((await res.json()) as { message: string }).message;
+  let res = await send(`${deployments}?fieldValidation=Strict`, 'POST', web({ replicass: 2 }));
+  assert.equal(res.status, 400);
+  assert.equal(await message(res), 'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.replicass"');
+  res = await send(`${deployments}?fieldValidation=Sloppy`, 'POST', web({}));
+  assert.equal(res.status, 422);
+  assert.match(await message(res), /fieldValidation: Unsupported value: "Sloppy": supported values: "", "Ignore", "Strict", "Warn"/);
+  // No directive is Warn: stored without the field, a Warning header naming it.
+  res = await send(deployments, 'POST', web({ replicass: 2 }));
+  assert.equal(res.status, 201);
+  assert.equal(res.headers.get('warning'), '299 - "unknown field \\"spec.replicass\\""');
+  assert.equal((cluster.api.get('Deployment', 'default', 'web')?.spec as Record<string, unknown>).replicass, undefined);
+  res = await fetch(`${deployments}/web?fieldValidation=Strict`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { paused: false, pasued: true } }) });
+  assert.equal(res.status, 400);
+  assert.equal(await message(res), 'strict decoding error: unknown field "spec.pasued"');
+  res = await fetch(`${deployments}/web?fieldValidation=Ignore`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { pasued: true } }) });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('warning'), null);
+  assert.equal((cluster.api.get('Deployment', 'default', 'web')?.spec as Record<string, unknown>).pasued, undefined);
+  res = await fetch(`${deployments}/web?fieldManager=t&fieldValidation=Ignore`, { method: 'PATCH', headers: { 'content-type': 'application/apply-patch+yaml' }, body: JSON.stringify(web({ replicass: 2 })) });
+  assert.equal(res.status, 500, 'an apply cannot make a typed object of it (kubernetes#139253: a 500, not a 400)');
+  assert.equal(await message(res), 'failed to create typed patch object (default/web; apps/v1, Kind=Deployment): .spec.replicass: field not declared in schema');
+
+  // kubectl apply validates strictly by default; --validate=warn creates, printing the server's warning.
+  const manifest = join(dir, 'typo.yaml');
+  await writeFile(manifest, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: typo\ndata:\n  a: "1"\nbinaryDta:\n  b: eA==\n');
+  let out = await $({ quiet: true, nothrow: true })`${KUBECTL} --kubeconfig ${kubeconfig} apply -f ${manifest}`;
+  assert.notEqual(out.exitCode, 0);
+  assert.match(out.stderr, /Error from server \(BadRequest\).*ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "binaryDta"/);
+  out = await $({ quiet: true, nothrow: true })`${KUBECTL} --kubeconfig ${kubeconfig} apply --validate=warn -f ${manifest}`;
+  assert.equal(out.exitCode, 0, out.stderr);
+  assert.match(out.stderr, /Warning: unknown field "binaryDta"/);
+
+  // Real helm, the real chart: a misspelt field in a values override (the chart passes containerSecurityContext through) fails the install with the server's message; spelt right, it installs.
+  const chart = referenceChartDir() as string;
+  const values = join(referenceDir() as string, 'vllm-stack-0.1.12-test-values', 'values-01-2pods-minimal-example.yaml');
+  const install = (set: string) => helm(['upgrade', '--install', 'typo', chart, '--namespace', 'default', '--values', values, '--set', set]);
+  out = await install('routerSpec.containerSecurityContext.runAsNonRot=true');
+  assert.notEqual(out.exitCode, 0);
+  assert.match(out.stderr, /failed to create typed patch object \(default\/typo-deployment-router; apps\/v1, Kind=Deployment\): \.spec\.template\.spec\.containers\[name="router-container"\]\.securityContext\.runAsNonRot: field not declared in schema/);
+  out = await install('routerSpec.containerSecurityContext.runAsNonRoot=true');
+  assert.equal(out.exitCode, 0, out.stderr);
+  const router = cluster.api.get('Deployment', 'default', 'typo-deployment-router')?.spec as { template: { spec: { containers: { securityContext?: unknown }[] } } };
+  assert.deepEqual(router.template.spec.containers[0]?.securityContext, { runAsNonRoot: true });
+});
+
 /** kind/namespace/name of each object a manifest holds. */
 const ids = (text: string) => parseAllDocuments(text).map((d) => d.toJS() as KubeObject | null).filter((o): o is KubeObject => o !== null)
   .map((o) => `${o.kind}/${o.metadata.name}`).sort();
@@ -107,7 +164,8 @@ test("real helm installs, lists, shows and uninstalls the production-stack chart
     }
     assert.equal(out.exitCode, 0, `${file}: ${out.stderr}`);
     const manifest = await helm(['get', 'manifest', release, '--namespace', namespace]);
-    const stored = cluster.api.everything(namespace).filter((o) => o.kind !== 'Pod' && o.kind !== 'Event' && !o.metadata.name.startsWith('sh.helm.release.'));
+    // What the controllers made (ReplicaSets, pods: they have owners) and what helm keeps (Events, release Secrets) aside.
+    const stored = cluster.api.everything(namespace).filter((o) => !o.metadata.ownerReferences && o.kind !== 'Event' && !o.metadata.name.startsWith('sh.helm.release.'));
     assert.deepEqual(stored.map((o) => `${o.kind}/${o.metadata.name}`).sort(), ids(manifest.stdout), `${file}: every rendered object is in the double`);
     // Their images are real vLLM and production-stack's Python router: Pending, each with the reason in an event.
     const pods = cluster.api.list('Pod', namespace);

@@ -178,6 +178,67 @@ test('deployments: the scale subresource drives the pods, status counts ready re
   await assert.rejects(apps.readNamespacedDeploymentScale({ name: 'nope', namespace: NS }), (e: k8s.ApiException<unknown>) => e.code === 404);
 });
 
+test('a Deployment owns a ReplicaSet per pod template, which owns the pods; a template change rolls to a new one, the old scaled to 0 once it is available; deletion collects them, or orphans them', async (t) => {
+  // Pods of the second template start when the test says: the rollout is seen half-way, whatever the timing.
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((r) => { release = r; });
+  const server = await KubeApiServer.start({ pods: { start: async (pod) => { if ((pod.spec as { containers: { image: string }[] }).containers[0]?.image === 'sim:2') await released; } } });
+  t.after(() => server.close());
+  const { apps } = clients(server);
+  const template = (image: string) => ({ metadata: { labels: ENGINE }, spec: { containers: [{ name: 'vllm', image }] } });
+  await apps.createNamespacedDeployment({ namespace: NS, body: { metadata: { name: 'engine' }, spec: { replicas: 2, selector: { matchLabels: ENGINE }, template: template('sim:1') } } });
+  const sets = () => server.list('ReplicaSet', NS);
+  const podsOf = (rs: KubeObject) => server.list('Pod', NS).filter((p) => !p.metadata.deletionTimestamp && p.metadata.ownerReferences?.[0]?.uid === rs.metadata.uid);
+  const status = () => server.get('Deployment', NS, 'engine')?.status as { replicas: number; updatedReplicas: number; availableReplicas: number; conditions: { type: string; reason: string }[] };
+  await until('2 available', () => status()?.availableReplicas === 2);
+  const [first] = sets();
+  assert.ok(first && sets().length === 1, 'one ReplicaSet');
+  const hash = first.metadata.labels?.['pod-template-hash'] ?? '';
+  assert.match(hash, /^[bcdfghjklmnpqrstvwxz2456789]+$/);
+  assert.equal(first.metadata.name, `engine-${hash}`);
+  assert.deepEqual(first.metadata.ownerReferences?.map((r) => [r.kind, r.name, r.controller]), [['Deployment', 'engine', true]]);
+  assert.deepEqual((first.spec as { selector: unknown }).selector, { matchLabels: { ...ENGINE, 'pod-template-hash': hash } });
+  assert.equal(podsOf(first).length, 2);
+  for (const pod of podsOf(first)) {
+    assert.match(pod.metadata.name, new RegExp(`^engine-${hash}-[bcdfghjklmnpqrstvwxz2456789]{5}$`));
+    assert.equal(pod.metadata.labels?.['pod-template-hash'], hash);
+  }
+  // A scale keeps the ReplicaSet: no new template.
+  await apps.patchNamespacedDeploymentScale({ name: 'engine', namespace: NS, body: { spec: { replicas: 3 } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+  await until('3 available', () => status()?.availableReplicas === 3);
+  assert.equal(sets().length, 1);
+
+  // A new template: a second ReplicaSet comes up beside the first, which keeps its pods until the new ones are available.
+  await apps.patchNamespacedDeployment({ name: 'engine', namespace: NS, body: { spec: { template: template('sim:2') } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+  await until('a second ReplicaSet with 3 pods', () => sets().length === 2 && sets().some((rs) => rs.metadata.uid !== first.metadata.uid && podsOf(rs).length === 3));
+  const second = sets().find((rs) => rs.metadata.uid !== first.metadata.uid) as KubeObject;
+  assert.notEqual(second.metadata.labels?.['pod-template-hash'], hash);
+  assert.deepEqual([first, second].map((rs) => server.get('ReplicaSet', NS, rs.metadata.name)?.metadata.annotations?.['deployment.kubernetes.io/revision']), ['1', '2']);
+  assert.equal(podsOf(first).length, 3, 'the old pods stay while the new are not available');
+  assert.deepEqual([status().replicas, status().updatedReplicas, status().availableReplicas], [6, 3, 3]);
+  assert.equal(status().conditions.find((c) => c.type === 'Progressing')?.reason, 'ReplicaSetUpdated');
+  release();
+  await until('the rollout complete', () => status().conditions.find((c) => c.type === 'Progressing')?.reason === 'NewReplicaSetAvailable');
+  assert.equal((server.get('ReplicaSet', NS, first.metadata.name)?.spec as { replicas: number }).replicas, 0);
+  assert.equal(podsOf(first).length, 0);
+  assert.deepEqual([status().replicas, status().updatedReplicas, status().availableReplicas], [3, 3, 3]);
+  assert.equal(server.get('Deployment', NS, 'engine')?.metadata.annotations?.['deployment.kubernetes.io/revision'], '2');
+
+  // Deleting a ReplicaSet under its Deployment: the Deployment makes it again.
+  await apps.deleteNamespacedReplicaSet({ name: second.metadata.name, namespace: NS });
+  await until('the ReplicaSet made again, with 3 available pods', () => (server.get('ReplicaSet', NS, second.metadata.name)?.status as { availableReplicas?: number } | undefined)?.availableReplicas === 3);
+  // Deleting the Deployment (Background, as helm uninstall and kubectl delete ask): its ReplicaSets and their pods go.
+  await apps.deleteNamespacedDeployment({ name: 'engine', namespace: NS, body: { propagationPolicy: 'Background' } });
+  assert.deepEqual(sets(), []);
+  await until('every pod gone', () => server.list('Pod', NS).length === 0);
+  // Orphan: the ReplicaSet and its pods stay, without the owner reference.
+  await apps.createNamespacedDeployment({ namespace: NS, body: { metadata: { name: 'engine' }, spec: { replicas: 1, selector: { matchLabels: ENGINE }, template: template('sim:1') } } });
+  await until('1 available', () => status()?.availableReplicas === 1);
+  await apps.deleteNamespacedDeployment({ name: 'engine', namespace: NS, body: { propagationPolicy: 'Orphan' } });
+  assert.deepEqual(sets().map((rs) => rs.metadata.ownerReferences ?? []), [[]]);
+  assert.equal(server.list('Pod', NS).length, 1);
+});
+
 test('SelfSubjectAccessReview answers with the access rule that also guards requests; nodes report capacity; tokens are checked', async (t) => {
   const server = await KubeApiServer.start({ authorize: (a) => a.verb !== 'create' || a.resource !== 'secrets' || 'secrets are read-only here' });
   t.after(() => server.close());

@@ -1,9 +1,11 @@
 // The cluster double: the Kubernetes API test server made strict enough that
 // the real helm installs the real production-stack chart into it and
 // @kubernetes/client-node, kubectl and the router's discovery talk to it as to
-// a cluster: discovery, schema validation (422), unknown kinds (404), writes
+// a cluster: discovery, schema validation (422), unknown fields by the
+// request's fieldValidation (400 with Strict), unknown kinds (404), writes
 // into missing namespaces refused (404), server-side apply, helm's protobuf
-// release Secrets, the readiness helm's --wait reads. One node, sized like the
+// release Secrets, Deployments that own ReplicaSets that own the pods, the
+// readiness helm's --wait reads. One node, sized like the
 // configured minikube, for the scheduler, whose address (127.<octet>.255.254,
 // beside its pods' 127.<octet>.x.y) serves the Services' node ports (cluster-double/node-ports.ts). Its pods run this
 // project's image as processes (cluster-double/pod-runner.ts).

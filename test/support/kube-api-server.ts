@@ -21,23 +21,30 @@
 //   POST   <prefix>[/namespaces/NS]/RESOURCE                create (409 AlreadyExists; metadata.generateName)
 //   PUT    .../RESOURCE/NAME                                replace
 //   PATCH  .../RESOURCE/NAME                                application/merge-patch+json, strategic-merge-patch+json
-//                                                          (as a merge patch) or json-patch+json (add/replace/remove);
+//                                                          (lists of named objects merged by name; kube-api/strategic-merge.ts)
+//                                                          or json-patch+json (add/replace/remove);
 //                                                          apply-patch+yaml: server-side apply, creating or updating
 //          POST/PUT/PATCH/DELETE ?dryRun=All                 checked, not stored
+//          POST/PUT/PATCH ?fieldValidation=Strict|Warn|Ignore  with options.validate, fields the kind does not
+//                                                          declare: refused (Strict), dropped with a Warning header
+//                                                          (Warn, the default) or dropped (Ignore); refused by an
+//                                                          apply whatever the directive (kube-api/admission.ts)
 //   DELETE .../RESOURCE/NAME                                pods: gracePeriodSeconds (body DeleteOptions or query;
 //                                                          default 30) > 0 sets deletionTimestamp and removes the
 //                                                          pod when its lifecycle's stop() resolves; 0 removes it now
-//   GET|PUT|PATCH /apis/apps/v1/namespaces/NS/deployments/NAME/scale   autoscaling/v1 Scale
+//   GET|PUT|PATCH /apis/apps/v1/namespaces/NS/{deployments,replicasets}/NAME/scale   autoscaling/v1 Scale
 //   GET    /api/v1/namespaces/NS/pods/NAME/log?tailLines=N  text set by setPodLog()
 //   POST   /apis/authorization.k8s.io/v1/selfsubjectaccessreviews      status.allowed from options.authorize
 //   WebSocket /api/v1/namespaces/NS/pods/NAME/portforward?ports=P     v4.channel.k8s.io, to the pod's
 //                                                          status.podIP (or options.forwardTarget)
 // Resources: those of kube-api/resources.ts (core, apps, rbac, policy, autoscaling, networking,
 // coordination, apiextensions) and the custom resources of every stored CRD; anything else is 404.
-// Every write takes the next cluster-wide resourceVersion. Deleting a Deployment deletes its pods,
+// Every write takes the next cluster-wide resourceVersion. Deleting an owner deletes what it owns
+// (DeleteOptions.propagationPolicy Background, the default, or Orphan; Foreground as Background),
 // a Namespace its objects, a CRD its custom resources.
-// Deployments are reconciled as the controller manager would (pods follow spec.replicas; see
-// kube-api/workloads.ts), with options.pods deciding pod addresses and when they turn Ready.
+// Deployments and ReplicaSets are reconciled as the controller manager would (a Deployment owns a
+// ReplicaSet per pod template, which owns the pods; see kube-api/workloads.ts), with options.pods
+// deciding pod addresses and when they turn Ready.
 // Requests need `Authorization: Bearer <token>` (401 otherwise; options.anonymous also lets requests
 // without one in, for helm); options.authorize may refuse
 // any request with 403 Forbidden, and answers SelfSubjectAccessReviews with the same rule.
@@ -51,16 +58,18 @@ import type { AddressInfo } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
-import { admit } from './kube-api/admission.js';
+import { admit, dropUnknownFieldsOf, type FieldCheck } from './kube-api/admission.js';
 import { storedDefaults } from './kube-api/defaults.js';
 import { coreVersions, group, groupList, OPENAPI_V2_PROTOBUF, openApiGroupVersion, openApiRoot, openApiV2, resourceList } from './kube-api/discovery.js';
 import { PortForwarder, type ForwardTarget } from './kube-api/port-forward.js';
+import { FIELD_VALIDATIONS, fieldValidationOf } from './kube-api/field-validation.js';
 import { decodeProtobuf, PROTOBUF } from './kube-api/protobuf.js';
+import { strategicMerge } from './kube-api/strategic-merge.js';
 import { ResourceRegistry, type CrdSpec, type ResourceType } from './kube-api/resources.js';
 import { ApiError, sendError, sendJson } from './kube-api/status.js';
 import { clone, ObjectStore, parseFieldSelector, parseLabelSelector, SelectorError, type KubeObject } from './kube-api/store.js';
 import { WatchStream } from './kube-api/watch.js';
-import { isReady, podReadyStatus, Workloads, type PodLifecycle } from './kube-api/workloads.js';
+import { isReady, podReadyStatus, Workloads, type PodLifecycle, type PropagationPolicy } from './kube-api/workloads.js';
 
 export type { KubeObject } from './kube-api/store.js';
 export type { PodLifecycle } from './kube-api/workloads.js';
@@ -290,7 +299,8 @@ export class KubeApiServer {
     const next = clone(obj);
     storedDefaults(type.kind, next, current);
     const stored = this.store.write(type.key, next);
-    if (type.key === 'deployments') this.workloads.reconcile(stored.metadata.namespace ?? '', stored.metadata.name);
+    if (type.key === 'deployments') this.workloads.reconcileDeployment(stored.metadata.namespace ?? '', stored.metadata.name);
+    if (type.key === 'replicasets') this.workloads.reconcileReplicaSet(stored.metadata.namespace ?? '', stored.metadata.name);
     if (type.key === 'customresourcedefinitions') this.registry.addCrd(stored.spec as CrdSpec);
     return stored;
   }
@@ -408,14 +418,19 @@ export class KubeApiServer {
     }
     const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
     this.authorize({ verb: verbOf(method, route, watch), group: route.group, resource: route.resource, subresource: route.subresource ?? '', namespace: route.namespace ?? '', name: route.name ?? '' });
-    if (route.subresource === 'scale' && route.resource === 'deployments') return this.scale(req, res, method, route);
+    if (route.subresource === 'scale' && (route.resource === 'deployments' || route.resource === 'replicasets')) return this.scale(req, res, method, route);
     if (route.subresource === 'log' && route.resource === 'pods' && method === 'GET') return this.podLog(res, route, url);
     if (route.subresource) throw new ApiError(404, 'NotFound', `subresource ${route.subresource} of ${route.resource} is not served by this test server`);
     const ns = type.namespaced ? route.namespace : null;
     const dryRun = url.searchParams.has('dryRun');
+    const directive = fieldValidationOf(url.searchParams.get('fieldValidation'));
+    if (directive === null) {
+      const options = { POST: 'CreateOptions', PUT: 'UpdateOptions', PATCH: 'PatchOptions' }[method] ?? 'Options';
+      throw new ApiError(422, 'Invalid', `${options}.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: ${JSON.stringify(url.searchParams.get('fieldValidation'))}: supported values: "", ${FIELD_VALIDATIONS.map((v) => `"${v}"`).join(', ')}`);
+    }
     if (!route.name) {
       if (method === 'GET') return this.listOrWatch(res, type, ns, url, watch);
-      if (method === 'POST') return this.create(res, type, ns, (await readBody(req)) as KubeObject | undefined, dryRun);
+      if (method === 'POST') return this.create(res, type, ns, (await readBody(req)) as KubeObject | undefined, dryRun, { directive, write: 'create' });
       throw new ApiError(405, 'MethodNotAllowed', `${method} on a collection is not supported`);
     }
     const nsOrUndef = ns ?? undefined;
@@ -427,8 +442,9 @@ export class KubeApiServer {
       if (!applied || typeof applied !== 'object' || !applied.metadata) throw new ApiError(400, 'BadRequest', 'the apply body is not a Kubernetes object');
       if (applied.kind !== type.kind || applied.apiVersion !== type.apiVersion) throw new ApiError(400, 'BadRequest', `the apply body is a ${applied.apiVersion} ${applied.kind}, not a ${type.apiVersion} ${type.kind}`);
       if (applied.metadata.name !== route.name) throw new ApiError(400, 'BadRequest', `the name of the object (${applied.metadata.name}) does not match the name on the URL (${route.name})`);
-      if (!current) return this.create(res, type, ns, applied, dryRun);
-      return this.update(res, type, current, applyOver(current, applied), dryRun);
+      const check: FieldCheck = { directive, write: 'apply' };
+      if (!current) return this.create(res, type, ns, applied, dryRun, check);
+      return this.update(res, type, current, applyOver(current, applied), dryRun, check);
     }
     if (method === 'GET') {
       if (!current) throw this.notFound(route.resource, route.name);
@@ -437,20 +453,22 @@ export class KubeApiServer {
     if (method === 'PUT' || method === 'PATCH') {
       if (!current) throw this.notFound(route.resource, route.name);
       const body = await readBody(req);
-      const next = (method === 'PUT' ? body : contentType.includes('json-patch') ? jsonPatch(current, body) : mergePatch(current, body)) as KubeObject;
+      const next = (method === 'PUT' ? body : contentType.includes('json-patch') ? jsonPatch(current, body) : contentType.includes('strategic') ? strategicMerge(current, body) : mergePatch(current, body)) as KubeObject;
       if (!next || typeof next !== 'object' || !next.metadata) throw new ApiError(400, 'BadRequest', 'the body is not a Kubernetes object');
       if (method === 'PUT' && next.metadata.resourceVersion && next.metadata.resourceVersion !== current.metadata.resourceVersion) {
         throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${route.resource} "${route.name}": the object has been modified; please apply your changes to the latest version and try again`);
       }
-      return this.update(res, type, current, next, dryRun);
+      return this.update(res, type, current, next, dryRun, { directive, write: method === 'PUT' ? 'update' : 'patch' });
     }
     if (method === 'DELETE') {
       if (!current) throw this.notFound(route.resource, route.name);
-      const options = (await readBody(req)) as { gracePeriodSeconds?: number } | undefined;
+      const options = (await readBody(req)) as { gracePeriodSeconds?: number; propagationPolicy?: string } | undefined;
       const grace = Number(url.searchParams.get('gracePeriodSeconds') ?? options?.gracePeriodSeconds ?? 30);
+      const policy = url.searchParams.get('propagationPolicy') ?? options?.propagationPolicy ?? 'Background';
+      if (!['Background', 'Foreground', 'Orphan'].includes(policy)) throw new ApiError(422, 'Invalid', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`);
       if (dryRun) return sendJson(res, 200, current);
       if (route.resource === 'pods') return sendJson(res, 200, this.workloads.deletePod(nsOrUndef ?? '', route.name, grace));
-      return sendJson(res, 200, this.removeObject(type, nsOrUndef, route.name));
+      return sendJson(res, 200, this.removeObject(type, nsOrUndef, route.name, policy as PropagationPolicy));
     }
     throw new ApiError(405, 'MethodNotAllowed', `${method} is not supported`);
   }
@@ -479,12 +497,12 @@ export class KubeApiServer {
     return true;
   }
 
-  /** Removes an object and what goes with it: a Deployment's pods, a Namespace's objects, a CRD's custom resources. */
-  private removeObject(type: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined {
+  /** Removes an object and what goes with it: what it owns (by policy), a Namespace's objects, a CRD's custom resources. */
+  private removeObject(type: ResourceType, namespace: string | undefined, name: string, policy: PropagationPolicy = 'Background'): KubeObject | undefined {
     const removed = this.store.remove(type.key, namespace, name);
     if (!removed) return undefined;
-    // Then what it owned, as the garbage collector does (the Deployment is gone first, so nothing recreates its pods).
-    if (type.key === 'deployments') for (const p of this.workloads.podsOf(removed)) this.workloads.deletePod(namespace ?? '', p.metadata.name, 30);
+    // Then what it owned, as the garbage collector does (the owner is gone first, so nothing recreates its dependents).
+    this.workloads.collect(removed, policy);
     if (type.key === 'namespaces') {
       for (const t of new Map(this.registry.all().filter((x) => x.namespaced).map((x) => [x.key, x])).values()) {
         for (const o of this.store.list(t.key, (x) => x.metadata.namespace === name)) {
@@ -534,7 +552,7 @@ export class KubeApiServer {
     sendJson(res, 200, { kind: `${type.kind}List`, apiVersion: type.apiVersion, metadata: { resourceVersion: String(this.store.revision) }, items });
   }
 
-  private async create(res: ServerResponse, type: ResourceType, namespace: string | null, body: KubeObject | undefined, dryRun: boolean): Promise<void> {
+  private async create(res: ServerResponse, type: ResourceType, namespace: string | null, body: KubeObject | undefined, dryRun: boolean, check: FieldCheck): Promise<void> {
     if (!body || typeof body !== 'object' || !body.metadata) throw new ApiError(400, 'BadRequest', 'the body is not a Kubernetes object (metadata is missing)');
     const meta = body.metadata;
     if (!meta.name && typeof meta.generateName === 'string') meta.name = `${meta.generateName}${randomBytes(3).toString('hex').slice(0, 5)}`;
@@ -548,28 +566,36 @@ export class KubeApiServer {
     }
     if (this.store.get(type.key, meta.namespace, meta.name)) throw new ApiError(409, 'AlreadyExists', `${type.resource}${type.group ? `.${type.group}` : ''} "${meta.name}" already exists`);
     const obj = { ...body, apiVersion: type.apiVersion, kind: type.kind };
-    if (this.options.validate) await admit(type, obj);
+    if (this.options.validate) await this.admit(res, type, obj, check);
     meta.generation = 1;
     delete meta.resourceVersion;
     sendJson(res, 201, dryRun ? obj : this.put(obj));
   }
 
   /** PUT, PATCH and apply of an existing object: identity kept, generation bumped when the spec changes. */
-  private async update(res: ServerResponse, type: ResourceType, current: KubeObject, next: KubeObject, dryRun: boolean): Promise<void> {
+  private async update(res: ServerResponse, type: ResourceType, current: KubeObject, next: KubeObject, dryRun: boolean, check: FieldCheck): Promise<void> {
     next.metadata = { ...next.metadata, name: current.metadata.name, namespace: current.metadata.namespace, uid: current.metadata.uid };
     if (next.metadata.namespace === undefined) delete next.metadata.namespace;
     const obj: KubeObject = { ...next, apiVersion: type.apiVersion, kind: type.kind };
     // Status belongs to the status subresource (and the controllers): a write of the object keeps it.
     if (this.options.validate && current.status !== undefined) obj.status = current.status;
+    if (this.options.validate) await this.admit(res, type, obj, check);
     if (JSON.stringify(obj.spec) !== JSON.stringify(current.spec)) obj.metadata.generation = (current.metadata.generation ?? 1) + 1;
-    if (this.options.validate) await admit(type, obj);
     sendJson(res, 200, dryRun ? obj : this.put(obj));
   }
 
+  /** Unknown fields dropped (warned of, or refused), then the object checked against its schema. */
+  private async admit(res: ServerResponse, type: ResourceType, obj: KubeObject, check: FieldCheck): Promise<void> {
+    const warnings = dropUnknownFieldsOf(type, obj, check);
+    if (warnings.length > 0) res.setHeader('Warning', warnings);
+    await admit(type, obj);
+  }
+
+  /** The scale subresource of a Deployment or a ReplicaSet (autoscaling/v1 Scale). */
   private async scale(req: IncomingMessage, res: ServerResponse, method: string, route: Route): Promise<void> {
     const ns = route.namespace ?? '';
-    const deploy = this.store.get('deployments', ns, route.name ?? '');
-    if (!deploy) throw this.notFound('deployments', route.name ?? '');
+    const deploy = this.store.get(route.resource, ns, route.name ?? '');
+    if (!deploy) throw this.notFound(route.resource, route.name ?? '');
     const spec = deploy.spec as { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
     if (method === 'PUT' || method === 'PATCH') {
       const body = await readBody(req);
@@ -585,7 +611,7 @@ export class KubeApiServer {
     } else if (method !== 'GET') {
       throw new ApiError(405, 'MethodNotAllowed', `${method} on scale is not supported`);
     }
-    const now = this.store.get('deployments', ns, route.name ?? '') as KubeObject;
+    const now = this.store.get(route.resource, ns, route.name ?? '') as KubeObject;
     const selector = Object.entries((now.spec as typeof spec).selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
     sendJson(res, 200, {
       kind: 'Scale', apiVersion: 'autoscaling/v1',

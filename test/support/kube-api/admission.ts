@@ -1,10 +1,12 @@
-// What the API server refuses before storing an object, as 422 Invalid:
-// names that are not DNS labels or subdomains, and objects that fail their
-// kind's schema (kubernetes-models for built-in kinds and the custom resources
-// it models; any other custom resource against its CustomResourceDefinition's
-// openAPIV3Schema, with ajv).
+// What the API server refuses before storing an object: fields its kind does
+// not declare (400 or a warning, by the request's fieldValidation; see
+// field-validation.ts), then, as 422 Invalid, names that are not DNS labels or
+// subdomains and objects that fail their kind's schema (kubernetes-models for
+// built-in kinds and the custom resources it models; any other custom
+// resource against its CustomResourceDefinition's openAPIV3Schema, with ajv).
 import { Ajv, type ValidateFunction } from 'ajv';
 import { hasSchemaModels, validateObject } from '../kube-models.js';
+import { applyPath, builtinShape, customResourceShape, decodingPath, dropUnknownFields, type FieldValidation, type Shape } from './field-validation.js';
 import type { ResourceType } from './resources.js';
 import { ApiError } from './status.js';
 import type { KubeObject } from './store.js';
@@ -38,4 +40,42 @@ export async function admit(type: ResourceType, obj: KubeObject): Promise<void> 
   } catch (err) {
     throw invalid(type, name, (err as Error).message);
   }
+}
+
+/** How an object arrived: its fieldValidation directive, and the kind of write (server-side apply reports unknown fields its own way). */
+export interface FieldCheck {
+  directive: FieldValidation;
+  write: 'create' | 'update' | 'patch' | 'apply';
+}
+
+const shapes = new WeakMap<object, Shape>();
+
+function shapeOf(type: ResourceType): Shape | undefined {
+  if (!type.schema) return builtinShape(type.group, type.version, type.kind);
+  let shape = shapes.get(type.schema);
+  if (!shape) shapes.set(type.schema, (shape = customResourceShape(type.schema)));
+  return shape;
+}
+
+/**
+ * Drops the fields obj's kind does not declare, as the API server does before storing; returns
+ * the Warning header values to answer with (Warn), or throws what the server answers: with
+ * Strict, 400 naming each field; for a server-side apply, whatever the directive, the error of
+ * its typed conversion (a 500 without a reason on Kubernetes up to 1.35: kubernetes#139253).
+ */
+export function dropUnknownFieldsOf(type: ResourceType, obj: KubeObject, check: FieldCheck): string[] {
+  const shape = shapeOf(type);
+  const unknown = shape ? dropUnknownFields(obj, shape) : [];
+  if (unknown.length === 0) return [];
+  if (check.write === 'apply') {
+    const errors = unknown.map((p) => `${applyPath(p)}: field not declared in schema`);
+    const gvk = `${type.group}/${type.version}, Kind=${type.kind}`;
+    throw new ApiError(500, '', `failed to create typed patch object (${obj.metadata.namespace ?? ''}/${obj.metadata.name}; ${gvk}): ${errors.length === 1 ? errors[0] : `errors:\n  ${errors.join('\n  ')}`}`);
+  }
+  const fields = unknown.map((p) => `unknown field "${decodingPath(p)}"`);
+  if (check.directive === 'Strict') {
+    const strict = `strict decoding error: ${fields.join(', ')}`;
+    throw new ApiError(400, 'BadRequest', check.write === 'patch' ? strict : `${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: ${strict}`);
+  }
+  return check.directive === 'Warn' ? fields.map((f) => `299 - ${JSON.stringify(f)}`) : [];
 }

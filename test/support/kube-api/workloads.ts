@@ -1,10 +1,17 @@
 // What the controller manager and the kubelet would do in the Kubernetes API
-// test server, reduced to what the harness observes: a Deployment's pods
-// follow spec.replicas (created Pending, Ready once their lifecycle says so),
-// a pod deleted with a grace period keeps running with a deletionTimestamp
-// until it has stopped, and the Deployment's status counts ready replicas.
-import { randomBytes } from 'node:crypto';
+// test server, reduced to what the harness observes: Deployments own
+// ReplicaSets which own pods (deployment-controller.ts,
+// replica-set-controller.ts); pods are created Pending and turn Ready once
+// their lifecycle says so; a pod deleted with a grace period keeps running
+// with a deletionTimestamp until it has stopped; and the garbage collector
+// deletes what a deleted owner owned (ownerReferences), or orphans it.
+import { podNameSuffix } from './controller-names.js';
+import { reconcileDeployment } from './deployment-controller.js';
+import { podReadyStatus } from './pod-status.js';
+import { ownedBy, reconcileReplicaSet, type PodControl } from './replica-set-controller.js';
 import type { KubeObject, ObjectStore } from './store.js';
+
+export { isReady, podReadyStatus } from './pod-status.js';
 
 export interface PodLifecycle {
   /** status.podIP of a new pod (default: 127.0.0.1; undefined: none yet, the lifecycle sets it once the pod is scheduled). */
@@ -15,44 +22,46 @@ export interface PodLifecycle {
   stop?(pod: KubeObject, graceful: boolean): Promise<void>;
 }
 
-const rand = (n: number) => randomBytes(n).toString('hex').slice(0, n);
-
-export function podReadyStatus(pod: KubeObject, ready: boolean): void {
-  const now = new Date().toISOString();
-  const containers = ((pod.spec as { containers?: { name: string; image?: string }[] } | undefined)?.containers ?? [{ name: 'main' }]);
-  pod.status = {
-    ...(pod.status as object),
-    phase: 'Running',
-    conditions: [
-      { type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: now },
-      { type: 'ContainersReady', status: ready ? 'True' : 'False', lastTransitionTime: now },
-    ],
-    containerStatuses: containers.map((c) => ({ name: c.name, image: c.image ?? '', imageID: '', ready, started: true, restartCount: 0, state: { running: { startedAt: now } } })),
-  };
-}
+/** DeleteOptions.propagationPolicy (Foreground is served as Background: the owner goes first). */
+export type PropagationPolicy = 'Background' | 'Foreground' | 'Orphan';
 
 export class Workloads {
+  /** Reconciliations under way, and those asked for again meanwhile (a pod deleted by its ReplicaSet's reconcile changes that ReplicaSet). */
+  private readonly running = new Set<string>();
+  private readonly again = new Set<string>();
+  private readonly pods: PodControl = { create: (rs) => this.createPod(rs), remove: (ns, name) => void this.deletePod(ns, name, 30) };
+
   constructor(private readonly store: ObjectStore, private readonly lifecycle: PodLifecycle = {}) {}
 
-  /** Makes the Deployment's active pods match spec.replicas, then updates its status. */
-  reconcile(namespace: string, name: string): void {
-    const deploy = this.store.get('deployments', namespace, name);
-    if (!deploy) return;
-    const spec = deploy.spec as { replicas?: number; template?: { metadata?: { labels?: Record<string, string> }; spec?: unknown } };
-    const want = spec.replicas ?? 1;
-    const mine = this.podsOf(deploy);
-    const active = mine.filter((p) => !p.metadata.deletionTimestamp);
-    for (let i = active.length; i < want; i++) this.createPod(deploy);
-    if (active.length > want) {
-      // As a ReplicaSet does: not-ready pods go first, then the newest.
-      const ranked = [...active].sort((a, b) => Number(isReady(a)) - Number(isReady(b)) || (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? '') || b.metadata.name.localeCompare(a.metadata.name));
-      for (const p of ranked.slice(0, active.length - want)) this.deletePod(namespace, p.metadata.name, 30);
-    }
-    this.updateStatus(namespace, name);
+  reconcileDeployment(namespace: string, name: string): void {
+    this.once(`deployments/${namespace}/${name}`, () => reconcileDeployment(this.store, namespace, name, (ns, rs) => this.reconcileReplicaSet(ns, rs, false)));
   }
 
-  podsOf(deploy: KubeObject): KubeObject[] {
-    return this.store.list('pods', (p) => p.metadata.namespace === deploy.metadata.namespace && (p.metadata.ownerReferences ?? []).some((r) => r.uid === deploy.metadata.uid));
+  /** Its pods follow spec.replicas; then its Deployment's status (and rollout) follows, unless the Deployment is what asked. */
+  reconcileReplicaSet(namespace: string, name: string, upward = true): void {
+    this.once(`replicasets/${namespace}/${name}`, () => reconcileReplicaSet(this.store, namespace, name, this.pods));
+    const owner = this.store.get('replicasets', namespace, name)?.metadata.ownerReferences?.find((r) => r.kind === 'Deployment' && r.controller);
+    if (upward && owner) this.reconcileDeployment(namespace, owner.name);
+  }
+
+  /** After owner was removed: its ReplicaSets and pods deleted (Background, Foreground) or left without the owner reference (Orphan). */
+  collect(owner: KubeObject, policy: PropagationPolicy): void {
+    for (const resource of ['replicasets', 'pods']) {
+      for (const dependent of ownedBy(this.store, resource, owner)) {
+        const { namespace = '', name } = dependent.metadata;
+        if (policy === 'Orphan') {
+          dependent.metadata.ownerReferences = dependent.metadata.ownerReferences?.filter((r) => r.uid !== owner.metadata.uid);
+          this.store.write(resource, dependent);
+        } else if (resource === 'pods') {
+          this.deletePod(namespace, name, 30);
+        } else if (this.store.remove(resource, namespace, name)) {
+          this.collect(dependent, policy);
+        }
+      }
+    }
+    // A ReplicaSet deleted under a live Deployment: the Deployment makes it again.
+    const deployment = owner.kind === 'ReplicaSet' && owner.metadata.ownerReferences?.find((r) => r.kind === 'Deployment');
+    if (deployment) this.reconcileDeployment(owner.metadata.namespace ?? '', deployment.name);
   }
 
   /** Graceful (gracePeriodSeconds > 0): deletionTimestamp now, removal when stopped. 0: removed at once. */
@@ -85,7 +94,7 @@ export class Workloads {
     this.reconcileOwner(pod);
   }
 
-  /** Changes a pod's status (and spec, for a binding) as the scheduler and kubelet do; its Deployment's status follows. */
+  /** Changes a pod's status (and spec, for a binding) as the scheduler and kubelet do; its owners' status follows. */
   updatePod(namespace: string, name: string, change: (pod: KubeObject) => void): KubeObject | undefined {
     const pod = this.store.get('pods', namespace, name);
     if (!pod) return undefined;
@@ -95,21 +104,39 @@ export class Workloads {
     return written;
   }
 
-  private reconcileOwner(pod: KubeObject): void {
-    const owner = pod.metadata.ownerReferences?.find((r) => r.kind === 'Deployment');
-    if (owner && pod.metadata.namespace) this.reconcile(pod.metadata.namespace, owner.name);
+  /** Runs a reconciliation; asked for while it runs, it runs again after, never inside itself. */
+  private once(key: string, reconcile: () => void): void {
+    if (this.running.has(key)) {
+      this.again.add(key);
+      return;
+    }
+    this.running.add(key);
+    try {
+      do {
+        this.again.delete(key);
+        reconcile();
+      } while (this.again.has(key));
+    } finally {
+      this.running.delete(key);
+    }
   }
 
-  private createPod(deploy: KubeObject): void {
-    const template = (deploy.spec as { template?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: Record<string, unknown> } }).template ?? {};
+  private reconcileOwner(pod: KubeObject): void {
+    const owner = pod.metadata.ownerReferences?.find((r) => r.kind === 'ReplicaSet' && r.controller);
+    if (owner && pod.metadata.namespace) this.reconcileReplicaSet(pod.metadata.namespace, owner.name);
+  }
+
+  private createPod(rs: KubeObject): void {
+    const template = (rs.spec as { template?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: Record<string, unknown> } }).template ?? {};
     const pod: KubeObject = {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: {
-        name: `${deploy.metadata.name}-${rand(10)}-${rand(5)}`,
-        namespace: deploy.metadata.namespace,
+        name: `${rs.metadata.name}-${podNameSuffix()}`,
+        namespace: rs.metadata.namespace,
         labels: { ...(template.metadata?.labels ?? {}) },
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: deploy.metadata.name, uid: deploy.metadata.uid ?? '', controller: true }],
+        ...(template.metadata?.annotations ? { annotations: { ...template.metadata.annotations } } : {}),
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
       },
       spec: structuredClone(template.spec ?? { containers: [] }),
       status: { phase: 'Pending' },
@@ -123,36 +150,4 @@ export class Workloads {
       if (now && !now.metadata.deletionTimestamp) this.setReady(namespace ?? '', name, true);
     }, () => undefined);
   }
-
-  private updateStatus(namespace: string, name: string): void {
-    const deploy = this.store.get('deployments', namespace, name);
-    if (!deploy) return;
-    const want = (deploy.spec as { replicas?: number }).replicas ?? 1;
-    const active = this.podsOf(deploy).filter((p) => !p.metadata.deletionTimestamp);
-    const ready = active.filter(isReady).length;
-    const previous = (deploy.status ?? {}) as { conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
-    // The conditions helm's --wait (kstatus) reads: Available, and Progressing with NewReplicaSetAvailable once the rollout is complete.
-    const condition = (type: string, ok: boolean, reason: string, message: string) => {
-      const status = ok ? 'True' : 'False';
-      const before = previous.conditions?.find((c) => c.type === type && c.status === status);
-      return { type, status, reason, message, lastTransitionTime: before?.lastTransitionTime ?? new Date().toISOString() };
-    };
-    const complete = ready >= want && active.length === want;
-    const status = {
-      observedGeneration: deploy.metadata.generation ?? 1, replicas: active.length, updatedReplicas: active.length, readyReplicas: ready, availableReplicas: ready, unavailableReplicas: Math.max(0, active.length - ready),
-      conditions: [
-        condition('Available', ready >= want, ready >= want ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', ready >= want ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.'),
-        // Always True, as the controller keeps it until progressDeadlineSeconds passes: only the reason says whether the rollout is complete.
-        condition('Progressing', true, complete ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated', complete ? `ReplicaSet "${name}" has successfully progressed.` : `ReplicaSet "${name}" is progressing.`),
-      ],
-    };
-    if (JSON.stringify(deploy.status) === JSON.stringify(status)) return;
-    deploy.status = status;
-    this.store.write('deployments', deploy);
-  }
-}
-
-export function isReady(pod: KubeObject): boolean {
-  const conditions = (pod.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [];
-  return conditions.some((c) => c.type === 'Ready' && c.status === 'True');
 }

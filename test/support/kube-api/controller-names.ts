@@ -1,0 +1,36 @@
+// The names the controllers give what they make: a ReplicaSet is its
+// Deployment's name and the hash of the pod template (the pod-template-hash
+// label), a pod its ReplicaSet's name and 5 random characters. Both drawn,
+// as Kubernetes' rand.SafeEncodeString and rand.String do, from an alphabet
+// without vowels (no words) or look-alike characters.
+import { randomBytes } from 'node:crypto';
+
+const ALPHANUMS = 'bcdfghjklmnpqrstvwxz2456789';
+
+/** JSON with object keys sorted, so that the same template always hashes the same. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.keys(value).sort().filter((k) => (value as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * FNV-1a (32 bits) of the template and the Deployment's collisionCount, its decimal digits
+ * encoded as SafeEncodeString does: Kubernetes hashes the Go struct, so the values differ from a
+ * real cluster's, but not their form (e.g. 7d9f5c8b6).
+ */
+export function podTemplateHash(template: unknown, collisionCount = 0): string {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(stableJson(template) + (collisionCount ? String(collisionCount) : ''), 'utf8')) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return [...String(h)].map((c) => ALPHANUMS[c.charCodeAt(0) % ALPHANUMS.length]).join('');
+}
+
+/** The random part of a pod's name. */
+export function podNameSuffix(): string {
+  return [...randomBytes(5)].map((b) => ALPHANUMS[b % ALPHANUMS.length]).join('');
+}

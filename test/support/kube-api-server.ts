@@ -423,7 +423,8 @@ export class KubeApiServer {
     if (route.subresource) throw new ApiError(404, 'NotFound', `subresource ${route.subresource} of ${route.resource} is not served by this test server`);
     const ns = type.namespaced ? route.namespace : null;
     const dryRun = url.searchParams.has('dryRun');
-    const directive = fieldValidationOf(url.searchParams.get('fieldValidation'));
+    // Only writes take a fieldValidation directive; reads and deletes ignore the parameter.
+    const directive = fieldValidationOf(/^(POST|PUT|PATCH)$/.test(method) ? url.searchParams.get('fieldValidation') : null);
     if (directive === null) {
       const options = { POST: 'CreateOptions', PUT: 'UpdateOptions', PATCH: 'PatchOptions' }[method] ?? 'Options';
       throw new ApiError(422, 'Invalid', `${options}.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: ${JSON.stringify(url.searchParams.get('fieldValidation'))}: supported values: "", ${FIELD_VALIDATIONS.map((v) => `"${v}"`).join(', ')}`);

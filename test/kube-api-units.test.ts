@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { podNameSuffix, podTemplateHash } from './support/kube-api/controller-names.js';
-import { applyPath, builtinShape, customResourceShape, decodingPath, dropUnknownFields, fieldValidationOf } from './support/kube-api/field-validation.js';
+import { applyPath, builtinShape, customResourceShape, decodingPath, dropUnknownFields, duplicateFields, fieldValidationOf } from './support/kube-api/field-validation.js';
 import { strategicMerge } from './support/kube-api/strategic-merge.js';
 
 const deployment = () => ({
@@ -47,6 +47,15 @@ test('fieldValidation: Warn when absent or empty (the documented default), the t
   assert.equal(fieldValidationOf(''), 'Warn');
   for (const d of ['Strict', 'Warn', 'Ignore']) assert.equal(fieldValidationOf(d), d);
   assert.equal(fieldValidationOf('strict'), null, 'case matters, as on a real server');
+});
+
+test('duplicate fields of a JSON body, with their paths and lines; escaped keys, strings holding braces and nested lists do not confuse it', () => {
+  const text = '{"spec":{"replicas":1,"template":{"spec":{"containers":[{"name":"a","name":"b"},{"x":"}\\"{","x":[]}]}},\n"replicas":2},"a\\u0062":1,"ab":2}';
+  assert.deepEqual(JSON.parse(text).spec.replicas, 2, 'valid JSON, the last one kept');
+  assert.deepEqual(duplicateFields(text).map((d) => [decodingPath(d.path), d.line]), [
+    ['spec.template.spec.containers[0].name', 1], ['spec.template.spec.containers[1].x', 1], ['spec.replicas', 2], ['ab', 2],
+  ]);
+  assert.deepEqual(duplicateFields('[{"a":1},{"a":2}]'), []);
 });
 
 test('a strategic merge patch merges named lists by name, deletes with null or $patch: delete, and stores none of its directives', () => {

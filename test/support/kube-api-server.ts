@@ -62,7 +62,7 @@ import { admit, dropUnknownFieldsOf, type FieldCheck } from './kube-api/admissio
 import { storedDefaults } from './kube-api/defaults.js';
 import { coreVersions, group, groupList, OPENAPI_V2_PROTOBUF, openApiGroupVersion, openApiRoot, openApiV2, resourceList } from './kube-api/discovery.js';
 import { PortForwarder, type ForwardTarget } from './kube-api/port-forward.js';
-import { FIELD_VALIDATIONS, fieldValidationOf } from './kube-api/field-validation.js';
+import { duplicateFields, FIELD_VALIDATIONS, fieldValidationOf, type Duplicate } from './kube-api/field-validation.js';
 import { decodeProtobuf, PROTOBUF } from './kube-api/protobuf.js';
 import { strategicMerge } from './kube-api/strategic-merge.js';
 import { ResourceRegistry, type CrdSpec, type ResourceType } from './kube-api/resources.js';
@@ -151,14 +151,22 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   return parseBody(req, bytes.toString('utf8'));
 }
 
+/** The fields each JSON body gave twice, by the object it parsed to. */
+const bodyDuplicates = new WeakMap<object, Duplicate[]>();
+const duplicatesIn = (body: unknown): Duplicate[] => (body !== null && typeof body === 'object' ? bodyDuplicates.get(body) ?? [] : []);
+
 /** JSON, or YAML for a server-side apply (application/apply-patch+yaml; client-go sends JSON, which is YAML too). */
 function parseBody(req: IncomingMessage, text: string): unknown {
   if (text === '') return undefined;
+  let body: unknown;
   try {
-    return String(req.headers['content-type'] ?? '').includes('yaml') ? parseYaml(text) : JSON.parse(text);
+    body = String(req.headers['content-type'] ?? '').includes('yaml') ? parseYaml(text, { uniqueKeys: false }) : JSON.parse(text);
   } catch {
     throw new ApiError(415, 'UnsupportedMediaType', `the request body (${String(req.headers['content-type'] ?? 'no content-type')}) is not JSON: this server speaks JSON, and YAML for server-side apply`);
   }
+  // Duplicates are found in JSON text only: the YAML parser keeps the last of each silently.
+  if (body !== null && typeof body === 'object' && /^\s*[{[]/.test(text)) bodyDuplicates.set(body, duplicateFields(text));
+  return body;
 }
 
 async function readBytes(req: IncomingMessage): Promise<Buffer> {
@@ -431,7 +439,10 @@ export class KubeApiServer {
     }
     if (!route.name) {
       if (method === 'GET') return this.listOrWatch(res, type, ns, url, watch);
-      if (method === 'POST') return this.create(res, type, ns, (await readBody(req)) as KubeObject | undefined, dryRun, { directive, write: 'create' });
+      if (method === 'POST') {
+        const body = await readBody(req);
+        return this.create(res, type, ns, body as KubeObject | undefined, dryRun, { directive, write: 'create', duplicates: duplicatesIn(body) });
+      }
       throw new ApiError(405, 'MethodNotAllowed', `${method} on a collection is not supported`);
     }
     const nsOrUndef = ns ?? undefined;
@@ -443,7 +454,7 @@ export class KubeApiServer {
       if (!applied || typeof applied !== 'object' || !applied.metadata) throw new ApiError(400, 'BadRequest', 'the apply body is not a Kubernetes object');
       if (applied.kind !== type.kind || applied.apiVersion !== type.apiVersion) throw new ApiError(400, 'BadRequest', `the apply body is a ${applied.apiVersion} ${applied.kind}, not a ${type.apiVersion} ${type.kind}`);
       if (applied.metadata.name !== route.name) throw new ApiError(400, 'BadRequest', `the name of the object (${applied.metadata.name}) does not match the name on the URL (${route.name})`);
-      const check: FieldCheck = { directive, write: 'apply' };
+      const check: FieldCheck = { directive, write: 'apply', duplicates: duplicatesIn(applied) };
       if (!current) return this.create(res, type, ns, applied, dryRun, check);
       return this.update(res, type, current, applyOver(current, applied), dryRun, check);
     }
@@ -459,7 +470,7 @@ export class KubeApiServer {
       if (method === 'PUT' && next.metadata.resourceVersion && next.metadata.resourceVersion !== current.metadata.resourceVersion) {
         throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${route.resource} "${route.name}": the object has been modified; please apply your changes to the latest version and try again`);
       }
-      return this.update(res, type, current, next, dryRun, { directive, write: method === 'PUT' ? 'update' : 'patch' });
+      return this.update(res, type, current, next, dryRun, { directive, write: method === 'PUT' ? 'update' : 'patch', duplicates: duplicatesIn(body) });
     }
     if (method === 'DELETE') {
       if (!current) throw this.notFound(route.resource, route.name);

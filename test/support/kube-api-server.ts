@@ -26,7 +26,7 @@
 //                                                          apply-patch+yaml: server-side apply, creating or updating
 //          POST/PUT/PATCH/DELETE ?dryRun=All                 checked, not stored
 //          POST/PUT/PATCH ?fieldValidation=Strict|Warn|Ignore  with options.validate, fields the kind does not
-//                                                          declare: refused (Strict), dropped with a Warning header
+//                                                          declare (or a JSON body gives twice): refused (Strict), dropped with a Warning header
 //                                                          (Warn, the default) or dropped (Ignore); refused by an
 //                                                          apply whatever the directive (kube-api/admission.ts)
 //   DELETE .../RESOURCE/NAME                                pods: gracePeriodSeconds (body DeleteOptions or query;

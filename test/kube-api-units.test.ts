@@ -74,10 +74,12 @@ test('a strategic merge patch merges named lists by name, deletes with null or $
   assert.deepEqual(strategicMerge({ args: ['a', 'b', 'c'] }, { '$deleteFromPrimitiveList/args': ['b'] }), { args: ['a', 'c'] });
 });
 
-test('a pod template hash is the same for the same template whatever its key order, another for another template or collision count, in the safe alphabet', () => {
+test('a pod template hash is the same for the same template whatever its key order, nulls or empty objects, another for another template or collision count, in the safe alphabet', () => {
   const a = { metadata: { labels: { app: 'web', tier: 'x' } }, spec: { containers: [{ name: 'web', image: '1' }] } };
   const reordered = { spec: { containers: [{ image: '1', name: 'web' }] }, metadata: { labels: { tier: 'x', app: 'web' } } };
   assert.equal(podTemplateHash(a), podTemplateHash(reordered));
+  const undone = { metadata: { creationTimestamp: null, labels: { app: 'web', tier: 'x' } }, spec: { containers: [{ name: 'web', image: '1', resources: {} }] } };
+  assert.equal(podTemplateHash(a), podTemplateHash(undone), 'nulls and empty objects, as kubectl rollout undo sends the template back, change nothing');
   assert.notEqual(podTemplateHash(a), podTemplateHash({ ...a, spec: { containers: [{ name: 'web', image: '2' }] } }));
   assert.notEqual(podTemplateHash(a), podTemplateHash(a, 1));
   assert.match(podTemplateHash(a), /^[bcdfghjklmnpqrstvwxz2456789]{1,10}$/);

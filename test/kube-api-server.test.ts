@@ -258,6 +258,23 @@ test("strategy Recreate: every old pod is gone before the new template's Replica
   assert.deepEqual(server.list('Pod', NS).map((p) => (p.spec as { containers: { image: string }[] }).containers[0]?.image), ['sim:2', 'sim:2']);
 });
 
+test('Foreground deletion: the Deployment and its ReplicaSet stay, terminating, until their pods are gone; nothing is made meanwhile', async (t) => {
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((r) => { release = r; });
+  const server = await KubeApiServer.start({ pods: { stop: async (_pod, graceful) => { if (graceful) await released; } } });
+  t.after(() => server.close());
+  const { apps } = clients(server);
+  await apps.createNamespacedDeployment({ namespace: NS, body: { metadata: { name: 'engine' }, spec: { replicas: 2, selector: { matchLabels: ENGINE }, template: { metadata: { labels: ENGINE }, spec: { containers: [{ name: 'vllm', image: 'sim:1' }] } } } } });
+  await until('2 available', () => (server.get('Deployment', NS, 'engine')?.status as { availableReplicas?: number } | undefined)?.availableReplicas === 2);
+  await apps.deleteNamespacedDeployment({ name: 'engine', namespace: NS, body: { propagationPolicy: 'Foreground' } });
+  const terminating = (o: KubeObject | undefined) => Boolean(o?.metadata.deletionTimestamp) && ((o?.metadata.finalizers as string[] | undefined) ?? []).includes('foregroundDeletion');
+  assert.ok(terminating(server.get('Deployment', NS, 'engine')), 'the Deployment waits, with the foregroundDeletion finalizer');
+  assert.ok(server.list('ReplicaSet', NS).length === 1 && server.list('ReplicaSet', NS).every(terminating), 'so does its ReplicaSet');
+  assert.deepEqual(server.list('Pod', NS).map((p) => Boolean(p.metadata.deletionTimestamp)), [true, true], 'its pods terminate; no replacement is made');
+  release();
+  await until('all gone', () => !server.get('Deployment', NS, 'engine') && server.list('ReplicaSet', NS).length === 0 && server.list('Pod', NS).length === 0);
+});
+
 test('SelfSubjectAccessReview answers with the access rule that also guards requests; nodes report capacity; tokens are checked', async (t) => {
   const server = await KubeApiServer.start({ authorize: (a) => a.verb !== 'create' || a.resource !== 'secrets' || 'secrets are read-only here' });
   t.after(() => server.close());

@@ -40,7 +40,8 @@
 // Resources: those of kube-api/resources.ts (core, apps, rbac, policy, autoscaling, networking,
 // coordination, apiextensions) and the custom resources of every stored CRD; anything else is 404.
 // Every write takes the next cluster-wide resourceVersion. Deleting an owner deletes what it owns
-// (DeleteOptions.propagationPolicy Background, the default, or Orphan; Foreground as Background),
+// (DeleteOptions.propagationPolicy: Background, the default; Orphan; Foreground, the owner kept
+// with a deletionTimestamp until its dependents are gone),
 // a Namespace its objects, a CRD its custom resources.
 // Deployments and ReplicaSets are reconciled as the controller manager would (a Deployment owns a
 // ReplicaSet per pod template, which owns the pods; see kube-api/workloads.ts), with options.pods
@@ -511,6 +512,7 @@ export class KubeApiServer {
 
   /** Removes an object and what goes with it: what it owns (by policy), a Namespace's objects, a CRD's custom resources. */
   private removeObject(type: ResourceType, namespace: string | undefined, name: string, policy: PropagationPolicy = 'Background'): KubeObject | undefined {
+    if (policy === 'Foreground' && (type.key === 'deployments' || type.key === 'replicasets')) return this.workloads.deleteInForeground(type.key, namespace ?? '', name);
     const removed = this.store.remove(type.key, namespace, name);
     if (!removed) return undefined;
     // Then what it owned, as the garbage collector does (the owner is gone first, so nothing recreates its dependents).

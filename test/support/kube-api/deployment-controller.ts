@@ -28,7 +28,8 @@ export type ReplicaSetChanged = (namespace: string, name: string) => void;
 
 export function reconcileDeployment(store: ObjectStore, namespace: string, name: string, changed: ReplicaSetChanged): void {
   const deploy = store.get('deployments', namespace, name);
-  if (!deploy) return;
+  // Being deleted (in the foreground): its ReplicaSets are going, none is made or scaled.
+  if (!deploy || deploy.metadata.deletionTimestamp) return;
   const spec = deploy.spec as DeploymentSpec;
   const want = spec.replicas ?? 1;
   const hash = podTemplateHash(spec.template, (deploy.status as { collisionCount?: number } | undefined)?.collisionCount);

@@ -6,8 +6,8 @@
 // through its port-forward, scales the engines and kills one; what does not fit
 // the node stays Pending with FailedScheduling. Each Deployment owns one
 // ReplicaSet owning its pods; kubectl rollout status follows them; a helm
-// upgrade changing the router's template rolls it to a new ReplicaSet;
-// uninstall leaves no ReplicaSet, pod or process.
+// upgrade changing the router's template rolls it to a new ReplicaSet and
+// kubectl rollout undo back; uninstall leaves no ReplicaSet, pod or process.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -39,7 +39,7 @@ const until = async (what: string, check: () => boolean, ms = 60_000) => {
   }
 };
 
-test("helm --wait installs the project's +sim chart into the cluster double: pods run the rendered commands as processes on their own addresses, Ready from their probes; KubeStack serves, scales and kills through it; what does not fit stays Pending; each Deployment's one ReplicaSet owns its ready pods, kubectl rollout status follows them, an upgrade rolls the router to a new ReplicaSet", async (t) => {
+test("helm --wait installs the project's +sim chart into the cluster double: pods run the rendered commands as processes on their own addresses, Ready from their probes; KubeStack serves, scales and kills through it; what does not fit stays Pending; each Deployment's one ReplicaSet owns its ready pods, kubectl rollout status follows them, an upgrade rolls the router to a new ReplicaSet and kubectl rollout undo back to the old one", async (t) => {
   const chartDir = referenceChartDir();
   const why = (await kconfigMissing()) ?? (chartDir && existsSync(HELM) && existsSync(KUBECTL) ? null : 'the reference chart or .tools/bin/helm or kubectl is missing (make deps)');
   if (why || !chartDir) return t.skip(why ?? '');
@@ -133,6 +133,14 @@ test("helm --wait installs the project's +sim chart into the cluster double: pod
   assert.ok(newRouter && (newRouter.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? '') === '2');
   await until('the old router pod gone', () => pods().filter((x) => x.metadata.name.startsWith(names.routerDeployment)).every((x) => x.metadata.ownerReferences?.[0]?.uid === newRouter.metadata.uid));
   assert.equal((cluster.api.get('ReplicaSet', names.namespace, oldRouter?.metadata.name ?? '')?.spec as { replicas: number }).replicas, 0);
+  // kubectl rollout undo sends the previous template back: its ReplicaSet (not a third one) is scaled up again, with the next revision.
+  const undo = await $({ quiet: true, nothrow: true })`${KUBECTL} --kubeconfig ${access.kubeconfig} --namespace ${names.namespace} rollout undo deployment/${names.routerDeployment}`;
+  assert.equal(undo.exitCode, 0, undo.stderr);
+  const undone = await rolloutStatus(names.routerDeployment);
+  assert.equal(undone.exitCode, 0, undone.stderr);
+  const revived = cluster.api.get('ReplicaSet', names.namespace, oldRouter?.metadata.name ?? '');
+  assert.equal(replicaSets(names.routerDeployment).length, 2, 'no third ReplicaSet');
+  assert.deepEqual([(revived?.spec as { replicas: number }).replicas, revived?.metadata.annotations?.['deployment.kubernetes.io/revision']], [1, '3']);
 
   const uninstall = await $({ quiet: true, nothrow: true })`${HELM} ${uninstallArgs(names, access)}`;
   assert.equal(uninstall.exitCode, 0, uninstall.stderr);

@@ -96,6 +96,11 @@ test("unknown fields: refused by fieldValidation=Strict (real helm's server-side
   let res = await send(`${deployments}?fieldValidation=Strict`, 'POST', web({ replicass: 2 }));
   assert.equal(res.status, 400);
   assert.equal(await message(res), 'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.replicass"');
+  // A field given twice (JSON.parse would keep the last silently): named, as the strict decoder does.
+  const twice = JSON.stringify(web({})).replace('"replicas":1', '"replicas":1,"replicas":2');
+  res = await fetch(`${deployments}?fieldValidation=Strict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: twice });
+  assert.equal(res.status, 400);
+  assert.equal(await message(res), 'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: duplicate field "spec.replicas"');
   res = await send(`${deployments}?fieldValidation=Sloppy`, 'POST', web({}));
   assert.equal(res.status, 422);
   assert.match(await message(res), /fieldValidation: Unsupported value: "Sloppy": supported values: "", "Ignore", "Strict", "Warn"/);

@@ -239,6 +239,42 @@ test('a Deployment owns a ReplicaSet per pod template, which owns the pods; a te
   assert.equal(server.list('Pod', NS).length, 1);
 });
 
+test("strategy Recreate: every old pod is gone before the new template's ReplicaSet makes any", async (t) => {
+  // Old pods take as long to stop as the test says: the new ones must wait for them, whatever the timing.
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((r) => { release = r; });
+  const server = await KubeApiServer.start({ pods: { stop: async (_pod, graceful) => { if (graceful) await released; } } });
+  t.after(() => server.close());
+  const { apps } = clients(server);
+  const template = (image: string) => ({ metadata: { labels: ENGINE }, spec: { containers: [{ name: 'vllm', image }] } });
+  await apps.createNamespacedDeployment({ namespace: NS, body: { metadata: { name: 'engine' }, spec: { replicas: 2, strategy: { type: 'Recreate' }, selector: { matchLabels: ENGINE }, template: template('sim:1') } } });
+  const status = () => server.get('Deployment', NS, 'engine')?.status as { availableReplicas?: number; updatedReplicas?: number } | undefined;
+  await until('2 available', () => status()?.availableReplicas === 2);
+  await apps.patchNamespacedDeployment({ name: 'engine', namespace: NS, body: { spec: { template: template('sim:2') } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+  await until('the old pods terminating', () => server.list('Pod', NS).length === 2 && server.list('Pod', NS).every((p) => p.metadata.deletionTimestamp));
+  assert.equal(server.list('ReplicaSet', NS).length, 1, 'no ReplicaSet for the new template while old pods run');
+  release();
+  await until('2 new pods available', () => status()?.availableReplicas === 2 && status()?.updatedReplicas === 2);
+  assert.deepEqual(server.list('Pod', NS).map((p) => (p.spec as { containers: { image: string }[] }).containers[0]?.image), ['sim:2', 'sim:2']);
+});
+
+test('Foreground deletion: the Deployment and its ReplicaSet stay, terminating, until their pods are gone; nothing is made meanwhile', async (t) => {
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((r) => { release = r; });
+  const server = await KubeApiServer.start({ pods: { stop: async (_pod, graceful) => { if (graceful) await released; } } });
+  t.after(() => server.close());
+  const { apps } = clients(server);
+  await apps.createNamespacedDeployment({ namespace: NS, body: { metadata: { name: 'engine' }, spec: { replicas: 2, selector: { matchLabels: ENGINE }, template: { metadata: { labels: ENGINE }, spec: { containers: [{ name: 'vllm', image: 'sim:1' }] } } } } });
+  await until('2 available', () => (server.get('Deployment', NS, 'engine')?.status as { availableReplicas?: number } | undefined)?.availableReplicas === 2);
+  await apps.deleteNamespacedDeployment({ name: 'engine', namespace: NS, body: { propagationPolicy: 'Foreground' } });
+  const terminating = (o: KubeObject | undefined) => Boolean(o?.metadata.deletionTimestamp) && ((o?.metadata.finalizers as string[] | undefined) ?? []).includes('foregroundDeletion');
+  assert.ok(terminating(server.get('Deployment', NS, 'engine')), 'the Deployment waits, with the foregroundDeletion finalizer');
+  assert.ok(server.list('ReplicaSet', NS).length === 1 && server.list('ReplicaSet', NS).every(terminating), 'so does its ReplicaSet');
+  assert.deepEqual(server.list('Pod', NS).map((p) => Boolean(p.metadata.deletionTimestamp)), [true, true], 'its pods terminate; no replacement is made');
+  release();
+  await until('all gone', () => !server.get('Deployment', NS, 'engine') && server.list('ReplicaSet', NS).length === 0 && server.list('Pod', NS).length === 0);
+});
+
 test('SelfSubjectAccessReview answers with the access rule that also guards requests; nodes report capacity; tokens are checked', async (t) => {
   const server = await KubeApiServer.start({ authorize: (a) => a.verb !== 'create' || a.resource !== 'secrets' || 'secrets are read-only here' });
   t.after(() => server.close());

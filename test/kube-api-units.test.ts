@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { podNameSuffix, podTemplateHash } from './support/kube-api/controller-names.js';
-import { applyPath, builtinShape, customResourceShape, decodingPath, dropUnknownFields, fieldValidationOf } from './support/kube-api/field-validation.js';
+import { applyPath, builtinShape, customResourceShape, decodingPath, dropUnknownFields, duplicateFields, fieldValidationOf } from './support/kube-api/field-validation.js';
 import { strategicMerge } from './support/kube-api/strategic-merge.js';
 
 const deployment = () => ({
@@ -49,6 +49,15 @@ test('fieldValidation: Warn when absent or empty (the documented default), the t
   assert.equal(fieldValidationOf('strict'), null, 'case matters, as on a real server');
 });
 
+test('duplicate fields of a JSON body, with their paths and lines; escaped keys, strings holding braces and nested lists do not confuse it', () => {
+  const text = '{"spec":{"replicas":1,"template":{"spec":{"containers":[{"name":"a","name":"b"},{"x":"}\\"{","x":[]}]}},\n"replicas":2},"a\\u0062":1,"ab":2}';
+  assert.deepEqual(JSON.parse(text).spec.replicas, 2, 'valid JSON, the last one kept');
+  assert.deepEqual(duplicateFields(text).map((d) => [decodingPath(d.path), d.line]), [
+    ['spec.template.spec.containers[0].name', 1], ['spec.template.spec.containers[1].x', 1], ['spec.replicas', 2], ['ab', 2],
+  ]);
+  assert.deepEqual(duplicateFields('[{"a":1},{"a":2}]'), []);
+});
+
 test('a strategic merge patch merges named lists by name, deletes with null or $patch: delete, and stores none of its directives', () => {
   const current = { spec: { containers: [{ name: 'a', image: '1', env: [{ name: 'X', value: '1' }] }, { name: 'b', image: '1' }], ports: [{ containerPort: 1 }], keep: 1, drop: 2 } };
   const patch = {
@@ -65,10 +74,12 @@ test('a strategic merge patch merges named lists by name, deletes with null or $
   assert.deepEqual(strategicMerge({ args: ['a', 'b', 'c'] }, { '$deleteFromPrimitiveList/args': ['b'] }), { args: ['a', 'c'] });
 });
 
-test('a pod template hash is the same for the same template whatever its key order, another for another template or collision count, in the safe alphabet', () => {
+test('a pod template hash is the same for the same template whatever its key order, nulls or empty objects, another for another template or collision count, in the safe alphabet', () => {
   const a = { metadata: { labels: { app: 'web', tier: 'x' } }, spec: { containers: [{ name: 'web', image: '1' }] } };
   const reordered = { spec: { containers: [{ image: '1', name: 'web' }] }, metadata: { labels: { tier: 'x', app: 'web' } } };
   assert.equal(podTemplateHash(a), podTemplateHash(reordered));
+  const undone = { metadata: { creationTimestamp: null, labels: { app: 'web', tier: 'x' } }, spec: { containers: [{ name: 'web', image: '1', resources: {} }] } };
+  assert.equal(podTemplateHash(a), podTemplateHash(undone), 'nulls and empty objects, as kubectl rollout undo sends the template back, change nothing');
   assert.notEqual(podTemplateHash(a), podTemplateHash({ ...a, spec: { containers: [{ name: 'web', image: '2' }] } }));
   assert.notEqual(podTemplateHash(a), podTemplateHash(a, 1));
   assert.match(podTemplateHash(a), /^[bcdfghjklmnpqrstvwxz2456789]{1,10}$/);

@@ -26,7 +26,7 @@
 //                                                          apply-patch+yaml: server-side apply, creating or updating
 //          POST/PUT/PATCH/DELETE ?dryRun=All                 checked, not stored
 //          POST/PUT/PATCH ?fieldValidation=Strict|Warn|Ignore  with options.validate, fields the kind does not
-//                                                          declare: refused (Strict), dropped with a Warning header
+//                                                          declare (or a JSON body gives twice): refused (Strict), dropped with a Warning header
 //                                                          (Warn, the default) or dropped (Ignore); refused by an
 //                                                          apply whatever the directive (kube-api/admission.ts)
 //   DELETE .../RESOURCE/NAME                                pods: gracePeriodSeconds (body DeleteOptions or query;
@@ -40,7 +40,8 @@
 // Resources: those of kube-api/resources.ts (core, apps, rbac, policy, autoscaling, networking,
 // coordination, apiextensions) and the custom resources of every stored CRD; anything else is 404.
 // Every write takes the next cluster-wide resourceVersion. Deleting an owner deletes what it owns
-// (DeleteOptions.propagationPolicy Background, the default, or Orphan; Foreground as Background),
+// (DeleteOptions.propagationPolicy: Background, the default; Orphan; Foreground, the owner kept
+// with a deletionTimestamp until its dependents are gone),
 // a Namespace its objects, a CRD its custom resources.
 // Deployments and ReplicaSets are reconciled as the controller manager would (a Deployment owns a
 // ReplicaSet per pod template, which owns the pods; see kube-api/workloads.ts), with options.pods
@@ -62,7 +63,7 @@ import { admit, dropUnknownFieldsOf, type FieldCheck } from './kube-api/admissio
 import { storedDefaults } from './kube-api/defaults.js';
 import { coreVersions, group, groupList, OPENAPI_V2_PROTOBUF, openApiGroupVersion, openApiRoot, openApiV2, resourceList } from './kube-api/discovery.js';
 import { PortForwarder, type ForwardTarget } from './kube-api/port-forward.js';
-import { FIELD_VALIDATIONS, fieldValidationOf } from './kube-api/field-validation.js';
+import { duplicateFields, FIELD_VALIDATIONS, fieldValidationOf, type Duplicate } from './kube-api/field-validation.js';
 import { decodeProtobuf, PROTOBUF } from './kube-api/protobuf.js';
 import { strategicMerge } from './kube-api/strategic-merge.js';
 import { ResourceRegistry, type CrdSpec, type ResourceType } from './kube-api/resources.js';
@@ -151,14 +152,22 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   return parseBody(req, bytes.toString('utf8'));
 }
 
+/** The fields each JSON body gave twice, by the object it parsed to. */
+const bodyDuplicates = new WeakMap<object, Duplicate[]>();
+const duplicatesIn = (body: unknown): Duplicate[] => (body !== null && typeof body === 'object' ? bodyDuplicates.get(body) ?? [] : []);
+
 /** JSON, or YAML for a server-side apply (application/apply-patch+yaml; client-go sends JSON, which is YAML too). */
 function parseBody(req: IncomingMessage, text: string): unknown {
   if (text === '') return undefined;
+  let body: unknown;
   try {
-    return String(req.headers['content-type'] ?? '').includes('yaml') ? parseYaml(text) : JSON.parse(text);
+    body = String(req.headers['content-type'] ?? '').includes('yaml') ? parseYaml(text, { uniqueKeys: false }) : JSON.parse(text);
   } catch {
     throw new ApiError(415, 'UnsupportedMediaType', `the request body (${String(req.headers['content-type'] ?? 'no content-type')}) is not JSON: this server speaks JSON, and YAML for server-side apply`);
   }
+  // Duplicates are found in JSON text only: the YAML parser keeps the last of each silently.
+  if (body !== null && typeof body === 'object' && /^\s*[{[]/.test(text)) bodyDuplicates.set(body, duplicateFields(text));
+  return body;
 }
 
 async function readBytes(req: IncomingMessage): Promise<Buffer> {
@@ -423,14 +432,18 @@ export class KubeApiServer {
     if (route.subresource) throw new ApiError(404, 'NotFound', `subresource ${route.subresource} of ${route.resource} is not served by this test server`);
     const ns = type.namespaced ? route.namespace : null;
     const dryRun = url.searchParams.has('dryRun');
-    const directive = fieldValidationOf(url.searchParams.get('fieldValidation'));
+    // Only writes take a fieldValidation directive; reads and deletes ignore the parameter.
+    const directive = fieldValidationOf(/^(POST|PUT|PATCH)$/.test(method) ? url.searchParams.get('fieldValidation') : null);
     if (directive === null) {
       const options = { POST: 'CreateOptions', PUT: 'UpdateOptions', PATCH: 'PatchOptions' }[method] ?? 'Options';
       throw new ApiError(422, 'Invalid', `${options}.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: ${JSON.stringify(url.searchParams.get('fieldValidation'))}: supported values: "", ${FIELD_VALIDATIONS.map((v) => `"${v}"`).join(', ')}`);
     }
     if (!route.name) {
       if (method === 'GET') return this.listOrWatch(res, type, ns, url, watch);
-      if (method === 'POST') return this.create(res, type, ns, (await readBody(req)) as KubeObject | undefined, dryRun, { directive, write: 'create' });
+      if (method === 'POST') {
+        const body = await readBody(req);
+        return this.create(res, type, ns, body as KubeObject | undefined, dryRun, { directive, write: 'create', duplicates: duplicatesIn(body) });
+      }
       throw new ApiError(405, 'MethodNotAllowed', `${method} on a collection is not supported`);
     }
     const nsOrUndef = ns ?? undefined;
@@ -442,7 +455,7 @@ export class KubeApiServer {
       if (!applied || typeof applied !== 'object' || !applied.metadata) throw new ApiError(400, 'BadRequest', 'the apply body is not a Kubernetes object');
       if (applied.kind !== type.kind || applied.apiVersion !== type.apiVersion) throw new ApiError(400, 'BadRequest', `the apply body is a ${applied.apiVersion} ${applied.kind}, not a ${type.apiVersion} ${type.kind}`);
       if (applied.metadata.name !== route.name) throw new ApiError(400, 'BadRequest', `the name of the object (${applied.metadata.name}) does not match the name on the URL (${route.name})`);
-      const check: FieldCheck = { directive, write: 'apply' };
+      const check: FieldCheck = { directive, write: 'apply', duplicates: duplicatesIn(applied) };
       if (!current) return this.create(res, type, ns, applied, dryRun, check);
       return this.update(res, type, current, applyOver(current, applied), dryRun, check);
     }
@@ -458,7 +471,7 @@ export class KubeApiServer {
       if (method === 'PUT' && next.metadata.resourceVersion && next.metadata.resourceVersion !== current.metadata.resourceVersion) {
         throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${route.resource} "${route.name}": the object has been modified; please apply your changes to the latest version and try again`);
       }
-      return this.update(res, type, current, next, dryRun, { directive, write: method === 'PUT' ? 'update' : 'patch' });
+      return this.update(res, type, current, next, dryRun, { directive, write: method === 'PUT' ? 'update' : 'patch', duplicates: duplicatesIn(body) });
     }
     if (method === 'DELETE') {
       if (!current) throw this.notFound(route.resource, route.name);
@@ -499,6 +512,7 @@ export class KubeApiServer {
 
   /** Removes an object and what goes with it: what it owns (by policy), a Namespace's objects, a CRD's custom resources. */
   private removeObject(type: ResourceType, namespace: string | undefined, name: string, policy: PropagationPolicy = 'Background'): KubeObject | undefined {
+    if (policy === 'Foreground' && (type.key === 'deployments' || type.key === 'replicasets')) return this.workloads.deleteInForeground(type.key, namespace ?? '', name);
     const removed = this.store.remove(type.key, namespace, name);
     if (!removed) return undefined;
     // Then what it owned, as the garbage collector does (the owner is gone first, so nothing recreates its dependents).

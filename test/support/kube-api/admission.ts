@@ -6,7 +6,7 @@
 // resource against its CustomResourceDefinition's openAPIV3Schema, with ajv).
 import { Ajv, type ValidateFunction } from 'ajv';
 import { hasSchemaModels, validateObject } from '../kube-models.js';
-import { applyPath, builtinShape, customResourceShape, decodingPath, dropUnknownFields, type FieldValidation, type Shape } from './field-validation.js';
+import { applyPath, builtinShape, customResourceShape, decodingPath, dropUnknownFields, type Duplicate, type FieldValidation, type Shape } from './field-validation.js';
 import type { ResourceType } from './resources.js';
 import { ApiError } from './status.js';
 import type { KubeObject } from './store.js';
@@ -46,6 +46,8 @@ export async function admit(type: ResourceType, obj: KubeObject): Promise<void> 
 export interface FieldCheck {
   directive: FieldValidation;
   write: 'create' | 'update' | 'patch' | 'apply';
+  /** Fields its JSON body gave twice (duplicateFields). */
+  duplicates?: Duplicate[];
 }
 
 const shapes = new WeakMap<object, Shape>();
@@ -60,19 +62,26 @@ function shapeOf(type: ResourceType): Shape | undefined {
 /**
  * Drops the fields obj's kind does not declare, as the API server does before storing; returns
  * the Warning header values to answer with (Warn), or throws what the server answers: with
- * Strict, 400 naming each field; for a server-side apply, whatever the directive, the error of
- * its typed conversion (a 500 without a reason on Kubernetes up to 1.35: kubernetes#139253).
+ * Strict, 400 naming each unknown or duplicate field; for a server-side apply, whatever the
+ * directive, the error of its typed conversion (a 500 without a reason on Kubernetes up to 1.35:
+ * kubernetes#139253), and for its duplicates the error of the strict YAML decoding it runs after.
  */
 export function dropUnknownFieldsOf(type: ResourceType, obj: KubeObject, check: FieldCheck): string[] {
   const shape = shapeOf(type);
   const unknown = shape ? dropUnknownFields(obj, shape) : [];
-  if (unknown.length === 0) return [];
-  if (check.write === 'apply') {
+  const duplicates = check.duplicates ?? [];
+  if (unknown.length === 0 && duplicates.length === 0) return [];
+  if (check.write === 'apply' && unknown.length > 0) {
     const errors = unknown.map((p) => `${applyPath(p)}: field not declared in schema`);
     const gvk = `${type.group}/${type.version}, Kind=${type.kind}`;
     throw new ApiError(500, '', `failed to create typed patch object (${obj.metadata.namespace ?? ''}/${obj.metadata.name}; ${gvk}): ${errors.length === 1 ? errors[0] : `errors:\n  ${errors.join('\n  ')}`}`);
   }
-  const fields = unknown.map((p) => `unknown field "${decodingPath(p)}"`);
+  if (check.write === 'apply') {
+    const yaml = `error converting YAML to JSON: yaml: unmarshal errors:\n${duplicates.map((d) => `  line ${d.line}: key ${JSON.stringify(d.path.at(-1))} already set in map`).join('\n')}`;
+    if (check.directive === 'Strict') throw new ApiError(400, 'BadRequest', `error strict decoding YAML: ${yaml}`);
+    return check.directive === 'Warn' ? [`299 - ${JSON.stringify(yaml)}`] : [];
+  }
+  const fields = [...duplicates.map((d) => `duplicate field "${decodingPath(d.path)}"`), ...unknown.map((p) => `unknown field "${decodingPath(p)}"`)];
   if (check.directive === 'Strict') {
     const strict = `strict decoding error: ${fields.join(', ')}`;
     throw new ApiError(400, 'BadRequest', check.write === 'patch' ? strict : `${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: ${strict}`);

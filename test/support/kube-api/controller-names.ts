@@ -7,13 +7,18 @@ import { randomBytes } from 'node:crypto';
 
 const ALPHANUMS = 'bcdfghjklmnpqrstvwxz2456789';
 
-/** JSON with object keys sorted, so that the same template always hashes the same. */
+/**
+ * JSON with object keys sorted, without nulls and empty objects: the same template always hashes
+ * the same, as Kubernetes hashes its Go struct, in which `creationTimestamp: null` or
+ * `resources: {}` (what kubectl rollout undo sends back) cannot be told from absent.
+ */
 function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value).sort().filter((k) => (value as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    const fields = Object.keys(value).sort().map((k) => [k, stableJson((value as Record<string, unknown>)[k])] as const).filter(([, v]) => v !== '' && v !== '{}');
+    return `{${fields.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
   }
-  return JSON.stringify(value);
+  return value === null || value === undefined ? '' : JSON.stringify(value);
 }
 
 /**

@@ -3,7 +3,7 @@
 // and labelled (selector and pods too) with that hash. The current template's
 // ReplicaSet is scaled to spec.replicas; the others are scaled to 0 once it
 // is fully available, a rolling update approximated as "new up, then old
-// down". Its status counts the ReplicaSets' pods, with the conditions helm's
+// down" (with strategy Recreate: old down, then new up). Its status counts the ReplicaSets' pods, with the conditions helm's
 // --wait and kubectl rollout status read.
 import { podTemplateHash } from './controller-names.js';
 import { ownedBy } from './replica-set-controller.js';
@@ -16,6 +16,7 @@ interface DeploymentSpec {
   replicas?: number;
   selector?: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] };
   template?: { metadata?: { labels?: Record<string, string>; [k: string]: unknown }; spec?: unknown };
+  strategy?: { type?: string };
 }
 interface RsStatus { replicas?: number; readyReplicas?: number; availableReplicas?: number }
 
@@ -27,7 +28,8 @@ export type ReplicaSetChanged = (namespace: string, name: string) => void;
 
 export function reconcileDeployment(store: ObjectStore, namespace: string, name: string, changed: ReplicaSetChanged): void {
   const deploy = store.get('deployments', namespace, name);
-  if (!deploy) return;
+  // Being deleted (in the foreground): its ReplicaSets are going, none is made or scaled.
+  if (!deploy || deploy.metadata.deletionTimestamp) return;
   const spec = deploy.spec as DeploymentSpec;
   const want = spec.replicas ?? 1;
   const hash = podTemplateHash(spec.template, (deploy.status as { collisionCount?: number } | undefined)?.collisionCount);
@@ -36,6 +38,12 @@ export function reconcileDeployment(store: ObjectStore, namespace: string, name:
   const old = owned.filter((rs) => rs.metadata.name !== newName);
   const revision = Math.max(0, ...old.map(revisionOf)) + 1;
   let current = owned.find((rs) => rs.metadata.name === newName);
+  // Recreate: every old pod stopped (terminating ones gone too) before the new template's ReplicaSet is scaled up.
+  if (spec.strategy?.type === 'Recreate' && old.some((rs) => ownedBy(store, 'pods', rs).length > 0)) {
+    scaleToZero(store, old, changed);
+    updateStatus(store, namespace, name, newName);
+    return;
+  }
   if (!current) {
     current = store.write('replicasets', newReplicaSet(deploy, spec, hash, want, revision));
     changed(namespace, newName);
@@ -49,14 +57,16 @@ export function reconcileDeployment(store: ObjectStore, namespace: string, name:
       changed(namespace, newName);
     }
   }
-  if ((statusOf(current).availableReplicas ?? 0) >= want) {
-    for (const rs of old.filter((x) => ((x.spec as { replicas?: number }).replicas ?? 1) > 0)) {
-      (rs.spec as { replicas?: number }).replicas = 0;
-      store.write('replicasets', rs);
-      changed(namespace, rs.metadata.name);
-    }
-  }
+  if ((statusOf(current).availableReplicas ?? 0) >= want) scaleToZero(store, old, changed);
   updateStatus(store, namespace, name, newName);
+}
+
+function scaleToZero(store: ObjectStore, sets: KubeObject[], changed: ReplicaSetChanged): void {
+  for (const rs of sets.filter((x) => ((x.spec as { replicas?: number }).replicas ?? 1) > 0)) {
+    (rs.spec as { replicas?: number }).replicas = 0;
+    store.write('replicasets', rs);
+    changed(rs.metadata.namespace ?? '', rs.metadata.name);
+  }
 }
 
 function newReplicaSet(deploy: KubeObject, spec: DeploymentSpec, hash: string, replicas: number, revision: number): KubeObject {

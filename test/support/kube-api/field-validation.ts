@@ -120,3 +120,59 @@ export function decodingPath(path: Step[]): string {
 export function applyPath(path: Step[]): string {
   return path.map((s) => (typeof s === 'string' ? `.${s}` : s.name !== undefined ? `[name="${s.name}"]` : `[${s.index}]`)).join('');
 }
+
+/** A field given twice in one object of a JSON body (the last one is what a decoder keeps), and the line of its second key. */
+export interface Duplicate {
+  path: Step[];
+  line: number;
+}
+
+const JSON_STRING = /"(?:[^"\\]|\\.)*"/y;
+
+/** The duplicate fields of a valid JSON text (JSON.parse keeps the last silently; a strict decoder names them). */
+export function duplicateFields(json: string): Duplicate[] {
+  const found: Duplicate[] = [];
+  let i = 0;
+  let line = 1;
+  const space = () => {
+    for (; i < json.length && ' \t\r\n'.includes(json.charAt(i)); i++) if (json.charAt(i) === '\n') line++;
+  };
+  const string = (): string => {
+    JSON_STRING.lastIndex = i;
+    const token = (JSON_STRING.exec(json) as RegExpExecArray)[0];
+    i += token.length;
+    return JSON.parse(token) as string;
+  };
+  const value = (path: Step[]): void => {
+    space();
+    const c = json.charAt(i);
+    if (c === '"') {
+      string();
+    } else if (c === '{' || c === '[') {
+      i++;
+      const seen = new Set<string>();
+      for (let n = 0; ; n++) {
+        space();
+        if (json.charAt(i) === '}' || json.charAt(i) === ']') break;
+        if (c === '{') {
+          const at = line;
+          const key = string();
+          if (seen.has(key)) found.push({ path: [...path, key], line: at });
+          seen.add(key);
+          space();
+          i++; // the colon
+          value([...path, key]);
+        } else {
+          value([...path, { index: n }]);
+        }
+        space();
+        if (json.charAt(i) === ',') i++;
+      }
+      i++;
+    } else {
+      while (i < json.length && !',}] \t\r\n'.includes(json.charAt(i))) i++;
+    }
+  };
+  value([]);
+  return found;
+}

@@ -23,7 +23,8 @@ const scheduled = (p: KubeObject) => Boolean((p.status as { podIP?: string } | u
 export function reconcileReplicaSet(store: ObjectStore, namespace: string, name: string, pods: PodControl): void {
   const rs = store.get('replicasets', namespace, name);
   if (!rs) return;
-  const want = (rs.spec as { replicas?: number }).replicas ?? 1;
+  // Being deleted (in the foreground): its pods are going, none is made.
+  const want = rs.metadata.deletionTimestamp ? 0 : (rs.spec as { replicas?: number }).replicas ?? 1;
   const active = ownedBy(store, 'pods', rs).filter((p) => !p.metadata.deletionTimestamp);
   for (let i = active.length; i < want; i++) pods.create(rs);
   if (active.length > want) {

@@ -4,7 +4,8 @@
 // replica-set-controller.ts); pods are created Pending and turn Ready once
 // their lifecycle says so; a pod deleted with a grace period keeps running
 // with a deletionTimestamp until it has stopped; and the garbage collector
-// deletes what a deleted owner owned (ownerReferences), or orphans it.
+// deletes what a deleted owner owned (ownerReferences), or orphans it, or
+// (Foreground) keeps the owner, terminating, until its dependents are gone.
 import { podNameSuffix } from './controller-names.js';
 import { reconcileDeployment } from './deployment-controller.js';
 import { podReadyStatus } from './pod-status.js';
@@ -12,6 +13,8 @@ import { ownedBy, reconcileReplicaSet, type PodControl } from './replica-set-con
 import type { KubeObject, ObjectStore } from './store.js';
 
 export { isReady, podReadyStatus } from './pod-status.js';
+
+const FOREGROUND = 'foregroundDeletion';
 
 export interface PodLifecycle {
   /** status.podIP of a new pod (default: 127.0.0.1; undefined: none yet, the lifecycle sets it once the pod is scheduled). */
@@ -22,7 +25,7 @@ export interface PodLifecycle {
   stop?(pod: KubeObject, graceful: boolean): Promise<void>;
 }
 
-/** DeleteOptions.propagationPolicy (Foreground is served as Background: the owner goes first). */
+/** DeleteOptions.propagationPolicy. */
 export type PropagationPolicy = 'Background' | 'Foreground' | 'Orphan';
 
 export class Workloads {
@@ -62,6 +65,34 @@ export class Workloads {
     // A ReplicaSet deleted under a live Deployment: the Deployment makes it again.
     const deployment = owner.kind === 'ReplicaSet' && owner.metadata.ownerReferences?.find((r) => r.kind === 'Deployment');
     if (deployment) this.reconcileDeployment(owner.metadata.namespace ?? '', deployment.name);
+  }
+
+  /**
+   * Foreground deletion of a Deployment or ReplicaSet: it stays, with a deletionTimestamp and the
+   * foregroundDeletion finalizer, while what it owns is deleted (in the foreground too), then goes.
+   */
+  deleteInForeground(resource: 'deployments' | 'replicasets', namespace: string, name: string): KubeObject | undefined {
+    let owner = this.store.get(resource, namespace, name);
+    if (!owner) return undefined;
+    if (!owner.metadata.deletionTimestamp) {
+      owner.metadata.deletionTimestamp = new Date().toISOString();
+      owner.metadata.finalizers = [...((owner.metadata.finalizers as string[] | undefined) ?? []), FOREGROUND];
+      owner = this.store.write(resource, owner);
+      for (const rs of ownedBy(this.store, 'replicasets', owner)) this.deleteInForeground('replicasets', namespace, rs.metadata.name);
+      for (const pod of ownedBy(this.store, 'pods', owner)) this.deletePod(namespace, pod.metadata.name, 30);
+    }
+    return this.finishForeground(resource, namespace, name) ?? this.store.get(resource, namespace, name);
+  }
+
+  /** Removes an owner deleted in the foreground once nothing it owns is left; then its own owner may go. */
+  private finishForeground(resource: 'deployments' | 'replicasets', namespace: string, name: string): KubeObject | undefined {
+    const owner = this.store.get(resource, namespace, name);
+    if (!(owner?.metadata.finalizers as string[] | undefined)?.includes(FOREGROUND)) return undefined;
+    if (ownedBy(this.store, 'replicasets', owner as KubeObject).length + ownedBy(this.store, 'pods', owner as KubeObject).length > 0) return undefined;
+    const removed = this.store.remove(resource, namespace, name);
+    const up = owner?.metadata.ownerReferences?.find((r) => r.kind === 'Deployment');
+    if (up) this.finishForeground('deployments', namespace, up.name);
+    return removed;
   }
 
   /** Graceful (gracePeriodSeconds > 0): deletionTimestamp now, removal when stopped. 0: removed at once. */
@@ -123,7 +154,9 @@ export class Workloads {
 
   private reconcileOwner(pod: KubeObject): void {
     const owner = pod.metadata.ownerReferences?.find((r) => r.kind === 'ReplicaSet' && r.controller);
-    if (owner && pod.metadata.namespace) this.reconcileReplicaSet(pod.metadata.namespace, owner.name);
+    if (!owner || !pod.metadata.namespace) return;
+    this.reconcileReplicaSet(pod.metadata.namespace, owner.name);
+    this.finishForeground('replicasets', pod.metadata.namespace, owner.name);
   }
 
   private createPod(rs: KubeObject): void {

@@ -104,15 +104,15 @@ test('make vllm on an existing cluster (the cluster double) with +sim: bring-up 
   assert.ok(cluster.api.requests.some((r) => r.method === 'DELETE' && r.path.startsWith(`/api/v1/namespaces/${ns}/pods/vllm-baseline-opt-125m-deployment-vllm-`)), 'an engine pod deleted through the API');
   assert.ok(cluster.api.requests.some((r) => /^(PUT|PATCH)$/.test(r.method) && r.path === `/apis/apps/v1/namespaces/${ns}/deployments/vllm-baseline-opt-125m-deployment-vllm/scale`), 'the engine Deployment scaled through its scale subresource');
   assert.ok(cluster.api.list('Event', ns).filter((e) => e.reason === 'Started').length >= 4, 'replacement and scaled-up pods started as processes');
-  // Every case passes, capacity at 2 engines included: the load reaches the router at its node port.
+  // Every case passes, capacity at 2 engines included (the load reaches the router at its node port).
   assert.equal(suites.exitCode, 0, suites.stdout + suites.stderr);
   const testRun = await readlink(join(p.dir, 'results', 'latest'));
   const caseResults = async (suite: string) => (JSON.parse(await readFile(join(p.dir, 'results', testRun, 'vllm-baseline', 'suites', `${suite}.json`), 'utf8')) as { cases: { name: string; status: string; reason?: string; measured?: Record<string, unknown> }[] }).cases;
   const scaling = await caseResults('scaling');
   t.diagnostic(`scaling through the node port: ${scaling.filter((c) => /^requests\/s at/.test(c.name)).map((c) => `${c.name}: ${JSON.stringify(c.measured ?? {})}`).join('; ')}`);
-  const failed = [...await caseResults('faults'), ...scaling].filter((c) => c.status === 'failed');
-  assert.deepEqual(failed.map((c) => `${c.name}: ${c.reason ?? ''}`), [], suites.stdout + suites.stderr);
-  assert.equal(scaling.find((c) => c.name === 'requests/s at 2 engines')?.status, 'passed', 'capacity grows with the second engine');
+  // None skipped either: the router restarts (a rollout), an engine hangs past the 10 s timeout, the burst passes the limit.
+  const notPassed = [...await caseResults('faults'), ...scaling].filter((c) => c.status !== 'passed');
+  assert.deepEqual(notPassed.map((c) => `${c.name}: ${c.status} ${c.reason ?? ''}`), [], suites.stdout + suites.stderr);
 
   const status = await make('vllm-status-simplified');
   assert.equal(status.exitCode, 0, status.stdout + status.stderr);

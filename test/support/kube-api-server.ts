@@ -52,7 +52,7 @@ import { writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { admit } from './kube-api/admission.js';
-import { storedDefaults } from './kube-api/defaults.js';
+import { storedDefaults, type ServiceAddress } from './kube-api/defaults.js';
 import { coreVersions, group, groupList, OPENAPI_V2_PROTOBUF, openApiGroupVersion, openApiRoot, openApiV2, resourceList } from './kube-api/discovery.js';
 import { PortForwarder, type ForwardTarget } from './kube-api/port-forward.js';
 import { decodeProtobuf, PROTOBUF } from './kube-api/protobuf.js';
@@ -95,6 +95,8 @@ export interface KubeApiOptions {
    * (422 Invalid; see kube-api/admission.ts). Off by default: unit tests put in partial objects.
    */
   validate?: boolean;
+  /** Services' cluster IPs (default: 10.96.x.y, reachable nowhere; the cluster double gives addresses its kube-proxy serves). */
+  serviceAddress?: ServiceAddress;
 }
 
 export interface SeenRequest {
@@ -288,7 +290,7 @@ export class KubeApiServer {
     const type = this.registry.find(obj.kind, obj.apiVersion) ?? this.registry.ofKind(obj.kind);
     const current = this.store.get(type.key, obj.metadata.namespace, obj.metadata.name);
     const next = clone(obj);
-    storedDefaults(type.kind, next, current);
+    storedDefaults(type.kind, next, current, this.options.serviceAddress);
     const stored = this.store.write(type.key, next);
     if (type.key === 'deployments') this.workloads.reconcile(stored.metadata.namespace ?? '', stored.metadata.name);
     if (type.key === 'customresourcedefinitions') this.registry.addCrd(stored.spec as CrdSpec);

@@ -136,7 +136,7 @@ export const CHART_KV_PORT = 55555;
 
 /** The model label (modelSpec name) of a disaggregating node's prefill or decode engines. */
 export function pdModelLabel(names: ReleaseNames, leg: 'prefill' | 'decode'): string {
-  return `${names.model}-${leg}`;
+  return names.pdModels[leg];
 }
 
 /**

@@ -29,6 +29,7 @@
 //                                                          pod when its lifecycle's stop() resolves; 0 removes it now
 //   GET|PUT|PATCH /apis/apps/v1/namespaces/NS/deployments/NAME/scale   autoscaling/v1 Scale
 //   GET    /api/v1/namespaces/NS/pods/NAME/log?tailLines=N  text set by setPodLog()
+//   GET|PUT|PATCH .../CUSTOMRESOURCE/NAME/status            a custom resource's status, when its CRD has the subresource
 //   POST   /apis/authorization.k8s.io/v1/selfsubjectaccessreviews      status.allowed from options.authorize
 //   WebSocket /api/v1/namespaces/NS/pods/NAME/portforward?ports=P     v4.channel.k8s.io, to the pod's
 //                                                          status.podIP (or options.forwardTarget)
@@ -412,6 +413,7 @@ export class KubeApiServer {
     this.authorize({ verb: verbOf(method, route, watch), group: route.group, resource: route.resource, subresource: route.subresource ?? '', namespace: route.namespace ?? '', name: route.name ?? '' });
     if (route.subresource === 'scale' && route.resource === 'deployments') return this.scale(req, res, method, route);
     if (route.subresource === 'log' && route.resource === 'pods' && method === 'GET') return this.podLog(res, route, url);
+    if (route.subresource === 'status' && route.name && type.key !== type.resource && type.subresources.includes('status')) return this.customStatus(req, res, method, type, route);
     if (route.subresource) throw new ApiError(404, 'NotFound', `subresource ${route.subresource} of ${route.resource} is not served by this test server`);
     const ns = type.namespaced ? route.namespace : null;
     const dryRun = url.searchParams.has('dryRun');
@@ -566,6 +568,22 @@ export class KubeApiServer {
     if (JSON.stringify(obj.spec) !== JSON.stringify(current.spec)) obj.metadata.generation = (current.metadata.generation ?? 1) + 1;
     if (this.options.validate) await admit(type, obj);
     sendJson(res, 200, dryRun ? obj : this.put(obj));
+  }
+
+  /** A custom resource's status subresource (its CRD declares one): a write changes the status alone, as a controller writes it. */
+  private async customStatus(req: IncomingMessage, res: ServerResponse, method: string, type: ResourceType, route: Route): Promise<void> {
+    const current = this.store.get(type.key, route.namespace ?? undefined, route.name ?? '');
+    if (!current) throw this.notFound(route.resource, route.name ?? '');
+    if (method === 'GET') return sendJson(res, 200, current);
+    if (method !== 'PUT' && method !== 'PATCH') throw new ApiError(405, 'MethodNotAllowed', `${method} on status is not supported`);
+    const body = await readBody(req);
+    const next = (method === 'PUT' ? body : String(req.headers['content-type'] ?? '').includes('json-patch') ? jsonPatch(current, body) : mergePatch(current, body)) as KubeObject;
+    if (method === 'PUT' && next?.metadata?.resourceVersion && next.metadata.resourceVersion !== current.metadata.resourceVersion) {
+      throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${route.resource} "${route.name}": the object has been modified; please apply your changes to the latest version and try again`);
+    }
+    const obj: KubeObject = { ...current, status: next?.status };
+    if (this.options.validate) await admit(type, obj);
+    sendJson(res, 200, this.put(obj));
   }
 
   private async scale(req: IncomingMessage, res: ServerResponse, method: string, route: Route): Promise<void> {

@@ -258,6 +258,8 @@ export class PodRunner implements PodLifecycle {
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: r.dir, HOSTNAME: r.name, NODE_ENV: 'production', ...env,
         CLUSTER_DOUBLE_POD_IP: r.ip, CLUSTER_DOUBLE_API: this.server.url, CLUSTER_DOUBLE_POD_NAMESPACE: r.ns,
+        // The double's clock, for stand-ins whose originals wait (a controller's requeue period).
+        CLUSTER_DOUBLE_TIME_SCALE: String(this.o.probeTimeScale),
       },
     });
     rc.child = child;

@@ -1,8 +1,10 @@
 // The Kubernetes journey end to end, as a user with a cluster runs it, on the
 // cluster double: make -> Ansible -> vllm-node -> the real helm installs the
 // real production-stack chart -> pods running this project's image as
-// processes -> smoke, suites (faults kill a pod and scaling scales the engine
-// Deployment through the double), results, status, monitor, teardown. Nothing
+// processes (and the double's stand-in of the chart's LoRA controller) -> smoke,
+// suites (lora; faults kill a pod and scaling scales the engine Deployment
+// through the double; pd on a disaggregating A/B dev), results, status,
+// monitor, teardown. Nothing
 // is faked between make and the double's HTTP API. One double and one project
 // for the whole journey (CI time).
 import assert from 'node:assert/strict';
@@ -70,7 +72,7 @@ test('make vllm on an existing cluster (the cluster double) with +sim: bring-up 
   const { p, cluster, make, makeWithRecap, pinned } = journey;
 
   // +node-port: the harness reaches the router at the double's node port, as a client outside the cluster
-  // (the +ab journey below goes through port-forwards).
+  // (the +ab-pd journey below goes through port-forwards).
   // +lora: the chart's LoRA controller (the double's stand-in of its image) loads the adapters on the engine pods.
   const defconfig = await make('defconfig-vllm-existing-cluster+sim+node-port+lora');
   assert.equal(defconfig.exitCode, 0, `+sim is allowed on an existing cluster: ${defconfig.stdout}${defconfig.stderr}`);
@@ -218,8 +220,9 @@ test('make vllm with +ab-pd on the cluster double: two releases, each router rou
   const { p, cluster, make, pinned } = journey;
   // Baseline: 2 engines colocated; dev: 1 prefill + 1 decode engine (production-stack's values-10-disagg-prefill.yaml shape).
   assert.equal((await make('defconfig-vllm-existing-cluster+sim+ab-pd')).exitCode, 0);
-  // The suites are the first journey's; here the two releases, their routing, and dev's disaggregation.
-  await p.setConfig({ ...pinned, ...PUSHED, ...SHORT_BENCHMARK, VLLM_BENCHMARK_ENABLED: true, VLLM_TEST_ROUTING: false });
+  // The suites are the first journey's; here the two releases, their routing, and dev's disaggregation. The
+  // comparison runs on the P/D mix alone, the workload +ab-pd is for (CI time).
+  await p.setConfig({ ...pinned, ...PUSHED, ...SHORT_BENCHMARK, VLLM_BENCHMARK_ENABLED: true, VLLM_BENCHMARK_MULTI_ROUND_QA: false, VLLM_TEST_ROUTING: false });
   const config = await make('extra_vars.yaml');
   assert.equal(config.exitCode, 0, config.stdout + config.stderr);
 

@@ -25,7 +25,7 @@ export const MINIKUBE_NODE: NodeSize = { cpus: 4, memoryMiB: 16384 };
 
 export interface ClusterDoubleOptions {
   node?: NodeSize;
-  /** Multiplies the rendered probes' delays and periods (default 1, the kubelet's timing; tests take less). */
+  /** Multiplies the rendered probes' delays and periods, and stand-ins' waits (default 1, the kubelet's timing; tests take less). */
   probeTimeScale?: number;
   /** Pod addresses are 127.<octet>.x.y (default: one of 100..199 by process and double, see freshOctet). */
   addressOctet?: number;

@@ -36,6 +36,9 @@ test("the double runs this project's image from the rendered command line, and s
   const vllm = launchOf({ image: 'vllm/vllm-openai:v0.9.1', command: ['vllm', 'serve', 'm'] });
   assert.equal(vllm.ok, false);
   assert.match(vllm.ok ? '' : `${vllm.reason}: ${vllm.message}`, /^ErrImagePull: the cluster double runs only this project's image .*vllm\/vllm-openai:v0\.9\.1 is not it/);
+  // production-stack's LoRA controller image: the double's stand-in of it, with the args the chart renders.
+  assert.deepEqual(launchOf({ image: 'lmcache/lmstack-lora-controller:latest', args: ['--leader-elect', '--health-probe-bind-address=:8081'] }),
+    { ok: true, script: 'dist/test/support/cluster-double/lora-controller.js', args: ['--leader-elect', '--health-probe-bind-address=:8081'] });
   const shell = launchOf({ image: 'ghcr.io/vllm-stack-harness/router:0.1.0', command: ['/bin/sh', '-c', 'x'] });
   assert.match(shell.ok ? '' : `${shell.reason}: ${shell.message}`, /^RunContainerError: exec: "\/bin\/sh": executable file not found in \$PATH/);
 });

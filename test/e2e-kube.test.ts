@@ -1,8 +1,10 @@
 // The Kubernetes journey end to end, as a user with a cluster runs it, on the
 // cluster double: make -> Ansible -> vllm-node -> the real helm installs the
 // real production-stack chart -> pods running this project's image as
-// processes -> smoke, suites (faults kill a pod and scaling scales the engine
-// Deployment through the double), results, status, monitor, teardown. Nothing
+// processes (and the double's stand-in of the chart's LoRA controller) -> smoke,
+// suites (lora; faults kill a pod and scaling scales the engine Deployment
+// through the double; pd on a disaggregating A/B dev), results, status,
+// monitor, teardown. Nothing
 // is faked between make and the double's HTTP API. One double and one project
 // for the whole journey (CI time).
 import assert from 'node:assert/strict';
@@ -11,7 +13,7 @@ import { readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { $, type ProcessOutput } from 'zx';
-import { ClusterDouble, prometheusOperatorCrds } from './support/cluster-double.js';
+import { ClusterDouble, MINIKUBE_NODE, prometheusOperatorCrds, type NodeSize } from './support/cluster-double.js';
 import { e2eToolsMissing } from './support/configure.js';
 import { referenceChartDir } from './support/reference.js';
 import { REPO, tempProject, type TempProject } from './support/temp-project.js';
@@ -36,11 +38,11 @@ interface Journey {
 }
 
 /**
- * One journey's project and cluster double, as a user with a cluster has them: kubectl and helm on PATH,
+ * One journey's project and cluster double (one node of `node`'s size), as a user with a cluster has them: kubectl and helm on PATH,
  * the chart offline, prometheus-operator's CRDs (observability renders ServiceMonitors), the router's 30 s
  * readiness delay a tenth here; null (the test skipped) when the tools or the chart are missing.
  */
-async function startJourney(t: TestContext): Promise<Journey | null> {
+async function startJourney(t: TestContext, node: NodeSize = MINIKUBE_NODE): Promise<Journey | null> {
   const chartDir = referenceChartDir();
   const why = (await e2eToolsMissing()) ?? (chartDir && existsSync(join(TOOLS, 'helm')) ? null : 'the reference chart or .tools/bin/helm is missing (make deps)');
   if (why || !chartDir) {
@@ -48,7 +50,7 @@ async function startJourney(t: TestContext): Promise<Journey | null> {
     return null;
   }
   const p = await tempProject();
-  const cluster = await ClusterDouble.start({ probeTimeScale: 0.1 });
+  const cluster = await ClusterDouble.start({ probeTimeScale: 0.1, node });
   for (const crd of prometheusOperatorCrds()) cluster.api.put(crd);
   const kubeconfig = await cluster.writeKubeconfig(join(p.dir, 'cluster-double.kubeconfig'));
   const env = { ...process.env, CI: 'true', PATH: `${TOOLS}:${process.env.PATH ?? ''}`, VLLM_KUBECONFIG: kubeconfig, VLLM_PROD_STACK_CHART_PATH: chartDir };
@@ -70,11 +72,13 @@ test('make vllm on an existing cluster (the cluster double) with +sim: bring-up 
   const { p, cluster, make, makeWithRecap, pinned } = journey;
 
   // +node-port: the harness reaches the router at the double's node port, as a client outside the cluster
-  // (the +ab journey below goes through port-forwards).
-  const defconfig = await make('defconfig-vllm-existing-cluster+sim+node-port');
+  // (the +ab-pd journey below goes through port-forwards).
+  // +lora: the chart's LoRA controller (the double's stand-in of its image) loads the adapters on the engine pods.
+  const defconfig = await make('defconfig-vllm-existing-cluster+sim+node-port+lora');
   assert.equal(defconfig.exitCode, 0, `+sim is allowed on an existing cluster: ${defconfig.stdout}${defconfig.stderr}`);
   await p.setConfig({
-    ...pinned, ...PUSHED, ...SHORT_BENCHMARK, VLLM_REPLICA_COUNT: 2, VLLM_BENCHMARK_ENABLED: true,
+    // The adapter workload's benchmark is the local journeys' (CI time): here the lora suite proves the adapters on Kubernetes.
+    ...pinned, ...PUSHED, ...SHORT_BENCHMARK, VLLM_REPLICA_COUNT: 2, VLLM_BENCHMARK_ENABLED: true, VLLM_BENCHMARK_LORA: false,
     // Limits the faults suite can exercise within its bounds (a hung engine's 504, 429 past the limit), as vllm-local's.
     VLLM_ROUTER_REQUEST_TIMEOUT: 10, VLLM_ROUTER_MAX_CONCURRENCY: 256,
   });
@@ -85,6 +89,7 @@ test('make vllm on an existing cluster (the cluster double) with +sim: bring-up 
   const run = await make('vllm');
   const vllmSeconds = (performance.now() - started) / 1000;
   t.diagnostic(`make vllm on the cluster double: ${vllmSeconds.toFixed(1)} s`);
+  t.diagnostic(run.stdout.split('\n').filter((l) => /LoRA controller|: (api|lora|routing)(, \w+)*: \d+ cases/.test(l)).map((l) => l.trim()).join('; '));
   assert.equal(run.exitCode, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /cluster http:\/\/127\.0\.0\.1:\d+ \(context test\) answers/, 'bring-up checked the cluster');
   assert.match(run.stdout, /helm upgrade --install vllm-baseline .* --wait/);
@@ -94,7 +99,14 @@ test('make vllm on an existing cluster (the cluster double) with +sim: bring-up 
   assert.equal(record.verdict, 'pass');
   assert.deepEqual(Object.keys(record.nodes['vllm-baseline']?.steps ?? {}).sort(), ['deploy', 'metrics', 'smoke', 'test', 'benchmark'].sort());
   const nodeDir = join(p.dir, 'results', runId, 'vllm-baseline');
-  assert.deepEqual((await readdir(join(nodeDir, 'suites'))).sort(), ['api.json', 'routing.json']);
+  assert.deepEqual((await readdir(join(nodeDir, 'suites'))).sort(), ['api.json', 'lora.json', 'routing.json']);
+  // LoRA on Kubernetes: the release's LoraAdapters were loaded by the controller, each on as many engine pods as
+  // configured, as their status says; the lora suite then passed through the router, from the engines' counters.
+  assert.ok(cluster.api.list('Event', 'vllm-system').some((e) => e.reason === 'Started' && (e.involvedObject as { name: string }).name.startsWith('vllm-baseline-lora-controller-')), 'the LoRA controller pod ran');
+  const adapters = cluster.api.list('LoraAdapter', 'vllm-system').map((a) => `${(a.spec as { adapterSource: { adapterName: string } }).adapterSource.adapterName}: ${((a.status as { loadedAdapters?: unknown[] } | undefined)?.loadedAdapters ?? []).length}`);
+  assert.deepEqual(adapters.sort(), ['chat: 2', 'code: 2', 'math: 2', 'sql: 1', 'summary: 2']);
+  const lora = JSON.parse(await readFile(join(nodeDir, 'suites', 'lora.json'), 'utf8')) as { cases: { name: string; status: string; reason?: string }[] };
+  assert.deepEqual(lora.cases.filter((c) => c.status !== 'passed').map((c) => `${c.name}: ${c.status} ${c.reason ?? ''}`), []);
   const routing = JSON.parse(await readFile(join(nodeDir, 'suites', 'routing.json'), 'utf8')) as { cases: { status: string }[] };
   assert.ok(routing.cases.some((c) => c.status === 'passed'), 'routing ran over the two engine pods');
 
@@ -105,7 +117,6 @@ test('make vllm on an existing cluster (the cluster double) with +sim: bring-up 
   assert.ok(cluster.api.requests.some((r) => /^(PUT|PATCH)$/.test(r.method) && r.path === `/apis/apps/v1/namespaces/${ns}/deployments/vllm-baseline-opt-125m-deployment-vllm/scale`), 'the engine Deployment scaled through its scale subresource');
   assert.ok(cluster.api.list('Event', ns).filter((e) => e.reason === 'Started').length >= 4, 'replacement and scaled-up pods started as processes');
   // Every case passes, capacity at 2 engines included (the load reaches the router at its node port).
-  assert.equal(suites.exitCode, 0, suites.stdout + suites.stderr);
   const testRun = await readlink(join(p.dir, 'results', 'latest'));
   const caseResults = async (suite: string) => (JSON.parse(await readFile(join(p.dir, 'results', testRun, 'vllm-baseline', 'suites', `${suite}.json`), 'utf8')) as { cases: { name: string; status: string; reason?: string; measured?: Record<string, unknown> }[] }).cases;
   const scaling = await caseResults('scaling');
@@ -113,6 +124,7 @@ test('make vllm on an existing cluster (the cluster double) with +sim: bring-up 
   // None skipped either: the router restarts (a rollout), an engine hangs past the 10 s timeout, the burst passes the limit.
   const notPassed = [...await caseResults('faults'), ...scaling].filter((c) => c.status !== 'passed');
   assert.deepEqual(notPassed.map((c) => `${c.name}: ${c.status} ${c.reason ?? ''}`), [], suites.stdout + suites.stderr);
+  assert.equal(suites.exitCode, 0, suites.stdout + suites.stderr);
 
   const status = await make('vllm-status-simplified');
   assert.equal(status.exitCode, 0, status.stdout + status.stderr);
@@ -176,14 +188,20 @@ async function engineCounts(cluster: ClusterDouble, release: string): Promise<Ma
 }
 
 /**
- * make vllm-compare gave a verdict, and exits as it says (1 on a regression). Which verdict is the machine's: two runs of one
+ * make vllm-compare gave a verdict, and exits as it says (the tool 1 on a regression, so make 2). Which verdict is the machine's: two runs of one
  * stack minutes apart, beside other tests on 2 cores, can differ beyond the noise; the verdicts' correctness is the
  * statistics tests' (A/A and a 20 % slower dev, 20 repetitions each).
  */
 function assertVerdict(compare: { exitCode: number | null; stdout: string; stderr: string }): void {
   const verdict = /^verdict: (no-change|improvement|regression)\b/m.exec(compare.stdout)?.[1];
   assert.ok(verdict, compare.stdout + compare.stderr);
-  assert.equal(compare.exitCode, verdict === 'regression' ? 1 : 0, compare.stdout + compare.stderr);
+  // On a regression the compare tool exits 1, and make, whose recipe failed, 2.
+  if (verdict === 'regression') {
+    assert.equal(compare.exitCode, 2, compare.stdout + compare.stderr);
+    assert.match(compare.stderr, /vllm-compare\] Error 1/);
+  } else {
+    assert.equal(compare.exitCode, 0, compare.stdout + compare.stderr);
+  }
 }
 
 const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
@@ -204,22 +222,46 @@ async function enginesIdle(cluster: ClusterDouble): Promise<void> {
   }
 }
 
-test('make vllm with +ab on the cluster double: two releases, each router routing only to its own engines (from the engines\' counters)', { timeout: 600_000 }, async (t) => {
-  const journey = await startJourney(t);
+test('make vllm with +ab-pd on the cluster double: two releases, each router routing only to its own engines (from the engines\' counters), dev disaggregating prefill with its pd suite passed', { timeout: 600_000 }, async (t) => {
+  // Two releases of 2 engines (1 CPU each) and a router (400m): more than minikube's 4 CPUs, so a cluster of 6.
+  const journey = await startJourney(t, { ...MINIKUBE_NODE, cpus: 6 });
   if (!journey) return;
   const { p, cluster, make, pinned } = journey;
-  assert.equal((await make('defconfig-vllm-existing-cluster+sim+ab')).exitCode, 0);
-  // The suites are the first journey's; here the two releases and their routing.
-  await p.setConfig({ ...pinned, ...PUSHED, ...SHORT_BENCHMARK, VLLM_BENCHMARK_ENABLED: true, VLLM_TEST_ROUTING: false });
+  // Baseline: 2 engines colocated; dev: 1 prefill + 1 decode engine (production-stack's values-10-disagg-prefill.yaml shape).
+  assert.equal((await make('defconfig-vllm-existing-cluster+sim+ab-pd')).exitCode, 0);
+  // The suites are the first journey's; here the two releases, their routing, and dev's disaggregation. The
+  // comparison runs on the P/D mix alone, the workload +ab-pd is for (CI time).
+  await p.setConfig({ ...pinned, ...PUSHED, ...SHORT_BENCHMARK, VLLM_BENCHMARK_ENABLED: true, VLLM_BENCHMARK_MULTI_ROUND_QA: false, VLLM_TEST_ROUTING: false });
   const config = await make('extra_vars.yaml');
   assert.equal(config.exitCode, 0, config.stdout + config.stderr);
 
   const started = performance.now();
   const run = await make('vllm');
-  t.diagnostic(`make vllm (+ab) on the cluster double: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  t.diagnostic(`make vllm (+ab-pd) on the cluster double: ${((performance.now() - started) / 1000).toFixed(1)} s`);
   assert.equal(run.exitCode, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /helm upgrade --install vllm-baseline /);
   assert.match(run.stdout, /helm upgrade --install vllm-dev /);
+  const ns = 'vllm-system';
+  assert.deepEqual(cluster.api.list('Deployment', ns).map((d) => d.metadata.name).filter((n) => n.startsWith('vllm-dev-opt-125m')),
+    ['vllm-dev-opt-125m-decode-deployment-vllm', 'vllm-dev-opt-125m-prefill-deployment-vllm'], 'dev\'s engines: a prefill and a decode Deployment');
+
+  // Dev's pd suite passed on Kubernetes, every case measured from the engines' own counters (read through port-forwards
+  // to the pods): the split case names dev's prefill and decode pods, the kill case a decode pod the Deployment replaced.
+  const runId = await readlink(join(p.dir, 'results', 'latest'));
+  const pd = JSON.parse(await readFile(join(p.dir, 'results', runId, 'vllm-dev', 'suites', 'pd.json'), 'utf8')) as { status: string; cases: { name: string; status: string; reason?: string; measured?: Record<string, unknown> }[] };
+  assert.deepEqual(pd.cases.map((c) => `${c.name}: ${c.status} ${c.reason ?? ''}`.trim()), [
+    'every request prefilled on a prefill engine and decoded on a decode engine: passed',
+    'time to first token includes a measured KV transfer: passed',
+    'decode engine killed under load: passed',
+  ]);
+  const split = pd.cases[0]?.measured as { prefill_engines: Record<string, { requests: number }>; decode_engines: Record<string, { requests: number; decodes_with_kv: number }> };
+  assert.match(Object.keys(split.prefill_engines).join(' '), /^vllm-dev-opt-125m-prefill-deployment-vllm-\S+$/);
+  assert.match(Object.keys(split.decode_engines).join(' '), /^vllm-dev-opt-125m-decode-deployment-vllm-\S+$/);
+  assert.deepEqual(Object.values(split.decode_engines).map((e) => e.decodes_with_kv), [16], 'the decode pod found every prompt\'s KV pushed from the prefill pod');
+  assert.match(String(pd.cases[2]?.measured?.replacement), /^vllm-dev-opt-125m-decode-deployment-vllm-/, 'the killed decode pod\'s replacement served');
+  const baselineSuites = await readdir(join(p.dir, 'results', runId, 'vllm-baseline', 'suites'));
+  const baselinePd = JSON.parse(await readFile(join(p.dir, 'results', runId, 'vllm-baseline', 'suites', 'pd.json'), 'utf8')) as { cases: { status: string }[] };
+  assert.deepEqual(baselinePd.cases.map((c) => c.status), ['skipped'], `baseline does not disaggregate (${baselineSuites.join(' ')})`);
 
   // Each router, reached at its pod's address, sends every request to its own release's engines: the counters say so.
   await enginesIdle(cluster);
@@ -228,7 +270,8 @@ test('make vllm with +ab on the cluster double: two releases, each router routin
     assert.ok(pod, `the router of ${release}`);
     return [release, `http://${(pod.status as { podIP: string }).podIP}:8000`];
   }));
-  for (const [release, other] of [['vllm-baseline', 'vllm-dev'], ['vllm-dev', 'vllm-baseline']] as const) {
+  // A disaggregated request is served twice, once by a prefill pod and once by a decode pod: each counts it.
+  for (const [release, other, legs] of [['vllm-baseline', 'vllm-dev', 1], ['vllm-dev', 'vllm-baseline', 2]] as const) {
     const mine = await engineCounts(cluster, release);
     const theirs = await engineCounts(cluster, other);
     assert.ok(mine.size > 0 && theirs.size > 0, 'engine pods of both releases');
@@ -237,7 +280,7 @@ test('make vllm with +ab on the cluster double: two releases, each router routin
       assert.equal(res.status, 200);
       await res.arrayBuffer();
     }
-    assert.equal(sum(await engineCounts(cluster, release)) - sum(mine), 10, `${release}'s engines answered its router's 10 requests`);
+    assert.equal(sum(await engineCounts(cluster, release)) - sum(mine), 10 * legs, `${release}'s engines answered its router's 10 requests${legs > 1 ? ', each on a prefill and a decode pod' : ''}`);
     assert.equal(sum(await engineCounts(cluster, other)) - sum(theirs), 0, `${other}'s engines saw none of ${release}'s`);
   }
 

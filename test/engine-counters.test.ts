@@ -4,7 +4,7 @@ import { counterDeltas, parseCounters } from '../scripts/lib/bench/engine-counte
 import type { Counters } from '../scripts/lib/vocabulary/bench-result.js';
 import type { EngineInfo } from '../scripts/lib/stack/stack-handle.js';
 
-const engine = (id: string): EngineInfo => ({ id, url: `http://127.0.0.1:1/${id}`, metricsUrl: `http://127.0.0.1:1/${id}/metrics`, running: true }) as EngineInfo;
+const engine = (id: string): EngineInfo => ({ id, url: `http://127.0.0.1:1/${id}`, metricsUrl: `http://127.0.0.1:1/${id}/metrics`, running: true, role: 'colocated' }) as EngineInfo;
 const metrics = (requests?: number, prompt = 0): Counters => parseCounters([
   `vllm:prompt_tokens_total ${prompt}`,
   // A labelled counter: no series until the engine's first finished request.

@@ -127,7 +127,7 @@ function assertOptionsReach(v: HelmConfigVars, loaded: LoadedNode, values: Value
     assert.ok(!cmd.includes('--kv-transfer-config') && !env.has('LMCACHE_LOCAL_CPU'), 'no LMCache without it');
   }
   // LoRA: the engine flags, the runtime routes for the chart's controller, one LoraAdapter per adapter.
-  const adapters = docs.filter((d) => d.kind === 'LoraAdapter') as (KubeDoc & { spec: { adapterSource: { adapterName: string }; loraAdapterDeploymentConfig: { replicas: number } } })[];
+  const adapters = docs.filter((d) => d.kind === 'LoraAdapter') as (KubeDoc & { spec: { baseModel: string; adapterSource: { adapterName: string }; loraAdapterDeploymentConfig: { replicas: number } } })[];
   if (v.vllm_lora_enabled) {
     assert.ok(cmd.includes('--enable-lora'));
     assert.equal(flag(cmd, '--max_loras'), String(v.vllm_lora_max_loras));
@@ -135,6 +135,9 @@ function assertOptionsReach(v: HelmConfigVars, loaded: LoadedNode, values: Value
     const want = (v.vllm_lora_adapters ?? '').trim().split(/\s+/).map((a) => a.split('=')[0]);
     assert.deepEqual(adapters.map((a) => a.spec.adapterSource.adapterName), want);
     assert.ok(adapters.every((a) => a.metadata.name.startsWith(`${names.release}-`) && a.spec.loraAdapterDeploymentConfig.replicas >= 1));
+    // The controller places an adapter on the pods whose `model` label is its baseModel: the engine pods' own.
+    const podModel = engine.spec.template.metadata.labels.model;
+    assert.deepEqual([...new Set(adapters.map((a) => a.spec.baseModel))], [podModel], 'baseModel is the engine pods\' model label');
     assert.ok(docs.some((d) => d.kind === 'Deployment' && d.metadata.name === `${names.release}-lora-controller`), 'the LoRA controller places them');
   } else {
     assert.ok(!cmd.includes('--enable-lora') && adapters.length === 0, 'no LoRA without it');

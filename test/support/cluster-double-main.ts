@@ -18,8 +18,9 @@ serves until stopped; Ctrl-C stops every pod process.
   --port N                 the API server's port on 127.0.0.1 (default: a free one)
   --cpus N                 the node's allocatable CPUs (default: ${MINIKUBE_NODE.cpus}, as CONFIG_VLLM_MINIKUBE_CPUS)
   --memory MIB             the node's allocatable memory in MiB (default: ${MINIKUBE_NODE.memoryMiB}, as CONFIG_VLLM_MINIKUBE_MEMORY)
-  --probe-time-scale X     multiplies the rendered probes' delays and periods (default: 1;
-                           0.1 makes the router Ready in 3 s instead of 30 s)
+  --probe-time-scale X     multiplies the rendered probes' delays and periods, and the LoRA
+                           controller stand-in's 60 s retry (default: 1; 0.1 makes the router
+                           Ready in 3 s instead of 30 s)
   --prometheus-operator    serve the ServiceMonitor, PodMonitor and PrometheusRule CRDs, as a
                            cluster with kube-prometheus-stack (configurations with observability
                            render ServiceMonitors; without them helm fails "no matches for kind")

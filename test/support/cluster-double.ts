@@ -7,9 +7,10 @@
 // release Secrets, Deployments that own ReplicaSets that own the pods, the
 // readiness helm's --wait reads. One node, sized like the
 // configured minikube, for the scheduler, whose address (127.<octet>.255.254,
-// beside its pods' 127.<octet>.x.y) serves the Services' node ports (cluster-double/node-ports.ts). Its pods run this
-// project's image as processes (cluster-double/pod-runner.ts).
-import { NodePorts } from './cluster-double/node-ports.js';
+// beside its pods' 127.<octet>.x.y) serves the Services' node ports, and whose Services' cluster IPs
+// (127.<octet>.252.x to .255.x) serve their ports (cluster-double/service-proxy.ts); pods find Services by name
+// (cluster-double/cluster-dns.ts). Its pods run this project's image as processes (cluster-double/pod-runner.ts).
+import { ServiceProxy } from './cluster-double/service-proxy.js';
 import { PodRunner } from './cluster-double/pod-runner.js';
 import { KubeApiServer, type KubeApiOptions, type KubeObject } from './kube-api-server.js';
 import { REPO } from './temp-project.js';
@@ -26,7 +27,7 @@ export const MINIKUBE_NODE: NodeSize = { cpus: 4, memoryMiB: 16384 };
 
 export interface ClusterDoubleOptions {
   node?: NodeSize;
-  /** Multiplies the rendered probes' delays and periods (default 1, the kubelet's timing; tests take less). */
+  /** Multiplies the rendered probes' delays and periods, and stand-ins' waits (default 1, the kubelet's timing; tests take less). */
   probeTimeScale?: number;
   /** Pod addresses are 127.<octet>.x.y (default: one of 100..199 by process and double, see freshOctet). */
   addressOctet?: number;
@@ -48,8 +49,19 @@ function freshOctet(): number {
 /** The node's InternalIP, where its node ports listen: off 127.0.0.1, so a random node port meets no other program's port. */
 export const nodeAddress = (octet: number) => `127.${octet}.255.254`;
 
+/**
+ * The service CIDR: cluster IPs 127.<octet>.252.1 up, below the node's address, where the double's kube-proxy can
+ * listen (pods' addresses, 127.<octet>.x.y from .0.2, stay far below).
+ */
+function serviceAddress(octet: number): (n: number) => string {
+  return (n) => {
+    if (n > 1000) throw new Error('the cluster double\'s service CIDR is used up (1000 Services): start a new double');
+    return `127.${octet}.${252 + (n >> 8)}.${n & 0xff}`;
+  };
+}
+
 export class ClusterDouble {
-  private constructor(readonly api: KubeApiServer, readonly node: NodeSize, readonly pods: PodRunner, private readonly nodePorts: NodePorts) {}
+  private constructor(readonly api: KubeApiServer, readonly node: NodeSize, readonly pods: PodRunner, private readonly services: ServiceProxy) {}
 
   static async start(options: ClusterDoubleOptions = {}, host = '127.0.0.1', port = 0): Promise<ClusterDouble> {
     const node = options.node ?? MINIKUBE_NODE;
@@ -59,7 +71,7 @@ export class ClusterDouble {
       allocatable: { cpu: node.cpus, memory: node.memoryMiB * 2 ** 20 }, addressOctet: octet,
     });
     // anonymous: client-go sends no bearer token to a plain-HTTP server.
-    const api = new KubeApiServer({ anonymous: true, validate: true, pods, ...options.api });
+    const api = new KubeApiServer({ anonymous: true, validate: true, pods, serviceAddress: serviceAddress(octet), ...options.api });
     pods.attach(api);
     for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) api.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     const resources = { cpu: String(node.cpus), memory: `${node.memoryMiB}Mi`, pods: '110', 'ephemeral-storage': '100Gi' };
@@ -67,9 +79,9 @@ export class ClusterDouble {
       apiVersion: 'v1', kind: 'Node', metadata: { name: NODE_NAME, labels: { 'kubernetes.io/hostname': NODE_NAME, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' } },
       spec: {}, status: { addresses: [{ type: 'InternalIP', address: nodeAddress(octet) }, { type: 'Hostname', address: NODE_NAME }], capacity: resources, allocatable: resources, conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }], nodeInfo: { kubeletVersion: 'v1.33.0' } },
     });
-    const nodePorts = new NodePorts(api.store, nodeAddress(octet));
+    const services = new ServiceProxy(api.store, nodeAddress(octet), (ip) => ip.startsWith(`127.${octet}.`));
     await api.listen(host, port);
-    return new ClusterDouble(api, node, pods, nodePorts);
+    return new ClusterDouble(api, node, pods, services);
   }
 
   get url(): string {
@@ -82,7 +94,7 @@ export class ClusterDouble {
 
   /** Stops every pod's processes, then the API server. */
   async close(): Promise<void> {
-    this.nodePorts.close();
+    this.services.close();
     await this.pods.stopAll();
     await this.api.close();
   }

@@ -34,6 +34,7 @@
 //                                                          pod when its lifecycle's stop() resolves; 0 removes it now
 //   GET|PUT|PATCH /apis/apps/v1/namespaces/NS/{deployments,replicasets}/NAME/scale   autoscaling/v1 Scale
 //   GET    /api/v1/namespaces/NS/pods/NAME/log?tailLines=N  text set by setPodLog()
+//   GET|PUT|PATCH .../CUSTOMRESOURCE/NAME/status            a custom resource's status, when its CRD has the subresource
 //   POST   /apis/authorization.k8s.io/v1/selfsubjectaccessreviews      status.allowed from options.authorize
 //   WebSocket /api/v1/namespaces/NS/pods/NAME/portforward?ports=P     v4.channel.k8s.io, to the pod's
 //                                                          status.podIP (or options.forwardTarget)
@@ -60,7 +61,7 @@ import { writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { admit, dropUnknownFieldsOf, type FieldCheck } from './kube-api/admission.js';
-import { storedDefaults } from './kube-api/defaults.js';
+import { storedDefaults, type ServiceAddress } from './kube-api/defaults.js';
 import { coreVersions, group, groupList, OPENAPI_V2_PROTOBUF, openApiGroupVersion, openApiRoot, openApiV2, resourceList } from './kube-api/discovery.js';
 import { PortForwarder, type ForwardTarget } from './kube-api/port-forward.js';
 import { duplicateFields, FIELD_VALIDATIONS, fieldValidationOf, type Duplicate } from './kube-api/field-validation.js';
@@ -105,6 +106,8 @@ export interface KubeApiOptions {
    * (422 Invalid; see kube-api/admission.ts). Off by default: unit tests put in partial objects.
    */
   validate?: boolean;
+  /** Services' cluster IPs (default: 10.96.x.y, reachable nowhere; the cluster double gives addresses its kube-proxy serves). */
+  serviceAddress?: ServiceAddress;
 }
 
 export interface SeenRequest {
@@ -306,7 +309,7 @@ export class KubeApiServer {
     const type = this.registry.find(obj.kind, obj.apiVersion) ?? this.registry.ofKind(obj.kind);
     const current = this.store.get(type.key, obj.metadata.namespace, obj.metadata.name);
     const next = clone(obj);
-    storedDefaults(type.kind, next, current);
+    storedDefaults(type.kind, next, current, this.options.serviceAddress);
     const stored = this.store.write(type.key, next);
     if (type.key === 'deployments') this.workloads.reconcileDeployment(stored.metadata.namespace ?? '', stored.metadata.name);
     if (type.key === 'replicasets') this.workloads.reconcileReplicaSet(stored.metadata.namespace ?? '', stored.metadata.name);
@@ -429,6 +432,7 @@ export class KubeApiServer {
     this.authorize({ verb: verbOf(method, route, watch), group: route.group, resource: route.resource, subresource: route.subresource ?? '', namespace: route.namespace ?? '', name: route.name ?? '' });
     if (route.subresource === 'scale' && (route.resource === 'deployments' || route.resource === 'replicasets')) return this.scale(req, res, method, route);
     if (route.subresource === 'log' && route.resource === 'pods' && method === 'GET') return this.podLog(res, route, url);
+    if (route.subresource === 'status' && route.name && type.key !== type.resource && type.subresources.includes('status')) return this.customStatus(req, res, method, type, route);
     if (route.subresource) throw new ApiError(404, 'NotFound', `subresource ${route.subresource} of ${route.resource} is not served by this test server`);
     const ns = type.namespaced ? route.namespace : null;
     const dryRun = url.searchParams.has('dryRun');
@@ -603,6 +607,22 @@ export class KubeApiServer {
     const warnings = dropUnknownFieldsOf(type, obj, check);
     if (warnings.length > 0) res.setHeader('Warning', warnings);
     await admit(type, obj);
+  }
+
+  /** A custom resource's status subresource (its CRD declares one): a write changes the status alone, as a controller writes it. */
+  private async customStatus(req: IncomingMessage, res: ServerResponse, method: string, type: ResourceType, route: Route): Promise<void> {
+    const current = this.store.get(type.key, route.namespace ?? undefined, route.name ?? '');
+    if (!current) throw this.notFound(route.resource, route.name ?? '');
+    if (method === 'GET') return sendJson(res, 200, current);
+    if (method !== 'PUT' && method !== 'PATCH') throw new ApiError(405, 'MethodNotAllowed', `${method} on status is not supported`);
+    const body = await readBody(req);
+    const next = (method === 'PUT' ? body : String(req.headers['content-type'] ?? '').includes('json-patch') ? jsonPatch(current, body) : mergePatch(current, body)) as KubeObject;
+    if (method === 'PUT' && next?.metadata?.resourceVersion && next.metadata.resourceVersion !== current.metadata.resourceVersion) {
+      throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${route.resource} "${route.name}": the object has been modified; please apply your changes to the latest version and try again`);
+    }
+    const obj: KubeObject = { ...current, status: next?.status };
+    if (this.options.validate) await admit(type, obj);
+    sendJson(res, 200, this.put(obj));
   }
 
   /** The scale subresource of a Deployment or a ReplicaSet (autoscaling/v1 Scale). */

@@ -6,7 +6,10 @@ export interface ReleaseNames {
   namespace: string;
   /** servingEngineSpec.modelSpec[].name */
   model: string;
+  /** The engine Deployment of a node whose engines are colocated. */
   engineDeployment: string;
+  /** With disaggregated prefill: the prefill and decode modelSpecs' names, their pods' `model` label (the router's pool labels). */
+  pdModels: { prefill: string; decode: string };
   engineService: string;
   routerDeployment: string;
   routerService: string;
@@ -27,6 +30,9 @@ export function modelSpecName(modelUrl: string): string {
   return /^[a-z]/.test(name) ? name : `m-${name}`.replace(/-$/, '');
 }
 
+/** The chart's name for a modelSpec's engine Deployment. */
+export const modelDeployment = (release: string, model: string) => `${release}-${model}-deployment-vllm`;
+
 export function releaseNames(releasePrefix: string, role: string, namespace: string, modelUrl: string): ReleaseNames {
   const release = `${releasePrefix}-${role}`;
   const model = modelSpecName(modelUrl);
@@ -34,7 +40,8 @@ export function releaseNames(releasePrefix: string, role: string, namespace: str
     release,
     namespace,
     model,
-    engineDeployment: `${release}-${model}-deployment-vllm`,
+    engineDeployment: modelDeployment(release, model),
+    pdModels: { prefill: `${model}-prefill`, decode: `${model}-decode` },
     engineService: `${release}-${model}-engine-service`,
     routerDeployment: `${release}-deployment-router`,
     routerService: `${release}-router-service`,

@@ -85,12 +85,14 @@ function engineEnv(v: HelmConfigVars): { name: string; value: string }[] {
 /**
  * One LoraAdapter resource per configured adapter (the chart renders them; its LoRA controller
  * loads each on `replicas` engines): named after the release, so baseline's and dev's differ.
+ * baseModel is the modelSpec's name: the controller places adapters on the pods whose `model`
+ * label it is (not the served model's name, which is no label value).
  * A path starting with / is a local directory on the engines; otherwise a Hugging Face repository.
  */
-export function loraAdapterValues(plan: LoraPlan, names: ReleaseNames, baseModel: string, replicas: number): Values[] {
+export function loraAdapterValues(plan: LoraPlan, names: ReleaseNames, replicas: number): Values[] {
   return plan.adapters.map((a) => ({
     name: `${names.release}-${a.name.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`,
-    baseModel,
+    baseModel: names.model,
     adapterSource: a.path.startsWith('/')
       ? { type: 'local', adapterName: a.name, adapterPath: a.path }
       : { type: 'huggingface', adapterName: a.name, repository: a.path },
@@ -136,7 +138,7 @@ export const CHART_KV_PORT = 55555;
 
 /** The model label (modelSpec name) of a disaggregating node's prefill or decode engines. */
 export function pdModelLabel(names: ReleaseNames, leg: 'prefill' | 'decode'): string {
-  return `${names.model}-${leg}`;
+  return names.pdModels[leg];
 }
 
 /**
@@ -260,7 +262,7 @@ export function helmValues(v: HelmConfigVars, node: HelmNode, secrets: SecretPre
   };
   const lora = loraPlan(v);
   if (lora) {
-    values.loraAdapters = loraAdapterValues(lora, names, v.vllm_model_name === '' ? v.vllm_model_url : v.vllm_model_name, v.vllm_replica_count);
+    values.loraAdapters = loraAdapterValues(lora, names, v.vllm_replica_count);
     values.loraController = { enableLoraController: true };
   }
   if (v.vllm_autoscaling_enabled) values.extraObjects = [scaledObject(v, names)];

@@ -1,5 +1,6 @@
 // The one abstraction suites and benchmarks stand on: they never ask where
 // the stack runs (see shared/design/architecture.md).
+import type { EngineRole } from '../vocabulary/node-plan.js';
 
 export interface EngineInfo {
   id: string;
@@ -10,6 +11,8 @@ export interface EngineInfo {
   /** It answers /health. */
   ready: boolean;
   models: string[];
+  /** Prefill or decode engine under disaggregated prefill, else colocated: what the target deployed it as. */
+  role: EngineRole;
 }
 
 export interface StackHandle {

@@ -66,13 +66,12 @@ export interface Pools {
   decode: EngineInfo[];
 }
 
-/** The pools by engine index (engine-<i>: the first `prefill` indexes prefill); null when an id has no index. */
-export function poolsOf(engines: EngineInfo[], prefill: number): Pools | null {
+/** The pools, by the role each engine was deployed in (engine index locally, modelSpec on Kubernetes); null when one is colocated. */
+export function poolsOf(engines: EngineInfo[]): Pools | null {
   const out: Pools = { prefill: [], decode: [] };
   for (const e of engines) {
-    const m = /^engine-(\d+)$/.exec(e.id);
-    if (!m) return null;
-    (Number(m[1]) < prefill ? out.prefill : out.decode).push(e);
+    if (e.role === 'colocated') return null;
+    out[e.role].push(e);
   }
   return out;
 }
@@ -213,11 +212,17 @@ function killCase(ctx: SuiteContext, probe: PdProbe, dir: EngineDirectory, nonce
         await sleep(margin, ctx.signal);
         const restartAt = performance.now();
         await c.restoreNow();
-        const base = (await probe.read([victim])).get(victim.id)?.succeeded ?? 0;
+        // What comes back: the victim restarted under its own id (local), or a replacement decode engine under a
+        // new one (the Deployment's new pod on Kubernetes), which counts from zero.
+        const comeback = async () => (await ctx.stack.engines()).filter((e) => e.running && e.role === 'decode' && (e.id === victim.id || !dir.ids.includes(e.id)));
+        const base = (await probe.read(await comeback())).get(victim.id)?.succeeded ?? 0;
         let rejoin: number | null = null;
+        let back = victim.id;
         while (performance.now() - restartAt < REJOIN_BOUND_S * 1000 && !ctx.signal.aborted) {
-          if (((await probe.read([victim])).get(victim.id)?.succeeded ?? 0) > base) {
+          const serving = [...await probe.read(await comeback())].find(([id, n]) => n.succeeded > (id === victim.id ? base : 0));
+          if (serving) {
             rejoin = (performance.now() - restartAt) / 1000;
+            back = serving[0];
             break;
           }
           await sleep(100, ctx.signal);
@@ -228,7 +233,7 @@ function killCase(ctx: SuiteContext, probe: PdProbe, dir: EngineDirectory, nonce
         const hung = samples.filter((s) => s.end === 'timeout');
         const unnamed = failed.filter((s) => !/decode leg/.test(s.error ?? ''));
         const afterRejoin = rejoin === null ? [] : within(samples, load.now() - margin, Infinity);
-        c.measure({ victim: victim.id, requests: samples.length, failed: failed.length, hung: hung.length, rejoin_s: round(rejoin), retried: within(samples, tKill, Infinity).filter((s) => (s.attempts ?? 1) > 1).length });
+        c.measure({ victim: victim.id, ...(back !== victim.id ? { replacement: back } : {}), requests: samples.length, failed: failed.length, hung: hung.length, rejoin_s: round(rejoin), retried: within(samples, tKill, Infinity).filter((s) => (s.attempts ?? 1) > 1).length });
         c.summary = `${failed.length}/${samples.length} failed, rejoin ${rejoin === null ? 'never' : `${round(rejoin)} s`}`;
         c.check(hung.length === 0, `${hung.length} requests never ended while ${victim.id} was down`);
         if (alone) {
@@ -253,8 +258,8 @@ export const pdSuite: SuiteDefinition = {
     if (!pd) return skip('disaggregated prefill is off on this node (CONFIG_VLLM_PD_ENABLED, or CONFIG_VLLM_DEV_PD_ON for dev alone)');
     if (ctx.expect.routingLogic === null) return skip('the node runs no router to split requests');
     const dir = await EngineDirectory.read(ctx);
-    const pools = poolsOf(dir.engines, pd.prefill);
-    if (!pools) return skip(`cannot tell prefill from decode engines by their ids (${dir.ids.join(', ')})`);
+    const pools = poolsOf(dir.engines);
+    if (!pools) return skip(`the stack runs colocated engines (${dir.engines.filter((e) => e.role === 'colocated').map((e) => e.id).join(', ')}), though this node is configured to disaggregate: deploy it again (make vllm)`);
     if (pools.prefill.length === 0 || pools.decode.length === 0) return skip(`the node runs ${pools.prefill.length} prefill and ${pools.decode.length} decode engine(s); the suite needs one of each`);
     const probe = new PdProbe(ctx, pools);
     const nonce = runNonce();

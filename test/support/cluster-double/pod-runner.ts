@@ -251,10 +251,16 @@ export class PodRunner implements PodLifecycle {
   }
 
   private launch(pod: KubeObject, r: Running, c: Container, rc: RunningContainer, script: string, args: string[], env: Record<string, string>): void {
-    const preload = new URL('./bind-pod-ip.js', import.meta.url).href;
-    const child = spawn(process.execPath, ['--import', preload, join(this.o.repo, script), ...args], {
+    // The pod's own address for its servers, and the cluster's DNS for Service names.
+    const preloads = ['./bind-pod-ip.js', './cluster-dns.js'].flatMap((p) => ['--import', new URL(p, import.meta.url).href]);
+    const child = spawn(process.execPath, [...preloads, join(this.o.repo, script), ...args], {
       cwd: r.dir, stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: r.dir, HOSTNAME: r.name, NODE_ENV: 'production', ...env, CLUSTER_DOUBLE_POD_IP: r.ip },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: r.dir, HOSTNAME: r.name, NODE_ENV: 'production', ...env,
+        CLUSTER_DOUBLE_POD_IP: r.ip, CLUSTER_DOUBLE_API: this.server.url, CLUSTER_DOUBLE_POD_NAMESPACE: r.ns,
+        // The double's clock, for stand-ins whose originals wait (a controller's requeue period).
+        CLUSTER_DOUBLE_TIME_SCALE: String(this.o.probeTimeScale),
+      },
     });
     rc.child = child;
     const append = (chunk: Buffer) => {

@@ -24,13 +24,17 @@ function allocateNodePort(): number {
 
 type Obj = Record<string, unknown>;
 
-export function storedDefaults(kind: string, obj: KubeObject, current: KubeObject | undefined): void {
+/** The cluster IP of the n-th Service (from 1): the service CIDR 10.96.0.0/12 unless the server is given another. */
+export type ServiceAddress = (n: number) => string;
+const SERVICE_CIDR: ServiceAddress = (n) => `10.96.${(n >> 8) & 0xff}.${n & 0xff}`;
+
+export function storedDefaults(kind: string, obj: KubeObject, current: KubeObject | undefined, serviceAddress: ServiceAddress = SERVICE_CIDR): void {
   const spec = (obj.spec ?? {}) as Obj;
   if (kind === 'Service') {
     const before = (current?.spec as Obj | undefined)?.clusterIP;
     if (spec.clusterIP === undefined || spec.clusterIP === '') {
       const n = nextClusterIp++;
-      spec.clusterIP = typeof before === 'string' ? before : `10.96.${(n >> 8) & 0xff}.${n & 0xff}`;
+      spec.clusterIP = typeof before === 'string' ? before : serviceAddress(n);
     }
     spec.type ??= 'ClusterIP';
     // NodePort and LoadBalancer Services get a node port per port, kept across updates.

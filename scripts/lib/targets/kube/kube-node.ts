@@ -15,6 +15,7 @@ import { applySecrets, clients, ensureGrafanaAdmin, ensureNamespace, failureRepo
 import { holdReleaseLease, thisHolder } from './release-lease.js';
 import type { LoadedNode } from '../../stack/load-node.js';
 import { KubeStack } from './kube-stack.js';
+import { waitLoraAdapters } from './lora-adapters.js';
 import { checkRendered } from './rendered-check.js';
 
 export interface KubeNodeContext extends LoadedNode {
@@ -92,7 +93,8 @@ export async function kubeDeploy(ctx: KubeNodeContext, progress: (line: string) 
   // Caught here, not half-way through helm install or as pods Pending forever.
   for (const l of await checkRenderedNodes(ctx, [{ node: ctx.node, release: rendered }])) progress(l);
   const access = clusterAccess(ctx.vars);
-  const c = await clients(await loadKubeConfig(access));
+  const kc = await loadKubeConfig(access);
+  const c = await clients(kc);
   if (await ensureNamespace(c, names.namespace)) progress(`${names.release}: created namespace ${names.namespace}`);
   const stored = await applySecrets(c, names, { apiKey: ctx.apiKey, hfToken: ctx.hfToken });
   if (stored.length > 0) progress(`${names.release}: Secret ${names.secrets} holds ${stored.join(', ')}`);
@@ -116,6 +118,7 @@ export async function kubeDeploy(ctx: KubeNodeContext, progress: (line: string) 
     throw new Error(`helm upgrade --install ${names.release} failed:\n${output.trim()}\n${report}${runDir ? `\n(saved in ${join(runDir, 'logs', 'kube-failure.txt')})` : ''}`);
   }
   progress(formatProgress(names.release, await releaseProgress(c, names)));
+  if (ctx.vars.vllm_lora_enabled) await waitLoraAdapters(kc, names, progress);
   return { release: names.release, namespace: names.namespace, values: rendered.valuesFile, manifests: rendered.manifestsFile, deploy_seconds: (performance.now() - started) / 1000 };
 }
 

@@ -4,13 +4,14 @@
 // NodePort or load-balancer address), each engine through a managed
 // port-forward, so suites and benchmarks on the node see URLs as on the
 // local target.
-import type { AppsV1Api, CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
+import type { AppsV1Api, CoreV1Api, KubeConfig, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { $ } from 'zx';
 import type { ClusterAccess } from '../../helm/commands.js';
 import { statusArgs, uninstallArgs } from '../../helm/commands.js';
 import type { ReleaseNames } from '../../helm/names.js';
 import { kubeClient } from './access.js';
 import type { EngineInfo, StackHandle } from '../../stack/stack-handle.js';
+import type { EngineRole } from '../../vocabulary/node-plan.js';
 import { ManagedForward } from './port-forward.js';
 import { routerAddress } from './router-address.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -40,6 +41,18 @@ export function podReady(pod: V1Pod): boolean {
 }
 
 export const selector = (labels: Record<string, string>) => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+
+/** An engine pod's role, from its `model` label (its modelSpec's name): the prefill or decode modelSpec, else colocated. */
+export function podRole(pod: V1Pod, names: ReleaseNames): EngineRole {
+  const model = pod.metadata?.labels?.model;
+  return model === names.pdModels.prefill ? 'prefill' : model === names.pdModels.decode ? 'decode' : 'colocated';
+}
+
+/** The release's engine Deployments (one, or a prefill and a decode one), by the engine labels the chart puts on each. */
+export async function engineDeployments(apps: AppsV1Api, names: ReleaseNames): Promise<V1Deployment[]> {
+  const list = await apps.listNamespacedDeployment({ namespace: names.namespace, labelSelector: selector(names.engineLabels) });
+  return list.items.sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+}
 
 export class KubeStack implements StackHandle {
   private readonly core: CoreV1Api;
@@ -121,6 +134,7 @@ export class KubeStack implements StackHandle {
         running: pod.status?.phase === 'Running' && !pod.metadata?.deletionTimestamp,
         ready: podReady(pod),
         models: [this.o.servedModelName],
+        role: podRole(pod, this.o.names),
       });
     }
     return infos;
@@ -132,9 +146,14 @@ export class KubeStack implements StackHandle {
     if (this.o.autoscaled) {
       throw new Error(`the engine replicas of ${names.release} belong to KEDA (ScaledObject ${names.scaledObject}): a hand-set count would be undone; turn CONFIG_VLLM_AUTOSCALING_ENABLED off to scale by hand`);
     }
-    if (!Number.isInteger(replicas) || replicas < 0) throw new Error(`cannot scale ${names.engineDeployment} to ${replicas}: a whole number of 0 or more is needed`);
-    await this.apps.replaceNamespacedDeploymentScale({ name: names.engineDeployment, namespace: names.namespace, body: { metadata: { name: names.engineDeployment, namespace: names.namespace }, spec: { replicas } } });
-    this.progress(`${names.release}: scaling ${names.engineDeployment} to ${replicas}`);
+    const deployments = (await engineDeployments(this.apps, names)).map((d) => d.metadata?.name ?? '');
+    const [name] = deployments;
+    if (deployments.length !== 1 || name === undefined) {
+      throw new Error(`${names.release} runs its engines in ${deployments.length} Deployments (${deployments.join(', ') || 'none'}): one replica count cannot scale them (with disaggregated prefill the prefill and decode engines are sized apart: CONFIG_VLLM_PD_PREFILL_ENGINES, CONFIG_VLLM_PD_DECODE_ENGINES)`);
+    }
+    if (!Number.isInteger(replicas) || replicas < 0) throw new Error(`cannot scale ${name} to ${replicas}: a whole number of 0 or more is needed`);
+    await this.apps.replaceNamespacedDeploymentScale({ name, namespace: names.namespace, body: { metadata: { name, namespace: names.namespace }, spec: { replicas } } });
+    this.progress(`${names.release}: scaling ${name} to ${replicas}`);
     await this.waitEngines(replicas, `scale to ${replicas}`);
   }
 
@@ -151,9 +170,7 @@ export class KubeStack implements StackHandle {
    * replicas are ready again. With no id, one more engine is wanted.
    */
   async startEngine(id?: string): Promise<void> {
-    const { names } = this.o;
-    const scale = await this.apps.readNamespacedDeploymentScale({ name: names.engineDeployment, namespace: names.namespace });
-    const wanted = scale.spec?.replicas ?? 0;
+    const wanted = (await engineDeployments(this.apps, this.o.names)).reduce((n, d) => n + (d.spec?.replicas ?? 0), 0);
     if (id === undefined) return this.scale(wanted + 1);
     await this.waitEngines(wanted, `replace ${id}`);
   }

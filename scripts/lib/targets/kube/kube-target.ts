@@ -19,6 +19,7 @@ import { checkCluster } from './cluster-check.js';
 import { checkHost, hostFacts, minikubeDriver } from './host-check.js';
 import { attachKubeStack, checkRenderedNodes, kubeDeploy, kubeTeardown, renderKubeNode, withReleaseLease, type KubeNodeContext } from './kube-node.js';
 import { formatKubeStatus, kubeNodeStatus } from './kube-status.js';
+import { engineDeployments, selector } from './kube-stack.js';
 import { minikubeAddonArgs, minikubeStartArgs } from './minikube.js';
 import { collectPodLogs } from './pod-logs.js';
 
@@ -140,11 +141,7 @@ export class KubeTarget implements NodeTarget {
     const { names, ctx } = this;
     // Nothing deployed is said as on the local target, not as a port-forward that finds no pod.
     const { apps } = await clients(await loadKubeConfig(clusterAccess(ctx.vars)));
-    const deployed = await apps.readNamespacedDeployment({ name: names.engineDeployment, namespace: names.namespace }).then(() => true, (err: { code?: number }) => {
-      if (err.code === 404) return false;
-      throw err;
-    });
-    if (!deployed) return null;
+    if ((await engineDeployments(apps, names)).length === 0) return null;
     const stack = await attachKubeStack(ctx, this.env.progress);
     return {
       handle: stack,
@@ -152,7 +149,7 @@ export class KubeTarget implements NodeTarget {
       apiKey: ctx.apiKey,
       sessionKey: ctx.spec.router?.sessionKey ?? 'x-user-id',
       workDir: ctx.node.workDir,
-      logsHint: `make vllm-status shows the pods, kubectl -n ${names.namespace} logs deploy/${names.engineDeployment} their logs`,
+      logsHint: `make vllm-status shows the pods, kubectl -n ${names.namespace} logs -l ${selector(names.engineLabels)} their logs`,
       // The cluster's Prometheus is not reachable from the node without a forward: the /metrics pages are read instead.
       metricsSources: async () => {
         const engines = await stack.engines();

@@ -2,7 +2,7 @@
 // requests, as helm renders them, against what the cluster's nodes can still
 // allocate (allocatable less the requests of the pods already placed there),
 // as the scheduler decides. Pure; rendered-check.ts reads the cluster.
-import type { ReleaseNames } from '../../helm/names.js';
+import { modelDeployment, type ReleaseNames } from '../../helm/names.js';
 
 /** A rendered Kubernetes object, as much of it as this reads. */
 export interface RenderedObject {
@@ -74,7 +74,8 @@ export function podDemands(objects: RenderedObject[], names: ReleaseNames): PodD
     if (!o.kind || !WORKLOADS.has(o.kind)) continue;
     const spec = o.spec as { replicas?: number; template?: { spec?: PodSpec } } | undefined;
     const name = o.metadata?.name ?? '';
-    const settings = name === names.engineDeployment ? 'CONFIG_VLLM_REQUEST_CPU, CONFIG_VLLM_REQUEST_MEMORY, CONFIG_VLLM_REQUEST_GPU (per engine) and CONFIG_VLLM_REPLICA_COUNT'
+    const engine = [names.engineDeployment, ...Object.values(names.pdModels).map((m) => modelDeployment(names.release, m))].includes(name);
+    const settings = engine ? 'CONFIG_VLLM_REQUEST_CPU, CONFIG_VLLM_REQUEST_MEMORY, CONFIG_VLLM_REQUEST_GPU (per engine) and CONFIG_VLLM_REPLICA_COUNT'
       : name === names.routerDeployment ? 'the chart\'s default routerSpec.resources (no setting: give the cluster the room)'
         : 'the chart\'s defaults';
     demands.push({ owner: `${o.kind} ${name}`, replicas: o.kind === 'DaemonSet' ? 1 : spec?.replicas ?? 1, requests: podRequests(spec?.template?.spec ?? {}), settings });

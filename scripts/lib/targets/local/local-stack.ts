@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { listRecords, readRecord, removeRecord, restoreSecrets, writeRecord, type DeploymentRecord, type NodeRef } from '../../deployment/index.js';
 import { exec, onPath } from '../../exec.js';
 import { writeJsonAtomic } from '../../atomic-write.js';
-import { engineId, engineUrl, routerUrl, type NodePlan } from '../../vocabulary/node-plan.js';
+import { engineId, engineRole, engineUrl, routerUrl, type NodePlan } from '../../vocabulary/node-plan.js';
 import { engineCommand, nodeLayout, prometheusCommand, routerCommand, routerDynamicConfig, type ProcessCommand } from './process-commands.js';
 import { isRunning, processStartTime, readPidFile, removePidFile, startDetached, stopProcess, type PidRecord } from '../../stack/process-control.js';
 import type { EngineInfo, StackHandle } from '../../stack/stack-handle.js';
@@ -251,6 +251,7 @@ export class LocalStack implements StackHandle {
         id, url, metricsUrl: `${url}/metrics`, running,
         ready: running && models !== null,
         models: models?.data.map((m) => m.id) ?? [],
+        role: engineRole(this.spec, i),
       };
     }));
   }

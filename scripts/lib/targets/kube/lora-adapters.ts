@@ -1,0 +1,75 @@
+// The release's LoraAdapters after helm: the chart's LoRA controller loads
+// each on its engines only once they are ready, and production-stack's
+// controller looks again only every 60 s, so helm --wait returns before the
+// adapters are there. The deploy is done when every LoraAdapter of the
+// release says in its status that it is loaded on as many engines as it asks
+// for (or on every ready one, without replicas).
+import type { KubeConfig } from '@kubernetes/client-node';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ReleaseNames } from '../../helm/names.js';
+import { kubeClient } from './access.js';
+
+const GROUP = 'production-stack.vllm.ai';
+const VERSION = 'v1alpha1';
+const PLURAL = 'loraadapters';
+/** Three of production-stack's controller's 60 s retries. */
+export const LORA_LOAD_BOUND_S = 180;
+const POLL_MS = 1_000;
+const PROGRESS_EVERY_MS = 5_000;
+
+interface LoraAdapterObject {
+  metadata?: { name?: string };
+  spec?: { baseModel?: string; adapterSource?: { adapterName?: string }; loraAdapterDeploymentConfig?: { replicas?: number } };
+  status?: { loadedAdapters?: unknown[]; conditions?: { type?: string; message?: string }[]; message?: string };
+}
+
+export interface AdapterState {
+  name: string;
+  adapter: string;
+  loaded: number;
+  wanted: number;
+  /** What the controller says while it is not there (its conditions), or '' before it wrote any status. */
+  note: string;
+}
+
+/** Each adapter's loaded count against what it asks for; `ready` counts the ready engine pods of its base model. */
+export function adapterStates(items: LoraAdapterObject[], ready: (baseModel: string) => number): AdapterState[] {
+  return items.map((a) => {
+    const replicas = a.spec?.loraAdapterDeploymentConfig?.replicas;
+    const available = ready(a.spec?.baseModel ?? '');
+    return {
+      name: a.metadata?.name ?? '',
+      adapter: a.spec?.adapterSource?.adapterName ?? '',
+      loaded: a.status?.loadedAdapters?.length ?? 0,
+      wanted: replicas === undefined ? available : Math.min(replicas, available),
+      note: [...(a.status?.conditions ?? []).map((c) => `${c.type}: ${c.message}`), ...(a.status?.message ? [a.status.message] : [])].join('; '),
+    };
+  });
+}
+
+export async function waitLoraAdapters(kc: KubeConfig, names: ReleaseNames, progress: (line: string) => void, boundS = LORA_LOAD_BOUND_S): Promise<AdapterState[]> {
+  const k8s = await kubeClient();
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const deadline = Date.now() + boundS * 1000;
+  let shown = 0;
+  for (;;) {
+    const list = await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: names.namespace, plural: PLURAL, labelSelector: `helm-release-name=${names.release}` }) as { items: LoraAdapterObject[] };
+    const pods = (await core.listNamespacedPod({ namespace: names.namespace, labelSelector: `helm-release-name=${names.release}` })).items
+      .filter((p) => !p.metadata?.deletionTimestamp && (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'));
+    const states = adapterStates(list.items, (model) => pods.filter((p) => p.metadata?.labels?.model === model).length);
+    const missing = states.filter((s) => s.wanted === 0 || s.loaded < s.wanted);
+    if (missing.length === 0) {
+      if (states.length > 0) progress(`${names.release}: the LoRA controller loaded ${states.map((s) => `${s.adapter} on ${s.loaded}`).join(', ')} engine(s)`);
+      return states;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${names.release}: the chart's LoRA controller did not load every adapter within ${boundS} s of the release being ready:\n${missing.map((s) => `  ❌ LoraAdapter ${s.name} (${s.adapter}): loaded on ${s.loaded} of ${s.wanted} engine(s)${s.note ? ` — ${s.note}` : ''}`).join('\n')}\n  → kubectl -n ${names.namespace} logs deploy/${names.release}-lora-controller; kubectl -n ${names.namespace} get loraadapters -o yaml`);
+    }
+    if (Date.now() - shown >= PROGRESS_EVERY_MS) {
+      shown = Date.now();
+      progress(`${names.release}: waiting for the LoRA controller: ${states.length - missing.length}/${states.length} adapters loaded (${missing.map((s) => `${s.adapter} ${s.loaded}/${s.wanted}`).join(', ')})`);
+    }
+    await sleep(POLL_MS);
+  }
+}

@@ -12,6 +12,12 @@ import { referenceChartDir } from './reference.js';
 
 type Model = new (data: object) => { validate(): void };
 
+/**
+ * The OpenAPI formats CRD schemas name (int32, date-time, …), known to ajv so that it does not warn of each on
+ * compiling; their values are not checked beyond their JSON type, as the API server checks few of them.
+ */
+export const OPENAPI_FORMATS = Object.fromEntries(['int32', 'int64', 'float', 'double', 'byte', 'binary', 'date', 'date-time', 'duration', 'password', 'uri', 'email', 'hostname', 'ipv4', 'ipv6', 'uuid', 'int-or-string', 'quantity'].map((f) => [f, true as const]));
+
 /** The chart's own custom resources, checked against the openAPIV3Schema of its CRD (crds/ of the reference chart). */
 const CHART_CRDS: Record<string, string> = { 'production-stack.vllm.ai/v1alpha1/LoraAdapter': 'crd-lora-adapter.yaml' };
 
@@ -19,7 +25,7 @@ function crdModel(file: string, kind: string): Model {
   const dir = referenceChartDir();
   if (dir === null) throw new Error(`no reference chart beside the project to read crds/${file} from`);
   const crd = parse(readFileSync(join(dir, 'crds', file), 'utf8')) as { spec: { versions: { schema: { openAPIV3Schema: object } }[] } };
-  const check = new Ajv({ strict: false, allErrors: true }).compile(crd.spec.versions[0]?.schema.openAPIV3Schema ?? {});
+  const check = new Ajv({ strict: false, allErrors: true, formats: OPENAPI_FORMATS }).compile(crd.spec.versions[0]?.schema.openAPIV3Schema ?? {});
   return class {
     constructor(private readonly data: object) {}
     validate(): void {

@@ -5,7 +5,7 @@
 // built-in kinds and the custom resources it models; any other custom
 // resource against its CustomResourceDefinition's openAPIV3Schema, with ajv).
 import { Ajv, type ValidateFunction } from 'ajv';
-import { hasSchemaModels, validateObject } from '../kube-models.js';
+import { hasSchemaModels, OPENAPI_FORMATS, validateObject } from '../kube-models.js';
 import { applyPath, builtinShape, customResourceShape, decodingPath, dropUnknownFields, type Duplicate, type FieldValidation, type Shape } from './field-validation.js';
 import type { ResourceType } from './resources.js';
 import { ApiError } from './status.js';
@@ -16,7 +16,7 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Kinds whose names must be DNS labels (RFC 1123), not just subdomains. */
 const LABEL_NAMED = new Set(['Namespace', 'Service', 'Pod']);
 
-const ajv = new Ajv({ strict: false, allErrors: true });
+const ajv = new Ajv({ strict: false, allErrors: true, formats: OPENAPI_FORMATS });
 const crdValidators = new WeakMap<object, ValidateFunction>();
 
 function invalid(type: ResourceType, name: string, detail: string): ApiError {

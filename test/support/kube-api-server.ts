@@ -40,7 +40,9 @@
 //                                                          status.podIP (or options.forwardTarget)
 // Resources: those of kube-api/resources.ts (core, apps, rbac, policy, autoscaling, networking,
 // coordination, apiextensions) and the custom resources of every stored CRD; anything else is 404.
-// Every write takes the next cluster-wide resourceVersion. Deleting an owner deletes what it owns
+// Every write takes the next cluster-wide resourceVersion. An object with metadata.finalizers is
+// not removed by a DELETE but kept with a deletionTimestamp until an update empties its finalizers
+// (none may be added meanwhile: 422; kube-api/finalizers.ts). Deleting an owner deletes what it owns
 // (DeleteOptions.propagationPolicy: Background, the default; Orphan; Foreground, the owner kept
 // with a deletionTimestamp until its dependents are gone),
 // a Namespace its objects, a CRD its custom resources.
@@ -67,6 +69,7 @@ import { PortForwarder, type ForwardTarget } from './kube-api/port-forward.js';
 import { duplicateFields, FIELD_VALIDATIONS, fieldValidationOf, type Duplicate } from './kube-api/field-validation.js';
 import { decodeProtobuf, PROTOBUF } from './kube-api/protobuf.js';
 import { strategicMerge } from './kube-api/strategic-merge.js';
+import { checkUpdate, markDeleting, mustWait } from './kube-api/finalizers.js';
 import { ResourceRegistry, type CrdSpec, type ResourceType } from './kube-api/resources.js';
 import { ApiError, sendError, sendJson } from './kube-api/status.js';
 import { clone, ObjectStore, parseFieldSelector, parseLabelSelector, SelectorError, type KubeObject } from './kube-api/store.js';
@@ -222,7 +225,15 @@ function jsonPatch(target: unknown, ops: unknown): unknown {
       if (at === undefined || at === null) throw new ApiError(422, 'Invalid', `json-patch path ${op.path} does not exist`);
     }
     if (last === undefined) throw new ApiError(422, 'Invalid', 'json-patch of the whole object is not supported');
-    if (op.op === 'add' || op.op === 'replace') at[last] = op.value;
+    if (Array.isArray(at)) {
+      // RFC 6902 on arrays: add inserts at an index ("-" appends), remove takes the element out.
+      const index = last === '-' ? at.length : Number(last);
+      if (!Number.isInteger(index) || index < 0 || index > at.length - (op.op === 'add' ? 0 : 1)) throw new ApiError(422, 'Invalid', `json-patch path ${op.path}: no element ${last}`);
+      if (op.op === 'add') at.splice(index, 0, op.value);
+      else if (op.op === 'replace') at[index] = op.value;
+      else if (op.op === 'remove') at.splice(index, 1);
+      else throw new ApiError(422, 'Invalid', `json-patch op ${op.op} is not supported here (add, replace, remove)`);
+    } else if (op.op === 'add' || op.op === 'replace') at[last] = op.value;
     else if (op.op === 'remove') delete at[last];
     else throw new ApiError(422, 'Invalid', `json-patch op ${op.op} is not supported here (add, replace, remove)`);
   }
@@ -514,9 +525,16 @@ export class KubeApiServer {
     return true;
   }
 
-  /** Removes an object and what goes with it: what it owns (by policy), a Namespace's objects, a CRD's custom resources. */
+  /** The API's delete: an object with finalizers is kept, terminating, until they are removed; any other is purged. */
   private removeObject(type: ResourceType, namespace: string | undefined, name: string, policy: PropagationPolicy = 'Background'): KubeObject | undefined {
     if (policy === 'Foreground' && (type.key === 'deployments' || type.key === 'replicasets')) return this.workloads.deleteInForeground(type.key, namespace ?? '', name);
+    const current = this.store.get(type.key, namespace, name);
+    if (current && mustWait(current)) return markDeleting(this.store, type.key, current);
+    return this.purge(type, namespace, name, policy);
+  }
+
+  /** Removes an object now, with what it owned, a Namespace's objects, a CRD's custom resources. */
+  private purge(type: ResourceType, namespace: string | undefined, name: string, policy: PropagationPolicy = 'Background'): KubeObject | undefined {
     const removed = this.store.remove(type.key, namespace, name);
     if (!removed) return undefined;
     // Then what it owned, as the garbage collector does (the owner is gone first, so nothing recreates its dependents).
@@ -599,6 +617,10 @@ export class KubeApiServer {
     if (this.options.validate && current.status !== undefined) obj.status = current.status;
     if (this.options.validate) await this.admit(res, type, obj, check);
     if (JSON.stringify(obj.spec) !== JSON.stringify(current.spec)) obj.metadata.generation = (current.metadata.generation ?? 1) + 1;
+    if (checkUpdate(`${type.kind}${type.group ? `.${type.group}` : ''} ${JSON.stringify(current.metadata.name)}`, current, obj)) {
+      // The last finalizer of a terminating object removed: the object goes, as its delete asked.
+      return sendJson(res, 200, dryRun ? obj : this.purge(type, current.metadata.namespace, current.metadata.name));
+    }
     sendJson(res, 200, dryRun ? obj : this.put(obj));
   }
 

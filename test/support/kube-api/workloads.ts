@@ -7,6 +7,7 @@
 // deletes what a deleted owner owned (ownerReferences), or orphans it, or
 // (Foreground) keeps the owner, terminating, until its dependents are gone.
 import { podNameSuffix } from './controller-names.js';
+import { markDeleting, mustWait } from './finalizers.js';
 import { reconcileDeployment } from './deployment-controller.js';
 import { podReadyStatus } from './pod-status.js';
 import { ownedBy, reconcileReplicaSet, type PodControl } from './replica-set-controller.js';
@@ -100,6 +101,7 @@ export class Workloads {
     const pod = this.store.get('pods', namespace, name);
     if (!pod) return undefined;
     if (gracePeriodSeconds === 0) {
+      if (mustWait(pod)) return markDeleting(this.store, 'pods', pod);
       const removed = this.store.remove('pods', namespace, name);
       void this.lifecycle.stop?.(pod, false);
       this.reconcileOwner(pod);
@@ -111,6 +113,9 @@ export class Workloads {
     const marked = this.store.write('pods', pod);
     this.reconcileOwner(pod);
     void Promise.resolve(this.lifecycle.stop?.(pod, true)).finally(() => {
+      // Stopped: a pod with finalizers stays, terminating, until they are removed (kube-api/finalizers.ts).
+      const now = this.store.get('pods', namespace, name);
+      if (now && mustWait(now)) return;
       this.store.remove('pods', namespace, name);
       this.reconcileOwner(pod);
     });

@@ -15,7 +15,9 @@
 //     unloads it where not placed (POST /v1/unload_lora_adapter), bumping
 //     the pod's `lora-modified` annotation after each (the pod event that
 //     makes a router re-read the pod), with the API key of spec.vllmApiKey;
-//   - writes status.loadedAdapters and observedGeneration.
+//   - writes status.loadedAdapters and observedGeneration;
+//   - when the adapter is being deleted, unloads it wherever it is loaded and
+//     removes its finalizer (the API server then removes the adapter).
 // It reconciles an adapter when it is added or its spec changes, and each
 // adapter again 60 s after (scaled by CLUSTER_DOUBLE_TIME_SCALE, as the
 // double scales the kubelet's probes). It serves /healthz and /readyz at
@@ -131,8 +133,26 @@ async function writeStatus(a: LoraAdapter, status: (s: Record<string, unknown>) 
 
 const withoutWaiting = (s: Record<string, unknown>) => ((s.conditions ?? []) as { type: string }[]).filter((c) => c.type !== 'WaitingForPods');
 
+/** A LoraAdapter being deleted: unloaded wherever it is loaded (best effort: a pod may be going too), then its finalizer removed. */
+async function finalize(a: LoraAdapter): Promise<void> {
+  if (!(a.metadata.finalizers ?? []).includes(FINALIZER)) return;
+  for (const r of await registrations(a).catch(() => [])) {
+    try {
+      const pod = await core.readNamespacedPod({ name: r.podAssignments.podName, namespace: r.podAssignments.namespace });
+      await send(a, 'POST', endpoint(pod, '/v1/unload_lora_adapter'), { lora_name: a.spec.adapterSource.adapterName });
+      log(`${key(a)}: unloaded ${r.name} from ${r.podAssignments.podName}, the adapter being deleted`);
+    } catch (err) {
+      log(`${key(a)}: could not unload ${r.name} from ${r.podAssignments.podName}: ${(err as Error).message}`);
+    }
+  }
+  const latest = await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: a.metadata.namespace, plural: PLURAL, name: a.metadata.name }) as LoraAdapter;
+  latest.metadata.finalizers = (latest.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
+  await custom.replaceNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: a.metadata.namespace, plural: PLURAL, name: a.metadata.name, body: latest });
+  log(`${key(a)}: finalizer removed`);
+}
+
 async function reconcile(a: LoraAdapter): Promise<void> {
-  if (a.metadata.deletionTimestamp) return;
+  if (a.metadata.deletionTimestamp) return finalize(a);
   if (!(a.metadata.finalizers ?? []).includes(FINALIZER)) {
     a.metadata.finalizers = [...(a.metadata.finalizers ?? []), FINALIZER];
     a = await custom.replaceNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: a.metadata.namespace, plural: PLURAL, name: a.metadata.name, body: a }) as LoraAdapter;

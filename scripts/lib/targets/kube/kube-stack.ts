@@ -14,6 +14,7 @@ import type { EngineInfo, StackHandle } from '../../stack/stack-handle.js';
 import type { EngineRole } from '../../vocabulary/node-plan.js';
 import { ManagedForward } from './port-forward.js';
 import { routerAddress } from './router-address.js';
+import { releaseStuckLoraAdapters } from './stuck-lora-adapters.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The chart's container port for engines and router. */
@@ -212,7 +213,11 @@ export class KubeStack implements StackHandle {
     await this.close();
     // helm uninstall --ignore-not-found says "uninstalled" either way: whether there was a release, helm status tells.
     let changed = (await $({ quiet: true, nothrow: true })`${this.o.helm} ${statusArgs(this.o.names, this.o.access)}`).exitCode === 0;
-    const out = await $({ quiet: true, nothrow: true })`${this.o.helm} ${uninstallArgs(this.o.names, this.o.access)}`;
+    const helm = $({ quiet: true, nothrow: true })`${this.o.helm} ${uninstallArgs(this.o.names, this.o.access)}`;
+    // helm --wait waits for the LoraAdapters too, which its deletion of the LoRA controller leaves Terminating: released meanwhile.
+    const released = releaseStuckLoraAdapters(this.o.kc, this.o.names, this.progress, helm);
+    const [out, releaseError] = await Promise.all([helm, released.then(() => null, (err: Error) => err)]);
+    if (releaseError && out.exitCode === 0) throw releaseError;
     if (out.exitCode !== 0) throw new Error(`helm uninstall ${this.o.names.release} failed: ${out.stderr.trim()}`);
     for (const secret of [this.o.names.secrets, this.o.names.grafanaAdmin]) {
       const deleted = await this.core.deleteNamespacedSecret({ name: secret, namespace: this.o.names.namespace }).then(() => true, (err: { code?: number }) => {

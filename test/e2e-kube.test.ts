@@ -159,8 +159,12 @@ test('make vllm on an existing cluster (the cluster double) with +sim: bring-up 
   // Ansible's recap says what changed, as the node tool reported it: the first teardown uninstalled, a second found nothing.
   await t.test('make vllm-teardown uninstalls the release; run again, it reports no change', async () => {
     const changed = (out: ProcessOutput) => /^vllm-baseline\s+:\s+ok=\d+\s+changed=(\d+)/m.exec(out.stdout)?.[1];
+    const seen = cluster.api.requests.length;
     const teardown = await makeWithRecap('vllm-teardown');
     assert.equal(teardown.exitCode, 0, teardown.stdout + teardown.stderr);
+    // Who removed the LoraAdapters' finalizer: the stand-in controller (PUT) or, with it gone first, teardown (PATCH).
+    const released = cluster.api.requests.slice(seen).filter((r) => /\/loraadapters\/[^/]+$/.test(r.path) && (r.method === 'PUT' || r.method === 'PATCH'));
+    t.diagnostic(`LoraAdapter finalizers removed at teardown by: ${released.map((r) => `${r.method === 'PUT' ? 'controller' : 'teardown'} ${r.path.split('/').pop()}`).join(', ') || 'none'}`);
     assert.equal(changed(teardown), '1', teardown.stdout);
     assert.deepEqual(cluster.api.list('Deployment', ns).map((d) => d.metadata.name), []);
     const again = await makeWithRecap('vllm-teardown');

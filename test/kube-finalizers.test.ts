@@ -95,3 +95,20 @@ test('a pod with a finalizer stays, terminating, after it stopped, until the fin
   await core.patchNamespacedPod({ name: 'engine', namespace: NS, body: [{ op: 'remove', path: '/metadata/finalizers' }] });
   await assert.rejects(core.readNamespacedPod({ name: 'engine', namespace: NS }), (err: { code?: number }) => err.code === 404);
 });
+
+test("a server-side apply (helm's upgrade) without finalizers keeps those a controller set, terminating or not", async (t) => {
+  const server = await KubeApiServer.start();
+  t.after(() => server.close());
+  const { core } = clients(server);
+  await core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'held', finalizers: [FINALIZER] }, data: { a: '1' } } });
+  const apply = (data: Record<string, string>) => fetch(`${server.url}/api/v1/namespaces/${NS}/configmaps/held?fieldManager=helm`, {
+    method: 'PATCH', headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/apply-patch+yaml' },
+    body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', namespace: NS }, data }),
+  });
+  assert.equal((await apply({ a: '2' })).status, 200);
+  assert.deepEqual((await core.readNamespacedConfigMap({ name: 'held', namespace: NS })).metadata?.finalizers, [FINALIZER]);
+  await core.deleteNamespacedConfigMap({ name: 'held', namespace: NS });
+  assert.equal((await apply({ a: '3' })).status, 200);
+  const held = await core.readNamespacedConfigMap({ name: 'held', namespace: NS });
+  assert.deepEqual([held.metadata?.finalizers, Boolean(held.metadata?.deletionTimestamp), held.data?.a], [[FINALIZER], true, '3'], 'still terminating, finalizer kept');
+});

@@ -199,15 +199,17 @@ function mergePatch(target: unknown, patch: unknown): unknown {
 
 /**
  * A server-side apply over an existing object, with one field manager in mind (helm's): the
- * applied fields replace the current ones; labels and annotations others set are kept; status
- * is the controllers'. Field ownership across managers is not tracked.
+ * applied fields replace the current ones; labels, annotations and finalizers (a set) others set
+ * are kept; status is the controllers'. Field ownership across managers is not tracked.
  */
 function applyOver(current: KubeObject, applied: KubeObject): KubeObject {
   const next = clone(applied);
+  const finalizers = [...new Set([...((current.metadata.finalizers as string[] | undefined) ?? []), ...((applied.metadata.finalizers as string[] | undefined) ?? [])])];
   next.metadata = {
     ...next.metadata,
     labels: { ...(current.metadata.labels ?? {}), ...(applied.metadata.labels ?? {}) },
     annotations: { ...(current.metadata.annotations ?? {}), ...(applied.metadata.annotations ?? {}) },
+    ...(finalizers.length > 0 ? { finalizers } : {}),
   };
   return next;
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { KubeApiServer, type KubeObject } from './support/kube-api-server.js';
 
@@ -239,12 +239,18 @@ test('a Deployment owns a ReplicaSet per pod template, which owns the pods; a te
   assert.equal(server.list('Pod', NS).length, 1);
 });
 
-test("strategy Recreate: every old pod is gone before the new template's ReplicaSet makes any", async (t) => {
-  // Old pods take as long to stop as the test says: the new ones must wait for them, whatever the timing.
+/** A server whose pods, deleted with a grace period, stop only once the test calls release(). */
+async function holdingGracefulStops(t: TestContext): Promise<{ server: KubeApiServer; release: () => void }> {
   let release: () => void = () => undefined;
   const released = new Promise<void>((r) => { release = r; });
   const server = await KubeApiServer.start({ pods: { stop: async (_pod, graceful) => { if (graceful) await released; } } });
   t.after(() => server.close());
+  return { server, release };
+}
+
+test("strategy Recreate: every old pod is gone before the new template's ReplicaSet makes any", async (t) => {
+  // Old pods take as long to stop as the test says: the new ones must wait for them, whatever the timing.
+  const { server, release } = await holdingGracefulStops(t);
   const { apps } = clients(server);
   const template = (image: string) => ({ metadata: { labels: ENGINE }, spec: { containers: [{ name: 'vllm', image }] } });
   await apps.createNamespacedDeployment({ namespace: NS, body: { metadata: { name: 'engine' }, spec: { replicas: 2, strategy: { type: 'Recreate' }, selector: { matchLabels: ENGINE }, template: template('sim:1') } } });
@@ -259,10 +265,7 @@ test("strategy Recreate: every old pod is gone before the new template's Replica
 });
 
 test('Foreground deletion: the Deployment and its ReplicaSet stay, terminating, until their pods are gone; nothing is made meanwhile', async (t) => {
-  let release: () => void = () => undefined;
-  const released = new Promise<void>((r) => { release = r; });
-  const server = await KubeApiServer.start({ pods: { stop: async (_pod, graceful) => { if (graceful) await released; } } });
-  t.after(() => server.close());
+  const { server, release } = await holdingGracefulStops(t);
   const { apps } = clients(server);
   await apps.createNamespacedDeployment({ namespace: NS, body: { metadata: { name: 'engine' }, spec: { replicas: 2, selector: { matchLabels: ENGINE }, template: { metadata: { labels: ENGINE }, spec: { containers: [{ name: 'vllm', image: 'sim:1' }] } } } } });
   await until('2 available', () => (server.get('Deployment', NS, 'engine')?.status as { availableReplicas?: number } | undefined)?.availableReplicas === 2);

@@ -8,20 +8,13 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReleaseNames } from '../../helm/names.js';
 import { kubeClient } from './access.js';
+import { podReady } from './kube-stack.js';
+import { listReleaseLoraAdapters, releaseSelector, type LoraAdapterObject } from './lora-adapter-api.js';
 
-const GROUP = 'production-stack.vllm.ai';
-const VERSION = 'v1alpha1';
-const PLURAL = 'loraadapters';
 /** Three of production-stack's controller's 60 s retries. */
 export const LORA_LOAD_BOUND_S = 180;
 const POLL_MS = 1_000;
 const PROGRESS_EVERY_MS = 5_000;
-
-interface LoraAdapterObject {
-  metadata?: { name?: string };
-  spec?: { baseModel?: string; adapterSource?: { adapterName?: string }; loraAdapterDeploymentConfig?: { replicas?: number } };
-  status?: { loadedAdapters?: unknown[]; conditions?: { type?: string; message?: string }[]; message?: string };
-}
 
 export interface AdapterState {
   name: string;
@@ -54,10 +47,9 @@ export async function waitLoraAdapters(kc: KubeConfig, names: ReleaseNames, prog
   const deadline = Date.now() + boundS * 1000;
   let shown = 0;
   for (;;) {
-    const list = await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: names.namespace, plural: PLURAL, labelSelector: `helm-release-name=${names.release}` }) as { items: LoraAdapterObject[] };
-    const pods = (await core.listNamespacedPod({ namespace: names.namespace, labelSelector: `helm-release-name=${names.release}` })).items
-      .filter((p) => !p.metadata?.deletionTimestamp && (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'));
-    const states = adapterStates(list.items, (model) => pods.filter((p) => p.metadata?.labels?.model === model).length);
+    const adapters = await listReleaseLoraAdapters(custom, names);
+    const pods = (await core.listNamespacedPod({ namespace: names.namespace, labelSelector: releaseSelector(names) })).items.filter(podReady);
+    const states = adapterStates(adapters, (model) => pods.filter((p) => p.metadata?.labels?.model === model).length);
     const missing = states.filter((s) => s.wanted === 0 || s.loaded < s.wanted);
     if (missing.length === 0) {
       if (states.length > 0) progress(`${names.release}: the LoRA controller loaded ${states.map((s) => `${s.adapter} on ${s.loaded}`).join(', ')} engine(s)`);

@@ -10,19 +10,13 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReleaseNames } from '../../helm/names.js';
 import { kubeClient } from './access.js';
+import { listReleaseLoraAdapters, LORA_ADAPTERS, releaseSelector, type LoraAdapterObject } from './lora-adapter-api.js';
 
-const GROUP = 'production-stack.vllm.ai';
-const VERSION = 'v1alpha1';
-const PLURAL = 'loraadapters';
 /** The finalizer production-stack's loraadapter_controller.go puts on each LoraAdapter. */
 export const LORA_FINALIZER = 'loraadapter.production-stack.vllm.ai/finalizer';
 /** How long after helm is done a controller pod still there may take to release its adapters. */
 export const LORA_RELEASE_BOUND_S = 30;
 const POLL_MS = 500;
-
-interface LoraAdapterObject {
-  metadata?: { name?: string; deletionTimestamp?: unknown; finalizers?: string[] };
-}
 
 /** The adapters only the controller can release: being deleted and still carrying its finalizer. */
 export function stuckAdapters(items: LoraAdapterObject[]): string[] {
@@ -38,26 +32,25 @@ export async function releaseStuckLoraAdapters(kc: KubeConfig, names: ReleaseNam
   const k8s = await kubeClient();
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const core = kc.makeApiClient(k8s.CoreV1Api);
-  const release = `helm-release-name=${names.release}`;
   let deadline = Infinity;
   void uninstall.then(() => (deadline = Date.now() + boundS * 1000), () => (deadline = Date.now() + boundS * 1000));
   const released: string[] = [];
   for (;;) {
-    const list = await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: names.namespace, plural: PLURAL, labelSelector: release }).then(
-      (l) => (l as { items: LoraAdapterObject[] }).items,
+    const list = await listReleaseLoraAdapters(custom, names).catch((err: { code?: number }): LoraAdapterObject[] => {
       // No LoraAdapter CRD on the cluster: nothing of the kind to wait for.
-      (err: { code?: number }) => { if (err.code === 404) return []; throw err; },
-    );
+      if (err.code === 404) return [];
+      throw err;
+    });
     const stuck = stuckAdapters(list);
     const helmDone = deadline !== Infinity;
     // Done when none is left, or helm is done and deleted none (its own error says why).
     if (list.length === 0 || (helmDone && !list.some((a) => a.metadata?.deletionTimestamp))) return released;
-    const controllers = stuck.length === 0 ? [] : (await core.listNamespacedPod({ namespace: names.namespace, labelSelector: `app.kubernetes.io/component=lora-controller,${release}` })).items;
+    const controllers = stuck.length === 0 ? [] : (await core.listNamespacedPod({ namespace: names.namespace, labelSelector: `app.kubernetes.io/component=lora-controller,${releaseSelector(names)}` })).items;
     if (stuck.length > 0 && controllers.length === 0) {
       progress(`${names.release}: LoraAdapter(s) ${stuck.join(', ')} left Terminating: helm uninstalled the LoRA controller, the only one to remove their finalizer ${LORA_FINALIZER}, first; removing it`);
       for (const name of stuck) {
         const finalizers = (list.find((a) => a.metadata?.name === name)?.metadata?.finalizers ?? []).filter((f) => f !== LORA_FINALIZER);
-        await custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: names.namespace, plural: PLURAL, name, body: [{ op: 'replace', path: '/metadata/finalizers', value: finalizers }] })
+        await custom.patchNamespacedCustomObject({ ...LORA_ADAPTERS, namespace: names.namespace, name, body: [{ op: 'replace', path: '/metadata/finalizers', value: finalizers }] })
           .catch((err: { code?: number }) => { if (err.code !== 404) throw err; });
         released.push(name);
       }

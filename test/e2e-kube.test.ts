@@ -121,8 +121,10 @@ test('make vllm on an existing cluster (the cluster double) with +sim: bring-up 
   const caseResults = async (suite: string) => (JSON.parse(await readFile(join(p.dir, 'results', testRun, 'vllm-baseline', 'suites', `${suite}.json`), 'utf8')) as { cases: { name: string; status: string; reason?: string; measured?: Record<string, unknown> }[] }).cases;
   const scaling = await caseResults('scaling');
   t.diagnostic(`scaling through the node port: ${scaling.filter((c) => /^requests\/s at/.test(c.name)).map((c) => `${c.name}: ${JSON.stringify(c.measured ?? {})}`).join('; ')}`);
+  const faults = await caseResults('faults');
+  t.diagnostic(`faults through the node port: ${faults.map((c) => `${c.name}: ${JSON.stringify(c.measured ?? {})}`).join('; ')}`);
   // None skipped either: the router restarts (a rollout), an engine hangs past the 10 s timeout, the burst passes the limit.
-  const notPassed = [...await caseResults('faults'), ...scaling].filter((c) => c.status !== 'passed');
+  const notPassed = [...faults, ...scaling].filter((c) => c.status !== 'passed');
   assert.deepEqual(notPassed.map((c) => `${c.name}: ${c.status} ${c.reason ?? ''}`), [], suites.stdout + suites.stderr);
   assert.equal(suites.exitCode, 0, suites.stdout + suites.stderr);
 

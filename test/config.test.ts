@@ -87,6 +87,8 @@ const INVALID: InvalidCase[] = [
   { name: 'an option that does not exist', defconfig: 'vllm-local', edit: { VLLM_REPLICAS: 3 }, error: /CONFIG_VLLM_REPLICAS=3 did not survive: no such option/ },
   { name: 'declared hosts that do not match the nodes', defconfig: 'vllm-local', edit: { VLLM_DECLARED_HOSTS: 'a,b' }, error: /CONFIG_VLLM_DECLARED_HOSTS="a,b": names 2 host\(s\) for 1 node\(s\)/ },
   { name: 'a replica count other than the prefill plus decode engines', defconfig: 'vllm-local+pd', edit: { VLLM_REPLICA_COUNT: 3 }, error: /CONFIG_VLLM_REPLICA_COUNT=3: must be CONFIG_VLLM_PD_PREFILL_ENGINES \+ CONFIG_VLLM_PD_DECODE_ENGINES = 2 with disaggregated prefill/ },
+  { name: 'LoRA A/B on Kubernetes', defconfig: 'vllm-existing-cluster+sim+lora', edit: { VLLM_BASELINE_AND_DEV: true }, error: /CONFIG_VLLM_LORA_ENABLED=y: is on with baseline and dev in one cluster, but the chart's LoRA controller finds where an adapter is loaded by its name on every pod of the cluster/ },
+  { name: 'LoRA with disaggregated prefill on Kubernetes', defconfig: 'vllm+sim+pd', edit: { VLLM_LORA_ENABLED: true }, error: /CONFIG_VLLM_LORA_ENABLED=y: is on with disaggregated prefill, but on Kubernetes the chart's LoRA controller loads each adapter on the pods of one `model` label/ },
   { name: 'a session key that is no header name', defconfig: 'vllm-local', edit: { VLLM_ROUTER_SESSION_KEY: 'user id' }, error: /CONFIG_VLLM_ROUTER_SESSION_KEY="user id": does not match/ },
 ];
 

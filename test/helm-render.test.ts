@@ -37,7 +37,7 @@ const HELM = join(REPO, '.tools', 'bin', 'helm');
 const CASES: { spec: string; edit?: Record<string, string> }[] = [
   ...['vllm', 'vllm+ab', 'vllm+gpu', 'vllm+lmcache', 'vllm+ab-router', 'vllm+sim', 'vllm+sim+autoscaling', 'vllm+sim+lmcache',
     'vllm-production-stack-cpu', 'vllm-production-stack-cpu+gpu', 'vllm-production-stack-cpu+autoscaling', 'vllm-production-stack-gpu',
-    'vllm-production-stack-gpu+autoscaling', 'vllm-existing-cluster', 'vllm-existing-cluster+ab-router', 'vllm-production-stack-cpu+sim+ab', 'vllm+ab-lmcache', 'vllm+sim+ab-lmcache', 'vllm+sim+lora', 'vllm+sim+ab-lora-affinity'].map((spec) => ({ spec })),
+    'vllm-production-stack-gpu+autoscaling', 'vllm-existing-cluster', 'vllm-existing-cluster+ab-router', 'vllm-production-stack-cpu+sim+ab', 'vllm+ab-lmcache', 'vllm+sim+ab-lmcache', 'vllm+sim+lora'].map((spec) => ({ spec })),
   { spec: 'vllm-production-stack-gpu+ab', edit: { VLLM_DEV_ENGINE_IMAGE_TAG: 'v0.11.1', VLLM_DEV_EXTRA_ENGINE_ARGS: '--max-num-batched-tokens 4096', VLLM_MODEL_NAME: 'opt' } },
 ];
 

@@ -15,7 +15,8 @@ export interface ConfigProblem {
 }
 
 export function describe(p: ConfigProblem): string {
-  const shown = typeof p.value === 'string' ? `"${p.value}"` : String(p.value);
+  // As .config spells it: a bool is y or n.
+  const shown = typeof p.value === 'string' ? `"${p.value}"` : typeof p.value === 'boolean' ? (p.value ? 'y' : 'n') : String(p.value);
   return `CONFIG_${p.symbol}=${shown}: ${p.message}`;
 }
 
@@ -70,6 +71,12 @@ function crossField(v: ExtraVars, topdir: string): ConfigProblem[] {
     }
     if (v.vllm_target !== 'local' && !v.vllm_lora_runtime_updating) {
       problems.push({ symbol: 'VLLM_LORA_RUNTIME_UPDATING', value: false, message: "is off, but on Kubernetes the chart's LoRA controller loads the adapters through the engines' runtime routes; turn it on, or LoRA off" });
+    }
+    if (v.vllm_target !== 'local' && v.vllm_baseline_and_dev) {
+      problems.push({ symbol: 'VLLM_LORA_ENABLED', value: true, message: "is on with baseline and dev in one cluster, but the chart's LoRA controller finds where an adapter is loaded by its name on every pod of the cluster, so each release's LoraAdapters would unload the other's adapters of the same name; compare LoRA nodes locally (vllm-local+ab-lora-affinity) or on declared hosts, or run one node" });
+    }
+    if (v.vllm_target !== 'local' && (v.vllm_pd_enabled || v.vllm_dev_pd_on)) {
+      problems.push({ symbol: 'VLLM_LORA_ENABLED', value: true, message: "is on with disaggregated prefill, but on Kubernetes the chart's LoRA controller loads each adapter on the pods of one `model` label (its baseModel), and a disaggregating node's prefill and decode engines carry two: no adapter could reach both; turn LoRA or disaggregation off there" });
     }
   }
   const pdEngines = (v.vllm_pd_prefill_engines ?? 0) + (v.vllm_pd_decode_engines ?? 0);

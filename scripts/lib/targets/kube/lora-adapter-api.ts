@@ -13,7 +13,7 @@ export const releaseSelector = (names: ReleaseNames) => `helm-release-name=${nam
 export interface LoraAdapterObject {
   metadata?: { name?: string; deletionTimestamp?: unknown; finalizers?: string[] };
   spec?: { baseModel?: string; adapterSource?: { adapterName?: string }; loraAdapterDeploymentConfig?: { replicas?: number } };
-  status?: { loadedAdapters?: unknown[]; conditions?: { type?: string; message?: string }[]; message?: string };
+  status?: { loadedAdapters?: { podAssignments?: { namespace?: string; podName?: string } }[]; conditions?: { type?: string; message?: string }[]; message?: string };
 }
 
 /** The release's LoraAdapters; rejects as client-node does (404 when the cluster has no LoraAdapter CRD). */

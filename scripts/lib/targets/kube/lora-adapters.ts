@@ -2,8 +2,8 @@
 // each on its engines only once they are ready, and production-stack's
 // controller looks again only every 60 s, so helm --wait returns before the
 // adapters are there. The deploy is done when every LoraAdapter of the
-// release says in its status that it is loaded on as many engines as it asks
-// for (or on every ready one, without replicas).
+// release says in its status that it is loaded on as many of the release's
+// engines as it asks for (or on every ready one, without replicas).
 import type { KubeConfig } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReleaseNames } from '../../helm/names.js';
@@ -19,23 +19,42 @@ const PROGRESS_EVERY_MS = 5_000;
 export interface AdapterState {
   name: string;
   adapter: string;
+  /** Loaded on this many of the release's own ready engine pods. */
   loaded: number;
   wanted: number;
   /** What the controller says while it is not there (its conditions), or '' before it wrote any status. */
   note: string;
 }
 
-/** Each adapter's loaded count against what it asks for; `ready` counts the ready engine pods of its base model. */
-export function adapterStates(items: LoraAdapterObject[], ready: (baseModel: string) => number): AdapterState[] {
+/** A ready engine pod of the release, as the wait sees it. */
+export interface EnginePod {
+  namespace: string;
+  name: string;
+  /** Its `model` label: the modelSpec's name, which an adapter's baseModel names. */
+  model: string;
+}
+
+/**
+ * Each adapter's loaded count against what it asks for. Only the release's own ready pods count: production-stack's
+ * controller lists where an adapter is loaded by its name on every pod of the cluster, so another release's adapter of
+ * the same name shows up in this one's status (and the two controllers unload each other's): said in the note.
+ */
+export function adapterStates(items: LoraAdapterObject[], pods: EnginePod[]): AdapterState[] {
+  const own = new Set(pods.map((p) => `${p.namespace}/${p.name}`));
   return items.map((a) => {
     const replicas = a.spec?.loraAdapterDeploymentConfig?.replicas;
-    const available = ready(a.spec?.baseModel ?? '');
+    const available = pods.filter((p) => p.model === (a.spec?.baseModel ?? '')).length;
+    const at = (a.status?.loadedAdapters ?? []).map((l) => `${l.podAssignments?.namespace ?? ''}/${l.podAssignments?.podName ?? ''}`);
+    const foreign = at.filter((k) => !own.has(k));
     return {
       name: a.metadata?.name ?? '',
       adapter: a.spec?.adapterSource?.adapterName ?? '',
-      loaded: a.status?.loadedAdapters?.length ?? 0,
+      loaded: at.length - foreign.length,
       wanted: replicas === undefined ? available : Math.min(replicas, available),
-      note: [...(a.status?.conditions ?? []).map((c) => `${c.type}: ${c.message}`), ...(a.status?.message ? [a.status.message] : [])].join('; '),
+      note: [
+        ...(a.status?.conditions ?? []).map((c) => `${c.type}: ${c.message}`), ...(a.status?.message ? [a.status.message] : []),
+        ...(foreign.length > 0 ? [`also loaded on ${foreign.join(', ')}, outside this release: another LoraAdapter in the cluster names this adapter, and production-stack's controller then unloads each one's from the other's pods`] : []),
+      ].join('; '),
     };
   });
 }
@@ -49,7 +68,7 @@ export async function waitLoraAdapters(kc: KubeConfig, names: ReleaseNames, prog
   for (;;) {
     const adapters = await listReleaseLoraAdapters(custom, names);
     const pods = (await core.listNamespacedPod({ namespace: names.namespace, labelSelector: releaseSelector(names) })).items.filter(podReady);
-    const states = adapterStates(adapters, (model) => pods.filter((p) => p.metadata?.labels?.model === model).length);
+    const states = adapterStates(adapters, pods.map((p) => ({ namespace: p.metadata?.namespace ?? '', name: p.metadata?.name ?? '', model: p.metadata?.labels?.model ?? '' })));
     const missing = states.filter((s) => s.wanted === 0 || s.loaded < s.wanted);
     if (missing.length === 0) {
       if (states.length > 0) progress(`${names.release}: the LoRA controller loaded ${states.map((s) => `${s.adapter} on ${s.loaded}`).join(', ')} engine(s)`);

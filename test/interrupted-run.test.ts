@@ -1,10 +1,11 @@
-// An interrupted make vllm leaves nothing behind: kill make's process, or its
-// whole process group, during the suites and during the benchmark; within a
+// An interrupted make vllm leaves nothing behind: kill make's process (TERM), or
+// signal its whole process group (INT, as a terminal's Ctrl-C does, and TERM),
+// during the suites and during the benchmark; within a
 // few seconds no process of the run is left, no node lock is held, the run is
 // recorded as interrupted with what it collected, and the next command runs clean.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { progressPath } from '../scripts/lib/bench/progress.js';
@@ -38,9 +39,13 @@ async function runProcesses(dir: string): Promise<string[]> {
   return found;
 }
 
+/** The run's temp dir, its own so that what Ansible leaves there is the run's: Ansible unpacks each module in a folder of it. */
+const tmpOf = (p: TempProject) => join(p.dir, 'tmp');
+const ansibleFolders = async (p: TempProject) => (await readdir(tmpOf(p))).filter((name) => name.startsWith('ansible_'));
+
 /** make started as the leader of a process group of its own, as a shell starts a job. */
 function startMake(p: TempProject, ...args: string[]): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
-  const child = spawn('make', args, { cwd: p.dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });
+  const child = spawn('make', args, { cwd: p.dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true', TMPDIR: tmpOf(p) } });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -56,8 +61,9 @@ async function waitFor(what: string, check: () => Promise<boolean>, ms: number, 
   }
 }
 
-async function interrupt(p: TempProject, step: 'test' | 'bench', how: 'make' | 'group', ...args: string[]) {
+async function interrupt(p: TempProject, step: 'test' | 'bench', how: 'make' | 'group', signal: 'SIGTERM' | 'SIGINT', ...args: string[]) {
   const started = Date.now();
+  const foldersBefore = await ansibleFolders(p);
   const make = startMake(p, ...args);
   const stepRuns = async () => (await runProcesses(p.dir)).some((l) => l.includes(`vllm-node.js ${step} `));
   // Well inside the step: it has written its progress since this command started (the file stays from earlier runs).
@@ -66,7 +72,7 @@ async function interrupt(p: TempProject, step: 'test' | 'bench', how: 'make' | '
   const progressing = async () => ((await stat(progress).catch(() => null))?.mtimeMs ?? 0) >= started && (await stepRuns());
   await waitFor(`vllm-node ${step}'s progress`, progressing, 150_000, make.out);
   const killedAt = Date.now();
-  process.kill(how === 'make' ? make.child.pid! : -make.child.pid!, 'SIGTERM');
+  process.kill(how === 'make' ? make.child.pid! : -make.child.pid!, signal);
   await waitFor('the end of every process of the run', async () => (await runProcesses(p.dir)).length === 0, STOP_WITHIN_MS, async () => `${make.out()}\nleft:\n${(await runProcesses(p.dir)).join('\n')}`);
   const stoppedMs = Date.now() - killedAt;
   assert.notEqual(await make.exited, 0);
@@ -74,9 +80,12 @@ async function interrupt(p: TempProject, step: 'test' | 'bench', how: 'make' | '
   const runId = await readlink(join(p.dir, 'results', 'latest'));
   const run = JSON.parse(await readFile(join(p.dir, 'results', runId, 'run.json'), 'utf8'));
   assert.equal(run.verdict, 'interrupted', make.out());
-  assert.equal(run.interrupted.signal, 'SIGTERM');
+  assert.equal(run.interrupted.signal, signal);
   assert.deepEqual(run.interrupted.not_collected, []);
   assert.match(make.out(), new RegExp(`run ${runId} recorded as interrupted`));
+  // Ctrl-C lets Ansible's module wrapper remove the folder it unpacked into; a TERM does not (README says so).
+  const left = (await ansibleFolders(p)).filter((name) => !foldersBefore.includes(name));
+  if (signal === 'SIGINT') assert.deepEqual(left, [], 'Ansible\'s module folders are gone after Ctrl-C');
   return { runId, run, stoppedMs, out: make.out() };
 }
 
@@ -84,6 +93,7 @@ test('an interrupted make vllm leaves no process, no lock, a run recorded as int
   const missing = await e2eToolsMissing();
   if (missing) return t.skip(missing);
   const p = await tempProject();
+  await mkdir(tmpOf(p));
   t.after(async () => {
     await p.make('vllm-teardown');
     await p.remove();
@@ -94,18 +104,19 @@ test('an interrupted make vllm leaves no process, no lock, a run recorded as int
     VLLM_BENCHMARK_DURATION: 20,
   });
 
-  const suites = await interrupt(p, 'test', 'make', 'vllm');
+  const suites = await interrupt(p, 'test', 'make', 'SIGTERM', 'vllm');
   assert.equal(suites.run.nodes[NODE].steps.deploy, 'pass');
   assert.equal(suites.run.nodes[NODE].steps.smoke, 'pass');
   assert.equal(suites.run.nodes[NODE].steps.test, 'fail', 'the suites record that they were interrupted');
   const testStep = JSON.parse(await readFile(join(p.dir, 'results', suites.runId, NODE, 'steps', (await readdir(join(p.dir, 'results', suites.runId, NODE, 'steps'))).find((f) => f.includes('test'))!), 'utf8'));
   assert.match(testStep.error, /interrupted/);
 
-  const groupSuites = await interrupt(p, 'test', 'group', 'vllm-test');
-  const bench = await interrupt(p, 'bench', 'make', 'vllm-benchmark');
-  const groupBench = await interrupt(p, 'bench', 'group', 'vllm-benchmark');
+  // Ctrl-C in the terminal: SIGINT to make's whole foreground group (make alone would wait for its recipe to end).
+  const groupSuites = await interrupt(p, 'test', 'group', 'SIGINT', 'vllm-test');
+  const bench = await interrupt(p, 'bench', 'make', 'SIGTERM', 'vllm-benchmark');
+  const groupBench = await interrupt(p, 'bench', 'group', 'SIGTERM', 'vllm-benchmark');
   for (const r of [bench, groupBench]) assert.equal(r.run.nodes[NODE].steps.benchmark, undefined, 'no benchmark result from a cut benchmark');
-  t.diagnostic(`stopped within ${[suites, groupSuites, bench, groupBench].map((r) => `${(r.stoppedMs / 1000).toFixed(1)} s`).join(', ')} (kill make / its group, during suites / benchmark)`);
+  t.diagnostic(`stopped within ${[suites, groupSuites, bench, groupBench].map((r) => `${(r.stoppedMs / 1000).toFixed(1)} s`).join(', ')} (TERM to make and INT to its group during the suites; TERM to make and to its group during the benchmark)`);
 
   const clean = await p.make('vllm', 'SUITES=faults');
   assert.equal(clean.exitCode, 0, clean.stdout + clean.stderr);

@@ -121,10 +121,14 @@ function int(name: string, text: string | undefined, fallback: number, min: numb
 }
 
 /** Seconds, decimals allowed, at least 0.01 (every bound must be able to fire). */
+/** The longest time flag: a Node timer's limit, 2^31-1 ms. */
+const MAX_SECONDS = 2_147_483;
+
 function seconds(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || v < 0.01) throw new Error(`--${name} ${text}: expected a number of seconds of at least 0.01`);
+  // Node fires a timer longer than 2^31-1 ms at once: a request timeout of weeks would expire every request.
+  if (text.trim() === '' || !Number.isFinite(v) || v < 0.01 || v > MAX_SECONDS) throw new Error(`--${name} ${text}: expected a number of seconds from 0.01 to ${MAX_SECONDS} (24.8 days, the longest timer Node keeps)`);
   return v;
 }
 

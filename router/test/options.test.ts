@@ -110,7 +110,9 @@ test('the router\'s own bounds: defaults, decimals for its time flags, and refus
   assert.deepEqual([d.maxConnections, d.clientRequestTimeout, d.streamIdleTimeout, d.drainTimeout, d.outlierConsecutive5xx, d.outlierEjectionTime], [8192, 60, 300, 10, 0, 30]);
   const o = parseOptions(['--client-request-timeout', '0.25', '--stream-idle-timeout', '1.5', '--drain-timeout', '2', '--outlier-consecutive-5xx', '5', '--outlier-ejection-time', '0.5', '--request-timeout', '0.75'], {}) as RouterOptions;
   assert.deepEqual([o.clientRequestTimeout, o.streamIdleTimeout, o.drainTimeout, o.outlierConsecutive5xx, o.outlierEjectionTime, o.requestTimeout], [0.25, 1.5, 2, 5, 0.5, 0.75]);
-  assert.throws(() => parseOptions(['--stream-idle-timeout', '0'], {}), /--stream-idle-timeout 0: expected a number of seconds of at least 0.01/);
+  assert.throws(() => parseOptions(['--stream-idle-timeout', '0'], {}), /--stream-idle-timeout 0: expected a number of seconds from 0.01 to 2147483/);
+  assert.throws(() => parseOptions(['--request-timeout', '3000000'], {}), /--request-timeout 3000000: expected a number of seconds from 0.01 to 2147483 \(24.8 days, the longest timer Node keeps\)/);
+  assert.equal((parseOptions(['--request-timeout', '2147483'], {}) as RouterOptions).requestTimeout, 2147483);
   assert.throws(() => parseOptions(['--drain-timeout', 'soon'], {}), /--drain-timeout soon: expected a number of seconds/);
   assert.throws(() => parseOptions(['--max-connections', '0'], {}), /--max-connections 0: expected a whole number of at least 1/);
   assert.equal(d.prefixLoadWeight, 0.5);

@@ -136,11 +136,6 @@ function modelSpec(v: HelmConfigVars, node: HelmNode, names: ReleaseNames, secre
 /** The KV port the chart opens on every engine pod and its Service (zmq-port): LMCache NIXL's receiver port. */
 export const CHART_KV_PORT = 55555;
 
-/** The model label (modelSpec name) of a disaggregating node's prefill or decode engines. */
-export function pdModelLabel(names: ReleaseNames, leg: 'prefill' | 'decode'): string {
-  return names.pdModels[leg];
-}
-
 /**
  * A disaggregating node's two modelSpecs, as production-stack's
  * values-10-disagg-prefill.yaml writes them: prefill engines are LMCache
@@ -159,15 +154,15 @@ function pdModelSpecs(v: HelmConfigVars, names: ReleaseNames, base: Values, pd: 
     const extraArgs = [...baseArgs, ...simArgs];
     return {
       ...base,
-      name: pdModelLabel(names, leg),
+      name: names.pdModels[leg],
       replicaCount: replicas,
-      labels: { model: pdModelLabel(names, leg) },
+      labels: { model: names.pdModels[leg] },
       vllmConfig: { ...(base.vllmConfig as Values), ...(extraArgs.length > 0 ? { extraArgs } : {}) },
       lmcacheConfig: {
         // The chart writes nixlRole into --kv-transfer-config whenever enablePD is set, so it is always given; NIXL pushes only when enabled.
         enabled: true, enablePD: true, kvRole: sender ? 'kv_producer' : 'kv_consumer', cpuOffloadingBufferSize: '0', nixlRole: sender ? 'sender' : 'receiver', enableNixl: push,
         ...(push ? {
-          nixlPeerHost: sender ? `${names.release}-${pdModelLabel(names, 'decode')}-engine-service` : '0.0.0.0',
+          nixlPeerHost: sender ? `${names.release}-${names.pdModels.decode}-engine-service` : '0.0.0.0',
           nixlPeerPort: String(CHART_KV_PORT), nixlBufferSize: '1073741824', nixlBufferDevice: gpus ? 'cuda' : 'cpu',
         } : {}),
       },
@@ -249,7 +244,7 @@ export function helmValues(v: HelmConfigVars, node: HelmNode, secrets: SecretPre
           ...(node.routerImpl === 'builtin' ? ['--request-timeout', String(need(v, 'vllm_router_request_timeout')), '--max-concurrency', String(need(v, 'vllm_router_max_concurrency')),
             '--outlier-consecutive-5xx', String(need(v, 'vllm_router_outlier_consecutive_5xx')),
             ...(v.vllm_lora_enabled && node.loraAffinity ? ['--lora-affinity'] : [])] : []),
-          ...(node.pd ? ['--prefill-model-labels', pdModelLabel(names, 'prefill'), '--decode-model-labels', pdModelLabel(names, 'decode')] : []),
+          ...(node.pd ? ['--prefill-model-labels', names.pdModels.prefill, '--decode-model-labels', names.pdModels.decode] : []),
         ],
       } : {}),
       serviceMonitor: { enabled: monitored },

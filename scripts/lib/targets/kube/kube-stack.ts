@@ -65,10 +65,7 @@ export class KubeStack implements StackHandle {
   private readonly waitTimeoutMs: number;
   private readonly progress: (line: string) => void;
 
-  private readonly k8s: Awaited<ReturnType<typeof kubeClient>>;
-
-  private constructor(private readonly o: KubeStackOptions, k8s: Awaited<ReturnType<typeof kubeClient>>) {
-    this.k8s = k8s;
+  private constructor(private readonly o: KubeStackOptions, private readonly k8s: Awaited<ReturnType<typeof kubeClient>>) {
     this.core = o.kc.makeApiClient(k8s.CoreV1Api);
     this.apps = o.kc.makeApiClient(k8s.AppsV1Api);
     this.waitTimeoutMs = o.waitTimeoutMs ?? 600_000;
@@ -238,18 +235,22 @@ export class KubeStack implements StackHandle {
     this.engineForwards.clear();
   }
 
-  async enginePods(): Promise<V1Pod[]> {
-    const list = await this.core.listNamespacedPod({ namespace: this.o.names.namespace, labelSelector: selector(this.o.names.engineLabels) });
+  enginePods(): Promise<V1Pod[]> {
+    return this.pods(this.o.names.engineLabels);
+  }
+
+  private routerPods(): Promise<V1Pod[]> {
+    return this.pods(this.o.names.routerLabels);
+  }
+
+  /** The release's pods with these labels, by name. */
+  private async pods(labels: Record<string, string>): Promise<V1Pod[]> {
+    const list = await this.core.listNamespacedPod({ namespace: this.o.names.namespace, labelSelector: selector(labels) });
     return list.items.sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
   }
 
-  private async routerPods(): Promise<V1Pod[]> {
-    return (await this.core.listNamespacedPod({ namespace: this.o.names.namespace, labelSelector: selector(this.o.names.routerLabels) })).items;
-  }
-
   private async readyPod(labels: Record<string, string>): Promise<string | null> {
-    const list = await this.core.listNamespacedPod({ namespace: this.o.names.namespace, labelSelector: selector(labels) });
-    return list.items.find(podReady)?.metadata?.name ?? null;
+    return (await this.pods(labels)).find(podReady)?.metadata?.name ?? null;
   }
 
   private async waitEngines(replicas: number, what: string): Promise<void> {

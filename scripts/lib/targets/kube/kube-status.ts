@@ -14,7 +14,7 @@ import { leaseDecision, leaseName, leaseTiming, thisHolder } from './release-lea
 import type { LoadedNode } from '../../stack/load-node.js';
 import { ENGINE_COUNTERS } from '../../vocabulary/engine-counters.js';
 import { sumMetric } from '../../vocabulary/prometheus-text.js';
-import { POD_PORT, podReady } from './kube-stack.js';
+import { POD_PORT, podReady, selector } from './kube-stack.js';
 import { ManagedForward } from './port-forward.js';
 
 export interface KubePodStatus {
@@ -113,7 +113,7 @@ export async function kubeNodeStatus(ctx: LoadedNode & { topdir: string }, detai
       .sort((a, b) => String(a.lastTimestamp ?? a.eventTime ?? '').localeCompare(String(b.lastTimestamp ?? b.eventTime ?? '')))
       .slice(-MAX_WARNINGS).map((e) => `${e.involvedObject?.name}: ${e.reason}: ${e.message}`);
     if (detail) {
-      const pods = await c.core.listNamespacedPod({ namespace: names.namespace, labelSelector: `release=${names.release}` });
+      const pods = await c.core.listNamespacedPod({ namespace: names.namespace, labelSelector: selector({ release: names.release }) });
       const sorted = pods.items.sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
       base.pods = await Promise.all(sorted.map((pod) => podStatus(kc, names.namespace, pod)));
     }
